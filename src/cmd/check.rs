@@ -1,12 +1,96 @@
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use apim_policy::diag::{self, Diagnostic, FileDiagnostics};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Arguments (not yet defined).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Policy files or folders (folders are searched recursively for *.xml).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
 }
 
-pub fn run(_args: Args) -> ExitCode {
-    super::not_available("check", 2)
+/// Files named on the command line, and `*.xml` under folders, in a stable order.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let files = match collect_files(&args.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut results: Vec<(String, String, Vec<Diagnostic>)> = Vec::new();
+    for f in &files {
+        let bytes = match std::fs::read(f) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                return ExitCode::from(2);
+            }
+        };
+        let r = apim_policy::read(&bytes, f);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        results.push((f.display().to_string(), text, r.diagnostics));
+    }
+    let views: Vec<FileDiagnostics> = results
+        .iter()
+        .map(|(p, t, d)| FileDiagnostics {
+            path: p,
+            source: t,
+            diagnostics: d,
+        })
+        .collect();
+    match args.format {
+        Format::Human => {
+            for v in &views {
+                print!("{}", diag::render_human(v));
+            }
+            println!("{}", diag::summary(&views));
+        }
+        Format::Json => println!("{}", diag::render_json(&views)),
+    }
+    if views
+        .iter()
+        .any(|v| v.diagnostics.iter().any(Diagnostic::is_error))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
