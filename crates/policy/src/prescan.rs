@@ -9,7 +9,7 @@
 //! The reader then takes every value's text from the original source.
 
 /// Deepest element nesting accepted; deeper documents get a diagnostic instead of a parse.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 100;
 
 const FILL: u8 = b'_';
 
@@ -131,14 +131,32 @@ fn peek(src: &[u8], i: usize, decode: bool) -> Option<(u8, usize)> {
     }
 }
 
+/// Deepest nesting of interpolated strings inside expressions; deeper text is reported as an
+/// unbalanced expression instead of exhausting the stack.
+const MAX_INTERPOLATION_DEPTH: usize = 32;
+
 /// Scans C# code from `i` until the bracket `close` that balances an already open `open`;
 /// returns the offset just after it, or `None` at end of text.
-fn scan_code(src: &[u8], mut i: usize, decode: bool, open: u8, close: u8) -> Option<usize> {
+fn scan_code(src: &[u8], i: usize, decode: bool, open: u8, close: u8) -> Option<usize> {
+    scan_code_at(src, i, decode, open, close, 0)
+}
+
+fn scan_code_at(
+    src: &[u8],
+    mut i: usize,
+    decode: bool,
+    open: u8,
+    close: u8,
+    nesting: usize,
+) -> Option<usize> {
+    if nesting > MAX_INTERPOLATION_DEPTH {
+        return None;
+    }
     let mut depth = 1usize;
     while i < src.len() {
         let (c, l) = logical(src, i, decode);
         match c {
-            b'"' => i = scan_string(src, i + l, decode, false, false)?,
+            b'"' => i = scan_string(src, i + l, decode, false, false, nesting)?,
             b'\'' => i = scan_char(src, i + l, decode)?,
             b'@' | b'$' => {
                 // verbatim / interpolated string prefixes: @" $" $@" @$"
@@ -153,7 +171,9 @@ fn scan_code(src: &[u8], mut i: usize, decode: bool, open: u8, close: u8) -> Opt
                     }
                 }
                 match peek(src, j, decode) {
-                    Some((b'"', l3)) => i = scan_string(src, j + l3, decode, verbatim, interp)?,
+                    Some((b'"', l3)) => {
+                        i = scan_string(src, j + l3, decode, verbatim, interp, nesting)?
+                    }
                     _ => i += l,
                 }
             }
@@ -205,6 +225,7 @@ fn scan_string(
     decode: bool,
     verbatim: bool,
     interp: bool,
+    nesting: usize,
 ) -> Option<usize> {
     loop {
         let (c, l) = peek(src, i, decode)?;
@@ -226,7 +247,7 @@ fn scan_string(
                 if let Some((b'{', l2)) = peek(src, i + l, decode) {
                     i += l + l2;
                 } else {
-                    i = scan_code(src, i + l, decode, b'{', b'}')?;
+                    i = scan_code_at(src, i + l, decode, b'{', b'}', nesting + 1)?;
                 }
             }
             b'\n' if !verbatim && !interp => return Some(i),
