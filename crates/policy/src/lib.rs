@@ -28,6 +28,13 @@
 //! [`Span`] (byte range, line, column). Compare models ignoring positions with
 //! [`PolicyDocument::without_spans`].
 //!
+//! The typed view [`Policy`] (module [`typed`]) has one variant per policy, each a struct with
+//! one field per attribute and typed child elements (`SetHeader { name, exists_action, values }`,
+//! `Choose { whens, otherwise }`, `SendRequest { set_url, set_method, set_headers, set_body,
+//! authentication, proxy, .. }` ...): `Policy::from_element(&element)` or
+//! [`Section::typed_policies`]. [`schema`] holds the table of every element, attribute and
+//! section rule.
+//!
 //! # Writing
 //!
 //! [`write`] converts a document between the escaped ([`Form::Xml`]) and raw
@@ -45,6 +52,7 @@ pub mod prescan;
 pub mod reader;
 pub mod schema;
 pub mod span;
+pub mod typed;
 pub mod writer;
 
 pub use diag::{Diagnostic, Severity};
@@ -52,4 +60,5 @@ pub use model::*;
 pub use reader::{ReadResult, read, read_str};
 pub use schema::ElementSpec;
 pub use span::{LineIndex, Span};
+pub use typed::Policy;
 pub use writer::{Form, WriteError, write};
