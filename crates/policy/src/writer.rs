@@ -63,14 +63,14 @@ fn collect(e: &Element, source: &str, form: Form, edits: &mut Vec<(usize, usize,
             .and_then(|i| source.as_bytes().get(i))
             .copied()
             .unwrap_or(b'"');
-        edits.push((v.span.start, v.span.end, encode(v, form, Some(quote))));
+        edit(v, source, form, Some(quote), edits);
     }
     match &e.content {
         Content::Text(v) => {
             let original = source.get(v.span.start..v.span.end).unwrap_or("");
             // CDATA and comments inside text are kept as written
             if !original.contains("<!") {
-                edits.push((v.span.start, v.span.end, encode(v, form, None)));
+                edit(v, source, form, None, edits);
             }
         }
         Content::Children(children) => {
@@ -79,6 +79,26 @@ fn collect(e: &Element, source: &str, form: Form, edits: &mut Vec<(usize, usize,
             }
         }
         Content::Empty | Content::Markup(_) => {}
+    }
+}
+
+/// The edit for one value: an expression is rewritten in place (whitespace around it stays);
+/// text is escaped for the escaped form and left as written for the raw form, which accepts it.
+fn edit(
+    v: &Value,
+    source: &str,
+    form: Form,
+    quote: Option<u8>,
+    edits: &mut Vec<(usize, usize, String)>,
+) {
+    let (start, end) = match &v.value {
+        AttrValue::Expression(x) => (x.span.start, x.span.end),
+        _ if form == Form::RawXml => return,
+        _ => (v.span.start, v.span.end),
+    };
+    let text = encode(v, form, quote);
+    if source.get(start..end) != Some(text.as_str()) {
+        edits.push((start, end, text));
     }
 }
 
