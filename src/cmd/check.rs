@@ -94,3 +94,61 @@ pub fn run(args: Args) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("apim-emu-check-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("nested")).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn sample_policies_have_no_errors() {
+        let policies = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/policies"));
+        let args = Args {
+            paths: vec![policies],
+            format: Format::Human,
+        };
+        assert_eq!(run(args), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn folders_are_searched_for_xml_and_errors_fail() {
+        let dir = temp_dir("errors");
+        std::fs::write(dir.join("ok.xml"), "<fragment><base-x /></fragment>").unwrap();
+        std::fs::write(dir.join("nested/readme.txt"), "not a policy").unwrap();
+        std::fs::write(
+            dir.join("nested/good.xml"),
+            "<fragment><set-variable name=\"a\" value=\"1\" /></fragment>",
+        )
+        .unwrap();
+        let files = collect_files(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(files.len(), 2);
+        let args = Args {
+            paths: vec![dir.clone()],
+            format: Format::Json,
+        };
+        assert_eq!(run(args), ExitCode::from(1));
+        std::fs::remove_file(dir.join("ok.xml")).unwrap();
+        let args = Args {
+            paths: vec![dir.clone()],
+            format: Format::Human,
+        };
+        assert_eq!(run(args), ExitCode::SUCCESS);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_missing_path_is_a_usage_error() {
+        let args = Args {
+            paths: vec![PathBuf::from("/definitely/not/here.xml")],
+            format: Format::Human,
+        };
+        assert_eq!(run(args), ExitCode::from(2));
+    }
+}

@@ -96,3 +96,38 @@ pub fn run(args: Args) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_and_checks() {
+        let dir = std::env::temp_dir().join(format!("apim-emu-fmt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.xml");
+        let raw = "<fragment><set-variable name=\"a\" value=\"@(1 < 2 && true)\" /></fragment>";
+        std::fs::write(&file, raw).unwrap();
+        let args = |to, check| Args {
+            to,
+            check,
+            paths: vec![dir.clone()],
+        };
+        assert_eq!(run(args(To::Xml, true)), ExitCode::from(1));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            raw,
+            "--check writes nothing"
+        );
+        assert_eq!(run(args(To::Xml, false)), ExitCode::SUCCESS);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "<fragment><set-variable name=\"a\" value=\"@(1 &lt; 2 &amp;&amp; true)\" /></fragment>"
+        );
+        assert_eq!(run(args(To::Xml, true)), ExitCode::SUCCESS);
+        assert_eq!(run(args(To::Rawxml, false)), ExitCode::SUCCESS);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), raw);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
