@@ -191,7 +191,9 @@ impl<'a> Reader<'a> {
         let is_root = |n: &str| n == "policies" || n == "fragment";
         let sanitized = std::mem::take(&mut self.pre.sanitized);
         let owned;
-        let parse_text: &str = if top.len() == 1 && is_root(&top[0].1) {
+        // a document with a real root goes to the XML parser as is (which reports anything after
+        // the root); only text without one is wrapped
+        let parse_text: &str = if top.iter().any(|(_, n)| is_root(n)) {
             &sanitized
         } else {
             // a bare snippet: wrap it so the XML parser sees one root

@@ -147,3 +147,10 @@ fn doctype_and_entity_bombs_are_refused() {
     let r = read_str(bomb);
     assert!(r.has_errors());
 }
+
+#[test]
+fn elements_after_the_root_are_an_xml_error() {
+    let r = read_str("<policies><inbound /></policies>\n<set-header name=\"a\" />");
+    assert_eq!(codes(&r), vec!["APIM0001"]);
+    assert_eq!(r.diagnostics[0].span.line, 2);
+}
