@@ -62,6 +62,9 @@ pub mod codes {
     pub const MISMATCHED_END_TAG: &str = "APIM0017";
     /// A required child element is missing.
     pub const MISSING_CHILD: &str = "APIM0018";
+    /// A policy documented as "once per section / document" appears more than once (warning:
+    /// whether APIM refuses it on save is unconfirmed).
+    pub const REPEATED_POLICY: &str = "APIM0019";
 }
 
 /// One finding about a document, with the position it is about.

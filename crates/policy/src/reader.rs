@@ -359,6 +359,7 @@ impl<'a> Reader<'a> {
             self.no_attributes(child);
             let (s, e) = self.range(child.range());
             let policies = self.read_policies(child, Some(kind), Allow::Any);
+            self.once_per_section(&policies, kind);
             sections.push(Section {
                 kind,
                 policies,
@@ -366,6 +367,51 @@ impl<'a> Reader<'a> {
             });
         }
         sections
+    }
+
+    /// Warns about policies the docs allow once per section (or, for forward-request, once per
+    /// document) that appear again as statements of the same section.
+    fn once_per_section(&mut self, policies: &[Element], section: SectionKind) {
+        const ONCE: &[ElementKind] = &[
+            ElementKind::CacheLookup,
+            ElementKind::CacheStore,
+            ElementKind::AzureOpenAiSemanticCacheLookup,
+            ElementKind::LlmSemanticCacheLookup,
+            ElementKind::AzureOpenAiSemanticCacheStore,
+            ElementKind::LlmSemanticCacheStore,
+            ElementKind::RateLimit,
+            ElementKind::Quota,
+            ElementKind::ForwardRequest,
+            ElementKind::Cors,
+        ];
+        // direct statements only: the same policy in exclusive choose branches is a real pattern
+        let mut seen: Vec<ElementKind> = Vec::new();
+        for e in policies {
+            if !ONCE.contains(&e.kind) {
+                continue;
+            }
+            if seen.contains(&e.kind) {
+                let span = Span {
+                    end: e.span.start + 1 + e.name().len(),
+                    ..e.span
+                };
+                let scope = if e.kind == ElementKind::ForwardRequest {
+                    "a policy document".to_string()
+                } else {
+                    format!("the {} section", section.name())
+                };
+                self.diags.push(Diagnostic {
+                    severity: crate::diag::Severity::Warning,
+                    ..Diagnostic::error(
+                        codes::REPEATED_POLICY,
+                        span,
+                        format!("`{}` may be used only once in {scope}", e.name()),
+                    )
+                });
+            } else {
+                seen.push(e.kind);
+            }
+        }
     }
 
     /// Reads the policy statements inside a section, a fragment, or a container policy.

@@ -290,3 +290,13 @@ fn expression_in_send_request_set_method_is_refused() {
     );
     assert!(r.diagnostics.iter().any(|d| d.code == "APIM0006"));
 }
+
+#[test]
+fn repeated_once_per_section_policies_are_a_warning() {
+    let r = read_str(
+        r#"<policies><backend><forward-request /><forward-request /></backend><outbound><choose><when condition="true"><cache-store duration="1" /></when><otherwise><cache-store duration="2" /></otherwise></choose></outbound></policies>"#,
+    );
+    assert!(r.document.is_some(), "warnings keep the document");
+    let codes: Vec<_> = r.diagnostics.iter().map(|d| (d.code, d.severity)).collect();
+    assert_eq!(codes, vec![("APIM0019", apim_policy::Severity::Warning)]);
+}
