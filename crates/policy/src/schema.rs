@@ -529,7 +529,7 @@ static INVOKE_DAPR_BINDING: ElementSpec = policy(
 );
 static PUBLISH_TO_DAPR: ElementSpec = policy(
     K::PublishToDapr,
-    I | O | E,
+    I,
     &[
         req("topic"),
         opt("pubsub-name"),
@@ -551,7 +551,7 @@ static SEND_SERVICE_BUS_MESSAGE: ElementSpec = policy(
     &[
         opt("queue-name"),
         opt("topic-name"),
-        req("namespace"),
+        opt("namespace"),
         opt("client-id"),
     ],
     Children(&[&MESSAGE_PROPERTIES, &PAYLOAD]),
@@ -821,7 +821,7 @@ static GET_AUTHORIZATION_CONTEXT: ElementSpec = policy(
     &[
         req("provider-id"),
         req("authorization-id"),
-        req("context-variable-name").lit(),
+        req("context-variable-name"),
         opt("identity-type").one_of(&["managed", "jwt"]),
         opt("identity"),
         opt("ignore-error").one_of(&["true", "false"]),
@@ -1098,7 +1098,7 @@ static GRAPHQL_RULE: ElementSpec = el(
     K::Rule,
     &[
         req("path").lit(),
-        req("action").one_of(&["allow", "remove", "reject", "ignore"]),
+        opt("action").one_of(&["allow", "remove", "reject", "ignore"]),
     ],
     Empty,
 );
@@ -1108,10 +1108,8 @@ static VALIDATE_GRAPHQL_REQUEST: ElementSpec = policy(
     I,
     &[
         opt("error-variable-name").lit(),
-        opt("max-size").lit(),
+        req("max-size").lit(),
         opt("max-depth").lit(),
-        opt("max-total-depth").lit(),
-        opt("max-complexity").lit(),
     ],
     Children(&[&GRAPHQL_AUTHORIZE]),
 );

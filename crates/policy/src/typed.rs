@@ -369,7 +369,7 @@ elements! {
     HeaderRule { name: req "name", action: req "action" }
     StatusCodeRule { code: req "code", action: req "action" }
     /// `<rule>` of validate-graphql-request's `<authorize>`.
-    GraphqlRule { path: req "path", action: req "action" }
+    GraphqlRule { path: req "path", action: opt "action" }
     /// `<metadata>` of trace.
     TraceMetadata { name: req "name", value: req "value" }
     /// `<item>` of invoke-dapr-binding's `<metadata>`.
@@ -463,7 +463,7 @@ elements! {
         + message: Option<Value> = opt_text
     }
     SendServiceBusMessage {
-        queue_name: opt "queue-name", topic_name: opt "topic-name", namespace: req "namespace",
+        queue_name: opt "queue-name", topic_name: opt "topic-name", namespace: opt "namespace",
         client_id: opt "client-id";
         + message_properties: Vec<MessageProperty> = message_properties,
         + payload: Option<Value> = payload
@@ -656,9 +656,8 @@ elements! {
         max_size: opt "max-size"
     }
     ValidateGraphqlRequest {
-        error_variable_name: opt "error-variable-name", max_size: opt "max-size",
-        max_depth: opt "max-depth", max_total_depth: opt "max-total-depth",
-        max_complexity: opt "max-complexity";
+        error_variable_name: opt "error-variable-name", max_size: req "max-size",
+        max_depth: opt "max-depth";
         + rules: Vec<GraphqlRule> = graphql_rules
     }
     Trace {
