@@ -37,7 +37,7 @@
 //!
 //! # Writing
 //!
-//! [`write`] converts a document between the escaped ([`Form::Xml`]) and raw
+//! [`write()`] converts a document between the escaped ([`Form::Xml`]) and raw
 //! ([`Form::RawXml`]) forms, rewriting only values so comments and layout stay as they are.
 //!
 //! # Diagnostics
