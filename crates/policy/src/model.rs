@@ -195,9 +195,25 @@ pub struct Expression {
     /// `{{name}}` references in the expression (also inside C# string literals); offsets are
     /// into `source`.
     pub named_values: Vec<NamedValueRef>,
+    /// (offset in `source`, byte offset in the file) wherever the two stop moving together
+    /// (after an XML entity or a `\r\n`); see [`Expression::file_offset`].
+    pub offset_map: Vec<(usize, usize)>,
 }
 
 impl Expression {
+    /// The byte offset in the file of a byte offset in `source` (for an error the C# parser
+    /// reports inside the expression; turn it into line and column with [`crate::LineIndex`]).
+    pub fn file_offset(&self, offset: usize) -> usize {
+        let i = self
+            .offset_map
+            .partition_point(|c| c.0 <= offset)
+            .saturating_sub(1);
+        match self.offset_map.get(i) {
+            Some(&(d, f)) => f + offset.saturating_sub(d),
+            None => self.span.start + offset,
+        }
+    }
+
     /// The C# code between the brackets.
     pub fn code(&self) -> &str {
         self.source
@@ -315,6 +331,7 @@ fn strip_value(v: &mut Value) {
         AttrValue::Literal(_) => {}
         AttrValue::Expression(e) => {
             e.span = Span::NONE;
+            e.offset_map.clear();
             e.named_values.iter_mut().for_each(|n| n.span = Span::NONE);
         }
         AttrValue::Template(t) => {

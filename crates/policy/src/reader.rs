@@ -756,12 +756,20 @@ impl<'a> Reader<'a> {
                         .collect();
                     let es = d.to_src(lead);
                     let ee = d.to_src(lead + x.end);
+                    let mut offset_map = vec![(0, self.base + es)];
+                    offset_map.extend(
+                        d.map
+                            .iter()
+                            .filter(|(dec, _)| *dec > lead && *dec <= lead + x.end)
+                            .map(|(dec, src)| (dec - lead, self.base + src)),
+                    );
                     return Value {
                         value: AttrValue::Expression(Expression {
                             kind: x.kind,
                             source,
                             span: self.span(es, ee),
                             named_values,
+                            offset_map,
                         }),
                         span,
                     };

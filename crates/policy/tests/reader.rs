@@ -300,3 +300,16 @@ fn repeated_once_per_section_policies_are_a_warning() {
     let codes: Vec<_> = r.diagnostics.iter().map(|d| (d.code, d.severity)).collect();
     assert_eq!(codes, vec![("APIM0019", apim_policy::Severity::Warning)]);
 }
+
+#[test]
+fn offsets_in_an_escaped_expression_map_back_to_the_file() {
+    let text = "\u{FEFF}<fragment>\r\n<set-variable name=\"a\" value=\"@(&quot;x&quot; + \r\n  y)\" /></fragment>";
+    let p = only_policy(text);
+    let e = p.attr("value").unwrap().as_expression().unwrap().clone();
+    assert_eq!(e.source, "@(\"x\" + \n  y)");
+    let y = e.source.find('y').unwrap();
+    assert_eq!(&text[e.file_offset(y)..e.file_offset(y) + 1], "y");
+    let plus = e.source.find('+').unwrap();
+    assert_eq!(&text[e.file_offset(plus)..e.file_offset(plus) + 1], "+");
+    assert_eq!(e.file_offset(0), e.span.start);
+}
