@@ -17,6 +17,7 @@ pub mod json;
 pub mod math;
 pub mod number;
 pub mod number_format;
+pub mod random;
 pub mod string;
 
 pub use clr::{ClrType, ClrValue};
