@@ -473,3 +473,495 @@ mod parse_tests {
         );
     }
 }
+
+fn bad_format() -> DotNetException {
+    DotNetException::format("Input string was not in a correct format.")
+}
+
+const ABBREV_DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/// The invariant pattern a standard DateTime format letter expands to.
+fn standard_pattern(c: char, offset_form: bool) -> Option<&'static str> {
+    Some(match c {
+        'd' => "MM/dd/yyyy",
+        'D' => "dddd, dd MMMM yyyy",
+        'f' => "dddd, dd MMMM yyyy HH:mm",
+        'F' => "dddd, dd MMMM yyyy HH:mm:ss",
+        'g' => "MM/dd/yyyy HH:mm",
+        'G' => "MM/dd/yyyy HH:mm:ss",
+        'm' | 'M' => "MMMM dd",
+        'o' | 'O' => {
+            if offset_form {
+                "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffzzz"
+            } else {
+                "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK"
+            }
+        }
+        'r' | 'R' => "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'",
+        's' => "yyyy'-'MM'-'dd'T'HH':'mm':'ss",
+        't' => "HH:mm",
+        'T' => "HH:mm:ss",
+        'u' => "yyyy'-'MM'-'dd HH':'mm':'ss'Z'",
+        'U' => "dddd, dd MMMM yyyy HH:mm:ss",
+        'y' | 'Y' => "yyyy MMMM",
+        _ => return None,
+    })
+}
+
+fn repeat_count(f: &[char], i: usize) -> usize {
+    let c = f[i];
+    let mut n = 1;
+    while i + n < f.len() && f[i + n] == c {
+        n += 1;
+    }
+    n
+}
+
+fn push_offset(out: &mut String, minutes: i32, len: usize) {
+    out.push(if minutes < 0 { '-' } else { '+' });
+    let a = minutes.abs();
+    match len {
+        1 => out.push_str(&(a / 60).to_string()),
+        2 => out.push_str(&format!("{:02}", a / 60)),
+        _ => out.push_str(&format!("{:02}:{:02}", a / 60, a % 60)),
+    }
+}
+
+/// Custom DateTime pattern over clock time; `offset` = Some(minutes) for DateTimeOffset.
+fn format_custom(dt: DateTime, offset: Option<i32>, format: &str) -> DotNetResult<String> {
+    let f: Vec<char> = format.chars().collect();
+    let mut out = String::new();
+    let (y, mo, d) = dt.ymd();
+    let mut i = 0;
+    while i < f.len() {
+        let c = f[i];
+        let n = repeat_count(&f, i);
+        match c {
+            'd' => {
+                match n {
+                    1 => out.push_str(&d.to_string()),
+                    2 => out.push_str(&format!("{d:02}")),
+                    3 => out.push_str(ABBREV_DAYS[dt.day_of_week() as usize]),
+                    _ => out.push_str(DAYS[dt.day_of_week() as usize]),
+                }
+                i += n;
+            }
+            'f' | 'F' => {
+                if n > 7 {
+                    return Err(bad_format());
+                }
+                let frac = dt.ticks() % TICKS_PER_SECOND;
+                let digits = format!("{frac:07}");
+                let part = &digits[..n];
+                if c == 'f' {
+                    out.push_str(part);
+                } else {
+                    let t = part.trim_end_matches('0');
+                    if t.is_empty() {
+                        if out.ends_with('.') {
+                            out.pop();
+                        }
+                    } else {
+                        out.push_str(t);
+                    }
+                }
+                i += n;
+            }
+            'g' => {
+                out.push_str("A.D.");
+                i += n;
+            }
+            'h' => {
+                let h = dt.hour() % 12;
+                let h = if h == 0 { 12 } else { h };
+                out.push_str(&if n == 1 {
+                    h.to_string()
+                } else {
+                    format!("{h:02}")
+                });
+                i += n;
+            }
+            'H' => {
+                let h = dt.hour();
+                out.push_str(&if n == 1 {
+                    h.to_string()
+                } else {
+                    format!("{h:02}")
+                });
+                i += n;
+            }
+            'm' => {
+                let m = dt.minute();
+                out.push_str(&if n == 1 {
+                    m.to_string()
+                } else {
+                    format!("{m:02}")
+                });
+                i += n;
+            }
+            'M' => {
+                match n {
+                    1 => out.push_str(&mo.to_string()),
+                    2 => out.push_str(&format!("{mo:02}")),
+                    3 => out.push_str(&MONTHS[mo as usize - 1][..3]),
+                    _ => out.push_str(MONTHS[mo as usize - 1]),
+                }
+                i += n;
+            }
+            's' => {
+                let s = dt.second();
+                out.push_str(&if n == 1 {
+                    s.to_string()
+                } else {
+                    format!("{s:02}")
+                });
+                i += n;
+            }
+            't' => {
+                let ap = if dt.hour() < 12 { "AM" } else { "PM" };
+                out.push_str(if n == 1 { &ap[..1] } else { ap });
+                i += n;
+            }
+            'y' => {
+                if n <= 2 {
+                    let v = y % 100;
+                    out.push_str(&if n == 1 {
+                        v.to_string()
+                    } else {
+                        format!("{v:02}")
+                    });
+                } else {
+                    out.push_str(&format!("{y:0n$}"));
+                }
+                i += n;
+            }
+            'z' => {
+                push_offset(&mut out, offset.unwrap_or(0), n);
+                i += n;
+            }
+            'K' => {
+                match offset {
+                    Some(m) => push_offset(&mut out, m, 3),
+                    None => match dt.kind() {
+                        DateTimeKind::Utc => out.push('Z'),
+                        DateTimeKind::Local => push_offset(&mut out, 0, 3),
+                        DateTimeKind::Unspecified => {}
+                    },
+                }
+                i += 1;
+            }
+            ':' | '/' => {
+                out.push(c);
+                i += 1;
+            }
+            '\'' | '"' => {
+                let mut j = i + 1;
+                let mut closed = false;
+                while j < f.len() {
+                    if f[j] == '\\' && j + 1 < f.len() {
+                        out.push(f[j + 1]);
+                        j += 2;
+                        continue;
+                    }
+                    if f[j] == c {
+                        closed = true;
+                        break;
+                    }
+                    out.push(f[j]);
+                    j += 1;
+                }
+                if !closed {
+                    return Err(DotNetException::format(format!(
+                        "Cannot find a matching quote character for the character '{c}'."
+                    )));
+                }
+                i = j + 1;
+            }
+            '%' => {
+                // "%d": the next character is a single custom specifier.
+                if i + 1 < f.len() && f[i + 1] != '%' {
+                    let next: String = f[i + 1].to_string();
+                    out.push_str(&format_custom(dt, offset, &next)?);
+                    i += 2;
+                } else {
+                    return Err(bad_format());
+                }
+            }
+            '\\' => {
+                if i + 1 < f.len() {
+                    out.push(f[i + 1]);
+                    i += 2;
+                } else {
+                    return Err(bad_format());
+                }
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `DateTime.ToString(format)` (invariant culture): standard formats d D f F g G m M o O
+/// r R s t T u U y Y and custom patterns. The gateway's zone is UTC, so local and universal
+/// times coincide.
+pub fn format_date_time(dt: DateTime, format: &str) -> DotNetResult<String> {
+    if format.is_empty() {
+        return Ok(format_date_time_default(dt));
+    }
+    let chars: Vec<char> = format.chars().collect();
+    if chars.len() == 1 {
+        let pattern = standard_pattern(chars[0], false).ok_or_else(bad_format)?;
+        let dt = if chars[0] == 'U' {
+            dt.with_kind(DateTimeKind::Utc)
+        } else {
+            dt
+        };
+        return format_custom(dt, None, pattern);
+    }
+    format_custom(dt, None, format)
+}
+
+/// `DateTimeOffset.ToString(format)` (invariant culture). "r"/"u" print UTC; K/z print the
+/// offset; "U" is not valid for DateTimeOffset.
+pub fn format_date_time_offset(dto: DateTimeOffset, format: &str) -> DotNetResult<String> {
+    if format.is_empty() {
+        return Ok(format_date_time_offset_default(dto));
+    }
+    let chars: Vec<char> = format.chars().collect();
+    if chars.len() == 1 {
+        let c = chars[0];
+        if c == 'U' {
+            return Err(bad_format());
+        }
+        let pattern = standard_pattern(c, true).ok_or_else(bad_format)?;
+        if matches!(c, 'r' | 'R' | 'u') {
+            return format_custom(dto.utc_date_time(), Some(0), pattern);
+        }
+        return format_custom(dto.date_time(), Some(dto.offset_minutes()), pattern);
+    }
+    format_custom(dto.date_time(), Some(dto.offset_minutes()), format)
+}
+
+/// `TimeSpan.ToString(format)`: "c"/"t"/"T" (constant), "g" (general short), "G" (general
+/// long) and custom patterns (d h m s f F, quotes and `\` escapes).
+pub fn format_timespan(t: TimeSpan, format: &str) -> DotNetResult<String> {
+    let ticks = t.ticks();
+    let abs = ticks.unsigned_abs();
+    let days = abs / TICKS_PER_DAY as u64;
+    let rem = abs % TICKS_PER_DAY as u64;
+    let secs = rem / TICKS_PER_SECOND as u64;
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    let frac = rem % TICKS_PER_SECOND as u64;
+    let sign = if ticks < 0 { "-" } else { "" };
+    match format {
+        "" | "c" | "t" | "T" => return Ok(format_timespan_c(t)),
+        "g" => {
+            let mut out = sign.to_string();
+            if days > 0 {
+                out.push_str(&format!("{days}:"));
+            }
+            out.push_str(&format!("{h}:{m:02}:{s:02}"));
+            if frac > 0 {
+                out.push_str(&format!(".{}", format!("{frac:07}").trim_end_matches('0')));
+            }
+            return Ok(out);
+        }
+        "G" => return Ok(format!("{sign}{days}:{h:02}:{m:02}:{s:02}.{frac:07}")),
+        _ => {}
+    }
+    let f: Vec<char> = format.chars().collect();
+    if f.len() == 1 {
+        return Err(bad_format());
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < f.len() {
+        let c = f[i];
+        let n = repeat_count(&f, i);
+        match c {
+            'd' => {
+                if n > 8 {
+                    return Err(bad_format());
+                }
+                out.push_str(&format!("{days:0n$}"));
+                i += n;
+            }
+            'h' | 'm' | 's' => {
+                if n > 2 {
+                    return Err(bad_format());
+                }
+                let v = match c {
+                    'h' => h,
+                    'm' => m,
+                    _ => s,
+                };
+                out.push_str(&if n == 1 {
+                    v.to_string()
+                } else {
+                    format!("{v:02}")
+                });
+                i += n;
+            }
+            'f' | 'F' => {
+                if n > 7 {
+                    return Err(bad_format());
+                }
+                let digits = format!("{frac:07}");
+                let part = &digits[..n];
+                if c == 'f' {
+                    out.push_str(part);
+                } else {
+                    out.push_str(part.trim_end_matches('0'));
+                }
+                i += n;
+            }
+            '\'' | '"' => {
+                let mut j = i + 1;
+                while j < f.len() && f[j] != c {
+                    out.push(f[j]);
+                    j += 1;
+                }
+                if j >= f.len() {
+                    return Err(bad_format());
+                }
+                i = j + 1;
+            }
+            '\\' => {
+                if i + 1 >= f.len() {
+                    return Err(bad_format());
+                }
+                out.push(f[i + 1]);
+                i += 2;
+            }
+            '%' => {
+                if i + 1 >= f.len() {
+                    return Err(bad_format());
+                }
+                i += 1;
+            }
+            _ => return Err(bad_format()),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    fn dt() -> DateTime {
+        DateTime::new(2024, 5, 1, 13, 5, 9, 120, DateTimeKind::Utc)
+            .unwrap()
+            .add_ticks(3456)
+            .unwrap()
+    }
+
+    #[test]
+    fn standard_date_formats() {
+        let d = dt();
+        let f = |s: &str| format_date_time(d, s).unwrap();
+        assert_eq!(format_date_time_default(d), "05/01/2024 13:05:09");
+        assert_eq!(f("d"), "05/01/2024");
+        assert_eq!(f("D"), "Wednesday, 01 May 2024");
+        assert_eq!(f("f"), "Wednesday, 01 May 2024 13:05");
+        assert_eq!(f("F"), "Wednesday, 01 May 2024 13:05:09");
+        assert_eq!(f("g"), "05/01/2024 13:05");
+        assert_eq!(f("G"), "05/01/2024 13:05:09");
+        assert_eq!(f("M"), "May 01");
+        assert_eq!(f("o"), "2024-05-01T13:05:09.1203456Z");
+        assert_eq!(f("r"), "Wed, 01 May 2024 13:05:09 GMT");
+        assert_eq!(f("s"), "2024-05-01T13:05:09");
+        assert_eq!(f("t"), "13:05");
+        assert_eq!(f("T"), "13:05:09");
+        assert_eq!(f("u"), "2024-05-01 13:05:09Z");
+        assert_eq!(f("y"), "2024 May");
+        assert!(format_date_time(d, "q").is_err());
+        let local = d.with_kind(DateTimeKind::Local);
+        assert_eq!(
+            format_date_time(local, "o").unwrap(),
+            "2024-05-01T13:05:09.1203456+00:00"
+        );
+        let unspec = d.with_kind(DateTimeKind::Unspecified);
+        assert_eq!(
+            format_date_time(unspec, "o").unwrap(),
+            "2024-05-01T13:05:09.1203456"
+        );
+    }
+
+    #[test]
+    fn custom_date_formats() {
+        let d = dt();
+        let f = |s: &str| format_date_time(d, s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(f("yyyy-MM-ddTHH:mm:ssZ"), "2024-05-01T13:05:09Z");
+        assert_eq!(f("yyyyMMddHHmmss"), "20240501130509");
+        assert_eq!(f("h:mm tt"), "1:05 PM");
+        assert_eq!(f("hh t"), "01 P");
+        assert_eq!(f("ddd d MMM M yy y"), "Wed 1 May 5 24 24");
+        assert_eq!(f("fff"), "120");
+        assert_eq!(f("fffffff"), "1203456");
+        assert_eq!(f("ss.FFFF"), "09.1203");
+        assert_eq!(f("'Day' dd"), "Day 01");
+        assert_eq!(f("\\d dd"), "d 01");
+        assert_eq!(f("%d"), "1");
+        assert_eq!(f("zzz"), "+00:00");
+        assert_eq!(f("%K"), "Z");
+        assert!(format_date_time(d, "K").is_err());
+        let whole = DateTime::from_ymd(2024, 1, 2).unwrap();
+        assert_eq!(format_date_time(whole, "HH:mm:ss.FFF").unwrap(), "00:00:00");
+        assert!(format_date_time(d, "ffffffff").is_err());
+        assert!(format_date_time(d, "'open").is_err());
+    }
+
+    #[test]
+    fn offset_formats() {
+        let clock = DateTime::new(2024, 5, 1, 12, 0, 0, 0, DateTimeKind::Unspecified).unwrap();
+        let o = DateTimeOffset::new(clock, TimeSpan::from_hms(2, 0, 0).unwrap()).unwrap();
+        assert_eq!(
+            format_date_time_offset_default(o),
+            "05/01/2024 12:00:00 +02:00"
+        );
+        assert_eq!(
+            format_date_time_offset(o, "o").unwrap(),
+            "2024-05-01T12:00:00.0000000+02:00"
+        );
+        assert_eq!(
+            format_date_time_offset(o, "u").unwrap(),
+            "2024-05-01 10:00:00Z"
+        );
+        assert_eq!(
+            format_date_time_offset(o, "r").unwrap(),
+            "Wed, 01 May 2024 10:00:00 GMT"
+        );
+        assert_eq!(
+            format_date_time_offset(o, "yyyy zz K").unwrap(),
+            "2024 +02 +02:00"
+        );
+        assert!(format_date_time_offset(o, "U").is_err());
+    }
+
+    #[test]
+    fn timespan_formats() {
+        let t = TimeSpan::new(1, 2, 3, 4, 500).unwrap();
+        assert_eq!(format_timespan(t, "c").unwrap(), "1.02:03:04.5000000");
+        assert_eq!(format_timespan(t, "g").unwrap(), "1:2:03:04.5");
+        assert_eq!(format_timespan(t, "G").unwrap(), "1:02:03:04.5000000");
+        assert_eq!(
+            format_timespan(t.negate().unwrap(), "c").unwrap(),
+            "-1.02:03:04.5000000"
+        );
+        assert_eq!(
+            format_timespan(TimeSpan::from_seconds(90.0).unwrap(), "").unwrap(),
+            "00:01:30"
+        );
+        assert_eq!(format_timespan(t, "hh\\:mm\\:ss").unwrap(), "02:03:04");
+        assert_eq!(format_timespan(t, "d'd 'h'h'").unwrap(), "1d 2h");
+        assert_eq!(
+            format_timespan(t, "mm:ss").unwrap_err().kind,
+            crate::error::ExceptionKind::FormatException
+        );
+        assert!(format_timespan(t, "x").is_err());
+    }
+}
