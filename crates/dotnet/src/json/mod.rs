@@ -13,7 +13,7 @@ pub use convert::{
 };
 pub use parse::{LoadSettings, RootKind, parse_root, parse_token, try_parse_date};
 pub use serialize::{deserialize_object, serialize_object};
-pub use write::Formatting;
+pub use write::{Formatting, NEW_LINE, iso_date_time, iso_date_time_offset, quote_json_string};
 
 use crate::datetime::{DateTime, DateTimeOffset, TimeSpan};
 use crate::error::{DotNetException, DotNetResult, ExceptionKind};
@@ -921,8 +921,13 @@ impl JToken {
     }
     /// `ToString(formatting)`: JSON text (a JValue string keeps its quotes here).
     pub fn to_string_formatting(&self, formatting: Formatting) -> String {
+        self.to_string_with_newline(formatting, write::NEW_LINE)
+    }
+    /// `ToString(formatting)` with an explicit line break for indented output (the Mono
+    /// oracle on Linux writes "\n" where the gateway writes "\r\n").
+    pub fn to_string_with_newline(&self, formatting: Formatting, new_line: &str) -> String {
         let mut out = String::new();
-        write::write_token(self, formatting, &mut out);
+        write::write_token(self, formatting, new_line, &mut out);
         out
     }
 }

@@ -66,7 +66,7 @@ fn indented_output_matches_newtonsoft() {
     ]);
     assert_eq!(
         o.to_string_default(),
-        "{\n  \"a\": 1,\n  \"b\": [\n    2.0,\n    \"x\\\"y\"\n  ],\n  \"c\": {},\n  \"d\": []\n}"
+        "{\r\n  \"a\": 1,\r\n  \"b\": [\r\n    2.0,\r\n    \"x\\\"y\"\r\n  ],\r\n  \"c\": {},\r\n  \"d\": []\r\n}"
     );
     assert_eq!(
         o.to_string_formatting(Formatting::None),
@@ -424,7 +424,13 @@ fn to_object_and_from_object() {
     let dict = ClrValue::Dictionary(vec![(ClrValue::String("k".into()), ClrValue::Int64(1))]);
     assert_eq!(
         serialize_object(&dict, Formatting::Indented).unwrap(),
-        "{\n  \"k\": 1\n}"
+        "{\r\n  \"k\": 1\r\n}"
+    );
+    assert_eq!(
+        JToken::parse("[1]")
+            .unwrap()
+            .to_string_with_newline(Formatting::Indented, "\n"),
+        "[\n  1\n]"
     );
 }
 
