@@ -18,6 +18,7 @@ pub mod math;
 pub mod number;
 pub mod number_format;
 pub mod random;
+pub mod regex;
 pub mod string;
 
 pub use clr::{ClrType, ClrValue};
