@@ -9,8 +9,10 @@
 
 pub mod clr;
 pub mod convert;
+pub mod crypto;
 pub mod datetime;
 pub mod datetime_format;
+pub mod encoding;
 pub mod error;
 pub mod guid;
 pub mod json;
@@ -20,6 +22,7 @@ pub mod number_format;
 pub mod random;
 pub mod regex;
 pub mod string;
+pub mod web;
 
 pub use clr::{ClrType, ClrValue};
 pub use datetime::{DateTime, DateTimeKind, DateTimeOffset, DayOfWeek, TimeSpan};
