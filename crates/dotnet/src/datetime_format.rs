@@ -965,3 +965,405 @@ mod format_tests {
         assert!(format_timespan(t, "x").is_err());
     }
 }
+
+/// Fields read by `ParseExact`.
+#[derive(Default)]
+struct ExactFields {
+    year: Option<i64>,
+    month: Option<i64>,
+    day: Option<i64>,
+    day_of_week: Option<usize>,
+    hour: Option<i64>,
+    hour12: bool,
+    pm: Option<bool>,
+    minute: i64,
+    second: i64,
+    fraction: i64,
+    offset: Option<i64>,
+}
+
+struct ExactInput<'a> {
+    s: &'a [char],
+    i: usize,
+}
+
+impl ExactInput<'_> {
+    fn digits(&mut self, min: usize, max: usize) -> Option<i64> {
+        let mut v = 0i64;
+        let mut n = 0;
+        while n < max {
+            match self.s.get(self.i).and_then(|c| c.to_digit(10)) {
+                Some(d) => {
+                    v = v * 10 + d as i64;
+                    self.i += 1;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n < min { None } else { Some(v) }
+    }
+    fn word(&mut self, words: &[&str]) -> Option<usize> {
+        // Longest match first (so "May" does not shadow longer names).
+        let mut best: Option<(usize, usize)> = None;
+        for (k, w) in words.iter().enumerate() {
+            let wc: Vec<char> = w.chars().collect();
+            if self.s.len() >= self.i + wc.len()
+                && self.s[self.i..self.i + wc.len()]
+                    .iter()
+                    .zip(&wc)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b))
+                && best.is_none_or(|(_, l)| wc.len() > l)
+            {
+                best = Some((k, wc.len()));
+            }
+        }
+        let (k, l) = best?;
+        self.i += l;
+        Some(k)
+    }
+    fn lit(&mut self, c: char) -> Option<()> {
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+    fn offset(&mut self, len: usize) -> Option<i64> {
+        let sign = match self.s.get(self.i) {
+            Some('+') => 1,
+            Some('-') => -1,
+            _ => return None,
+        };
+        self.i += 1;
+        let h = if len == 1 {
+            self.digits(1, 2)?
+        } else {
+            self.digits(2, 2)?
+        };
+        let mut m = 0;
+        if len >= 3 {
+            self.lit(':')?;
+            m = self.digits(2, 2)?;
+        }
+        if h > 14 || m > 59 {
+            return None;
+        }
+        Some(sign * (h * 60 + m))
+    }
+}
+
+fn parse_by_format(s: &[char], format: &str) -> Option<ExactFields> {
+    let f: Vec<char> = format.chars().collect();
+    let mut inp = ExactInput { s, i: 0 };
+    let mut r = ExactFields::default();
+    let mut i = 0;
+    while i < f.len() {
+        let c = f[i];
+        let n = repeat_count(&f, i);
+        match c {
+            'y' => {
+                let v = if n <= 2 {
+                    inp.digits(if n == 1 { 1 } else { 2 }, 2)?
+                } else {
+                    inp.digits(n, n)?
+                };
+                r.year = Some(if n <= 2 {
+                    // TwoDigitYearMax = 2049.
+                    if v > 49 { 1900 + v } else { 2000 + v }
+                } else {
+                    v
+                });
+                i += n;
+            }
+            'M' => {
+                r.month = Some(match n {
+                    1 => inp.digits(1, 2)?,
+                    2 => inp.digits(2, 2)?,
+                    3 => {
+                        let abbrev: Vec<&str> = MONTHS.iter().map(|m| &m[..3]).collect();
+                        inp.word(&abbrev)? as i64 + 1
+                    }
+                    _ => inp.word(&MONTHS)? as i64 + 1,
+                });
+                i += n;
+            }
+            'd' => {
+                match n {
+                    1 => r.day = Some(inp.digits(1, 2)?),
+                    2 => r.day = Some(inp.digits(2, 2)?),
+                    3 => r.day_of_week = Some(inp.word(&ABBREV_DAYS)?),
+                    _ => r.day_of_week = Some(inp.word(&DAYS)?),
+                }
+                i += n;
+            }
+            'h' | 'H' => {
+                r.hour = Some(if n == 1 {
+                    inp.digits(1, 2)?
+                } else {
+                    inp.digits(2, 2)?
+                });
+                r.hour12 = c == 'h';
+                i += n;
+            }
+            'm' => {
+                r.minute = if n == 1 {
+                    inp.digits(1, 2)?
+                } else {
+                    inp.digits(2, 2)?
+                };
+                i += n;
+            }
+            's' => {
+                r.second = if n == 1 {
+                    inp.digits(1, 2)?
+                } else {
+                    inp.digits(2, 2)?
+                };
+                i += n;
+            }
+            'f' | 'F' => {
+                if n > 7 {
+                    return None;
+                }
+                let start = inp.i;
+                let v = if c == 'f' {
+                    inp.digits(n, n)?
+                } else {
+                    inp.digits(0, n).unwrap_or(0)
+                };
+                let got = inp.i - start;
+                let mut frac = v;
+                for _ in got..7 {
+                    frac *= 10;
+                }
+                r.fraction = frac;
+                i += n;
+            }
+            't' => {
+                let ap = if n == 1 {
+                    inp.word(&["A", "P"])?
+                } else {
+                    inp.word(&["AM", "PM"])?
+                };
+                r.pm = Some(ap == 1);
+                i += n;
+            }
+            'z' => {
+                r.offset = Some(inp.offset(n)?);
+                i += n;
+            }
+            'K' => {
+                if inp.lit('Z').is_some() {
+                    r.offset = Some(0);
+                } else if matches!(inp.s.get(inp.i), Some('+') | Some('-')) {
+                    r.offset = Some(inp.offset(3)?);
+                }
+                i += 1;
+            }
+            'Z' => {
+                // An unquoted Z in the format is the UTC designator.
+                inp.lit('Z')?;
+                r.offset = Some(0);
+                i += 1;
+            }
+            '\'' | '"' => {
+                let mut j = i + 1;
+                let mut text = String::new();
+                while j < f.len() && f[j] != c {
+                    if f[j] == '\\' && j + 1 < f.len() {
+                        j += 1;
+                    }
+                    text.push(f[j]);
+                    j += 1;
+                }
+                if j >= f.len() {
+                    return None;
+                }
+                for ch in text.chars() {
+                    inp.lit(ch)?;
+                }
+                i = j + 1;
+            }
+            '\\' => {
+                inp.lit(*f.get(i + 1)?)?;
+                i += 2;
+            }
+            '%' => {
+                i += 1;
+            }
+            'G' if f.get(i + 1) == Some(&'M') && f.get(i + 2) == Some(&'T') => {
+                // An unquoted GMT in the format is a UTC designator.
+                for ch in ['G', 'M', 'T'] {
+                    inp.lit(ch)?;
+                }
+                r.offset = Some(0);
+                i += 3;
+            }
+            other => {
+                inp.lit(other)?;
+                i += 1;
+            }
+        }
+    }
+    if inp.i != s.len() {
+        return None;
+    }
+    Some(r)
+}
+
+fn exact_to_date(r: &ExactFields, today: DateTime) -> Option<(i64, Option<i64>)> {
+    let no_date = r.year.is_none() && r.month.is_none() && r.day.is_none();
+    let (ty, tm, td) = today.ymd();
+    let year = r.year.unwrap_or(if no_date { ty as i64 } else { 1 });
+    let month = r.month.unwrap_or(if no_date { tm as i64 } else { 1 });
+    let day = r.day.unwrap_or(if no_date { td as i64 } else { 1 });
+    let mut hour = r.hour.unwrap_or(0);
+    if r.hour12 || r.pm.is_some() {
+        if let Some(pm) = r.pm {
+            if r.hour12 && !(1..=12).contains(&hour) {
+                return None;
+            }
+            hour %= 12;
+            if pm {
+                hour += 12;
+            }
+        } else if hour == 12 {
+            hour = 0;
+        }
+    }
+    let dt = DateTime::new(
+        year as i32,
+        month as i32,
+        day as i32,
+        hour as i32,
+        r.minute as i32,
+        r.second as i32,
+        0,
+        DateTimeKind::Unspecified,
+    )
+    .ok()?;
+    if let Some(dow) = r.day_of_week
+        && dt.day_of_week() as usize != dow
+    {
+        return None;
+    }
+    Some((dt.ticks() + r.fraction, r.offset))
+}
+
+fn expand_exact_format(format: &str, offset_form: bool) -> DotNetResult<String> {
+    let chars: Vec<char> = format.chars().collect();
+    if chars.len() == 1 {
+        return standard_pattern(chars[0], offset_form)
+            .map(str::to_string)
+            .ok_or_else(bad_format);
+    }
+    Ok(format.to_string())
+}
+
+/// `DateTime.ParseExact(s, formats, InvariantCulture, DateTimeStyles.None)`: the first
+/// matching format wins; a zone in the text converts to local time (UTC here, Kind Local).
+/// `today` supplies the date when the format has only time fields (from the host clock).
+pub fn parse_exact_date_time(s: &str, formats: &[&str], today: DateTime) -> DotNetResult<DateTime> {
+    let chars: Vec<char> = s.chars().collect();
+    for f in formats {
+        if f.is_empty() {
+            return Err(DotNetException::format("Format specifier was invalid."));
+        }
+        let pattern = expand_exact_format(f, false)?;
+        if let Some(r) = parse_by_format(&chars, &pattern)
+            && let Some((ticks, offset)) = exact_to_date(&r, today)
+        {
+            return match offset {
+                None => DateTime::from_ticks(ticks, DateTimeKind::Unspecified),
+                Some(m) => {
+                    let utc = ticks - m * TICKS_PER_MINUTE;
+                    DateTime::from_ticks(utc, DateTimeKind::Local).map_err(|_| bad_date(s))
+                }
+            };
+        }
+    }
+    Err(bad_date(s))
+}
+
+/// `DateTimeOffset.ParseExact(s, formats, InvariantCulture)`: no zone in the text means the
+/// local offset (+00:00).
+pub fn parse_exact_date_time_offset(
+    s: &str,
+    formats: &[&str],
+    today: DateTime,
+) -> DotNetResult<DateTimeOffset> {
+    let chars: Vec<char> = s.chars().collect();
+    for f in formats {
+        if f.is_empty() {
+            return Err(DotNetException::format("Format specifier was invalid."));
+        }
+        let pattern = expand_exact_format(f, true)?;
+        if let Some(r) = parse_by_format(&chars, &pattern)
+            && let Some((ticks, offset)) = exact_to_date(&r, today)
+        {
+            let clock = DateTime::from_ticks(ticks, DateTimeKind::Unspecified)?;
+            return DateTimeOffset::new(
+                clock,
+                TimeSpan::from_ticks(offset.unwrap_or(0) * TICKS_PER_MINUTE),
+            );
+        }
+    }
+    Err(bad_date(s))
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::*;
+
+    fn today() -> DateTime {
+        DateTime::from_ymd(2024, 5, 1).unwrap()
+    }
+
+    #[test]
+    fn parse_exact_patterns() {
+        let d = parse_exact_date_time("2024-05-01 13:05:09", &["yyyy-MM-dd HH:mm:ss"], today())
+            .unwrap();
+        assert_eq!(
+            (d.ymd(), d.hour(), d.kind()),
+            ((2024, 5, 1), 13, DateTimeKind::Unspecified)
+        );
+        let d = parse_exact_date_time("2024-05-01T13:05:09Z", &["yyyy-MM-ddTHH:mm:ssZ"], today())
+            .unwrap();
+        assert_eq!((d.hour(), d.kind()), (13, DateTimeKind::Local));
+        let d = parse_exact_date_time("01/May/2024:1:05 PM", &["dd/MMM/yyyy:h:mm tt"], today())
+            .unwrap();
+        assert_eq!((d.hour(), d.minute()), (13, 5));
+        // The quoted 'GMT' of "r" is a literal: Unspecified (as .NET/Mono); unquoted GMT is UTC.
+        let d = parse_exact_date_time("Wed, 01 May 2024 13:05:09 GMT", &["r"], today()).unwrap();
+        assert_eq!((d.hour(), d.kind()), (13, DateTimeKind::Unspecified));
+        let d = parse_exact_date_time(
+            "06 Nov 1994 08:49:37 GMT",
+            &["dd MMM yyyy HH:mm:ss GMT"],
+            today(),
+        )
+        .unwrap();
+        assert_eq!((d.hour(), d.kind()), (8, DateTimeKind::Local));
+        let d = parse_exact_date_time("20240501", &["yyyyMMdd"], today()).unwrap();
+        assert_eq!(d.ymd(), (2024, 5, 1));
+        let d = parse_exact_date_time("09:30", &["HH:mm"], today()).unwrap();
+        assert_eq!((d.ymd(), d.hour(), d.minute()), ((2024, 5, 1), 9, 30));
+        let d =
+            parse_exact_date_time("2024-05-01T13:05:09.1234567+02:00", &["o"], today()).unwrap();
+        assert_eq!((d.hour(), d.millisecond()), (11, 123));
+        assert!(parse_exact_date_time("2024-5-01", &["yyyy-MM-dd"], today()).is_err());
+        assert!(parse_exact_date_time(" 2024-05-01", &["yyyy-MM-dd"], today()).is_err());
+        assert!(parse_exact_date_time("Thu, 01 May 2024", &["ddd, dd MMM yyyy"], today()).is_err());
+        assert!(parse_exact_date_time("x", &["q"], today()).is_err());
+        let d = parse_exact_date_time("1.5.24", &["d.M.yy", "yyyy"], today()).unwrap();
+        assert_eq!(d.ymd(), (2024, 5, 1));
+        let o = parse_exact_date_time_offset(
+            "2024-05-01 12:00 +02:00",
+            &["yyyy-MM-dd HH:mm zzz"],
+            today(),
+        )
+        .unwrap();
+        assert_eq!((o.hour(), o.offset_minutes()), (12, 120));
+    }
+}

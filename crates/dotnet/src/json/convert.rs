@@ -402,14 +402,16 @@ impl JToken {
     }
     /// `token.Values<T>()`: each child converted (a JObject yields its property values).
     pub fn values_as(&self, target: ClrType, nullable: bool) -> DotNetResult<Vec<ClrValue>> {
+        // Newtonsoft: a JValue child converts itself; any other child yields its children.
         let mut out = Vec::new();
         for c in self.children() {
-            let item = if c.is_property() {
-                c.property_value()?
+            if c.is_value() {
+                out.push(extensions_convert(Some(&c), target, nullable)?);
             } else {
-                c
-            };
-            out.push(extensions_convert(Some(&item), target, nullable)?);
+                for g in c.children() {
+                    out.push(extensions_convert(Some(&g), target, nullable)?);
+                }
+            }
         }
         Ok(out)
     }

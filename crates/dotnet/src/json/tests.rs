@@ -379,6 +379,14 @@ fn value_of_t_follows_extensions_convert() {
         vals,
         vec![ClrValue::Int32(1), ClrValue::Int32(2), ClrValue::Int32(3)]
     );
+    let obj = parse(r#"{"a":"x","b":"y"}"#);
+    let vals = obj.values_as(ClrType::String, false).unwrap();
+    assert_eq!(
+        vals,
+        vec![ClrValue::String("x".into()), ClrValue::String("y".into())]
+    );
+    let nested = parse("[[1,2],[3]]");
+    assert_eq!(nested.values_as(ClrType::Int64, false).unwrap().len(), 3);
 }
 
 #[test]
