@@ -367,10 +367,12 @@ impl<'a> Reader<'a> {
     /// Reads one value (after whitespace). `Ok(None)` means a closing bracket or comma was
     /// found where a value could start (handled by the caller).
     fn read_value(&mut self, depth: usize) -> DotNetResult<JToken> {
-        if depth > 64 * 16 {
+        self.skip_ws()?;
+        // Newtonsoft 13's default MaxDepth: the 65th nested container is an error.
+        if depth >= 64 && matches!(self.peek(), Some('{') | Some('[')) {
+            self.bump();
             return Err(self.error("The reader's MaxDepth of 64 has been exceeded."));
         }
-        self.skip_ws()?;
         let Some(c) = self.peek() else {
             return Err(self.error("Unexpected end when reading JSON."));
         };
@@ -653,7 +655,11 @@ pub fn try_parse_date(s: &str) -> Option<DateTime> {
 
 fn parse_ms_date(inner: &str) -> Option<DateTime> {
     // ticks [+-]hhmm
-    let idx = inner[1..].find(['+', '-']).map(|i| i + 1);
+    let idx = inner
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '+' || *c == '-')
+        .map(|(i, _)| i);
     let (num, offset) = match idx {
         Some(i) => (&inner[..i], Some(&inner[i..])),
         None => (inner, None),

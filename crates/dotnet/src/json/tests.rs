@@ -497,3 +497,31 @@ fn get_value_ignore_case_and_values_equal() {
     assert!(!parse("1").deep_equals(&parse("1.0")));
     assert!(parse(r#"{"a":1,"b":2}"#).deep_equals(&parse(r#"{"b":2,"a":1}"#)));
 }
+
+#[test]
+fn max_depth_and_hostile_inputs() {
+    let deep_ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
+    assert!(JToken::parse(&deep_ok).is_ok());
+    let too_deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+    let e = JToken::parse(&too_deep).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("The reader's MaxDepth of 64 has been exceeded."),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        JToken::parse(r#""/Date(é)/""#).unwrap().token_type(),
+        JTokenType::String
+    );
+    for bad in [
+        "{", "[", "{\"a\"", "{\"a\":", "\"\\u12", "tru", "nul", "-", "1e", "{'a' 1}", "/*",
+        "[1 2]", "{,}",
+    ] {
+        assert_eq!(
+            JToken::parse(bad).unwrap_err().kind,
+            ExceptionKind::JsonReaderException,
+            "{bad}"
+        );
+    }
+}
