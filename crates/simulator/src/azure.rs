@@ -2,12 +2,13 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Body;
 
 /// A JSON response.
-pub fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut r = Response::new(Body::from(Bytes::from(bytes)));
     *r.status_mut() = status;
@@ -77,17 +78,80 @@ pub fn service_unavailable() -> Response<Body> {
     )
 }
 
-/// Safe verdicts for the four harm categories.
-pub fn content_filter_results() -> Value {
-    let safe = json!({"filtered": false, "severity": "safe"});
-    json!({"hate": safe, "self_harm": safe, "sexual": safe, "violence": safe})
+/// One harm category's verdict.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Verdict {
+    pub filtered: bool,
+    pub severity: &'static str,
 }
 
-/// `prompt_filter_results` for prompt 0.
+/// A detection (jailbreak, protected material).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Detection {
+    pub filtered: bool,
+    pub detected: bool,
+}
+
+/// `content_filter_results` of a choice.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ContentFilterResults {
+    pub hate: Verdict,
+    pub self_harm: Verdict,
+    pub sexual: Verdict,
+    pub violence: Verdict,
+}
+
+const SAFE_VERDICT: Verdict = Verdict {
+    filtered: false,
+    severity: "safe",
+};
+
+/// Safe verdicts for the four harm categories.
+pub const SAFE: ContentFilterResults = ContentFilterResults {
+    hate: SAFE_VERDICT,
+    self_harm: SAFE_VERDICT,
+    sexual: SAFE_VERDICT,
+    violence: SAFE_VERDICT,
+};
+
+/// `content_filter_results` of a prompt.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PromptContentFilterResults {
+    pub hate: Verdict,
+    pub jailbreak: Detection,
+    pub self_harm: Verdict,
+    pub sexual: Verdict,
+    pub violence: Verdict,
+}
+
+/// One entry of `prompt_filter_results`.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PromptFilterResult {
+    pub prompt_index: u32,
+    pub content_filter_results: PromptContentFilterResults,
+}
+
+/// The safe result for prompt 0.
+pub const SAFE_PROMPT: PromptFilterResult = PromptFilterResult {
+    prompt_index: 0,
+    content_filter_results: PromptContentFilterResults {
+        hate: SAFE_VERDICT,
+        jailbreak: Detection {
+            filtered: false,
+            detected: false,
+        },
+        self_harm: SAFE_VERDICT,
+        sexual: SAFE_VERDICT,
+        violence: SAFE_VERDICT,
+    },
+};
+
+/// Safe verdicts for the four harm categories, as JSON.
+pub fn content_filter_results() -> Value {
+    serde_json::to_value(SAFE).unwrap_or(Value::Null)
+}
+
+/// `prompt_filter_results` for prompt 0, as JSON.
 pub fn prompt_filter_results() -> Value {
-    let safe = json!({"filtered": false, "severity": "safe"});
-    json!([{"prompt_index": 0, "content_filter_results": {
-        "hate": safe, "jailbreak": {"filtered": false, "detected": false},
-        "self_harm": safe, "sexual": safe, "violence": safe
-    }}])
+    serde_json::to_value([SAFE_PROMPT]).unwrap_or(Value::Null)
 }

@@ -93,15 +93,48 @@ impl RandomSource for ScriptedRng {
     }
 }
 
+/// The incremental form of [`stable_hash`]; also an `io::Write` so values can be serialised
+/// straight into it.
+pub struct StableHasher {
+    h: u64,
+}
+
+impl StableHasher {
+    pub fn new(seed: u64) -> Self {
+        StableHasher {
+            h: 0xcbf2_9ce4_8422_2325 ^ mix64(seed),
+        }
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.h ^= u64::from(*b);
+            self.h = self.h.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+    }
+
+    pub fn finish(&self) -> u64 {
+        mix64(self.h)
+    }
+}
+
+impl std::io::Write for StableHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        StableHasher::write(self, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// FNV-1a over bytes, then mixed: a hash that is stable across Rust versions and platforms
 /// (std's `DefaultHasher` is not), used for deterministic generation.
 pub fn stable_hash(seed: u64, bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ mix64(seed);
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    mix64(h)
+    let mut h = StableHasher::new(seed);
+    h.write(bytes);
+    h.finish()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::Body;
@@ -794,10 +795,13 @@ impl RequestContext<'_> {
     /// its prompt: the same request always gets the same text.
     fn generation_seed(&self, body: &Map<String, Value>, prompt: &Value) -> u64 {
         let request_seed = body.get("seed").and_then(Value::as_i64).unwrap_or(0) as u64;
-        let mut bytes = self.deployment.as_bytes().to_vec();
-        bytes.push(0);
-        bytes.extend_from_slice(prompt.to_string().as_bytes());
-        stable_hash(self.sim.inner.seed ^ request_seed.rotate_left(17), &bytes)
+        let mut hasher =
+            crate::rng::StableHasher::new(self.sim.inner.seed ^ request_seed.rotate_left(17));
+        hasher.write(self.deployment.as_bytes());
+        hasher.write(&[0]);
+        // Writing JSON into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut hasher, prompt);
+        hasher.finish()
     }
 
     fn generate_choices(
@@ -943,23 +947,29 @@ impl RequestContext<'_> {
                 if !ttft.is_zero() {
                     self.sleep(ttft).await;
                 }
-                let data: Vec<Value> = vectors
+                let data: Vec<EmbeddingItem> = vectors
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| {
-                        let embedding = if base64 {
-                            Value::String(embed::to_base64(v))
+                    .map(|(index, v)| EmbeddingItem {
+                        embedding: if base64 {
+                            EmbeddingData::Base64(embed::to_base64(v))
                         } else {
-                            json!(v)
-                        };
-                        json!({"embedding": embedding, "index": i, "object": "embedding"})
+                            EmbeddingData::Floats(v)
+                        },
+                        index,
+                        object: "embedding",
                     })
                     .collect();
-                azure::json_response(
-                    StatusCode::OK,
-                    &json!({"data": data, "model": model, "object": "list",
-                            "usage": {"prompt_tokens": plan.prompt_tokens, "total_tokens": plan.prompt_tokens}}),
-                )
+                let body = EmbeddingList {
+                    data,
+                    model: &model,
+                    object: "list",
+                    usage: EmbeddingUsage {
+                        prompt_tokens: plan.prompt_tokens,
+                        total_tokens: plan.prompt_tokens,
+                    },
+                };
+                azure::json_response(StatusCode::OK, &body)
             }
             Answer::Chat {
                 choices,
@@ -1025,30 +1035,39 @@ impl RequestContext<'_> {
                         .await;
                 }
                 let id = self.completion_id(chat);
-                let usage = json!({"completion_tokens": completion_tokens, "prompt_tokens": plan.prompt_tokens,
-                                   "total_tokens": completion_tokens + plan.prompt_tokens});
-                let choices: Vec<Value> = choices
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if chat {
-                            json!({"content_filter_results": azure::content_filter_results(),
-                                   "finish_reason": c.finish_reason, "index": i, "logprobs": null,
-                                   "message": {"content": c.text, "refusal": null, "role": "assistant"}})
-                        } else {
-                            json!({"content_filter_results": azure::content_filter_results(),
-                                   "finish_reason": c.finish_reason, "index": i, "logprobs": null, "text": c.text})
-                        }
-                    })
-                    .collect();
-                let body = if chat {
-                    json!({"choices": choices, "created": created, "id": id, "model": model,
-                           "object": "chat.completion", "prompt_filter_results": azure::prompt_filter_results(),
-                           "system_fingerprint": self.fingerprint(), "usage": usage})
-                } else {
-                    json!({"choices": choices, "created": created, "id": id, "model": model,
-                           "object": "text_completion", "prompt_filter_results": azure::prompt_filter_results(),
-                           "usage": usage})
+                let fingerprint = self.fingerprint();
+                let body = Completion {
+                    choices: choices
+                        .iter()
+                        .enumerate()
+                        .map(|(index, c)| CompletionChoice {
+                            content_filter_results: azure::SAFE,
+                            finish_reason: c.finish_reason,
+                            index,
+                            logprobs: None,
+                            message: chat.then_some(Message {
+                                content: &c.text,
+                                refusal: None,
+                                role: "assistant",
+                            }),
+                            text: (!chat).then_some(c.text.as_str()),
+                        })
+                        .collect(),
+                    created,
+                    id: &id,
+                    model: &model,
+                    object: if chat {
+                        "chat.completion"
+                    } else {
+                        "text_completion"
+                    },
+                    prompt_filter_results: [azure::SAFE_PROMPT],
+                    system_fingerprint: chat.then_some(fingerprint.as_str()),
+                    usage: Usage {
+                        completion_tokens,
+                        prompt_tokens: plan.prompt_tokens,
+                        total_tokens: completion_tokens + plan.prompt_tokens,
+                    },
                 };
                 azure::json_response(StatusCode::OK, &body)
             }
@@ -1078,7 +1097,8 @@ impl RequestContext<'_> {
 
     /// The server-sent events of a streamed answer, in Azure's order: prompt filter results,
     /// then per choice a role chunk, one chunk per token and a finish chunk; then the usage
-    /// chunk when asked for; then `[DONE]`. The flag marks token chunks paced by the time per token.
+    /// chunk when asked for; then `[DONE]`. The flag marks token chunks paced by the time per
+    /// token.
     #[allow(clippy::too_many_arguments)]
     fn stream_events(
         &self,
@@ -1091,68 +1111,236 @@ impl RequestContext<'_> {
         include_usage: bool,
     ) -> Vec<(bool, Bytes)> {
         let encoding = Encoding::for_model(&self.config().model);
-        let event = |v: &Value| Bytes::from(format!("data: {v}\n\n"));
         let fingerprint = self.fingerprint();
-        let chunk = |choices: Value| {
-            let mut v = if chat {
-                json!({"choices": choices, "created": created, "id": id, "model": model,
-                       "object": "chat.completion.chunk", "system_fingerprint": fingerprint})
-            } else {
-                json!({"choices": choices, "created": created, "id": id, "model": model, "object": "text_completion"})
+        let event = |choices: Vec<ChunkChoice<'_>>, usage: Option<Option<Usage>>| {
+            let chunk = Chunk {
+                choices,
+                created,
+                id,
+                model,
+                object: if chat {
+                    "chat.completion.chunk"
+                } else {
+                    "text_completion"
+                },
+                system_fingerprint: chat.then_some(fingerprint.as_str()),
+                usage: if include_usage {
+                    usage.or(Some(None))
+                } else {
+                    None
+                },
             };
-            if include_usage {
-                v["usage"] = Value::Null;
-            }
-            v
+            let mut bytes = Vec::with_capacity(512);
+            bytes.extend_from_slice(b"data: ");
+            // Serialising plain structs to memory cannot fail.
+            let _ = serde_json::to_writer(&mut bytes, &chunk);
+            bytes.extend_from_slice(b"\n\n");
+            Bytes::from(bytes)
         };
         let mut out = Vec::new();
-        out.push((
-            false,
-            event(
-                &json!({"choices": [], "created": 0, "id": "", "model": "", "object": "",
-                                        "prompt_filter_results": azure::prompt_filter_results()}),
-            ),
-        ));
+        out.push((false, prompt_filter_event()));
         for (index, c) in choices.iter().enumerate() {
+            fn choice<'t>(
+                chat: bool,
+                index: usize,
+                filter: Filter,
+                delta: Delta<'t>,
+                finish_reason: Option<&'static str>,
+                text: &'t str,
+            ) -> ChunkChoice<'t> {
+                ChunkChoice {
+                    content_filter_results: filter,
+                    delta: if chat { Some(delta) } else { None },
+                    finish_reason,
+                    index,
+                    logprobs: None,
+                    text: if chat { None } else { Some(text) },
+                }
+            }
             if chat {
+                let role = Delta {
+                    content: Some(""),
+                    refusal: Some(None),
+                    role: Some("assistant"),
+                };
                 out.push((
                     false,
-                    event(&chunk(json!([{"content_filter_results": {},
-                    "delta": {"content": "", "refusal": null, "role": "assistant"},
-                    "finish_reason": null, "index": index, "logprobs": null}]))),
+                    event(
+                        vec![choice(chat, index, Filter::Empty(Empty {}), role, None, "")],
+                        None,
+                    ),
                 ));
             }
             let pieces = encoding.token_bytes(&c.tokens).unwrap_or_default();
             for (k, piece) in pieces.iter().enumerate() {
                 let text = String::from_utf8_lossy(piece);
-                let choice = if chat {
-                    json!([{"content_filter_results": azure::content_filter_results(), "delta": {"content": text},
-                            "finish_reason": null, "index": index, "logprobs": null}])
-                } else {
-                    json!([{"content_filter_results": azure::content_filter_results(), "finish_reason": null,
-                            "index": index, "logprobs": null, "text": text}])
+                let delta = Delta {
+                    content: Some(&text),
+                    refusal: None,
+                    role: None,
                 };
-                out.push((k > 0, event(&chunk(choice))));
+                out.push((
+                    k > 0,
+                    event(
+                        vec![choice(
+                            chat,
+                            index,
+                            Filter::Safe(azure::SAFE),
+                            delta,
+                            None,
+                            &text,
+                        )],
+                        None,
+                    ),
+                ));
             }
-            let last = if chat {
-                json!([{"content_filter_results": {}, "delta": {}, "finish_reason": c.finish_reason,
-                        "index": index, "logprobs": null}])
-            } else {
-                json!([{"content_filter_results": {}, "finish_reason": c.finish_reason, "index": index,
-                        "logprobs": null, "text": ""}])
-            };
-            out.push((false, event(&chunk(last))));
+            let last = choice(
+                chat,
+                index,
+                Filter::Empty(Empty {}),
+                Delta::default(),
+                Some(c.finish_reason),
+                "",
+            );
+            out.push((false, event(vec![last], None)));
         }
         if include_usage {
             let completion_tokens: usize = choices.iter().map(|c| c.tokens.len()).sum();
-            let mut v = chunk(json!([]));
-            v["usage"] = json!({"completion_tokens": completion_tokens, "prompt_tokens": prompt_tokens,
-                                "total_tokens": completion_tokens + prompt_tokens});
-            out.push((false, event(&v)));
+            let usage = Usage {
+                completion_tokens,
+                prompt_tokens,
+                total_tokens: completion_tokens + prompt_tokens,
+            };
+            out.push((false, event(Vec::new(), Some(Some(usage)))));
         }
         out.push((false, Bytes::from_static(b"data: [DONE]\n\n")));
         out
     }
+}
+
+/// The first event of every stream: prompt filter results, with empty id, model and choices.
+fn prompt_filter_event() -> Bytes {
+    static EVENT: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+    EVENT
+        .get_or_init(|| {
+            let v = json!({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+                           "prompt_filter_results": [azure::SAFE_PROMPT]});
+            Bytes::from(format!("data: {v}\n\n"))
+        })
+        .clone()
+}
+
+#[derive(Serialize)]
+struct Usage {
+    completion_tokens: usize,
+    prompt_tokens: usize,
+    total_tokens: usize,
+}
+
+#[derive(Serialize)]
+struct Completion<'a> {
+    choices: Vec<CompletionChoice<'a>>,
+    created: u64,
+    id: &'a str,
+    model: &'a str,
+    object: &'static str,
+    prompt_filter_results: [azure::PromptFilterResult; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_fingerprint: Option<&'a str>,
+    usage: Usage,
+}
+
+#[derive(Serialize)]
+struct CompletionChoice<'a> {
+    content_filter_results: azure::ContentFilterResults,
+    finish_reason: &'static str,
+    index: usize,
+    logprobs: Option<()>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Message<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    content: &'a str,
+    refusal: Option<()>,
+    role: &'static str,
+}
+
+#[derive(Serialize)]
+struct Chunk<'a> {
+    choices: Vec<ChunkChoice<'a>>,
+    created: u64,
+    id: &'a str,
+    model: &'a str,
+    object: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_fingerprint: Option<&'a str>,
+    /// Absent unless `include_usage`; then null on every chunk but the usage chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Option<Usage>>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    content_filter_results: Filter,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<Delta<'a>>,
+    finish_reason: Option<&'static str>,
+    index: usize,
+    logprobs: Option<()>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+}
+
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<Option<()>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Filter {
+    Empty(Empty),
+    Safe(azure::ContentFilterResults),
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+struct EmbeddingList<'a> {
+    data: Vec<EmbeddingItem<'a>>,
+    model: &'a str,
+    object: &'static str,
+    usage: EmbeddingUsage,
+}
+
+#[derive(Serialize)]
+struct EmbeddingItem<'a> {
+    embedding: EmbeddingData<'a>,
+    index: usize,
+    object: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EmbeddingData<'a> {
+    Floats(&'a [f32]),
+    Base64(String),
+}
+
+#[derive(Serialize)]
+struct EmbeddingUsage {
+    prompt_tokens: usize,
+    total_tokens: usize,
 }
 
 enum Fault {

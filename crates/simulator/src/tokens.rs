@@ -7,6 +7,9 @@
 //! family (gpt-4o, gpt-4.1, o-series, gpt-5), `cl100k_base` for everything else (gpt-4,
 //! gpt-35-turbo, text-embedding-*).
 
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 use tiktoken_rs::CoreBPE;
 
@@ -59,9 +62,22 @@ impl Encoding {
         }
     }
 
-    /// Token ids of `text`; special-token text is encoded as ordinary text.
+    /// Token ids of `text`; special-token text is encoded as ordinary text. Same result as
+    /// tiktoken's `encode_ordinary`, computed without backtracking regexes (see [`FastBpe`]).
     pub fn encode(self, text: &str) -> Vec<u32> {
-        self.bpe().encode_ordinary(text)
+        let mut out = Vec::with_capacity(text.len() / 3 + 1);
+        self.fast().encode_into(text, &mut out);
+        out
+    }
+
+    fn fast(self) -> &'static FastBpe {
+        static CL100K: OnceLock<FastBpe> = OnceLock::new();
+        static O200K: OnceLock<FastBpe> = OnceLock::new();
+        let cell = match self {
+            Encoding::Cl100kBase => &CL100K,
+            Encoding::O200kBase => &O200K,
+        };
+        cell.get_or_init(|| FastBpe::new(self))
     }
 
     /// Number of tokens of `text`.
@@ -111,6 +127,109 @@ impl Encoding {
             buf.push(b'\n');
         }
         out.write_all(&buf)
+    }
+}
+
+/// tiktoken's split patterns with the one look-ahead alternative (`\s+(?!\S)`) removed: it
+/// is applied by hand after matching, so a linear-time regex engine (regex-automata) can be used instead of a
+/// backtracking engine.
+const CL100K_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+";
+const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+",
+);
+
+/// A byte-pair encoder over tiktoken's ranks: split with the encoding's pattern, then merge
+/// each piece's bytes by rank.
+struct FastBpe {
+    split: regex_automata::meta::Regex,
+    ranks: FxHashMap<Vec<u8>, u32>,
+}
+
+impl FastBpe {
+    fn new(encoding: Encoding) -> FastBpe {
+        let pattern = match encoding {
+            Encoding::Cl100kBase => CL100K_PATTERN,
+            Encoding::O200kBase => O200K_PATTERN,
+        };
+        let ids: Vec<u32> = (0..encoding.ordinary_token_count()).collect();
+        let mut ranks = FxHashMap::default();
+        ranks.reserve(ids.len());
+        for (id, bytes) in ids
+            .iter()
+            .zip(encoding.bpe()._decode_native_and_split(ids.clone()))
+        {
+            ranks.insert(bytes, *id);
+        }
+        FastBpe {
+            // The pattern is a constant known to compile.
+            split: regex_automata::meta::Regex::new(pattern).expect("tiktoken split pattern"),
+            ranks,
+        }
+    }
+
+    fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
+        let mut pos = 0;
+        while pos < text.len() {
+            // Every position starts a piece, so an anchored search (no reverse scan) suffices.
+            let input = regex_automata::Input::new(text)
+                .range(pos..)
+                .anchored(regex_automata::Anchored::Yes);
+            let Some(m) = self.split.search(&input) else {
+                break;
+            };
+            let mut end = m.end();
+            let piece = &text[m.start()..end];
+            // `\s+(?!\S)`: a run of 2+ spaces (not ending in a line break) followed by a
+            // non-space leaves its last character to the next piece.
+            if end < text.len()
+                && !piece.ends_with(['\r', '\n'])
+                && piece.chars().all(char::is_whitespace)
+                && piece.chars().nth(1).is_some()
+                && text[end..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| !c.is_whitespace())
+            {
+                let last = piece.chars().next_back().map_or(0, char::len_utf8);
+                end -= last;
+            }
+            self.encode_piece(&text.as_bytes()[m.start()..end], out);
+            pos = end;
+        }
+    }
+
+    fn encode_piece(&self, piece: &[u8], out: &mut Vec<u32>) {
+        if let Some(id) = self.ranks.get(piece) {
+            out.push(*id);
+            return;
+        }
+        // Boundaries of the current parts; merge the adjacent pair of lowest rank until no
+        // pair is a token.
+        let mut bounds: Vec<usize> = (0..=piece.len()).collect();
+        loop {
+            let mut best: Option<(u32, usize)> = None;
+            for i in 0..bounds.len().saturating_sub(2) {
+                if let Some(&r) = self.ranks.get(&piece[bounds[i]..bounds[i + 2]]) {
+                    if best.is_none_or(|(br, _)| r < br) {
+                        best = Some((r, i));
+                    }
+                }
+            }
+            match best {
+                Some((_, i)) => {
+                    bounds.remove(i + 1);
+                }
+                None => break,
+            }
+        }
+        for w in bounds.windows(2) {
+            // Every single byte is a token in both encodings.
+            if let Some(&id) = self.ranks.get(&piece[w[0]..w[1]]) {
+                out.push(id);
+            }
+        }
     }
 }
 
@@ -378,6 +497,54 @@ mod tests {
             ),
             Err(TokenError::Missing("input"))
         );
+    }
+
+    #[test]
+    fn fast_encoder_matches_tiktoken_rs() {
+        let mut samples: Vec<String> = [
+            "hello world",
+            "  two leading",
+            "trailing  ",
+            "a  b   c\t\td",
+            "x\n\n  y",
+            "\r\n\r\nz",
+            "I'm you'RE they'll it's",
+            "12345678 3.14159 -42",
+            "emoji 🚀🔥 and 👩‍💻!",
+            "こんにちは、元気ですか？",
+            "Привет, мир",
+            "中文文本测试。",
+            "<|endoftext|>",
+            "def f(x):\n    return x  \n",
+            "  \n  \t  ",
+            "HTTPRequest parseJSON camelCase SNAKE_CASE",
+            "path/to/file.rs",
+            "a\u{00A0}\u{00A0}b",
+            "é́ combining",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Random strings over characters that stress the split rules.
+        let alphabet: Vec<char> = " \t\n\raZé9'._/-!?😀中Ü\u{00A0}\u{0301}sS"
+            .chars()
+            .collect();
+        let mut state = 7u64;
+        for _ in 0..3000 {
+            let len = (crate::rng::mix64(state) % 24) as usize;
+            let mut s = String::new();
+            for _ in 0..len {
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                s.push(alphabet[(crate::rng::mix64(state) % alphabet.len() as u64) as usize]);
+            }
+            state = state.wrapping_add(1);
+            samples.push(s);
+        }
+        for e in [Encoding::Cl100kBase, Encoding::O200kBase] {
+            for s in &samples {
+                assert_eq!(e.encode(s), e.bpe().encode_ordinary(s), "{e:?} {s:?}");
+            }
+        }
     }
 
     #[test]
