@@ -1,2 +1,9 @@
 //! The policy engine: the `context` object model, the `Plan` compiler (scopes, `<base/>`,
 //! fragments, named values), policy implementations and the `Services` they run on.
+//!
+//! Building blocks available now: [`service`] (the APIM instance description), [`http`]
+//! (headers, URLs, bodies, messages), [`matching`] (API/operation matching).
+
+pub mod http;
+pub mod matching;
+pub mod service;
