@@ -7,3 +7,4 @@
 pub mod http;
 pub mod matching;
 pub mod service;
+pub mod services;
