@@ -4,7 +4,9 @@
 //! Building blocks available now: [`service`] (the APIM instance description), [`http`]
 //! (headers, URLs, bodies, messages), [`matching`] (API/operation matching).
 
+pub mod errors;
 pub mod http;
 pub mod matching;
 pub mod service;
 pub mod services;
+pub mod subscription;

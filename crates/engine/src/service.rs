@@ -589,11 +589,10 @@ impl ServiceDefinition {
     /// Products (in declaration order) that contain the API.
     pub fn products_of_api<'a>(
         &'a self,
-        api_id: &'a str,
-    ) -> impl Iterator<Item = &'a Product> + 'a {
-        self.products
-            .iter()
-            .filter(move |p| p.apis.iter().any(|a| a == api_id))
+        api_id: &str,
+    ) -> impl Iterator<Item = &'a Product> + use<'a> {
+        let id = api_id.to_string();
+        self.products.iter().filter(move |p| p.apis.contains(&id))
     }
 
     /// Checks ids and references; returns every problem found.

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::{BoxFuture, Either};
 use futures_util::TryStreamExt;
+use futures_util::future::{BoxFuture, Either};
 use parking_lot::Mutex;
 
 use super::Clock;
