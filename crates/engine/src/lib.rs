@@ -11,3 +11,4 @@ pub mod matching;
 pub mod service;
 pub mod services;
 pub mod subscription;
+pub mod trace;
