@@ -8,6 +8,7 @@ pub mod backends;
 pub mod errors;
 pub mod http;
 pub mod matching;
+pub mod named_values;
 pub mod service;
 pub mod services;
 pub mod subscription;
