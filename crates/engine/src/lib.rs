@@ -4,6 +4,7 @@
 //! Building blocks available now: [`service`] (the APIM instance description), [`http`]
 //! (headers, URLs, bodies, messages), [`matching`] (API/operation matching).
 
+pub mod admission;
 pub mod backends;
 pub mod errors;
 pub mod http;
