@@ -8,6 +8,7 @@ pub mod admission;
 pub mod backends;
 pub mod errors;
 pub mod http;
+pub mod liquid;
 pub mod matching;
 pub mod named_values;
 pub mod service;
