@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod backends;
+pub mod convert;
 pub mod errors;
 pub mod http;
 pub mod liquid;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 pub use filters::FILTER_NAMES;
-pub use value::LValue;
+pub use value::{LValue, format_double};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LiquidError {
