@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod backends;
+pub mod context;
 pub mod convert;
 pub mod errors;
 pub mod http;
