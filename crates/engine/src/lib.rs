@@ -5,6 +5,7 @@
 //! (headers, URLs, bodies, messages), [`matching`] (API/operation matching).
 
 pub mod admission;
+pub mod backend_call;
 pub mod backends;
 pub mod context;
 pub mod convert;
