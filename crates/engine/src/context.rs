@@ -160,6 +160,49 @@ impl<'a, V> RequestContext<'a, V> {
         }
     }
 
+    /// The context of a request stopped by a built-in step (404, 401), so on-error can run.
+    /// Returns the context and the error to run on-error with.
+    pub fn from_rejection(
+        service: &'a ServiceDefinition,
+        rejection: crate::admission::Rejection<'a>,
+        started: Duration,
+        tracing: bool,
+    ) -> (Self, crate::errors::PipelineError) {
+        let api = rejection.route.as_ref().map(|r| r.api).or(rejection.api);
+        let workspace = api
+            .and_then(|a| a.workspace.as_deref())
+            .and_then(|w| service.workspace(w));
+        let ctx = RequestContext {
+            service,
+            request_id: rejection.request_id,
+            timestamp: rejection.timestamp,
+            started,
+            original_method: rejection.request.method.clone(),
+            request: rejection.request,
+            response: Response::default(),
+            matched_parameters: rejection
+                .route
+                .as_ref()
+                .map(|r| r.matched_parameters.clone())
+                .unwrap_or_default(),
+            api,
+            operation: rejection.route.as_ref().map(|r| r.operation),
+            product: None,
+            subscription: None,
+            subscription_key: None,
+            user: None,
+            workspace,
+            deployment: Deployment::managed(service),
+            backend_base: None,
+            backend_id: None,
+            backend: None,
+            last_error: None,
+            variables: Variables::default(),
+            trace: Trace::new(tracing),
+        };
+        (ctx, rejection.error)
+    }
+
     /// `context.Elapsed` given the clock's current monotonic time.
     pub fn elapsed(&self, now: Duration) -> Duration {
         now.saturating_sub(self.started)
@@ -307,5 +350,36 @@ mod tests {
         })
         .unwrap();
         assert_eq!(rendered, "GET /echo/items/42");
+    }
+
+    #[test]
+    fn rejected_request_keeps_the_matched_api() {
+        let service = ServiceDefinition {
+            apis: vec![Api {
+                id: "echo".into(),
+                path: "echo".into(),
+                operations: vec![Operation {
+                    id: "get".into(),
+                    method: "GET".into(),
+                    url_template: "/x".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 5);
+        let rej = admit(
+            &service,
+            None,
+            Request::new("GET", Url::parse("https://gw/echo/x").unwrap()),
+            &services,
+        )
+        .unwrap_err();
+        let (ctx, err): (RequestContext<'_, ()>, _) =
+            RequestContext::from_rejection(&service, *rej, Duration::ZERO, false);
+        assert_eq!(ctx.api.unwrap().id, "echo");
+        assert_eq!(ctx.operation.unwrap().id, "get");
+        assert_eq!(err.response.status, 401);
     }
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod liquid;
 pub mod matching;
 pub mod named_values;
+pub mod pipeline;
 pub mod service;
 pub mod services;
 pub mod subscription;
