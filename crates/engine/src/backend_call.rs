@@ -1,0 +1,590 @@
+//! The backend call behind `forward-request` (policies.md §3, backends.md): choose the backend
+//! (pool selection and circuit breaker per call), apply its credentials, send with the timeout
+//! on the engine clock, feed the breaker, trace, and turn failures into the errors APIM raises.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::backends::{BackendError, BackendRegistry, CallOutcome};
+use crate::context::RequestContext;
+use crate::errors::{LastError, PipelineError, PolicyLocation, Section};
+use crate::http::{DEFAULT_BUFFER_LIMIT, HeaderMap, Url};
+use crate::services::{BackendRequest, HttpVersion, Services, TlsOptions, send_with_timeout};
+use crate::trace::TraceEntry;
+
+/// `forward-request` settings (defaults per pipeline.md §9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardOptions {
+    pub timeout: Duration,
+    pub follow_redirects: bool,
+    pub buffer_request_body: bool,
+    pub buffer_response: bool,
+    pub fail_on_error_status_code: bool,
+    pub http_version: HttpVersion,
+    /// Largest request body buffered for `buffer-request-body`.
+    pub buffer_limit: usize,
+}
+
+impl Default for ForwardOptions {
+    fn default() -> Self {
+        ForwardOptions {
+            timeout: Duration::from_secs(300),
+            follow_redirects: false,
+            buffer_request_body: false,
+            buffer_response: true,
+            fail_on_error_status_code: false,
+            http_version: HttpVersion::Http1,
+            buffer_limit: DEFAULT_BUFFER_LIMIT,
+        }
+    }
+}
+
+fn headers_trace(h: &HeaderMap) -> Value {
+    Value::Array(
+        h.wire_lines()
+            .into_iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect(),
+    )
+}
+
+fn trace<V>(
+    ctx: &mut RequestContext<'_, V>,
+    services: &Services,
+    section: Section,
+    source: &str,
+    data: Value,
+) {
+    if !ctx.trace.is_enabled() {
+        return;
+    }
+    let now = services.clock.monotonic();
+    let entry = TraceEntry {
+        source: source.to_string(),
+        timestamp: services.clock.now(),
+        elapsed: ctx.elapsed(now),
+        data,
+    };
+    ctx.trace.record(section, entry);
+}
+
+/// Sends `context.Request` to the backend and makes the answer `context.Response`.
+///
+/// With `ctx.backend_id` set (and known to `registry`) the backend entity is used: a pool picks a
+/// member for this call, a tripped breaker gives the 503 outcome, credentials are added, and the
+/// outcome feeds the breaker. Otherwise the request goes to `context.Request.Url` as it is.
+pub async fn forward_request<V>(
+    ctx: &mut RequestContext<'_, V>,
+    services: &Services,
+    registry: Option<&BackendRegistry>,
+    opts: &ForwardOptions,
+    loc: &PolicyLocation,
+) -> Result<(), Box<PipelineError>> {
+    let section = loc.section;
+    let mut url = ctx.request.url.clone();
+    let mut headers = ctx.request.headers.clone();
+    let mut tls = TlsOptions::default();
+    let mut chosen: Option<String> = None;
+    if let (Some(id), Some(reg)) = (ctx.backend_id.clone(), registry) {
+        match reg.select(&id, &services.rng) {
+            Ok(sel) => {
+                let old_base = match &ctx.backend_base {
+                    Some(b) => b.clone(),
+                    None => Url::parse(&format!("{}/", url.authority_prefix())).map_err(|e| {
+                        Box::new(PipelineError::expression_failure(
+                            loc,
+                            e.to_string(),
+                            &ctx.request_id,
+                        ))
+                    })?,
+                };
+                url = url.rebase(&old_base, &sel.url).map_err(|e| {
+                    Box::new(PipelineError::backend_failure(
+                        loc,
+                        &crate::services::HttpError::InvalidRequest(e.to_string()),
+                        &ctx.request_id,
+                    ))
+                })?;
+                reg.apply_credentials(&sel.backend_id, &mut headers, &mut url)
+                    .map_err(|e| {
+                        Box::new(PipelineError::backend_failure(
+                            loc,
+                            &crate::services::HttpError::InvalidRequest(e.to_string()),
+                            &ctx.request_id,
+                        ))
+                    })?;
+                tls = sel.tls;
+                ctx.backend = reg.info(&id);
+                if let Some(info) = ctx.backend.as_mut() {
+                    if sel.pool_id.is_some() {
+                        info.azure_region = sel.azure_region.clone();
+                    }
+                }
+                chosen = Some(sel.backend_id);
+            }
+            Err(BackendError::Unavailable(b)) => {
+                let message = format!("Backend '{b}' is unavailable: its circuit breaker is open.");
+                trace(
+                    ctx,
+                    services,
+                    section,
+                    "forward-request",
+                    json!({"messages": [message.clone()]}),
+                );
+                return Err(Box::new(PipelineError::backend_unavailable(loc, message)));
+            }
+            Err(e) => {
+                let err = PipelineError {
+                    last_error: LastError::at(loc, "BackendNotFound", e.to_string()),
+                    response: crate::errors::internal_error_response(&ctx.request_id),
+                };
+                return Err(Box::new(err));
+            }
+        }
+    }
+    // The client's Host goes away so the backend's host is sent; a Host set by a policy stays.
+    if headers
+        .first("Host")
+        .is_some_and(|h| h.eq_ignore_ascii_case(&ctx.request.original_url.host_header()))
+    {
+        headers.remove("Host");
+    }
+    let xff = match headers.get_joined("X-Forwarded-For") {
+        Some(prev) if !prev.is_empty() => format!("{prev}, {}", ctx.request.ip_address),
+        _ => ctx.request.ip_address.clone(),
+    };
+    let _ = headers.set_one("X-Forwarded-For", xff);
+    if opts.buffer_request_body {
+        if let Err(e) = ctx.request.body.buffer(opts.buffer_limit).await {
+            let err = crate::services::HttpError::InvalidRequest(e.to_string());
+            return Err(Box::new(PipelineError::backend_failure(
+                loc,
+                &err,
+                &ctx.request_id,
+            )));
+        }
+    }
+    let body = ctx.request.body.take_for_send();
+    let timeout_secs = opts.timeout.as_secs_f64();
+    trace(
+        ctx,
+        services,
+        section,
+        "forward-request",
+        json!({
+            "message": format!("Request is being forwarded to the backend service. Timeout set to {timeout_secs} seconds"),
+            "request": {"method": ctx.request.method, "url": url.to_string(), "headers": headers_trace(&headers)},
+        }),
+    );
+    let req = BackendRequest {
+        method: ctx.request.method.clone(),
+        url,
+        headers,
+        body,
+        follow_redirects: opts.follow_redirects,
+        http_version: opts.http_version,
+        tls,
+    };
+    match send_with_timeout(
+        services.http.as_ref(),
+        services.clock.as_ref(),
+        req,
+        opts.timeout,
+    )
+    .await
+    {
+        Err(e) => {
+            if let (Some(b), Some(reg)) = (&chosen, registry) {
+                reg.record(
+                    b,
+                    &CallOutcome::Failure {
+                        reason: e.reason().to_string(),
+                    },
+                );
+            }
+            trace(
+                ctx,
+                services,
+                section,
+                "forward-request",
+                json!({"messages": ["Error occured while calling backend service.", e.to_string()]}),
+            );
+            Err(Box::new(PipelineError::backend_failure(
+                loc,
+                &e,
+                &ctx.request_id,
+            )))
+        }
+        Ok(resp) => {
+            if let (Some(b), Some(reg)) = (&chosen, registry) {
+                reg.record_response(b, resp.status, &resp.headers);
+            }
+            trace(
+                ctx,
+                services,
+                section,
+                "forward-request",
+                json!({"response": {"status": {"code": resp.status, "reason": resp.reason}, "headers": headers_trace(&resp.headers)}}),
+            );
+            let status = resp.status;
+            ctx.response = resp;
+            if opts.fail_on_error_status_code && (400..=599).contains(&status) {
+                let message = format!("Backend service responded with status code {status}.");
+                let pending = ctx
+                    .response
+                    .try_clone()
+                    .unwrap_or_else(|| crate::http::Response::new(status));
+                return Err(Box::new(PipelineError {
+                    last_error: LastError::at(loc, "BackendResponseError", message),
+                    response: pending,
+                }));
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admission::admit;
+    use crate::errors::Scope;
+    use crate::http::Request;
+    use crate::service::{
+        Api, Backend, BackendCredentials, BackendPool, BackendType, CircuitBreaker,
+        CircuitBreakerRule, FailureCondition, IsoDuration, Operation, PoolMember,
+        ServiceDefinition, StatusCodeRange,
+    };
+    use crate::services::{Clock, MockFault, MockMatch, MockReply, TestHandles, VirtualClock};
+
+    fn service() -> ServiceDefinition {
+        let rule = CircuitBreakerRule {
+            name: "429".into(),
+            failure_condition: FailureCondition {
+                count: Some(1),
+                interval: IsoDuration(Duration::from_secs(60)),
+                status_code_ranges: vec![StatusCodeRange { min: 429, max: 429 }],
+                ..Default::default()
+            },
+            trip_duration: IsoDuration(Duration::from_secs(60)),
+            accept_retry_after: true,
+        };
+        let single = |id: &str| Backend {
+            id: id.into(),
+            url: Some(format!("https://{id}.openai.azure.com/openai")),
+            circuit_breaker: Some(CircuitBreaker {
+                rules: vec![rule.clone()],
+            }),
+            credentials: BackendCredentials {
+                header: [("api-key".to_string(), vec![format!("{id}-key")])].into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        ServiceDefinition {
+            apis: vec![Api {
+                id: "aoai".into(),
+                path: "openai".into(),
+                service_url: Some("https://placeholder.example.com/openai".into()),
+                subscription_required: false,
+                operations: vec![Operation {
+                    id: "chat".into(),
+                    method: "POST".into(),
+                    url_template: "/deployments/{d}/chat/completions".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            backends: vec![
+                single("east"),
+                single("west"),
+                Backend {
+                    id: "pool".into(),
+                    backend_type: BackendType::Pool,
+                    pool: Some(BackendPool {
+                        services: vec![
+                            PoolMember {
+                                id: "east".into(),
+                                priority: Some(1),
+                                weight: None,
+                            },
+                            PoolMember {
+                                id: "west".into(),
+                                priority: Some(2),
+                                weight: None,
+                            },
+                        ],
+                    }),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn loc() -> PolicyLocation {
+        PolicyLocation {
+            policy: "forward-request".into(),
+            scope: Scope::Global,
+            section: Section::Backend,
+            path: "forward-request[1]".into(),
+            policy_id: None,
+        }
+    }
+
+    fn setup(s: &ServiceDefinition) -> (Services, TestHandles, BackendRegistry) {
+        let (services, handles) = Services::for_tests(VirtualClock::at_default_start(), 7);
+        let reg = BackendRegistry::new(s, services.clock.clone()).unwrap();
+        (services, handles, reg)
+    }
+
+    fn context<'a>(s: &'a ServiceDefinition, services: &Services) -> RequestContext<'a, ()> {
+        let mut req = Request::new(
+            "POST",
+            Url::parse("https://gw.local/openai/deployments/gpt/chat/completions?api-version=1")
+                .unwrap(),
+        );
+        req.headers.set_one("Host", "gw.local").unwrap();
+        req.body = crate::http::Body::from("{\"messages\":[]}");
+        req.ip_address = "10.0.0.5".into();
+        let adm = admit(s, None, req, services).unwrap();
+        RequestContext::new(s, adm, services.clock.monotonic(), true)
+    }
+
+    #[tokio::test]
+    async fn pool_call_uses_member_url_credentials_and_fails_over_after_429() {
+        let s = service();
+        let (services, h, reg) = setup(&s);
+        h.http.sequence(
+            MockMatch::host("east.openai.azure.com"),
+            vec![MockReply::status(429).header("Retry-After", "30")],
+        );
+        h.http.always(
+            MockMatch::host("west.openai.azure.com"),
+            MockReply::json(200, "{\"ok\":true}"),
+        );
+        h.http.always(
+            MockMatch::host("east.openai.azure.com"),
+            MockReply::json(200, "{\"east\":true}"),
+        );
+        let mut ctx = context(&s, &services);
+        ctx.backend_id = Some("pool".into());
+        let opts = ForwardOptions {
+            buffer_request_body: true,
+            ..Default::default()
+        };
+        h.clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &opts,
+                &loc(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            ctx.response.status, 429,
+            "the tripping response still reaches the caller"
+        );
+        assert!(reg.is_tripped("east"));
+        h.clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &opts,
+                &loc(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(ctx.response.status, 200);
+        let calls = h.http.calls();
+        assert_eq!(
+            calls[0].url.to_string(),
+            "https://east.openai.azure.com/openai/deployments/gpt/chat/completions?api-version=1"
+        );
+        assert_eq!(calls[1].url.host(), "west.openai.azure.com");
+        assert_eq!(calls[1].headers.first("api-key"), Some("west-key"));
+        assert_eq!(calls[1].headers.first("X-Forwarded-For"), Some("10.0.0.5"));
+        assert!(
+            calls[1].headers.first("Host").is_none(),
+            "the gateway host is not forwarded"
+        );
+        assert_eq!(
+            calls[1].body, "{\"messages\":[]}",
+            "a buffered body is re-sent"
+        );
+        assert_eq!(ctx.backend.as_ref().unwrap().id, "pool");
+        // After Retry-After (30 s) east is used again.
+        h.clock.advance(Duration::from_secs(30));
+        h.clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &opts,
+                &loc(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(h.http.calls()[2].url.host(), "east.openai.azure.com");
+        let trace = ctx.trace.to_json("t");
+        assert!(
+            trace["traceEntries"]["backend"][0]["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Timeout set to 300 seconds")
+        );
+    }
+
+    #[tokio::test]
+    async fn unbuffered_body_is_not_resent() {
+        let s = service();
+        let (services, h, reg) = setup(&s);
+        h.http.always(
+            MockMatch::host("placeholder.example.com"),
+            MockReply::status(500),
+        );
+        let mut ctx = context(&s, &services);
+        ctx.request.body = crate::http::Body::from_chunks(vec![Ok(bytes::Bytes::from("streamed"))]);
+        let opts = ForwardOptions::default();
+        h.clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &opts,
+                &loc(),
+            ))
+            .await
+            .unwrap();
+        h.clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &opts,
+                &loc(),
+            ))
+            .await
+            .unwrap();
+        let calls = h.http.calls();
+        assert_eq!(
+            (calls[0].body.as_ref(), calls[1].body.as_ref()),
+            (b"streamed".as_ref(), b"".as_ref())
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_become_apim_errors() {
+        let s = service();
+        let (services, h, reg) = setup(&s);
+        h.http.always(
+            MockMatch::host("placeholder.example.com"),
+            MockReply::fault(MockFault::NoResponse),
+        );
+        let mut ctx = context(&s, &services);
+        let opts = ForwardOptions {
+            timeout: Duration::from_secs(20),
+            ..Default::default()
+        };
+        let e = h
+            .clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &opts,
+                &loc(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.last_error.reason.as_str(), e.response.status),
+            ("Timeout", 500)
+        );
+        assert_eq!(h.clock.monotonic(), Duration::from_secs(20));
+        assert_eq!(
+            ctx.trace.entries(Section::Backend)[1].data["messages"][0],
+            "Error occured while calling backend service."
+        );
+
+        let (services, h, reg) = setup(&s);
+        h.http.always(
+            MockMatch::host("placeholder.example.com"),
+            MockReply::fault(MockFault::ConnectionRefused),
+        );
+        let mut ctx = context(&s, &services);
+        let e = h
+            .clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &ForwardOptions::default(),
+                &loc(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.last_error.reason, "BackendConnectionFailure");
+        assert_eq!(e.last_error.source, "forward-request");
+
+        // fail-on-error-status-code
+        let (services, h, reg) = setup(&s);
+        h.http.always(
+            MockMatch::host("placeholder.example.com"),
+            MockReply::status(502),
+        );
+        let mut ctx = context(&s, &services);
+        let opts = ForwardOptions {
+            fail_on_error_status_code: true,
+            ..Default::default()
+        };
+        let e = h
+            .clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &opts,
+                &loc(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!((e.response.status, ctx.response.status), (502, 502));
+
+        // Whole pool tripped: 503.
+        let (services, h, reg) = setup(&s);
+        reg.record(
+            "east",
+            &CallOutcome::Response {
+                status: 429,
+                retry_after: None,
+            },
+        );
+        reg.record(
+            "west",
+            &CallOutcome::Response {
+                status: 429,
+                retry_after: None,
+            },
+        );
+        let mut ctx = context(&s, &services);
+        ctx.backend_id = Some("pool".into());
+        let e = h
+            .clock
+            .run(forward_request(
+                &mut ctx,
+                &services,
+                Some(&reg),
+                &ForwardOptions::default(),
+                &loc(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.response.status, 503);
+        assert_eq!(h.http.call_count(), 0);
+    }
+}

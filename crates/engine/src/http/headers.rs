@@ -1,0 +1,310 @@
+//! Header collection with APIM's semantics: names compare case-insensitively, insertion order is
+//! kept, a header holds several values, and the wire form joins values with commas except for
+//! the headers whose values may themselves contain commas or dates.
+
+use std::fmt;
+
+/// Headers that are written as repeated lines instead of one comma-joined line (set-header doc).
+pub const REPEATED_LINE_HEADERS: &[&str] = &[
+    "User-Agent",
+    "WWW-Authenticate",
+    "Proxy-Authenticate",
+    "Cookie",
+    "Set-Cookie",
+    "Warning",
+    "Date",
+    "Expires",
+    "If-Modified-Since",
+    "If-Unmodified-Since",
+    "Last-Modified",
+    "Retry-After",
+];
+
+/// Headers set-header may not change (`Server` may not be removed; these may not be modified).
+pub const PROTECTED_HEADERS: &[&str] = &[
+    "Connection",
+    "Content-Length",
+    "Keep-Alive",
+    "Transfer-Encoding",
+];
+
+/// Largest header name or single value accepted, against hostile input.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("'{0}' is not a valid HTTP header name")]
+    InvalidName(String),
+    #[error("the value of header '{name}' contains a character not allowed in HTTP headers")]
+    InvalidValue { name: String },
+    #[error("header '{name}' is longer than {MAX_HEADER_BYTES} bytes")]
+    TooLarge { name: String },
+}
+
+/// True when `name` is an RFC 9110 token.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_HEADER_BYTES
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Values may not hold CR, LF or NUL (header injection).
+pub fn is_valid_value(value: &str) -> bool {
+    !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+pub fn is_repeated_line_header(name: &str) -> bool {
+    REPEATED_LINE_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+pub fn is_protected_header(name: &str) -> bool {
+    PROTECTED_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct HeaderMap {
+    entries: Vec<(String, Vec<String>)>,
+}
+
+impl fmt::Debug for HeaderMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
+
+impl HeaderMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    fn check(name: &str, values: &[String]) -> Result<(), HeaderError> {
+        if !is_valid_name(name) {
+            return Err(HeaderError::InvalidName(name.chars().take(200).collect()));
+        }
+        for v in values {
+            if v.len() > MAX_HEADER_BYTES {
+                return Err(HeaderError::TooLarge {
+                    name: name.to_string(),
+                });
+            }
+            if !is_valid_value(v) {
+                return Err(HeaderError::InvalidValue {
+                    name: name.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// All values of a header, or `None` when absent.
+    pub fn get(&self, name: &str) -> Option<&[String]> {
+        self.position(name).map(|i| self.entries[i].1.as_slice())
+    }
+
+    /// First value of a header.
+    pub fn first(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+
+    /// Values joined with `,` (what `Headers.GetValueOrDefault(name)` returns).
+    pub fn get_joined(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| v.join(","))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    /// Replaces the header's values (exists-action="override"); keeps its position if present.
+    pub fn set(&mut self, name: &str, values: Vec<String>) -> Result<(), HeaderError> {
+        Self::check(name, &values)?;
+        match self.position(name) {
+            Some(i) => self.entries[i].1 = values,
+            None => self.entries.push((name.to_string(), values)),
+        }
+        Ok(())
+    }
+
+    /// Sets a single value.
+    pub fn set_one(&mut self, name: &str, value: impl Into<String>) -> Result<(), HeaderError> {
+        self.set(name, vec![value.into()])
+    }
+
+    /// Adds values after the existing ones (exists-action="append").
+    pub fn append(&mut self, name: &str, values: Vec<String>) -> Result<(), HeaderError> {
+        Self::check(name, &values)?;
+        match self.position(name) {
+            Some(i) => self.entries[i].1.extend(values),
+            None => self.entries.push((name.to_string(), values)),
+        }
+        Ok(())
+    }
+
+    /// Sets the header only when absent (exists-action="skip"). Returns whether it was set.
+    pub fn set_if_absent(&mut self, name: &str, values: Vec<String>) -> Result<bool, HeaderError> {
+        if self.contains(name) {
+            return Ok(false);
+        }
+        self.set(name, values)?;
+        Ok(true)
+    }
+
+    /// Removes the header; returns its values.
+    pub fn remove(&mut self, name: &str) -> Option<Vec<String>> {
+        self.position(name).map(|i| self.entries.remove(i).1)
+    }
+
+    /// Adds one received header line (repeated lines become several values).
+    pub fn push_line(&mut self, name: &str, value: &str) -> Result<(), HeaderError> {
+        self.append(name, vec![value.to_string()])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| n.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The header lines as sent on the wire: one comma-joined line per header, except
+    /// [`REPEATED_LINE_HEADERS`], which get one line per value.
+    pub fn wire_lines(&self) -> Vec<(String, String)> {
+        let mut out = Vec::with_capacity(self.entries.len());
+        for (name, values) in &self.entries {
+            if is_repeated_line_header(name) {
+                out.extend(values.iter().map(|v| (name.clone(), v.clone())));
+            } else {
+                out.push((name.clone(), values.join(",")));
+            }
+        }
+        out
+    }
+
+    /// Builds a map from received lines; invalid lines are reported, not dropped silently.
+    pub fn from_lines<'a>(
+        lines: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, HeaderError> {
+        let mut m = HeaderMap::new();
+        for (n, v) in lines {
+            m.push_line(n, v)?;
+        }
+        Ok(m)
+    }
+
+    /// The `Content-Type` media type, lowercase, without parameters.
+    pub fn media_type(&self) -> Option<String> {
+        self.first("Content-Type")
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|m| !m.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_case_insensitive_and_order_is_kept() {
+        let mut h = HeaderMap::new();
+        h.set_one("Content-Type", "application/json").unwrap();
+        h.set_one("x-b", "1").unwrap();
+        h.set_one("X-A", "2").unwrap();
+        assert_eq!(h.first("content-type"), Some("application/json"));
+        h.set_one("CONTENT-TYPE", "text/plain").unwrap();
+        let names: Vec<_> = h.names().collect();
+        assert_eq!(names, ["Content-Type", "x-b", "X-A"]);
+        assert_eq!(h.first("Content-Type"), Some("text/plain"));
+    }
+
+    #[test]
+    fn exists_actions() {
+        let mut h = HeaderMap::new();
+        h.set("x", vec!["1".into()]).unwrap();
+        assert!(!h.set_if_absent("X", vec!["2".into()]).unwrap());
+        h.append("x", vec!["3".into(), "4".into()]).unwrap();
+        assert_eq!(h.get("x").unwrap(), ["1", "3", "4"]);
+        assert_eq!(h.get_joined("x").unwrap(), "1,3,4");
+        assert_eq!(h.remove("X").unwrap(), ["1", "3", "4"]);
+        assert!(h.get("x").is_none());
+        assert!(h.set_if_absent("x", vec!["5".into()]).unwrap());
+    }
+
+    #[test]
+    fn wire_form_joins_except_repeated_line_headers() {
+        let mut h = HeaderMap::new();
+        h.set("Accept", vec!["a".into(), "b".into()]).unwrap();
+        h.set("Set-Cookie", vec!["a=1; Path=/".into(), "b=2".into()])
+            .unwrap();
+        h.set("retry-after", vec!["5".into(), "6".into()]).unwrap();
+        assert_eq!(
+            h.wire_lines(),
+            vec![
+                ("Accept".to_string(), "a,b".to_string()),
+                ("Set-Cookie".to_string(), "a=1; Path=/".to_string()),
+                ("Set-Cookie".to_string(), "b=2".to_string()),
+                ("retry-after".to_string(), "5".to_string()),
+                ("retry-after".to_string(), "6".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_names_and_values_are_errors() {
+        let mut h = HeaderMap::new();
+        assert!(matches!(
+            h.set_one("bad name", "v"),
+            Err(HeaderError::InvalidName(_))
+        ));
+        assert!(matches!(
+            h.set_one("", "v"),
+            Err(HeaderError::InvalidName(_))
+        ));
+        assert!(matches!(
+            h.set_one("x", "a\r\nInjected: 1"),
+            Err(HeaderError::InvalidValue { .. })
+        ));
+        assert!(matches!(
+            h.set_one("x", "a".repeat(MAX_HEADER_BYTES + 1)),
+            Err(HeaderError::TooLarge { .. })
+        ));
+        assert!(h.is_empty());
+        assert!(is_protected_header("content-length"));
+    }
+
+    #[test]
+    fn media_type_strips_parameters() {
+        let mut h = HeaderMap::new();
+        h.set_one("content-type", "Application/JSON; charset=utf-8")
+            .unwrap();
+        assert_eq!(h.media_type().as_deref(), Some("application/json"));
+    }
+}

@@ -1,0 +1,594 @@
+//! `IUrl`: scheme, host, port, path, query (ordered multi-map) and APIM's URL composition
+//! (API service URL + operation path + query; `set-backend-service base-url` replacing the base).
+
+use std::fmt;
+
+/// Longest URL accepted, against hostile input.
+pub const MAX_URL_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("URL is empty")]
+    Empty,
+    #[error("URL is longer than {MAX_URL_BYTES} bytes")]
+    TooLong,
+    #[error("URL '{0}' has no scheme (expected http:// or https://)")]
+    MissingScheme(String),
+    #[error("URL '{0}' has an invalid scheme")]
+    InvalidScheme(String),
+    #[error("URL '{0}' has no host")]
+    MissingHost(String),
+    #[error("URL '{0}' has an invalid host")]
+    InvalidHost(String),
+    #[error("URL '{0}' has an invalid port")]
+    InvalidPort(String),
+    #[error("URL '{0}' contains a character that is not allowed")]
+    InvalidCharacter(String),
+    #[error("request target '{0}' is not a valid path")]
+    InvalidPath(String),
+}
+
+fn shorten(s: &str) -> String {
+    if s.len() <= 200 {
+        return s.to_string();
+    }
+    let mut end = 200;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// Decodes `%XX` sequences (and `+` as space when `plus_is_space`); invalid sequences stay as
+/// they are, invalid UTF-8 becomes U+FFFD.
+pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Characters kept as-is in a query name or value; everything else is `%XX`-encoded (UTF-8).
+fn query_keep(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~!$'()*,;:@/?".contains(&c)
+}
+
+/// Characters kept in a path segment.
+fn path_keep(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&c)
+}
+
+fn encode_with(s: &str, keep: fn(u8) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &c in s.as_bytes() {
+        if keep(c) {
+            out.push(c as char);
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
+/// Encodes a query-string name or value.
+pub fn encode_query_component(s: &str) -> String {
+    encode_with(s, query_keep)
+}
+
+/// Encodes one path segment (a `/` inside is encoded).
+pub fn encode_path_segment(s: &str) -> String {
+    encode_with(s, path_keep)
+}
+
+/// Ordered multi-map of query parameters with case-insensitive names; values are decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryMap {
+    entries: Vec<(String, Vec<String>)>,
+}
+
+impl QueryMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses a query string (with or without the leading `?`).
+    pub fn parse(query: &str) -> Self {
+        let mut m = QueryMap::new();
+        let q = query.strip_prefix('?').unwrap_or(query);
+        for pair in q.split('&').filter(|p| !p.is_empty()) {
+            let (n, v) = match pair.split_once('=') {
+                Some((n, v)) => (n, v),
+                None => (pair, ""),
+            };
+            m.append(&percent_decode(n, true), vec![percent_decode(v, true)]);
+        }
+        m
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[String]> {
+        self.position(name).map(|i| self.entries[i].1.as_slice())
+    }
+
+    /// Values joined with `,` (`Query.GetValueOrDefault`).
+    pub fn get_joined(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| v.join(","))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.position(name).is_some()
+    }
+
+    pub fn set(&mut self, name: &str, values: Vec<String>) {
+        match self.position(name) {
+            Some(i) => self.entries[i].1 = values,
+            None => self.entries.push((name.to_string(), values)),
+        }
+    }
+
+    pub fn append(&mut self, name: &str, values: Vec<String>) {
+        match self.position(name) {
+            Some(i) => self.entries[i].1.extend(values),
+            None => self.entries.push((name.to_string(), values)),
+        }
+    }
+
+    pub fn set_if_absent(&mut self, name: &str, values: Vec<String>) -> bool {
+        if self.contains(name) {
+            return false;
+        }
+        self.set(name, values);
+        true
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Vec<String>> {
+        self.position(name).map(|i| self.entries.remove(i).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Encoded form without `?`; several values give repeated `name=v` pairs.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (n, vs) in &self.entries {
+            for v in vs {
+                if !out.is_empty() {
+                    out.push('&');
+                }
+                out.push_str(&encode_query_component(n));
+                out.push('=');
+                out.push_str(&encode_query_component(v));
+            }
+        }
+        out
+    }
+}
+
+/// An absolute URL as APIM's `IUrl` exposes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    scheme: String,
+    host: String,
+    port: u16,
+    /// Encoded path, always starting with `/`.
+    path: String,
+    query: QueryMap,
+}
+
+pub fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+fn valid_path(p: &str) -> bool {
+    p.bytes()
+        .all(|b| b > 0x20 && b != 0x7f && b != b'#' && b != b'?' && b.is_ascii())
+}
+
+impl Url {
+    /// Parses an absolute URL. The fragment is dropped; user info is rejected.
+    pub fn parse(s: &str) -> Result<Url, UrlError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(UrlError::Empty);
+        }
+        if s.len() > MAX_URL_BYTES {
+            return Err(UrlError::TooLong);
+        }
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| UrlError::MissingScheme(shorten(s)))?;
+        if scheme.is_empty()
+            || !scheme.as_bytes()[0].is_ascii_alphabetic()
+            || !scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
+            return Err(UrlError::InvalidScheme(shorten(s)));
+        }
+        let scheme = scheme.to_ascii_lowercase();
+        let rest = rest.split('#').next().unwrap_or("");
+        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(auth_end);
+        if authority.contains('@') {
+            return Err(UrlError::InvalidHost(shorten(s)));
+        }
+        let (host, port_str) = if let Some(r) = authority.strip_prefix('[') {
+            let close = r
+                .find(']')
+                .ok_or_else(|| UrlError::InvalidHost(shorten(s)))?;
+            let host = &authority[..close + 2];
+            let after = &r[close + 1..];
+            if !r[..close]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                || close == 0
+            {
+                return Err(UrlError::InvalidHost(shorten(s)));
+            }
+            match after.strip_prefix(':') {
+                Some(p) => (host, Some(p)),
+                None if after.is_empty() => (host, None),
+                None => return Err(UrlError::InvalidHost(shorten(s))),
+            }
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(UrlError::MissingHost(shorten(s)));
+        }
+        if !host.starts_with('[')
+            && !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b))
+        {
+            return Err(UrlError::InvalidHost(shorten(s)));
+        }
+        let port = match port_str {
+            Some(p) if !p.is_empty() => p
+                .parse::<u16>()
+                .map_err(|_| UrlError::InvalidPort(shorten(s)))?,
+            _ => default_port(&scheme).ok_or_else(|| UrlError::InvalidPort(shorten(s)))?,
+        };
+        let (path, query) = match tail.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (tail, ""),
+        };
+        if !valid_path(path)
+            || query
+                .bytes()
+                .any(|b| b <= 0x20 || b == 0x7f || !b.is_ascii())
+        {
+            return Err(UrlError::InvalidCharacter(shorten(s)));
+        }
+        Ok(Url {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_string()
+            },
+            query: QueryMap::parse(query),
+        })
+    }
+
+    /// Builds a URL from a request target (`/path?query`) received for `scheme://host:port`.
+    pub fn from_request_target(
+        scheme: &str,
+        host_header: &str,
+        target: &str,
+    ) -> Result<Url, UrlError> {
+        if target.len() > MAX_URL_BYTES {
+            return Err(UrlError::TooLong);
+        }
+        if !target.starts_with('/') {
+            return Err(UrlError::InvalidPath(shorten(target)));
+        }
+        Url::parse(&format!("{scheme}://{host_header}{target}"))
+    }
+
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    /// Encoded path, starting with `/`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    pub fn query(&self) -> &QueryMap {
+        &self.query
+    }
+    pub fn query_mut(&mut self) -> &mut QueryMap {
+        &mut self.query
+    }
+
+    /// `IUrl.QueryString`: `?a=b` or empty.
+    pub fn query_string(&self) -> String {
+        let q = self.query.encode();
+        if q.is_empty() { q } else { format!("?{q}") }
+    }
+
+    pub fn set_scheme(&mut self, scheme: &str) -> Result<(), UrlError> {
+        let s = scheme.to_ascii_lowercase();
+        if s.is_empty()
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
+            return Err(UrlError::InvalidScheme(shorten(scheme)));
+        }
+        self.scheme = s;
+        Ok(())
+    }
+
+    /// Replaces the path (encoded form); a missing leading `/` is added.
+    pub fn set_path(&mut self, path: &str) -> Result<(), UrlError> {
+        if !valid_path(path) {
+            return Err(UrlError::InvalidPath(shorten(path)));
+        }
+        self.path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        Ok(())
+    }
+
+    pub fn set_query(&mut self, query: QueryMap) {
+        self.query = query;
+    }
+
+    /// `scheme://host[:port]` with the port omitted when it is the scheme's default.
+    pub fn authority_prefix(&self) -> String {
+        if default_port(&self.scheme) == Some(self.port) {
+            format!("{}://{}", self.scheme, self.host)
+        } else {
+            format!("{}://{}:{}", self.scheme, self.host, self.port)
+        }
+    }
+
+    /// The `Host` header value for this URL.
+    pub fn host_header(&self) -> String {
+        if default_port(&self.scheme) == Some(self.port) {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Path segments, decoded.
+    pub fn segments(&self) -> Vec<String> {
+        self.path
+            .split('/')
+            .skip(1)
+            .map(|s| percent_decode(s, false))
+            .collect()
+    }
+
+    /// APIM's backend URL composition: `base` (API service URL or `set-backend-service` base URL)
+    /// followed by `rest` (the request path after the API URL suffix) and the request query.
+    /// The base's own query parameters come first.
+    pub fn compose(base: &Url, rest_path: &str, query: &QueryMap) -> Result<Url, UrlError> {
+        let mut url = base.clone();
+        let rest = rest_path.trim_start_matches('/');
+        let base_path = base.path.trim_end_matches('/');
+        let path = if rest.is_empty() {
+            if rest_path.is_empty() && !base_path.is_empty() {
+                base_path.to_string()
+            } else {
+                format!("{base_path}/")
+            }
+        } else {
+            format!("{base_path}/{rest}")
+        };
+        url.set_path(&path)?;
+        for (n, v) in query.iter() {
+            url.query.append(n, v.to_vec());
+        }
+        Ok(url)
+    }
+
+    /// `set-backend-service base-url`: replaces `old_base` (the base this URL was composed from)
+    /// with `new_base`, keeping the operation path and the query parameters not from the old base.
+    pub fn rebase(&self, old_base: &Url, new_base: &Url) -> Result<Url, UrlError> {
+        let old_path = old_base.path.trim_end_matches('/');
+        let rest = match self.path.strip_prefix(old_path) {
+            Some(r) if r.is_empty() || r.starts_with('/') => r,
+            // The path was rewritten to something outside the old base: keep it whole.
+            _ => self.path.as_str(),
+        };
+        let mut query = QueryMap::new();
+        for (n, v) in self.query.iter() {
+            let from_old = old_base.query.get(n).is_some_and(|ov| ov == v);
+            if !from_old {
+                query.append(n, v.to_vec());
+            }
+        }
+        Url::compose(new_base, rest, &query)
+    }
+}
+
+impl fmt::Display for Url {
+    /// `IUrl.ToString()`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}{}",
+            self.authority_prefix(),
+            self.path,
+            self.query_string()
+        )
+    }
+}
+
+impl std::str::FromStr for Url {
+    type Err = UrlError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Url::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_iurl_members() {
+        let u = Url::parse("HTTPS://Example.COM:8443/a/b%20c?x=1&y=a+b&x=2&z#frag").unwrap();
+        assert_eq!(u.scheme(), "https");
+        assert_eq!(u.host(), "example.com");
+        assert_eq!(u.port(), 8443);
+        assert_eq!(u.path(), "/a/b%20c");
+        assert_eq!(u.query().get("x").unwrap(), ["1", "2"]);
+        assert_eq!(u.query().get("Y").unwrap(), ["a b"]);
+        assert_eq!(u.query().get("z").unwrap(), [""]);
+        assert_eq!(u.query_string(), "?x=1&x=2&y=a%20b&z=");
+        assert_eq!(
+            u.to_string(),
+            "https://example.com:8443/a/b%20c?x=1&x=2&y=a%20b&z="
+        );
+        assert_eq!(u.segments(), ["a", "b c"]);
+        let d = Url::parse("http://h").unwrap();
+        assert_eq!(
+            (d.port(), d.path(), d.query_string().as_str()),
+            (80, "/", "")
+        );
+        assert_eq!(d.to_string(), "http://h/");
+        let v6 = Url::parse("http://[::1]:9000/x").unwrap();
+        assert_eq!((v6.host(), v6.port()), ("[::1]", 9000));
+    }
+
+    #[test]
+    fn hostile_urls_are_errors() {
+        for bad in [
+            "",
+            "no-scheme/path",
+            "://x",
+            "1http://x",
+            "http://",
+            "http://user@host/",
+            "http://host:99999/",
+            "http://host:abc/",
+            "http://ho st/",
+            "http://host/pa th",
+            "http://[zz]/",
+            "ftp://host/",
+        ] {
+            assert!(Url::parse(bad).is_err(), "{bad:?} should fail");
+        }
+        assert_eq!(
+            Url::parse(&format!("http://h/{}", "a".repeat(MAX_URL_BYTES))),
+            Err(UrlError::TooLong)
+        );
+        assert!(Url::from_request_target("http", "h", "nopath").is_err());
+        assert_eq!(percent_decode("%ff%fe%zz%", false), "\u{fffd}\u{fffd}%zz%");
+    }
+
+    #[test]
+    fn composes_service_url_operation_path_and_query() {
+        let base = Url::parse("https://aoai.example.com/openai").unwrap();
+        let q = QueryMap::parse("api-version=2024-02-01");
+        let u = Url::compose(&base, "/deployments/gpt4/chat/completions", &q).unwrap();
+        assert_eq!(
+            u.to_string(),
+            "https://aoai.example.com/openai/deployments/gpt4/chat/completions?api-version=2024-02-01"
+        );
+        let slash = Url::parse("http://contoso.com/api/10.4/").unwrap();
+        assert_eq!(
+            Url::compose(&slash, "/partners/15", &QueryMap::new())
+                .unwrap()
+                .to_string(),
+            "http://contoso.com/api/10.4/partners/15"
+        );
+        assert_eq!(
+            Url::compose(&base, "", &QueryMap::new()).unwrap().path(),
+            "/openai"
+        );
+        assert_eq!(
+            Url::compose(&base, "/", &QueryMap::new()).unwrap().path(),
+            "/openai/"
+        );
+        let root = Url::parse("http://h").unwrap();
+        assert_eq!(
+            Url::compose(&root, "", &QueryMap::new()).unwrap().path(),
+            "/"
+        );
+        let func = Url::parse("https://f.azurewebsites.net/api?code=secret").unwrap();
+        assert_eq!(
+            Url::compose(&func, "/run", &QueryMap::parse("a=1"))
+                .unwrap()
+                .to_string(),
+            "https://f.azurewebsites.net/api/run?code=secret&a=1"
+        );
+    }
+
+    #[test]
+    fn set_backend_service_base_url_replaces_the_base() {
+        // The documented example: service URL http://contoso.com/api/10.4/, base-url http://contoso.com/api/8.2/.
+        let old = Url::parse("http://contoso.com/api/10.4/").unwrap();
+        let now = Url::compose(
+            &old,
+            "/partners/15",
+            &QueryMap::parse("version=2013-05&account=abc"),
+        )
+        .unwrap();
+        let new = Url::parse("http://contoso.com/api/8.2/").unwrap();
+        assert_eq!(
+            now.rebase(&old, &new).unwrap().to_string(),
+            "http://contoso.com/api/8.2/partners/15?version=2013-05&account=abc"
+        );
+        let func = Url::parse("https://a/api?code=1").unwrap();
+        let u = Url::compose(&func, "/x", &QueryMap::parse("q=2")).unwrap();
+        let other = Url::parse("https://b:8443/v2").unwrap();
+        assert_eq!(
+            u.rebase(&func, &other).unwrap().to_string(),
+            "https://b:8443/v2/x?q=2"
+        );
+    }
+}
