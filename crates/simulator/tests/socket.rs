@@ -45,8 +45,8 @@ async fn dropped_connection_closes_without_a_response() {
 #[tokio::test]
 async fn keep_alive_serves_several_requests_and_streams_sse() {
     let addr = start("deployments: { chat: { model: gpt-4o } }").await;
-    let client = reqwest_like(addr);
-    let (status, headers, body) = client(raw_request(CHAT, BODY)).await;
+    let mut conn = Connection::open(addr).await;
+    let (status, headers, body) = conn.send(raw_request(CHAT, BODY)).await;
     assert_eq!(status, 200);
     assert!(
         headers
@@ -55,61 +55,56 @@ async fn keep_alive_serves_several_requests_and_streams_sse() {
     );
     assert!(body.contains("\"chat.completion\""));
     let stream_body = r#"{"messages":[{"role":"user","content":"hi"}],"stream":true}"#;
-    let (status, headers, body) = client(raw_request(CHAT, stream_body)).await;
+    let (status, headers, body) = conn.send(raw_request(CHAT, stream_body)).await;
     assert_eq!(status, 200);
     assert!(headers.to_ascii_lowercase().contains("text/event-stream"));
     assert!(body.contains("data: {\"choices\":[],\"created\":0,\"id\":\"\""));
     assert!(body.contains("data: [DONE]"));
 }
 
-/// Sends requests one after another on one keep-alive connection; returns status, head, body
-/// (chunked bodies are returned raw).
-fn reqwest_like(
-    addr: std::net::SocketAddr,
-) -> impl Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = (u16, String, String)>>>
-{
-    let conn = std::rc::Rc::new(tokio::sync::Mutex::new(None::<TcpStream>));
-    move |req: String| {
-        let conn = conn.clone();
-        Box::pin(async move {
-            let mut guard = conn.lock().await;
-            if guard.is_none() {
-                *guard = Some(TcpStream::connect(addr).await.unwrap());
-            }
-            let s = guard.as_mut().unwrap();
-            s.write_all(req.as_bytes()).await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            loop {
-                let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut chunk))
-                    .await
-                    .unwrap()
-                    .unwrap();
-                assert!(n > 0, "connection closed early");
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let head = text[..end].to_string();
-                    let body = text[end + 4..].to_string();
-                    let lower = head.to_ascii_lowercase();
-                    let done = if let Some(i) = lower.find("content-length:") {
-                        let len: usize = lower[i + 15..]
-                            .lines()
-                            .next()
-                            .unwrap()
-                            .trim()
-                            .parse()
-                            .unwrap();
-                        body.len() >= len
-                    } else {
-                        body.ends_with("0\r\n\r\n")
-                    };
-                    if done {
-                        let status = head[9..12].parse().unwrap();
-                        return (status, head, body);
-                    }
+/// One keep-alive connection; requests are sent one after another.
+struct Connection(TcpStream);
+
+impl Connection {
+    async fn open(addr: std::net::SocketAddr) -> Self {
+        Connection(TcpStream::connect(addr).await.unwrap())
+    }
+
+    /// Returns status, head and body (chunked bodies raw).
+    async fn send(&mut self, req: String) -> (u16, String, String) {
+        let s = &mut self.0;
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut chunk))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(n > 0, "connection closed early");
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let head = text[..end].to_string();
+                let body = text[end + 4..].to_string();
+                let lower = head.to_ascii_lowercase();
+                let done = if let Some(i) = lower.find("content-length:") {
+                    let len: usize = lower[i + 15..]
+                        .lines()
+                        .next()
+                        .unwrap()
+                        .trim()
+                        .parse()
+                        .unwrap();
+                    body.len() >= len
+                } else {
+                    body.ends_with("0\r\n\r\n")
+                };
+                if done {
+                    let status = head[9..12].parse().unwrap();
+                    return (status, head, body);
                 }
             }
-        })
+        }
     }
 }
