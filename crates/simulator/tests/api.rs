@@ -229,6 +229,22 @@ async fn errors_have_azures_shapes() {
         ),
         (
             keyed(
+                &chat_path("gpt-4o"),
+                r#"{"messages":[{"role":"user","content":"x"}],"temperature":2.5}"#,
+            ),
+            400,
+            Value::Null,
+        ),
+        (
+            keyed(
+                &chat_path("gpt-4o"),
+                r#"{"messages":[{"role":"user","content":"x"}],"top_p":"high"}"#,
+            ),
+            400,
+            Value::Null,
+        ),
+        (
+            keyed(
                 &chat_path("gpt-35-turbo"),
                 r#"{"messages":[{"role":"user","content":"x"}],"max_tokens":95}"#,
             ),
