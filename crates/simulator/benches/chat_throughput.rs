@@ -75,6 +75,25 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// CPU seconds used by this process's threads whose name starts with `prefix`.
+fn threads_cpu_seconds(prefix: &str) -> Option<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = entry.ok()?.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if !comm.trim_end().starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        total += (utime + stime) / 100.0;
+    }
+    Some(total)
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds: f64 = std::env::var("SIM_BENCH_SECONDS")
@@ -88,6 +107,7 @@ fn main() {
 
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("sim-server")
         .enable_all()
         .build()
         .expect("server runtime");
@@ -100,6 +120,7 @@ fn main() {
 
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("sim-load")
         .enable_all()
         .build()
         .expect("client runtime");
@@ -139,9 +160,14 @@ fn main() {
     counting.store(true, Ordering::Relaxed);
     let start = Instant::now();
     let cpu_start = process_cpu_seconds();
+    let server_cpu_start = threads_cpu_seconds("sim-server");
     std::thread::sleep(Duration::from_secs_f64(seconds));
     counting.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
+    let server_cpu = match (server_cpu_start, threads_cpu_seconds("sim-server")) {
+        (Some(a), Some(b)) if b > a => Some(b - a),
+        _ => None,
+    };
     let cpu = match (cpu_start, process_cpu_seconds()) {
         (Some(a), Some(b)) if b > a => Some(b - a),
         _ => None,
@@ -162,6 +188,12 @@ fn main() {
             "  CPU used by server + load generator: {cpu:.2} s over {elapsed:.2} s ({:.2} cores busy); {:.0} completions per CPU-second",
             cpu / elapsed,
             n as f64 / cpu
+        );
+    }
+    if let Some(server_cpu) = server_cpu {
+        println!(
+            "  CPU used by the simulator's threads alone: {server_cpu:.2} s; {:.0} completions per server CPU-second",
+            n as f64 / server_cpu
         );
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
