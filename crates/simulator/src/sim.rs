@@ -119,6 +119,14 @@ impl Simulator {
         }
     }
 
+    /// Loads the tokenizer tables of every configured model, so the first request does not
+    /// pay for it (a few hundred milliseconds).
+    pub fn warm_up(&self) {
+        for (_, d) in self.deployments() {
+            Encoding::for_model(&d.model).count("warm up");
+        }
+    }
+
     /// The current configuration of every deployment.
     pub fn deployments(&self) -> Vec<(String, DeploymentConfig)> {
         let mut v: Vec<_> = self
