@@ -63,6 +63,37 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Re
     }
 }
 
+/// CPU seconds this process has used (user + system), from /proc; None elsewhere.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Linux reports clock ticks of 1/100 s (USER_HZ) on every mainstream architecture.
+    Some((utime + stime) / 100.0)
+}
+
+/// CPU seconds used by this process's threads whose name starts with `prefix`.
+fn threads_cpu_seconds(prefix: &str) -> Option<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = entry.ok()?.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if !comm.trim_end().starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        total += (utime + stime) / 100.0;
+    }
+    Some(total)
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds: f64 = std::env::var("SIM_BENCH_SECONDS")
@@ -76,6 +107,7 @@ fn main() {
 
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("sim-server")
         .enable_all()
         .build()
         .expect("server runtime");
@@ -88,6 +120,7 @@ fn main() {
 
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("sim-load")
         .enable_all()
         .build()
         .expect("client runtime");
@@ -126,9 +159,19 @@ fn main() {
     std::thread::sleep(Duration::from_millis(if full { 1000 } else { 200 }));
     counting.store(true, Ordering::Relaxed);
     let start = Instant::now();
+    let cpu_start = process_cpu_seconds();
+    let server_cpu_start = threads_cpu_seconds("sim-server");
     std::thread::sleep(Duration::from_secs_f64(seconds));
     counting.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
+    let server_cpu = match (server_cpu_start, threads_cpu_seconds("sim-server")) {
+        (Some(a), Some(b)) if b > a => Some(b - a),
+        _ => None,
+    };
+    let cpu = match (cpu_start, process_cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => Some(b - a),
+        _ => None,
+    };
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = client.block_on(t);
@@ -138,6 +181,28 @@ fn main() {
     println!(
         "simulator chat completions (non-streaming, latency off, {connections} keep-alive connections): {n} in {elapsed:.2} s = {rate:.0} per second ({} failed)",
         failed.load(Ordering::Relaxed)
+    );
+    if let Some(cpu) = cpu {
+        // Server and load generator share this process: the CPU figure covers both.
+        println!(
+            "  CPU used by server + load generator: {cpu:.2} s over {elapsed:.2} s ({:.2} cores busy); {:.0} completions per CPU-second",
+            cpu / elapsed,
+            n as f64 / cpu
+        );
+    }
+    if let Some(server_cpu) = server_cpu {
+        println!(
+            "  CPU used by the simulator's threads alone: {server_cpu:.2} s; {:.0} completions per server CPU-second",
+            n as f64 / server_cpu
+        );
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "  machine load average during the run: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     assert_eq!(failed.load(Ordering::Relaxed), 0, "non-200 responses");
 }

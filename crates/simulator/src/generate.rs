@@ -1,5 +1,7 @@
 //! Deterministic text generation: the same seed gives the same answer, cut to `max_tokens`.
 
+use std::sync::OnceLock;
+
 use crate::rng::{mix64, stable_hash};
 use crate::tokens::Encoding;
 
@@ -153,6 +155,50 @@ const WORDS: &[&str] = &[
     "text",
 ];
 
+#[derive(Clone, Copy)]
+enum Variant {
+    Space = 0,
+    Capital = 1,
+    SpaceCapital = 2,
+}
+
+/// Each word's text and tokens in its three spellings (" word", "Word", " Word"), and ".".
+struct WordTokens {
+    words: Vec<[(String, Vec<u32>); 3]>,
+    period: Vec<u32>,
+}
+
+fn word_tokens(encoding: Encoding) -> &'static WordTokens {
+    static CL100K: OnceLock<WordTokens> = OnceLock::new();
+    static O200K: OnceLock<WordTokens> = OnceLock::new();
+    let cell = match encoding {
+        Encoding::Cl100kBase => &CL100K,
+        Encoding::O200kBase => &O200K,
+    };
+    cell.get_or_init(|| {
+        let piece = |s: String| {
+            let ids = encoding.encode(&s);
+            (s, ids)
+        };
+        let words = WORDS
+            .iter()
+            .map(|w| {
+                let mut cap = w[..1].to_ascii_uppercase();
+                cap.push_str(&w[1..]);
+                [
+                    piece(format!(" {w}")),
+                    piece(cap.clone()),
+                    piece(format!(" {cap}")),
+                ]
+            })
+            .collect();
+        WordTokens {
+            words,
+            period: encoding.encode("."),
+        }
+    })
+}
+
 /// A generated answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generated {
@@ -172,37 +218,38 @@ pub fn generate(
     max_tokens: Option<u32>,
     stop: &[String],
 ) -> Generated {
+    let table = word_tokens(encoding);
     let mut text = String::with_capacity(target_tokens as usize * 7);
+    let mut tokens: Vec<u32> = Vec::with_capacity(target_tokens as usize + 4);
     let mut state = seed;
     let mut next = || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         mix64(state)
     };
-    // Each word is about one token, each sentence end one more.
+    // Each word is about one token, each sentence end one more. Tiktoken's split patterns
+    // make every " word", "Word" and "." its own piece, so the text's tokens are the
+    // concatenation of the pieces' tokens (checked against the encoder in the tests).
     let mut approx = 0u32;
     let mut sentence_left = 0u64;
     while approx < target_tokens {
         if sentence_left == 0 {
             sentence_left = 5 + next() % 10;
         }
-        let word = WORDS[(next() % WORDS.len() as u64) as usize];
+        let w = (next() % WORDS.len() as u64) as usize;
         let start_of_sentence = text.is_empty() || text.ends_with('.');
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        if start_of_sentence {
-            let mut chars = word.chars();
-            if let Some(c) = chars.next() {
-                text.push(c.to_ascii_uppercase());
-                text.push_str(chars.as_str());
-            }
-        } else {
-            text.push_str(word);
-        }
+        let variant = match (text.is_empty(), start_of_sentence) {
+            (true, _) => Variant::Capital,
+            (false, true) => Variant::SpaceCapital,
+            (false, false) => Variant::Space,
+        };
+        let (piece, ids) = &table.words[w][variant as usize];
+        text.push_str(piece);
+        tokens.extend_from_slice(ids);
         approx += 1;
         sentence_left -= 1;
         if sentence_left == 0 || approx >= target_tokens {
             text.push('.');
+            tokens.extend_from_slice(&table.period);
             approx += 1;
         }
     }
@@ -214,8 +261,8 @@ pub fn generate(
         .min()
     {
         text.truncate(pos);
+        tokens = encoding.encode(&text);
     }
-    let mut tokens = encoding.encode(&text);
     if let Some(max) = max_tokens {
         let max = max as usize;
         if tokens.len() > max {
@@ -258,6 +305,16 @@ mod tests {
         assert_eq!(a.finish_reason, "stop");
         let c = generate(Encoding::O200kBase, 2, 40, None, &[]);
         assert_ne!(a.text, c.text);
+    }
+
+    #[test]
+    fn tokens_are_exactly_the_encoders() {
+        for e in [Encoding::Cl100kBase, Encoding::O200kBase] {
+            for seed in 0..300 {
+                let g = generate(e, seed, 10 + (seed % 90) as u32, None, &[]);
+                assert_eq!(g.tokens, e.encode(&g.text), "{e:?} seed {seed}: {}", g.text);
+            }
+        }
     }
 
     #[test]

@@ -86,6 +86,7 @@ pub fn run_blocking(
     addr: std::net::SocketAddr,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
+    sim.warm_up();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -119,6 +119,14 @@ impl Simulator {
         }
     }
 
+    /// Loads the tokenizer tables of every configured model, so the first request does not
+    /// pay for it (a few hundred milliseconds).
+    pub fn warm_up(&self) {
+        for (_, d) in self.deployments() {
+            Encoding::for_model(&d.model).count("warm up");
+        }
+    }
+
     /// The current configuration of every deployment.
     pub fn deployments(&self) -> Vec<(String, DeploymentConfig)> {
         let mut v: Vec<_> = self
@@ -416,6 +424,36 @@ fn int_param(
             None => Err(azure::invalid_request(
                 None,
                 &format!("{v} is not of type 'integer' - '{name}'"),
+                None,
+            )),
+        },
+    }
+}
+
+/// A number within `min..=max`, when present (sampling parameters do not change the answer).
+fn number_param(
+    body: &Map<String, Value>,
+    name: &'static str,
+    min: f64,
+    max: f64,
+) -> Result<(), Response<Body>> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) => match v.as_f64() {
+            Some(x) if x < min => Err(azure::invalid_request(
+                None,
+                &format!("{v} is less than the minimum of {min} - '{name}'"),
+                None,
+            )),
+            Some(x) if x > max => Err(azure::invalid_request(
+                None,
+                &format!("{v} is greater than the maximum of {max} - '{name}'"),
+                None,
+            )),
+            Some(_) => Ok(()),
+            None => Err(azure::invalid_request(
+                None,
+                &format!("{v} is not of type 'number' - '{name}'"),
                 None,
             )),
         },
@@ -741,6 +779,10 @@ impl RequestContext<'_> {
     ) -> Result<(u32, bool, bool), Response<Body>> {
         let n = int_param(body, "n", 1, 128)?.unwrap_or(1);
         let stream = bool_param(body, "stream")?;
+        number_param(body, "temperature", 0.0, 2.0)?;
+        number_param(body, "top_p", 0.0, 1.0)?;
+        number_param(body, "presence_penalty", -2.0, 2.0)?;
+        number_param(body, "frequency_penalty", -2.0, 2.0)?;
         let include_usage = match body.get("stream_options") {
             None | Some(Value::Null) => false,
             Some(Value::Object(o)) => {

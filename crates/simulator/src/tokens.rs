@@ -383,9 +383,17 @@ pub fn text_inputs(
     let ids = |v: &Vec<Value>| -> Result<Vec<u32>, TokenError> {
         v.iter()
             .map(|x| {
-                x.as_u64()
+                let id = x
+                    .as_u64()
                     .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(invalid)
+                    .ok_or_else(invalid)?;
+                if id >= encoding.ordinary_token_count() {
+                    return Err(TokenError::Invalid(format!(
+                        "Invalid token id {id} in '{param}' for {}",
+                        encoding.name()
+                    )));
+                }
+                Ok(id)
             })
             .collect()
     };
@@ -486,6 +494,7 @@ mod tests {
             count_text_input(e, &json!([[1, 2], [3]]), "input").unwrap(),
             3
         );
+        assert!(count_text_input(e, &json!([100_257]), "input").is_err());
         assert!(count_text_input(e, &json!([]), "input").is_err());
         assert!(count_text_input(e, &json!({"a": 1}), "input").is_err());
         assert_eq!(

@@ -229,6 +229,22 @@ async fn errors_have_azures_shapes() {
         ),
         (
             keyed(
+                &chat_path("gpt-4o"),
+                r#"{"messages":[{"role":"user","content":"x"}],"temperature":2.5}"#,
+            ),
+            400,
+            Value::Null,
+        ),
+        (
+            keyed(
+                &chat_path("gpt-4o"),
+                r#"{"messages":[{"role":"user","content":"x"}],"top_p":"high"}"#,
+            ),
+            400,
+            Value::Null,
+        ),
+        (
+            keyed(
                 &chat_path("gpt-35-turbo"),
                 r#"{"messages":[{"role":"user","content":"x"}],"max_tokens":95}"#,
             ),
@@ -529,4 +545,47 @@ async fn legacy_completions() {
         b["usage"]["prompt_tokens"],
         tokens::Encoding::Cl100kBase.count("Once upon a time")
     );
+}
+
+#[tokio::test]
+async fn legacy_completions_stream_text_chunks() {
+    let (_, sim) = setup();
+    let p = "/openai/deployments/instruct/completions?api-version=2024-10-21";
+    let body = r#"{"prompt":"Once upon a time","max_tokens":4,"stream":true}"#;
+    let r = sim.handle(keyed(p, body)).await.unwrap();
+    let events = sse_events(&body_bytes(r).await);
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    assert_eq!(chunks[0]["choices"], json!([]));
+    let text: String = chunks[1..chunks.len() - 1]
+        .iter()
+        .map(|c| c["choices"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(tokens::Encoding::Cl100kBase.count(&text), 4);
+    let last = chunks.last().unwrap();
+    assert_eq!(last["object"], "text_completion");
+    assert_eq!(last["choices"][0]["finish_reason"], "length");
+}
+
+#[tokio::test]
+async fn router_serves_the_same_answers_as_handle() {
+    use tower::ServiceExt;
+    let (_, sim) = setup();
+    let direct = json(
+        sim.handle(keyed(&chat_path("gpt-4o"), HELLO))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let req = http::Request::post(chat_path("gpt-4o"))
+        .header("api-key", "good-key")
+        .body(apim_simulator::Body::from(HELLO))
+        .unwrap();
+    let r = sim.router().oneshot(req).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let routed = json(r).await;
+    assert_eq!(routed["choices"], direct["choices"]);
+    assert_eq!(routed["usage"], direct["usage"]);
 }
