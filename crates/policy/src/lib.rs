@@ -35,6 +35,11 @@
 //! [`Section::typed_policies`]. [`schema`] holds the table of every element, attribute and
 //! section rule.
 //!
+//! # Scopes
+//!
+//! A file does not say where it is attached; when the caller knows, [`check_scope`] reports
+//! policies APIM does not allow at that [`Scope`] (`quota` outside product scope ...).
+//!
 //! # Writing
 //!
 //! [`write()`] converts a document between the escaped ([`Form::Xml`]) and raw
@@ -51,6 +56,7 @@ pub mod model;
 pub mod prescan;
 pub mod reader;
 pub mod schema;
+pub mod scope;
 pub mod span;
 pub mod typed;
 pub mod writer;
@@ -59,6 +65,7 @@ pub use diag::{Diagnostic, Severity};
 pub use model::*;
 pub use reader::{ReadResult, read, read_str};
 pub use schema::ElementSpec;
+pub use scope::{Scope, check_scope};
 pub use span::{LineIndex, Span};
 pub use typed::Policy;
 pub use writer::{Form, WriteError, write};
