@@ -785,12 +785,16 @@ impl<'a> Reader<'a> {
                 }
             }
         } else if let Some(x) = exprs.first() {
-            self.err(
-                codes::TEXT_AROUND_EXPRESSION,
-                x.start,
-                x.end,
-                "text before the expression; a value is either text or one expression".into(),
-            );
+            // a value that does not start with the expression is plain text (expressions.md §1)
+            let span = self.span(x.start, x.end);
+            self.diags.push(Diagnostic {
+                severity: crate::diag::Severity::Warning,
+                ..Diagnostic::error(
+                    codes::TEXT_AROUND_EXPRESSION,
+                    span,
+                    "text before `@`: the whole value is plain text and the expression is not evaluated; use one expression such as @(\"text\" + ...)",
+                )
+            });
         }
         if ctx != Ctx::Liquid {
             let refs = named_value_refs(&d.text);
