@@ -668,10 +668,7 @@ impl<'a> Reader<'a> {
                 }
                 Content::Text(v)
             }
-            ContentSpec::Markup => Content::Markup(Markup {
-                xml: self.text[is_..ie].to_string(),
-                span: self.span(is_, ie),
-            }),
+            ContentSpec::Markup => Content::Markup(self.markup(is_, ie, liquid)),
             ContentSpec::TextOrMarkup => {
                 if elements.is_empty() {
                     Content::Text(self.make_value(
@@ -680,10 +677,7 @@ impl<'a> Reader<'a> {
                         if liquid { Ctx::Liquid } else { Ctx::Text },
                     ))
                 } else {
-                    Content::Markup(Markup {
-                        xml: self.text[is_..ie].to_string(),
-                        span: self.span(is_, ie),
-                    })
+                    Content::Markup(self.markup(is_, ie, liquid))
                 }
             }
         };
@@ -698,6 +692,29 @@ impl<'a> Reader<'a> {
             attributes,
             content,
             span: self.span(s, e),
+        }
+    }
+
+    /// XML content kept as written, with the named values in it (none in a Liquid template,
+    /// where `{{ }}` are Liquid's).
+    fn markup(&self, start: usize, end: usize, liquid: bool) -> Markup {
+        let xml = self.text[start..end].to_string();
+        let named_values = if liquid {
+            Vec::new()
+        } else {
+            named_value_refs(&xml)
+                .into_iter()
+                .map(|(name, r)| NamedValueRef {
+                    name,
+                    span: self.span(start + r.start, start + r.end),
+                    offset: r,
+                })
+                .collect()
+        };
+        Markup {
+            xml,
+            span: self.span(start, end),
+            named_values,
         }
     }
 

@@ -328,3 +328,17 @@ fn text_before_an_expression_is_a_literal_with_a_warning() {
         Some(r#"Hello @("world")"#)
     );
 }
+
+#[test]
+fn named_values_in_markup_are_recorded() {
+    let text = r#"<fragment><set-body><soap:Envelope xmlns:soap="urn:x"><key>{{api-key}}</key></soap:Envelope></set-body></fragment>"#;
+    let p = only_policy(text);
+    let Content::Markup(m) = &p.content else {
+        panic!("not markup")
+    };
+    assert_eq!(m.named_values.len(), 1);
+    assert_eq!(
+        &text[m.named_values[0].span.start..m.named_values[0].span.end],
+        "{{api-key}}"
+    );
+}
