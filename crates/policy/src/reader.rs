@@ -169,6 +169,19 @@ impl<'a> Reader<'a> {
         )
     }
 
+    /// Suggestions cost an edit distance per candidate: past this many diagnostics a document
+    /// is hostile or hopeless, and they are skipped.
+    fn suggest<'c>(
+        &self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<&'c str> {
+        if self.diags.len() > 100 {
+            return None;
+        }
+        schema::suggest(name, candidates)
+    }
+
     fn err(&mut self, code: &'static str, a: usize, b: usize, msg: String) -> &mut Diagnostic {
         let span = self.span(a, b);
         self.diags.push(Diagnostic::error(code, span, msg));
@@ -340,7 +353,7 @@ impl<'a> Reader<'a> {
                 let msg = format!(
                     "unknown element `{name}` in <policies>: expected a section (inbound, backend, outbound, on-error)"
                 );
-                let hint = schema::suggest(&name, SectionKind::ALL.iter().map(|s| s.name()));
+                let hint = self.suggest(&name, SectionKind::ALL.iter().map(|s| s.name()));
                 let is_policy = schema::policy_spec(&name).is_some();
                 let d = self.err(codes::UNKNOWN_ELEMENT, ns, ne, msg);
                 if let Some(h) = hint {
@@ -437,7 +450,7 @@ impl<'a> Reader<'a> {
                     };
                     self.err(codes::NOT_ALLOWED_HERE, ns, ne, msg);
                 } else {
-                    let hint = schema::suggest(&name, schema::policies().iter().map(|p| p.name()));
+                    let hint = self.suggest(&name, schema::policies().iter().map(|p| p.name()));
                     let d = self.err(
                         codes::UNKNOWN_ELEMENT,
                         ns,
@@ -519,7 +532,7 @@ impl<'a> Reader<'a> {
             let is_id = aname == "id" && spec.kind.is_policy();
             if aspec.is_none() && !is_id {
                 let extra = spec.kind.is_policy().then_some("id");
-                let hint = schema::suggest(&aname, spec.attrs.iter().map(|a| a.name).chain(extra));
+                let hint = self.suggest(&aname, spec.attrs.iter().map(|a| a.name).chain(extra));
                 let d = self.err(
                     codes::UNKNOWN_ATTRIBUTE,
                     as_,
@@ -544,7 +557,7 @@ impl<'a> Reader<'a> {
                     if !aspec.values.is_empty()
                         && !aspec.values.iter().any(|v| v.eq_ignore_ascii_case(lit))
                     {
-                        let hint = schema::suggest(lit, aspec.values.iter().copied());
+                        let hint = self.suggest(lit, aspec.values.iter().copied());
                         let msg = format!(
                             "invalid value `{lit}` for attribute `{aname}` of `{name}`; expected one of: {}",
                             aspec.values.join(", ")
@@ -636,7 +649,7 @@ impl<'a> Reader<'a> {
                                 }
                                 _ => Vec::new(),
                             };
-                            let hint = schema::suggest(&cname, names.iter().copied());
+                            let hint = self.suggest(&cname, names.iter().copied());
                             let msg = if names.is_empty() {
                                 format!("unknown element `{cname}` in `{name}`")
                             } else {
