@@ -28,6 +28,13 @@
 //! [`Span`] (byte range, line, column). Compare models ignoring positions with
 //! [`PolicyDocument::without_spans`].
 //!
+//! For compiling: [`PolicyDocument::walk`] visits every element and [`PolicyDocument::values`]
+//! lists every attribute value and element text in document order; [`Value::named_values`]
+//! gives the `{{name}}` references of a value (template parts, or inside an expression and its
+//! C# string literals) with their file spans; [`Expression::file_offset`] maps an offset in an
+//! expression's source (say, of a C# parse error) back to the file, also for escaped or CRLF
+//! text.
+//!
 //! The typed view [`Policy`] (module [`typed`]) has one variant per policy, each a struct with
 //! one field per attribute and typed child elements (`SetHeader { name, exists_action, values }`,
 //! `Choose { whens, otherwise }`, `SendRequest { set_url, set_method, set_headers, set_body,
