@@ -607,6 +607,26 @@ mod tests {
     }
 
     #[test]
+    fn char_literals_comments_and_verbatim_strings_hide_their_quotes() {
+        let cases = [
+            r#"<a v="@(c == '"' || c == ')')" b="x" />"#,
+            "<a v=\"@{ // a \" quote ) in a comment\n return 1; }\" />",
+            r#"<a v="@{ /* ) " } */ return 1; }" />"#,
+            r#"<a v="@(@"C:\path"")" + "")" />"#,
+            r#"<a v="@($@"{{literal}} {(1)} "" )")" />"#,
+            r#"<a v="@(@$"{x} )")" />"#,
+            r#"<a v="@("\") \\")" />"#,
+        ];
+        for t in cases {
+            let p = prescan(t).unwrap_or_else(|e| panic!("{t}: {e:?}"));
+            assert_eq!(p.expressions.len(), 1, "{t}");
+            let e = p.expressions[0];
+            assert_eq!(&t[e.end..e.end + 1], "\"", "{t}: ends at {}", &t[..e.end]);
+            assert!(roxmltree::Document::parse(&p.sanitized).is_ok(), "{t}");
+        }
+    }
+
+    #[test]
     fn depth_limit() {
         let t = "<a>".repeat(MAX_DEPTH + 1);
         assert!(matches!(prescan(&t), Err(PrescanError::TooDeep { .. })));
