@@ -279,12 +279,19 @@ fn scan_char(src: &[u8], mut i: usize, decode: bool) -> Option<usize> {
     }
 }
 
-/// Scans the expression starting with `@` at `start`; returns its end.
+/// Scans the expression starting with `@(` or `@{` at `start`; returns its span, or
+/// `Unbalanced` when the closing bracket is missing (or `start` is no expression start).
 pub fn scan_expression(src: &[u8], start: usize, decode: bool) -> Result<ExprSpan, PrescanError> {
-    let (open, close, kind) = if src[start + 1] == b'(' {
-        (b'(', b')', ExprKind::Paren)
-    } else {
-        (b'{', b'}', ExprKind::Block)
+    let (open, close, kind) = match src.get(start + 1) {
+        Some(b'(') => (b'(', b')', ExprKind::Paren),
+        Some(b'{') => (b'{', b'}', ExprKind::Block),
+        // not an expression start: nothing to match
+        _ => {
+            return Err(PrescanError::Unbalanced {
+                start,
+                kind: ExprKind::Paren,
+            });
+        }
     };
     match scan_code(src, start + 2, decode, open, close) {
         Some(end) => Ok(ExprSpan { start, end, kind }),
