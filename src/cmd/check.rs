@@ -17,6 +17,30 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// The scope the documents are attached at; also reports policies APIM does not allow there.
+    #[arg(long, value_enum)]
+    scope: Option<ScopeArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ScopeArg {
+    Global,
+    Workspace,
+    Product,
+    Api,
+    Operation,
+}
+
+impl From<ScopeArg> for apim_policy::Scope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Global => apim_policy::Scope::Global,
+            ScopeArg::Workspace => apim_policy::Scope::Workspace,
+            ScopeArg::Product => apim_policy::Scope::Product,
+            ScopeArg::Api => apim_policy::Scope::Api,
+            ScopeArg::Operation => apim_policy::Scope::Operation,
+        }
+    }
 }
 
 /// Files named on the command line, and `*.xml` under folders, in a stable order.
@@ -65,8 +89,13 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
         let r = apim_policy::read(&bytes, f);
+        let mut diagnostics = r.diagnostics;
+        if let (Some(doc), Some(scope)) = (&r.document, args.scope) {
+            diagnostics.extend(apim_policy::check_scope(doc, scope.into()));
+            diagnostics.sort_by_key(|d| d.span.start);
+        }
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        results.push((f.display().to_string(), text, r.diagnostics));
+        results.push((f.display().to_string(), text, diagnostics));
     }
     let views: Vec<FileDiagnostics> = results
         .iter()
@@ -113,8 +142,28 @@ mod tests {
         let args = Args {
             paths: vec![policies],
             format: Format::Human,
+            scope: None,
         };
         assert_eq!(run(args), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn scope_rules_apply_when_a_scope_is_given() {
+        let dir = temp_dir("scope");
+        std::fs::write(
+            dir.join("p.xml"),
+            "<policies><inbound><quota calls=\"10\" renewal-period=\"3600\" /></inbound></policies>",
+        )
+        .unwrap();
+        let args = |scope| Args {
+            paths: vec![dir.clone()],
+            format: Format::Human,
+            scope,
+        };
+        assert_eq!(run(args(None)), ExitCode::SUCCESS);
+        assert_eq!(run(args(Some(ScopeArg::Product))), ExitCode::SUCCESS);
+        assert_eq!(run(args(Some(ScopeArg::Api))), ExitCode::from(1));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -132,12 +181,14 @@ mod tests {
         let args = Args {
             paths: vec![dir.clone()],
             format: Format::Json,
+            scope: None,
         };
         assert_eq!(run(args), ExitCode::from(1));
         std::fs::remove_file(dir.join("ok.xml")).unwrap();
         let args = Args {
             paths: vec![dir.clone()],
             format: Format::Human,
+            scope: None,
         };
         assert_eq!(run(args), ExitCode::SUCCESS);
         let _ = std::fs::remove_dir_all(&dir);
@@ -148,6 +199,7 @@ mod tests {
         let args = Args {
             paths: vec![PathBuf::from("/definitely/not/here.xml")],
             format: Format::Human,
+            scope: None,
         };
         assert_eq!(run(args), ExitCode::from(2));
     }

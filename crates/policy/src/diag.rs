@@ -65,6 +65,8 @@ pub mod codes {
     /// A policy documented as "once per section / document" appears more than once (warning:
     /// whether APIM refuses it on save is unconfirmed).
     pub const REPEATED_POLICY: &str = "APIM0019";
+    /// A policy at a scope where APIM does not allow it (checked when the scope is known).
+    pub const NOT_ALLOWED_AT_SCOPE: &str = "APIM0020";
 }
 
 /// One finding about a document, with the position it is about.

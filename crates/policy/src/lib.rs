@@ -28,12 +28,24 @@
 //! [`Span`] (byte range, line, column). Compare models ignoring positions with
 //! [`PolicyDocument::without_spans`].
 //!
+//! For compiling: [`PolicyDocument::walk`] visits every element and [`PolicyDocument::values`]
+//! lists every attribute value and element text in document order; [`Value::named_values`]
+//! gives the `{{name}}` references of a value (template parts, or inside an expression and its
+//! C# string literals) with their file spans; [`Expression::file_offset`] maps an offset in an
+//! expression's source (say, of a C# parse error) back to the file, also for escaped or CRLF
+//! text.
+//!
 //! The typed view [`Policy`] (module [`typed`]) has one variant per policy, each a struct with
 //! one field per attribute and typed child elements (`SetHeader { name, exists_action, values }`,
 //! `Choose { whens, otherwise }`, `SendRequest { set_url, set_method, set_headers, set_body,
 //! authentication, proxy, .. }` ...): `Policy::from_element(&element)` or
 //! [`Section::typed_policies`]. [`schema`] holds the table of every element, attribute and
 //! section rule.
+//!
+//! # Scopes
+//!
+//! A file does not say where it is attached; when the caller knows, [`check_scope`] reports
+//! policies APIM does not allow at that [`Scope`] (`quota` outside product scope ...).
 //!
 //! # Writing
 //!
@@ -51,6 +63,7 @@ pub mod model;
 pub mod prescan;
 pub mod reader;
 pub mod schema;
+pub mod scope;
 pub mod span;
 pub mod typed;
 pub mod writer;
@@ -59,6 +72,7 @@ pub use diag::{Diagnostic, Severity};
 pub use model::*;
 pub use reader::{ReadResult, read, read_str};
 pub use schema::ElementSpec;
+pub use scope::{Scope, check_scope};
 pub use span::{LineIndex, Span};
 pub use typed::Policy;
 pub use writer::{Form, WriteError, write};

@@ -123,8 +123,11 @@ pub enum Content {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Markup {
+    /// The content exactly as written in the source.
     pub xml: String,
     pub span: Span,
+    /// `{{name}}` references in the markup; offsets are into `xml`.
+    pub named_values: Vec<NamedValueRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,6 +357,9 @@ fn strip_element(e: &mut Element) {
         Content::Empty => {}
         Content::Children(c) => c.iter_mut().for_each(strip_element),
         Content::Text(v) => strip_value(v),
-        Content::Markup(m) => m.span = Span::NONE,
+        Content::Markup(m) => {
+            m.span = Span::NONE;
+            m.named_values.iter_mut().for_each(|n| n.span = Span::NONE);
+        }
     }
 }

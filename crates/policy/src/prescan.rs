@@ -279,12 +279,19 @@ fn scan_char(src: &[u8], mut i: usize, decode: bool) -> Option<usize> {
     }
 }
 
-/// Scans the expression starting with `@` at `start`; returns its end.
+/// Scans the expression starting with `@(` or `@{` at `start`; returns its span, or
+/// `Unbalanced` when the closing bracket is missing (or `start` is no expression start).
 pub fn scan_expression(src: &[u8], start: usize, decode: bool) -> Result<ExprSpan, PrescanError> {
-    let (open, close, kind) = if src[start + 1] == b'(' {
-        (b'(', b')', ExprKind::Paren)
-    } else {
-        (b'{', b'}', ExprKind::Block)
+    let (open, close, kind) = match src.get(start + 1) {
+        Some(b'(') => (b'(', b')', ExprKind::Paren),
+        Some(b'{') => (b'{', b'}', ExprKind::Block),
+        // not an expression start: nothing to match
+        _ => {
+            return Err(PrescanError::Unbalanced {
+                start,
+                kind: ExprKind::Paren,
+            });
+        }
     };
     match scan_code(src, start + 2, decode, open, close) {
         Some(end) => Ok(ExprSpan { start, end, kind }),
@@ -604,6 +611,26 @@ mod tests {
         let t = "<a v=\"@((string)context.Variables['updatedRetryEpoch'])\" />";
         assert_eq!(exprs(t).len(), 1);
         assert!(super::scan_expression(b"@(x['abc'])", 0, false).is_ok());
+    }
+
+    #[test]
+    fn char_literals_comments_and_verbatim_strings_hide_their_quotes() {
+        let cases = [
+            r#"<a v="@(c == '"' || c == ')')" b="x" />"#,
+            "<a v=\"@{ // a \" quote ) in a comment\n return 1; }\" />",
+            r#"<a v="@{ /* ) " } */ return 1; }" />"#,
+            r#"<a v="@(@"C:\path"")" + "")" />"#,
+            r#"<a v="@($@"{{literal}} {(1)} "" )")" />"#,
+            r#"<a v="@(@$"{x} )")" />"#,
+            r#"<a v="@("\") \\")" />"#,
+        ];
+        for t in cases {
+            let p = prescan(t).unwrap_or_else(|e| panic!("{t}: {e:?}"));
+            assert_eq!(p.expressions.len(), 1, "{t}");
+            let e = p.expressions[0];
+            assert_eq!(&t[e.end..e.end + 1], "\"", "{t}: ends at {}", &t[..e.end]);
+            assert!(roxmltree::Document::parse(&p.sanitized).is_ok(), "{t}");
+        }
     }
 
     #[test]

@@ -169,6 +169,19 @@ impl<'a> Reader<'a> {
         )
     }
 
+    /// Suggestions cost an edit distance per candidate: past this many diagnostics a document
+    /// is hostile or hopeless, and they are skipped.
+    fn suggest<'c>(
+        &self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<&'c str> {
+        if self.diags.len() > 100 {
+            return None;
+        }
+        schema::suggest(name, candidates)
+    }
+
     fn err(&mut self, code: &'static str, a: usize, b: usize, msg: String) -> &mut Diagnostic {
         let span = self.span(a, b);
         self.diags.push(Diagnostic::error(code, span, msg));
@@ -340,7 +353,7 @@ impl<'a> Reader<'a> {
                 let msg = format!(
                     "unknown element `{name}` in <policies>: expected a section (inbound, backend, outbound, on-error)"
                 );
-                let hint = schema::suggest(&name, SectionKind::ALL.iter().map(|s| s.name()));
+                let hint = self.suggest(&name, SectionKind::ALL.iter().map(|s| s.name()));
                 let is_policy = schema::policy_spec(&name).is_some();
                 let d = self.err(codes::UNKNOWN_ELEMENT, ns, ne, msg);
                 if let Some(h) = hint {
@@ -437,7 +450,7 @@ impl<'a> Reader<'a> {
                     };
                     self.err(codes::NOT_ALLOWED_HERE, ns, ne, msg);
                 } else {
-                    let hint = schema::suggest(&name, schema::policies().iter().map(|p| p.name()));
+                    let hint = self.suggest(&name, schema::policies().iter().map(|p| p.name()));
                     let d = self.err(
                         codes::UNKNOWN_ELEMENT,
                         ns,
@@ -519,7 +532,7 @@ impl<'a> Reader<'a> {
             let is_id = aname == "id" && spec.kind.is_policy();
             if aspec.is_none() && !is_id {
                 let extra = spec.kind.is_policy().then_some("id");
-                let hint = schema::suggest(&aname, spec.attrs.iter().map(|a| a.name).chain(extra));
+                let hint = self.suggest(&aname, spec.attrs.iter().map(|a| a.name).chain(extra));
                 let d = self.err(
                     codes::UNKNOWN_ATTRIBUTE,
                     as_,
@@ -544,7 +557,7 @@ impl<'a> Reader<'a> {
                     if !aspec.values.is_empty()
                         && !aspec.values.iter().any(|v| v.eq_ignore_ascii_case(lit))
                     {
-                        let hint = schema::suggest(lit, aspec.values.iter().copied());
+                        let hint = self.suggest(lit, aspec.values.iter().copied());
                         let msg = format!(
                             "invalid value `{lit}` for attribute `{aname}` of `{name}`; expected one of: {}",
                             aspec.values.join(", ")
@@ -636,7 +649,7 @@ impl<'a> Reader<'a> {
                                 }
                                 _ => Vec::new(),
                             };
-                            let hint = schema::suggest(&cname, names.iter().copied());
+                            let hint = self.suggest(&cname, names.iter().copied());
                             let msg = if names.is_empty() {
                                 format!("unknown element `{cname}` in `{name}`")
                             } else {
@@ -668,10 +681,7 @@ impl<'a> Reader<'a> {
                 }
                 Content::Text(v)
             }
-            ContentSpec::Markup => Content::Markup(Markup {
-                xml: self.text[is_..ie].to_string(),
-                span: self.span(is_, ie),
-            }),
+            ContentSpec::Markup => Content::Markup(self.markup(is_, ie, liquid)),
             ContentSpec::TextOrMarkup => {
                 if elements.is_empty() {
                     Content::Text(self.make_value(
@@ -680,10 +690,7 @@ impl<'a> Reader<'a> {
                         if liquid { Ctx::Liquid } else { Ctx::Text },
                     ))
                 } else {
-                    Content::Markup(Markup {
-                        xml: self.text[is_..ie].to_string(),
-                        span: self.span(is_, ie),
-                    })
+                    Content::Markup(self.markup(is_, ie, liquid))
                 }
             }
         };
@@ -698,6 +705,29 @@ impl<'a> Reader<'a> {
             attributes,
             content,
             span: self.span(s, e),
+        }
+    }
+
+    /// XML content kept as written, with the named values in it (none in a Liquid template,
+    /// where `{{ }}` are Liquid's).
+    fn markup(&self, start: usize, end: usize, liquid: bool) -> Markup {
+        let xml = self.text[start..end].to_string();
+        let named_values = if liquid {
+            Vec::new()
+        } else {
+            named_value_refs(&xml)
+                .into_iter()
+                .map(|(name, r)| NamedValueRef {
+                    name,
+                    span: self.span(start + r.start, start + r.end),
+                    offset: r,
+                })
+                .collect()
+        };
+        Markup {
+            xml,
+            span: self.span(start, end),
+            named_values,
         }
     }
 
@@ -785,12 +815,16 @@ impl<'a> Reader<'a> {
                 }
             }
         } else if let Some(x) = exprs.first() {
-            self.err(
-                codes::TEXT_AROUND_EXPRESSION,
-                x.start,
-                x.end,
-                "text before the expression; a value is either text or one expression".into(),
-            );
+            // a value that does not start with the expression is plain text (expressions.md §1)
+            let span = self.span(x.start, x.end);
+            self.diags.push(Diagnostic {
+                severity: crate::diag::Severity::Warning,
+                ..Diagnostic::error(
+                    codes::TEXT_AROUND_EXPRESSION,
+                    span,
+                    "text before `@`: the whole value is plain text and the expression is not evaluated; use one expression such as @(\"text\" + ...)",
+                )
+            });
         }
         if ctx != Ctx::Liquid {
             let refs = named_value_refs(&d.text);

@@ -9,6 +9,14 @@ pub const O: u8 = 4;
 pub const E: u8 = 8;
 pub const ALL: u8 = I | B | O | E;
 
+/// Scope bits (global, workspace, product, API, operation).
+pub const GLOBAL: u8 = 1;
+pub const WORKSPACE: u8 = 2;
+pub const PRODUCT: u8 = 4;
+pub const API: u8 = 8;
+pub const OPERATION: u8 = 16;
+pub const ALL_SCOPES: u8 = GLOBAL | WORKSPACE | PRODUCT | API | OPERATION;
+
 macro_rules! element_kinds {
     ($($variant:ident = $name:literal,)*) => {
         /// Every element the reader knows: policies and their child elements. A child element
@@ -241,6 +249,9 @@ pub struct ElementSpec {
     pub required_children: &'static [&'static str],
     /// Sections where the policy is allowed (policies only).
     pub sections: u8,
+    /// Scopes where the policy is allowed (policies only; [`ALL_SCOPES`] unless documented
+    /// otherwise).
+    pub scopes: u8,
 }
 
 impl ElementSpec {
@@ -270,6 +281,7 @@ const fn el(kind: ElementKind, attrs: &'static [AttrSpec], content: ContentSpec)
         content,
         required_children: &[],
         sections: 0,
+        scopes: ALL_SCOPES,
     }
 }
 
@@ -286,10 +298,15 @@ const fn policy(
         content,
         required_children: &[],
         sections,
+        scopes: ALL_SCOPES,
     }
 }
 
 impl ElementSpec {
+    const fn in_scopes(self, scopes: u8) -> ElementSpec {
+        ElementSpec { scopes, ..self }
+    }
+
     const fn with_one_of(self, one_of: &'static [&'static [&'static str]]) -> ElementSpec {
         ElementSpec { one_of, ..self }
     }
@@ -367,7 +384,8 @@ static MOCK_RESPONSE: ElementSpec = policy(
         opt("index").lit(),
     ],
     Empty,
-);
+)
+.in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 static WAIT: ElementSpec = policy(
     K::Wait,
     I | B | O,
@@ -439,7 +457,8 @@ static XML_TO_JSON: ElementSpec = policy(
     Empty,
 );
 static XSL_PARAMETER: ElementSpec = el(K::Parameter, &[req("name").lit()], TEXT);
-static XSL_TRANSFORM: ElementSpec = policy(K::XslTransform, I | O, &[], Markup);
+static XSL_TRANSFORM: ElementSpec =
+    policy(K::XslTransform, I | O, &[], Markup).in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 
 // ---- routing and backend calls ----
 static SET_BACKEND_SERVICE: ElementSpec = policy(
@@ -476,7 +495,8 @@ static FORWARD_REQUEST: ElementSpec = policy(
             .one_of(&["true", "false"]),
     ],
     Empty,
-);
+)
+.in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 static REQUEST_CHILDREN: &[&ElementSpec] = &[
     &SET_URL,
     &SEND_SET_METHOD,
@@ -633,7 +653,8 @@ static RATE_LIMIT: ElementSpec = policy(
         opt("total-calls-header-name").lit(),
     ],
     Children(&[&RATE_LIMIT_API]),
-);
+)
+.in_scopes(PRODUCT | API | OPERATION);
 static RATE_LIMIT_BY_KEY: ElementSpec = policy(
     K::RateLimitByKey,
     I,
@@ -683,7 +704,8 @@ static QUOTA: ElementSpec = policy(
     ],
     Children(&[&QUOTA_API]),
 )
-.with_one_of(&[&["calls", "bandwidth"]]);
+.with_one_of(&[&["calls", "bandwidth"]])
+.in_scopes(PRODUCT);
 static QUOTA_BY_KEY: ElementSpec = policy(
     K::QuotaByKey,
     I,
@@ -749,13 +771,15 @@ static AZURE_OPENAI_SEMANTIC_CACHE_LOOKUP: ElementSpec = policy(
     I,
     SEMANTIC_LOOKUP_ATTRS,
     Children(&[&VARY_BY]),
-);
+)
+.in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 static LLM_SEMANTIC_CACHE_LOOKUP: ElementSpec = policy(
     K::LlmSemanticCacheLookup,
     I,
     SEMANTIC_LOOKUP_ATTRS,
     Children(&[&VARY_BY]),
-);
+)
+.in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 static AZURE_OPENAI_SEMANTIC_CACHE_STORE: ElementSpec = policy(
     K::AzureOpenAiSemanticCacheStore,
     O,
@@ -783,7 +807,8 @@ static LLM_CONTENT_SAFETY: ElementSpec = policy(
         opt("window-overlap-size"),
     ],
     Children(&[&CATEGORIES, &BLOCKLISTS]),
-);
+)
+.in_scopes(GLOBAL | WORKSPACE | PRODUCT | API);
 
 // ---- authentication and access restriction ----
 static AUTHENTICATION_MANAGED_IDENTITY: ElementSpec = policy(
@@ -827,7 +852,8 @@ static GET_AUTHORIZATION_CONTEXT: ElementSpec = policy(
         opt("ignore-error").one_of(&["true", "false"]),
     ],
     Empty,
-);
+)
+.in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 static OPENID_CONFIG: ElementSpec = el(
     K::OpenidConfig,
     &[req("url"), opt("validate-connectivity")],
@@ -1093,7 +1119,8 @@ static VALIDATE_ODATA_REQUEST: ElementSpec = policy(
         opt("max-size").lit(),
     ],
     Empty,
-);
+)
+.in_scopes(GLOBAL | WORKSPACE | PRODUCT | API);
 static GRAPHQL_RULE: ElementSpec = el(
     K::Rule,
     &[
@@ -1112,7 +1139,8 @@ static VALIDATE_GRAPHQL_REQUEST: ElementSpec = policy(
         opt("max-depth").lit(),
     ],
     Children(&[&GRAPHQL_AUTHORIZE]),
-);
+)
+.in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 
 // ---- logging, tracing, metrics ----
 static TRACE_MESSAGE: ElementSpec = el(K::Message, &[], TEXT);
@@ -1135,7 +1163,8 @@ static LOG_TO_EVENTHUB: ElementSpec = policy(
         opt("partition-key"),
     ],
     TEXT,
-);
+)
+.in_scopes(GLOBAL | PRODUCT | API | OPERATION);
 static EMIT_METRIC: ElementSpec = policy(
     K::EmitMetric,
     ALL,

@@ -29,39 +29,69 @@ impl Span {
 }
 
 /// Maps byte offsets of one source text to line and column.
+///
+/// Column lookups cost O(log n) plus at most [`CHECKPOINT`] bytes of character counting, so a
+/// huge single-line document does not make every lookup scan the whole line.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     /// Byte offset where each line starts.
     starts: Vec<usize>,
+    /// (byte offset, characters since its line start): at every line start and every
+    /// [`CHECKPOINT`] bytes within a line.
+    checkpoints: Vec<(usize, usize)>,
     len: usize,
 }
+
+/// Distance between column checkpoints within a line, in bytes.
+pub const CHECKPOINT: usize = 1024;
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
+        let mut checkpoints = vec![(0, 0)];
+        let mut chars_in_line = 0usize;
+        let mut last = 0usize;
+        for (i, c) in text.char_indices() {
+            if i - last >= CHECKPOINT {
+                checkpoints.push((i, chars_in_line));
+                last = i;
+            }
+            if c == '\n' {
                 starts.push(i + 1);
+                checkpoints.push((i + 1, 0));
+                last = i + 1;
+                chars_in_line = 0;
+            } else {
+                chars_in_line += 1;
             }
         }
         LineIndex {
             starts,
+            checkpoints,
             len: text.len(),
         }
     }
 
     /// 1-based line and character column of a byte offset (clamped to the text).
     pub fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
-        let offset = offset.min(self.len);
+        let mut offset = offset.min(self.len);
+        while offset > 0 && !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line = match self.starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.starts[line];
-        let col = text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - start);
+        let cp = self
+            .checkpoints
+            .partition_point(|c| c.0 <= offset)
+            .saturating_sub(1);
+        let (at, chars) = self.checkpoints.get(cp).copied().unwrap_or((0, 0));
+        let col = chars
+            + text
+                .get(at..offset)
+                .map(|s| s.chars().count())
+                .unwrap_or(offset - at);
         (line as u32 + 1, col as u32 + 1)
     }
 
@@ -120,5 +150,14 @@ mod tests {
         assert_eq!(idx.line_col(text, 7), (2, 4));
         assert_eq!(idx.offset(text, 2, 4), 7);
         assert_eq!(idx.line_text(text, 2), "cé d");
+    }
+
+    #[test]
+    fn columns_on_a_long_line_use_checkpoints() {
+        let text = format!("{}é{}x", "a".repeat(3000), "b".repeat(3000));
+        let idx = LineIndex::new(&text);
+        let x = text.len() - 1;
+        assert_eq!(idx.line_col(&text, x), (1, 6002));
+        assert_eq!(idx.line_col(&text, 3002), (1, 3002));
     }
 }

@@ -154,3 +154,31 @@ fn elements_after_the_root_are_an_xml_error() {
     assert_eq!(codes(&r), vec!["APIM0001"]);
     assert_eq!(r.diagnostics[0].span.line, 2);
 }
+
+#[test]
+fn a_huge_single_line_document_reads_in_linear_time() {
+    let text = format!(
+        "<fragment>{}</fragment>",
+        "<set-variable name=\"a\" value=\"@(1)\" />".repeat(100_000)
+    );
+    let r = read_str(&text);
+    let doc = r.document.expect("reads");
+    let apim_policy::DocumentKind::Fragment { body } = &doc.kind else {
+        panic!()
+    };
+    assert_eq!(body.len(), 100_000);
+    assert_eq!(body[99_999].span.col as usize, 10 + 99_999 * 38 + 1);
+}
+
+#[test]
+fn many_unknown_elements_do_not_hang() {
+    let text = format!("<fragment>{}</fragment>", "<set-heder />\n".repeat(20_000));
+    let r = read_str(&text);
+    assert_eq!(r.diagnostics.len(), 20_000);
+    assert!(
+        r.diagnostics[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("set-header"))
+    );
+}

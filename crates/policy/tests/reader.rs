@@ -313,3 +313,32 @@ fn offsets_in_an_escaped_expression_map_back_to_the_file() {
     assert_eq!(&text[e.file_offset(plus)..e.file_offset(plus) + 1], "+");
     assert_eq!(e.file_offset(0), e.span.start);
 }
+
+#[test]
+fn text_before_an_expression_is_a_literal_with_a_warning() {
+    let r = read_str(r#"<fragment><set-variable name="m" value="Hello @("world")" /></fragment>"#);
+    let doc = r.document.expect("a warning keeps the document");
+    assert_eq!(r.diagnostics.len(), 1);
+    assert_eq!(r.diagnostics[0].severity, apim_policy::Severity::Warning);
+    let DocumentKind::Fragment { body } = &doc.kind else {
+        panic!()
+    };
+    assert_eq!(
+        body[0].attr("value").unwrap().as_literal(),
+        Some(r#"Hello @("world")"#)
+    );
+}
+
+#[test]
+fn named_values_in_markup_are_recorded() {
+    let text = r#"<fragment><set-body><soap:Envelope xmlns:soap="urn:x"><key>{{api-key}}</key></soap:Envelope></set-body></fragment>"#;
+    let p = only_policy(text);
+    let Content::Markup(m) = &p.content else {
+        panic!("not markup")
+    };
+    assert_eq!(m.named_values.len(), 1);
+    assert_eq!(
+        &text[m.named_values[0].span.start..m.named_values[0].span.end],
+        "{{api-key}}"
+    );
+}
