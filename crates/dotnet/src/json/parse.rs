@@ -640,6 +640,11 @@ pub fn parse_token(text: &str, settings: LoadSettings) -> DotNetResult<JToken> {
 /// Newtonsoft's `DateTimeUtils.TryParseDateTime` for a string token (ISO 8601 and
 /// `/Date(ms)/`), with DateTimeZoneHandling.RoundtripKind and the gateway's zone as UTC.
 pub fn try_parse_date(s: &str) -> Option<DateTime> {
+    // Cheap rejection first: most strings are not dates.
+    let first = s.as_bytes().first().copied()?;
+    if first != b'/' && (!first.is_ascii_digit() || s.len() < 19) {
+        return None;
+    }
     let b: Vec<char> = s.chars().collect();
     if b.first() == Some(&'/') {
         if b.len() >= 9 && s.starts_with("/Date(") && s.ends_with(")/") {

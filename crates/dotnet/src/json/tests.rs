@@ -525,3 +525,42 @@ fn max_depth_and_hostile_inputs() {
         );
     }
 }
+
+#[test]
+fn json_string_literal_escapes_like_newtonsoft() {
+    assert_eq!(
+        json_string_literal("a\"b\\c\n\u{1}é"),
+        "\"a\\\"b\\\\c\\n\\u0001é\""
+    );
+    assert_eq!(parse("[1]").to_string(), "[\r\n  1\r\n]");
+}
+
+#[test]
+fn arrays_refuse_properties() {
+    let a = JToken::new_array();
+    let e = a
+        .add(JToken::new_property("x", JToken::null()))
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray."
+    );
+    let o = JToken::new_object();
+    let e = o.add(JToken::null()).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JValue to Newtonsoft.Json.Linq.JObject."
+    );
+}
+
+#[test]
+fn paths_like_newtonsoft() {
+    let t = parse(r#"{"a":{"b c":[1,{"d":2}]}}"#);
+    let d = t.select_token("a['b c'][1].d").unwrap().unwrap();
+    assert_eq!(d.path(), "a['b c'][1].d");
+    assert_eq!(
+        t.get("a").unwrap().unwrap().property("b c").unwrap().path(),
+        "a['b c']"
+    );
+    assert_eq!(t.path(), "");
+}
