@@ -232,6 +232,38 @@ impl JToken {
         Ok(o)
     }
 
+    /// Builds a JObject from fresh (parentless) values without the checks of `Add`; names must
+    /// be unique. Used by the parser.
+    pub(crate) fn object_from_fresh(props: Vec<(String, JToken)>) -> JToken {
+        let o = Self::new_object();
+        let mut nodes = Vec::with_capacity(props.len());
+        for (name, value) in props {
+            let p = Self::from_data(Data::Property {
+                name,
+                value: value.clone(),
+            });
+            value.set_parent(Some(&p));
+            p.set_parent(Some(&o));
+            nodes.push(p);
+        }
+        if let Data::Object(v) = &mut *o.0.data.write() {
+            *v = nodes;
+        }
+        o
+    }
+
+    /// Builds a JArray from fresh (parentless) items. Used by the parser.
+    pub(crate) fn array_from_fresh(items: Vec<JToken>) -> JToken {
+        let a = Self::new_array();
+        for item in &items {
+            item.set_parent(Some(&a));
+        }
+        if let Data::Array(v) = &mut *a.0.data.write() {
+            *v = items;
+        }
+        a
+    }
+
     /// True when both handles are the same token (C# `ReferenceEquals`).
     pub fn same_reference(&self, other: &JToken) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -882,6 +914,41 @@ impl JToken {
                     })
             }
             _ => false,
+        }
+    }
+
+    /// `JContainer.Merge(content)` with the default settings (arrays concatenated, null values
+    /// ignored): objects merge property by property, recursively.
+    pub fn merge(&self, content: &JToken) -> DotNetResult<()> {
+        match (self.token_type(), content.token_type()) {
+            (JTokenType::Object, JTokenType::Object) => {
+                for p in content.properties()? {
+                    let name = p.name()?;
+                    let value = p.property_value()?;
+                    match self.property(&name) {
+                        None => self.add_property(&name, Some(value.deep_clone()))?,
+                        Some(existing) => {
+                            let current = existing.property_value()?;
+                            let both_objects = current.is_object() && value.is_object();
+                            let both_arrays = current.is_array() && value.is_array();
+                            if both_objects || both_arrays {
+                                current.merge(&value)?;
+                            } else if value.token_type() != JTokenType::Null {
+                                existing.set_property_value(Some(value.deep_clone()))?;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+            (JTokenType::Array, JTokenType::Array) => {
+                for item in content.children() {
+                    self.add(item.deep_clone())?;
+                }
+                Ok(())
+            }
+            (JTokenType::Object, _) | (JTokenType::Array, _) => Ok(()),
+            _ => Err(self.cast_error("JContainer")),
         }
     }
 

@@ -564,3 +564,27 @@ fn paths_like_newtonsoft() {
     );
     assert_eq!(t.path(), "");
 }
+
+#[test]
+fn merge_with_default_settings() {
+    let a = parse(r#"{"a":1,"o":{"x":1},"arr":[1],"keep":"k"}"#);
+    let b = parse(r#"{"a":2,"o":{"y":2},"arr":[2],"keep":null,"new":true}"#);
+    a.merge(&b).unwrap();
+    assert_eq!(
+        a.to_string_formatting(Formatting::None),
+        r#"{"a":2,"o":{"x":1,"y":2},"arr":[1,2],"keep":"k","new":true}"#
+    );
+}
+
+#[test]
+fn large_objects_keep_duplicate_rule() {
+    let mut text = String::from("{");
+    for i in 0..100 {
+        text.push_str(&format!("\"k{i}\":{i},"));
+    }
+    text.push_str("\"k5\":\"again\"}");
+    let t = parse(&text);
+    assert_eq!(t.count().unwrap(), 100);
+    assert_eq!(t.get("k5").unwrap().unwrap().to_string_default(), "again");
+    assert_eq!(t.properties().unwrap()[5].name().unwrap(), "k5");
+}
