@@ -306,7 +306,7 @@ impl<'a> Reader<'a> {
                 {
                     break;
                 }
-                return Err(self.error_at_next(&format!(
+                return Err(self.error(&format!(
                     "Unexpected character encountered while parsing number: {c}."
                 )));
             }
@@ -462,7 +462,7 @@ impl<'a> Reader<'a> {
                 self.begin_value();
                 self.read_number().map(JToken::new_value)
             }
-            other => Err(self.error_at_next(&format!(
+            other => Err(self.error(&format!(
                 "Unexpected character encountered while parsing value: {other}."
             ))),
         }
@@ -501,9 +501,7 @@ impl<'a> Reader<'a> {
                     self.finish_property(&mut props, name, depth)?;
                 }
                 Some(c) => {
-                    return Err(
-                        self.error_at_next(&format!("Invalid property identifier character: {c}."))
-                    );
+                    return Err(self.error(&format!("Invalid property identifier character: {c}.")));
                 }
             }
             // After a property value: ',' or '}'.
@@ -543,7 +541,7 @@ impl<'a> Reader<'a> {
                 self.bump();
             }
             Some(c) => {
-                return Err(self.error_at_next(&format!(
+                return Err(self.error(&format!(
                     "Invalid character after parsing property name. Expected ':' but got: {c}."
                 )));
             }
@@ -650,7 +648,7 @@ pub fn parse_root(text: &str, root: RootKind, settings: LoadSettings) -> DotNetR
     let token = r.read_value(0)?;
     r.skip_ws()?;
     if let Some(c) = r.peek() {
-        return Err(r.error_at_next(&format!(
+        return Err(r.error(&format!(
             "Additional text encountered after finished reading JSON content: {c}."
         )));
     }

@@ -233,7 +233,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr(r#"{"a":x}"#),
-        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 6."
+        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 5."
     );
     assert_eq!(
         perr(r#"{"a":1"#),
@@ -245,7 +245,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr("{} x"),
-        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 4."
+        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 3."
     );
     assert_eq!(
         perr("[1,\n2 3]"),
