@@ -588,3 +588,18 @@ fn large_objects_keep_duplicate_rule() {
     assert_eq!(t.get("k5").unwrap().unwrap().to_string_default(), "again");
     assert_eq!(t.properties().unwrap()[5].name().unwrap(), "k5");
 }
+
+#[test]
+fn jvalue_tostring_with_format() {
+    assert_eq!(
+        parse("1234.5").value_to_string_format("N1").unwrap(),
+        "1,234.5"
+    );
+    assert_eq!(
+        parse(r#""2024-05-01T00:00:00Z""#)
+            .value_to_string_format("yyyy")
+            .unwrap(),
+        "2024"
+    );
+    assert!(parse("{}").value_to_string_format("N").is_err());
+}
