@@ -12,7 +12,10 @@ pub use convert::{
     explicit_convert, extensions_convert, from_clr, to_object, value_from_clr, value_to_clr,
 };
 pub use parse::{LoadSettings, RootKind, parse_root, parse_token, try_parse_date};
-pub use serialize::{deserialize_object, serialize_object};
+pub use serialize::{
+    deserialize_dictionary, deserialize_list, deserialize_object, serialize_object,
+    serializer_convert, to_object_dictionary, to_object_list,
+};
 pub use write::{
     Formatting, NEW_LINE, iso_date_time, iso_date_time_offset, json_string_literal,
     quote_json_string,
