@@ -117,6 +117,9 @@ static SLASHED: LazyLock<fancy_regex::Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+static MONTH_YEAR: LazyLock<fancy_regex::Regex> = LazyLock::new(|| {
+    fancy_regex::Regex::new(r"(?i)^([a-z]+)\.?,?\s+(\d{4})$").expect("static regex")
+});
 static NAMED: LazyLock<fancy_regex::Regex> = LazyLock::new(|| {
     fancy_regex::Regex::new(
         r"(?i)^(?:([a-z]+),?\s+)?(?:(\d{1,2})\s+([a-z]+)\.?,?\s+(\d{4})|([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4}))(?:\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(AM|PM)?)?\s*(Z|GMT|UTC|[+-]\d{1,2}(?::?\d{2})?)?$",
@@ -247,15 +250,23 @@ fn parse_any(s: &str) -> Option<ParsedDateTime> {
             offset_minutes: zone_minutes(cap(&c, 9)),
         });
     }
+    if let Ok(Some(c)) = MONTH_YEAR.captures(t) {
+        let mo = month_from_name(cap(&c, 1)?)?;
+        let ticks = build(num(cap(&c, 2)), mo, 1, 0, 0, 0, 0, None)?;
+        return Some(ParsedDateTime {
+            clock_ticks: ticks,
+            offset_minutes: None,
+        });
+    }
     if let Ok(Some(c)) = NAMED.captures(t) {
+        let mut day_of_week = None;
         if let Some(dn) = cap(&c, 1) {
             let dl = dn.to_ascii_lowercase();
-            if !DAYS.iter().any(|d| {
+            let idx = DAYS.iter().position(|d| {
                 let d = d.to_ascii_lowercase();
                 d == dl || (dl.len() == 3 && d.starts_with(&dl))
-            }) {
-                return None;
-            }
+            })?;
+            day_of_week = Some(idx);
         }
         let (d, mo, y) = if cap(&c, 2).is_some() {
             (
@@ -280,6 +291,15 @@ fn parse_any(s: &str) -> Option<ParsedDateTime> {
             fraction_ticks(cap(&c, 11)),
             cap(&c, 12),
         )?;
+        // A day name must agree with the date, as .NET checks.
+        if let Some(dow) = day_of_week
+            && DateTime::from_ticks(ticks, DateTimeKind::Unspecified)
+                .ok()?
+                .day_of_week() as usize
+                != dow
+        {
+            return None;
+        }
         return Some(ParsedDateTime {
             clock_ticks: ticks,
             offset_minutes: zone_minutes(cap(&c, 13)),
