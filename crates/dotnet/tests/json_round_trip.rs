@@ -5,14 +5,25 @@ use apim_dotnet::random::Random;
 use apim_dotnet::{JToken, JValue};
 
 fn random_token(r: &mut Random, depth: u32) -> JToken {
-    let kind = if depth > 3 { r.next_max(6).unwrap_or(0) } else { r.next_max(8).unwrap_or(0) };
+    let kind = if depth > 3 {
+        r.next_max(6).unwrap_or(0)
+    } else {
+        r.next_max(8).unwrap_or(0)
+    };
     match kind {
-        0 => JToken::new_value(JValue::Integer(r.next_range(i32::MIN, i32::MAX).unwrap_or(0) as i64 * 3)),
-        1 => JToken::new_value(JValue::Float((r.next_double() - 0.5) * 10f64.powi(r.next_range(-10, 20).unwrap_or(0)))),
+        0 => JToken::new_value(JValue::Integer(
+            r.next_range(i32::MIN, i32::MAX).unwrap_or(0) as i64 * 3,
+        )),
+        1 => JToken::new_value(JValue::Float(
+            (r.next_double() - 0.5) * 10f64.powi(r.next_range(-10, 20).unwrap_or(0)),
+        )),
         2 => {
             let len = r.next_max(12).unwrap_or(0);
             let s: String = (0..len)
-                .map(|_| ['a', 'é', '"', '\\', '\n', '😀', ' ', '\u{1}', '/', 'Z'][r.next_max(10).unwrap_or(0) as usize])
+                .map(|_| {
+                    ['a', 'é', '"', '\\', '\n', '😀', ' ', '\u{1}', '/', 'Z']
+                        [r.next_max(10).unwrap_or(0) as usize]
+                })
                 .collect();
             JToken::new_value(JValue::String(s))
         }
@@ -29,7 +40,8 @@ fn random_token(r: &mut Random, depth: u32) -> JToken {
         _ => {
             let o = JToken::new_object();
             for i in 0..r.next_max(4).unwrap_or(0) {
-                o.set(&format!("k{i}"), Some(random_token(r, depth + 1))).unwrap();
+                o.set(&format!("k{i}"), Some(random_token(r, depth + 1)))
+                    .unwrap();
             }
             o
         }
