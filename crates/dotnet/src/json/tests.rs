@@ -603,3 +603,20 @@ fn jvalue_tostring_with_format() {
     );
     assert!(parse("{}").value_to_string_format("N").is_err());
 }
+
+#[test]
+fn very_deep_trees_do_not_exhaust_the_stack() {
+    let mut cur = JToken::new_object();
+    for _ in 0..100_000 {
+        let next = JToken::new_object();
+        next.set("c", Some(cur)).unwrap();
+        cur = next;
+    }
+    let text = cur.to_string_formatting(Formatting::None);
+    assert!(text.starts_with(r#"{"c":{"c":"#));
+    let copy = cur.deep_clone();
+    assert!(copy.deep_equals(&cur));
+    assert_eq!(cur.descendants().len(), 200_000);
+    drop(copy);
+    drop(cur);
+}

@@ -198,52 +198,83 @@ fn indent(out: &mut String, level: usize, nl: &str) {
     }
 }
 
-fn write_inner(token: &JToken, formatting: Formatting, level: usize, nl: &str, out: &mut String) {
-    token.with_view(|view| match view {
-        View::Value(v) => write_value(v, out),
-        View::Property(name, value) => {
-            quote_json_string(name, '"', out);
-            out.push(':');
-            if formatting == Formatting::Indented {
-                out.push(' ');
+/// Writes a token without recursion (an explicit stack of open containers), so deep trees
+/// cannot exhaust the stack.
+fn write_iterative(token: &JToken, formatting: Formatting, nl: &str, out: &mut String) {
+    struct Open {
+        items: Vec<JToken>,
+        next: usize,
+        close: char,
+        level: usize,
+    }
+    let indented = formatting == Formatting::Indented;
+    let mut stack: Vec<Open> = Vec::new();
+    let mut pending: Option<(JToken, usize)> = Some((token.clone(), 0));
+    loop {
+        if let Some((t, level)) = pending.take() {
+            let mut cur = t;
+            loop {
+                let next = cur.with_view(|view| match view {
+                    View::Value(v) => {
+                        write_value(v, out);
+                        None
+                    }
+                    View::Property(name, value) => {
+                        quote_json_string(name, '"', out);
+                        out.push(':');
+                        if indented {
+                            out.push(' ');
+                        }
+                        Some(value.clone())
+                    }
+                    View::Array(items) => {
+                        out.push('[');
+                        stack.push(Open {
+                            items: items.to_vec(),
+                            next: 0,
+                            close: ']',
+                            level,
+                        });
+                        None
+                    }
+                    View::Object(props) => {
+                        out.push('{');
+                        stack.push(Open {
+                            items: props.to_vec(),
+                            next: 0,
+                            close: '}',
+                            level,
+                        });
+                        None
+                    }
+                });
+                match next {
+                    Some(v) => cur = v,
+                    None => break,
+                }
             }
-            write_inner(value, formatting, level, nl, out);
         }
-        View::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if formatting == Formatting::Indented {
-                    indent(out, level + 1, nl);
-                }
-                write_inner(item, formatting, level + 1, nl, out);
+        let Some(top) = stack.last_mut() else { break };
+        if top.next < top.items.len() {
+            if top.next > 0 {
+                out.push(',');
             }
-            if formatting == Formatting::Indented && !items.is_empty() {
-                indent(out, level, nl);
+            if indented {
+                indent(out, top.level + 1, nl);
             }
-            out.push(']');
+            let item = top.items[top.next].clone();
+            top.next += 1;
+            pending = Some((item, top.level + 1));
+        } else {
+            if indented && !top.items.is_empty() {
+                indent(out, top.level, nl);
+            }
+            out.push(top.close);
+            stack.pop();
         }
-        View::Object(props) => {
-            out.push('{');
-            for (i, p) in props.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if formatting == Formatting::Indented {
-                    indent(out, level + 1, nl);
-                }
-                write_inner(p, formatting, level + 1, nl, out);
-            }
-            if formatting == Formatting::Indented && !props.is_empty() {
-                indent(out, level, nl);
-            }
-            out.push('}');
-        }
-    })
+    }
 }
 
 pub(crate) fn write_token(token: &JToken, formatting: Formatting, nl: &str, out: &mut String) {
-    write_inner(token, formatting, 0, nl, out);
+    write_iterative(token, formatting, nl, out);
 }
