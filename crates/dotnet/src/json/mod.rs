@@ -150,20 +150,13 @@ impl Drop for Node {
     /// the stack.
     fn drop(&mut self) {
         fn take(data: &mut Data, out: &mut Vec<Arc<Node>>) {
-            match data {
-                Data::Object(v) | Data::Array(v) => {
-                    out.extend(std::mem::take(v).into_iter().map(|t| t.0))
-                }
-                Data::Property { value, .. } => {
-                    if let Data::Value(_) = &*value.0.data.read_recursive() {
-                        return;
-                    }
-                    let placeholder = JToken(Arc::new(Node {
-                        parent: Mutex::new(Weak::new()),
-                        data: RwLock::new(Data::Value(JValue::Null)),
-                    }));
-                    out.push(std::mem::replace(value, placeholder).0);
-                }
+            let is_leaf_property = matches!(data, Data::Property { value, .. } if matches!(&*value.0.data.read_recursive(), Data::Value(_)));
+            if matches!(data, Data::Value(_)) || is_leaf_property {
+                return;
+            }
+            match std::mem::replace(data, Data::Value(JValue::Null)) {
+                Data::Object(v) | Data::Array(v) => out.extend(v.into_iter().map(|t| t.0)),
+                Data::Property { value, .. } => out.push(value.0),
                 Data::Value(_) => {}
             }
         }
@@ -984,36 +977,41 @@ impl JToken {
     /// `JContainer.Merge(content)` with the default settings (arrays concatenated, null values
     /// ignored): objects merge property by property, recursively.
     pub fn merge(&self, content: &JToken) -> DotNetResult<()> {
-        match (self.token_type(), content.token_type()) {
-            (JTokenType::Object, JTokenType::Object) => {
-                for p in content.properties()? {
-                    let name = p.name()?;
-                    let value = p.property_value()?;
-                    match self.property(&name) {
-                        None => self.add_property(&name, Some(value.deep_clone()))?,
-                        Some(existing) => {
-                            let current = existing.property_value()?;
-                            let both_objects = current.is_object() && value.is_object();
-                            let both_arrays = current.is_array() && value.is_array();
-                            if both_objects || both_arrays {
-                                current.merge(&value)?;
-                            } else if value.token_type() != JTokenType::Null {
-                                existing.set_property_value(Some(value.deep_clone()))?;
+        if !self.is_container() || self.is_property() {
+            return Err(self.cast_error("JContainer"));
+        }
+        // Iterative over the pairs of containers still to merge.
+        let mut stack: Vec<(JToken, JToken)> = vec![(self.clone(), content.clone())];
+        while let Some((dst, src)) = stack.pop() {
+            match (dst.token_type(), src.token_type()) {
+                (JTokenType::Object, JTokenType::Object) => {
+                    for p in src.properties()? {
+                        let name = p.name()?;
+                        let value = p.property_value()?;
+                        match dst.property(&name) {
+                            None => dst.add_property(&name, Some(value.deep_clone()))?,
+                            Some(existing) => {
+                                let current = existing.property_value()?;
+                                let both_objects = current.is_object() && value.is_object();
+                                let both_arrays = current.is_array() && value.is_array();
+                                if both_objects || both_arrays {
+                                    stack.push((current, value));
+                                } else if value.token_type() != JTokenType::Null {
+                                    existing.set_property_value(Some(value.deep_clone()))?;
+                                }
                             }
                         }
                     }
                 }
-                Ok(())
-            }
-            (JTokenType::Array, JTokenType::Array) => {
-                for item in content.children() {
-                    self.add(item.deep_clone())?;
+                (JTokenType::Array, JTokenType::Array) => {
+                    for item in src.children() {
+                        dst.add(item.deep_clone())?;
+                    }
                 }
-                Ok(())
+                _ => {}
             }
-            (JTokenType::Object, _) | (JTokenType::Array, _) => Ok(()),
-            _ => Err(self.cast_error("JContainer")),
         }
+        Ok(())
     }
 
     /// `Descendants()` in document order.

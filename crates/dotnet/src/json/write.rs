@@ -202,7 +202,8 @@ fn indent(out: &mut String, level: usize, nl: &str) {
 /// cannot exhaust the stack.
 fn write_iterative(token: &JToken, formatting: Formatting, nl: &str, out: &mut String) {
     struct Open {
-        items: Vec<JToken>,
+        container: JToken,
+        len: usize,
         next: usize,
         close: char,
         level: usize,
@@ -230,7 +231,8 @@ fn write_iterative(token: &JToken, formatting: Formatting, nl: &str, out: &mut S
                     View::Array(items) => {
                         out.push('[');
                         stack.push(Open {
-                            items: items.to_vec(),
+                            container: cur.clone(),
+                            len: items.len(),
                             next: 0,
                             close: ']',
                             level,
@@ -240,7 +242,8 @@ fn write_iterative(token: &JToken, formatting: Formatting, nl: &str, out: &mut S
                     View::Object(props) => {
                         out.push('{');
                         stack.push(Open {
-                            items: props.to_vec(),
+                            container: cur.clone(),
+                            len: props.len(),
                             next: 0,
                             close: '}',
                             level,
@@ -255,18 +258,25 @@ fn write_iterative(token: &JToken, formatting: Formatting, nl: &str, out: &mut S
             }
         }
         let Some(top) = stack.last_mut() else { break };
-        if top.next < top.items.len() {
+        let item = if top.next < top.len {
+            top.container.with_view(|v| match v {
+                View::Array(items) | View::Object(items) => items.get(top.next).cloned(),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        if let Some(item) = item {
             if top.next > 0 {
                 out.push(',');
             }
             if indented {
                 indent(out, top.level + 1, nl);
             }
-            let item = top.items[top.next].clone();
             top.next += 1;
             pending = Some((item, top.level + 1));
         } else {
-            if indented && !top.items.is_empty() {
+            if indented && top.next > 0 {
                 indent(out, top.level, nl);
             }
             out.push(top.close);
