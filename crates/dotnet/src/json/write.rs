@@ -285,6 +285,66 @@ fn write_iterative(token: &JToken, formatting: Formatting, nl: &str, out: &mut S
     }
 }
 
+/// Recursion depth after which the writer switches to its iterative form.
+const RECURSION_LIMIT: usize = 200;
+
+/// The fast recursive writer for ordinary documents; very deep subtrees go to
+/// [`write_iterative`].
+fn write_recursive(
+    token: &JToken,
+    formatting: Formatting,
+    level: usize,
+    nl: &str,
+    out: &mut String,
+) {
+    if level > RECURSION_LIMIT {
+        // Continue without recursion; indentation restarts from this subtree's own level.
+        let mut sub = String::new();
+        write_iterative(token, formatting, nl, &mut sub);
+        if formatting == Formatting::Indented {
+            let pad = "  ".repeat(level);
+            let shifted = sub.replace(nl, &format!("{nl}{pad}"));
+            out.push_str(&shifted);
+        } else {
+            out.push_str(&sub);
+        }
+        return;
+    }
+    let indented = formatting == Formatting::Indented;
+    token.with_view(|view| match view {
+        View::Value(v) => write_value(v, out),
+        View::Property(name, value) => {
+            quote_json_string(name, '"', out);
+            out.push(':');
+            if indented {
+                out.push(' ');
+            }
+            write_recursive(value, formatting, level, nl, out);
+        }
+        View::Array(items) | View::Object(items) => {
+            let (open, close) = if matches!(view, View::Array(_)) {
+                ('[', ']')
+            } else {
+                ('{', '}')
+            };
+            out.push(open);
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if indented {
+                    indent(out, level + 1, nl);
+                }
+                write_recursive(item, formatting, level + 1, nl, out);
+            }
+            if indented && !items.is_empty() {
+                indent(out, level, nl);
+            }
+            out.push(close);
+        }
+    })
+}
+
 pub(crate) fn write_token(token: &JToken, formatting: Formatting, nl: &str, out: &mut String) {
-    write_iterative(token, formatting, nl, out);
+    write_recursive(token, formatting, 0, nl, out);
 }
