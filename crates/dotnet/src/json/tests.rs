@@ -233,7 +233,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr(r#"{"a":x}"#),
-        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 6."
+        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 5."
     );
     assert_eq!(
         perr(r#"{"a":1"#),
@@ -245,7 +245,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr("{} x"),
-        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 4."
+        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 3."
     );
     assert_eq!(
         perr("[1,\n2 3]"),
@@ -524,4 +524,119 @@ fn max_depth_and_hostile_inputs() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn json_string_literal_escapes_like_newtonsoft() {
+    assert_eq!(
+        json_string_literal("a\"b\\c\n\u{1}é"),
+        "\"a\\\"b\\\\c\\n\\u0001é\""
+    );
+    assert_eq!(parse("[1]").to_string(), "[\r\n  1\r\n]");
+}
+
+#[test]
+fn arrays_refuse_properties() {
+    let a = JToken::new_array();
+    let e = a
+        .add(JToken::new_property("x", JToken::null()))
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray."
+    );
+    let o = JToken::new_object();
+    let e = o.add(JToken::null()).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JValue to Newtonsoft.Json.Linq.JObject."
+    );
+}
+
+#[test]
+fn paths_like_newtonsoft() {
+    let t = parse(r#"{"a":{"b c":[1,{"d":2}]}}"#);
+    let d = t.select_token("a['b c'][1].d").unwrap().unwrap();
+    assert_eq!(d.path(), "a['b c'][1].d");
+    assert_eq!(
+        t.get("a").unwrap().unwrap().property("b c").unwrap().path(),
+        "a['b c']"
+    );
+    assert_eq!(t.path(), "");
+}
+
+#[test]
+fn merge_with_default_settings() {
+    let a = parse(r#"{"a":1,"o":{"x":1},"arr":[1],"keep":"k"}"#);
+    let b = parse(r#"{"a":2,"o":{"y":2},"arr":[2],"keep":null,"new":true}"#);
+    a.merge(&b).unwrap();
+    assert_eq!(
+        a.to_string_formatting(Formatting::None),
+        r#"{"a":2,"o":{"x":1,"y":2},"arr":[1,2],"keep":"k","new":true}"#
+    );
+}
+
+#[test]
+fn large_objects_keep_duplicate_rule() {
+    let mut text = String::from("{");
+    for i in 0..100 {
+        text.push_str(&format!("\"k{i}\":{i},"));
+    }
+    text.push_str("\"k5\":\"again\"}");
+    let t = parse(&text);
+    assert_eq!(t.count().unwrap(), 100);
+    assert_eq!(t.get("k5").unwrap().unwrap().to_string_default(), "again");
+    assert_eq!(t.properties().unwrap()[5].name().unwrap(), "k5");
+}
+
+#[test]
+fn jvalue_tostring_with_format() {
+    assert_eq!(
+        parse("1234.5").value_to_string_format("N1").unwrap(),
+        "1,234.5"
+    );
+    assert_eq!(
+        parse(r#""2024-05-01T00:00:00Z""#)
+            .value_to_string_format("yyyy")
+            .unwrap(),
+        "2024"
+    );
+    assert!(parse("{}").value_to_string_format("N").is_err());
+}
+
+#[test]
+fn very_deep_trees_do_not_exhaust_the_stack() {
+    let mut cur = JToken::new_object();
+    for _ in 0..100_000 {
+        let next = JToken::new_object();
+        next.set("c", Some(cur)).unwrap();
+        cur = next;
+    }
+    let text = cur.to_string_formatting(Formatting::None);
+    assert!(text.starts_with(r#"{"c":{"c":"#));
+    let copy = cur.deep_clone();
+    assert!(copy.deep_equals(&cur));
+    assert_eq!(cur.descendants().len(), 200_000);
+    drop(copy);
+    drop(cur);
+}
+
+#[test]
+fn deep_indented_output_matches_shallow_rules() {
+    // Past the recursion limit the writer goes iterative; the text must be the same.
+    let mut cur = JToken::new_array();
+    for _ in 0..300 {
+        cur = JToken::array_from([cur]);
+    }
+    let text = cur.to_string_with_newline(Formatting::Indented, "\n");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 301 * 2 - 1);
+    for (i, line) in lines.iter().enumerate().take(300) {
+        assert_eq!(*line, format!("{}[", " ".repeat(2 * i)), "line {i}");
+    }
+    assert_eq!(lines[300], format!("{}[]", " ".repeat(600)));
+    assert_eq!(lines[301], format!("{}]", " ".repeat(598)));
+    assert_eq!(*lines.last().unwrap(), "]");
+    let compact = cur.to_string_formatting(Formatting::None);
+    assert_eq!(compact, format!("{}{}", "[".repeat(301), "]".repeat(301)));
 }
