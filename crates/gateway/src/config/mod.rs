@@ -260,6 +260,10 @@ impl Ctx {
             });
         }
         let mut files: Vec<PathBuf> = self.sources.paths().map(Path::to_path_buf).collect();
+        let dotenv = dotenv_dir.join(".env");
+        if dotenv.is_file() {
+            files.push(dotenv);
+        }
         files.sort();
         files.dedup();
         Ok(LoadedConfig {
