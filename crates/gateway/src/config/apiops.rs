@@ -343,13 +343,15 @@ impl Loader {
         Some((node, fid))
     }
 
-    fn props<T: for<'de> Deserialize<'de> + Default>(&mut self, node: &Node) -> T {
+    /// The properties as `T`; `None` (error recorded) when they do not fit, so that no
+    /// follow-on errors are reported about a half-read entity.
+    fn props<T: for<'de> Deserialize<'de>>(&mut self, node: &Node) -> Option<T> {
         match from_node::<T>(node) {
-            Ok(v) => v,
+            Ok(v) => Some(v),
             Err(e) => {
                 let d = e.into_diagnostic(&self.ctx.sources, node.mark);
                 self.ctx.errors.push(d);
-                T::default()
+                None
             }
         }
     }
@@ -396,7 +398,9 @@ impl Loader {
             else {
                 continue;
             };
-            let p: NamedValueProps = self.props(&node);
+            let Some(p) = self.props::<NamedValueProps>(&node) else {
+                continue;
+            };
             let display = p.display_name.clone().unwrap_or_else(|| name.clone());
             let value = match p.value {
                 Some(v) => v,
@@ -459,7 +463,9 @@ impl Loader {
             let Some((node, _)) = self.info(&dir, "groupInformation.json", "groups", &name) else {
                 continue;
             };
-            let p: GroupProps = self.props(&node);
+            let Some(p) = self.props::<GroupProps>(&node) else {
+                continue;
+            };
             sd.groups.push(Group {
                 name: p.display_name.unwrap_or_else(|| name.clone()),
                 id: name,
@@ -475,7 +481,9 @@ impl Loader {
             else {
                 continue;
             };
-            let p: VersionSetProps = self.props(&node);
+            let Some(p) = self.props::<VersionSetProps>(&node) else {
+                continue;
+            };
             let scheme = match p
                 .versioning_scheme
                 .as_deref()
@@ -525,7 +533,9 @@ impl Loader {
             let Some((node, _)) = self.info(&dir, "apiInformation.json", "apis", &name) else {
                 continue;
             };
-            let p: ApiProps = self.props(&node);
+            let Some(p) = self.props::<ApiProps>(&node) else {
+                continue;
+            };
             let mark_of = |k: &str| node.get(k).map(|n| n.mark).unwrap_or(node.mark);
             if let Some(t) = p.api_type.as_deref() {
                 if !t.eq_ignore_ascii_case("http") {
@@ -671,7 +681,9 @@ impl Loader {
             else {
                 continue;
             };
-            let p: BackendProps = self.props(&node);
+            let Some(p) = self.props::<BackendProps>(&node) else {
+                continue;
+            };
             let mark_of = |k: &str| node.get(k).map(|n| n.mark).unwrap_or(node.mark);
             let backend_type = match p
                 .backend_type
@@ -791,7 +803,9 @@ impl Loader {
             else {
                 continue;
             };
-            let p: ProductProps = self.props(&node);
+            let Some(p) = self.props::<ProductProps>(&node) else {
+                continue;
+            };
             let mut apis = Vec::new();
             let apis_json = dir.join("apis.json");
             if apis_json.is_file() {
@@ -923,7 +937,9 @@ impl Loader {
             else {
                 continue;
             };
-            let p: SubscriptionProps = self.props(&node);
+            let Some(p) = self.props::<SubscriptionProps>(&node) else {
+                continue;
+            };
             let mark_of = |k: &str| {
                 node.get(k).map(|n| n.mark).unwrap_or(Mark {
                     file: fid,

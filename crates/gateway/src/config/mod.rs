@@ -255,6 +255,9 @@ impl Ctx {
             }
         }
         if !self.errors.is_empty() {
+            // Source order reads best; the sort is stable for diagnostics on the same spot.
+            self.errors
+                .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
             return Err(ConfigError {
                 diagnostics: self.errors,
             });

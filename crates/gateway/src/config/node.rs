@@ -283,7 +283,11 @@ impl MarkedEventReceiver for Builder {
                 anchor,
             }),
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(frame) = self.stack.pop() {
+                if let Some(mut frame) = self.stack.pop() {
+                    // A block mapping's start event sits at its first `:`; point at the first key.
+                    if let Some((k, _)) = frame.node.entries().first() {
+                        frame.node.mark = k.mark;
+                    }
                     let entries = frame.node.entries();
                     for (i, (k, _)) in entries.iter().enumerate() {
                         if entries[..i].iter().any(|(p, _)| p.value == k.value) {
