@@ -685,6 +685,28 @@ impl Loader {
                 continue;
             };
             let mark_of = |k: &str| node.get(k).map(|n| n.mark).unwrap_or(node.mark);
+            // Backend features that change behaviour but are not emulated are reported.
+            let unsupported = [
+                (node.get("proxy"), "proxy"),
+                (
+                    node.get("properties")
+                        .and_then(|p| p.get("serviceFabricCluster")),
+                    "Service Fabric",
+                ),
+                (
+                    node.get("pool").and_then(|p| p.get("sessionAffinity")),
+                    "pool session affinity",
+                ),
+            ];
+            for (n, what) in unsupported {
+                if let Some(n) = n {
+                    let file = self.ctx.sources.path(n.mark.file).display().to_string();
+                    self.ctx.notes.push(format!(
+                        "{file}:{}:{}: backend `{name}`: {what} is not emulated; ignored",
+                        n.mark.line, n.mark.col
+                    ));
+                }
+            }
             let backend_type = match p
                 .backend_type
                 .as_deref()

@@ -157,6 +157,9 @@ impl Node {
     }
 }
 
+/// Deeper documents are rejected: the tree and its readers are recursive.
+const MAX_DEPTH: usize = 128;
+
 struct Frame {
     node: Node,
     pending_key: Option<usize>,
@@ -170,6 +173,18 @@ struct Builder {
     root: Option<Node>,
     errors: Vec<(Mark, String)>,
     docs: usize,
+    alias_budget: usize,
+}
+
+fn count_nodes(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| count_nodes(k) + count_nodes(v))
+            .sum(),
+        _ => 0,
+    }
 }
 
 fn mark_of(file: FileId, m: Marker) -> Mark {
@@ -272,6 +287,18 @@ impl MarkedEventReceiver for Builder {
                 let raw = (style == TScalarStyle::Plain).then_some(text);
                 self.push_value(Node { value, mark, raw }, anchor);
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                if self.errors.is_empty() {
+                    self.errors
+                        .push((mark, format!("nesting deeper than {MAX_DEPTH} levels")));
+                }
+                // Keep the tree shallow: deeper values are dropped (the load fails anyway).
+                self.stack.push(Frame {
+                    node: Node::new(Value::Seq(Vec::new()), mark),
+                    pending_key: None,
+                    anchor: 0,
+                });
+            }
             Event::SequenceStart(anchor, _) => self.stack.push(Frame {
                 node: Node::new(Value::Seq(Vec::new()), mark),
                 pending_key: None,
@@ -301,6 +328,14 @@ impl MarkedEventReceiver for Builder {
             }
             Event::Alias(id) => match self.anchors.iter().rev().find(|(a, _)| *a == id) {
                 Some((_, n)) => {
+                    // Aliases copy; bound the copies so `&a [*a, *a, ...]` chains cannot explode.
+                    self.alias_budget = self.alias_budget.saturating_sub(count_nodes(n));
+                    if self.alias_budget == 0 {
+                        if self.errors.is_empty() {
+                            self.errors.push((mark, "too many alias expansions".into()));
+                        }
+                        return;
+                    }
                     let mut n = n.clone();
                     n.mark = mark;
                     self.push_value(n, 0);
@@ -322,6 +357,7 @@ pub fn parse_yaml(sources: &Sources, file: FileId) -> Result<Node, Diagnostic> {
         root: None,
         errors: Vec::new(),
         docs: 0,
+        alias_budget: 200_000,
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut b, true) {
@@ -455,6 +491,31 @@ mod tests {
         let e = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Syntax);
         assert!(e.line >= 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = "[".repeat(100_000);
+        let e = parse(&text).unwrap_err();
+        assert!(
+            e.message.contains("nesting") || e.message.starts_with("invalid YAML"),
+            "{}",
+            e.message
+        );
+        let text = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.message, "nesting deeper than 128 levels");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.message, "too many alias expansions");
     }
 
     #[test]
