@@ -377,11 +377,12 @@ pub fn parse_yaml(sources: &Sources, file: FileId) -> Result<Node, Diagnostic> {
     )))
 }
 
-/// Parses JSON text: syntax is checked by serde_json (its messages and positions), the tree with
-/// positions comes from the YAML parser (JSON is YAML 1.2 flow syntax).
+/// Parses JSON text: syntax errors come from serde_json (its messages and positions), the tree
+/// with positions from a small reader of (already valid) JSON.
 pub fn parse_json(sources: &Sources, file: FileId) -> Result<Node, Diagnostic> {
     let text = sources.text(file);
-    let json: serde_json::Value = match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let json: serde_json::Value = match serde_json::from_str(body) {
         Ok(v) => v,
         Err(e) => {
             let m = Mark {
@@ -394,11 +395,27 @@ pub fn parse_json(sources: &Sources, file: FileId) -> Result<Node, Diagnostic> {
             return Err(sources.error(ErrorKind::Syntax, m, format!("invalid JSON: {msg}")));
         }
     };
-    match parse_yaml(sources, file) {
-        Ok(n) => Ok(n),
-        // Valid JSON the YAML reader rejects (rare: e.g. tabs in odd places): positions are lost,
-        // values are kept.
-        Err(_) => Ok(from_json(
+    let mut r = JsonReader {
+        chars: body.chars().peekable(),
+        file,
+        line: 1,
+        col: 1,
+        depth: 0,
+    };
+    match r.value() {
+        Some(n) => {
+            if let Some((k, _)) = duplicate_key(&n) {
+                let name = k.as_str().unwrap_or("?").to_string();
+                return Err(sources.error(
+                    ErrorKind::Syntax,
+                    k.mark,
+                    format!("duplicate key `{name}`"),
+                ));
+            }
+            Ok(n)
+        }
+        // Not expected for JSON serde_json accepted; keep the values, lose the positions.
+        None => Ok(from_json(
             &json,
             Mark {
                 file,
@@ -406,6 +423,189 @@ pub fn parse_json(sources: &Sources, file: FileId) -> Result<Node, Diagnostic> {
                 col: 1,
             },
         )),
+    }
+}
+
+fn duplicate_key(n: &Node) -> Option<(&Node, &Node)> {
+    match &n.value {
+        Value::Map(entries) => {
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if entries[..i].iter().any(|(p, _)| p.value == k.value) {
+                    return Some((k, v));
+                }
+                if let Some(d) = duplicate_key(v) {
+                    return Some(d);
+                }
+            }
+            None
+        }
+        Value::Seq(items) => items.iter().find_map(duplicate_key),
+        _ => None,
+    }
+}
+
+struct JsonReader<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    file: FileId,
+    line: u32,
+    col: u32,
+    depth: usize,
+}
+
+impl JsonReader<'_> {
+    fn bump(&mut self) -> Option<char> {
+        let c = self.chars.next()?;
+        if c == '\n' {
+            self.line += 1;
+            self.col = 1;
+        } else {
+            self.col += 1;
+        }
+        Some(c)
+    }
+    fn ws(&mut self) {
+        while matches!(self.chars.peek(), Some(' ' | '\t' | '\n' | '\r')) {
+            self.bump();
+        }
+    }
+    fn mark(&self) -> Mark {
+        Mark {
+            file: self.file,
+            line: self.line,
+            col: self.col,
+        }
+    }
+    fn value(&mut self) -> Option<Node> {
+        self.ws();
+        let mark = self.mark();
+        let value = match *self.chars.peek()? {
+            '{' => {
+                self.bump();
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return None;
+                }
+                let mut entries = Vec::new();
+                self.ws();
+                if self.chars.peek() == Some(&'}') {
+                    self.bump();
+                } else {
+                    loop {
+                        self.ws();
+                        let kmark = self.mark();
+                        let k = self.string()?;
+                        self.ws();
+                        if self.bump()? != ':' {
+                            return None;
+                        }
+                        let v = self.value()?;
+                        entries.push((Node::new(Value::Str(k), kmark), v));
+                        self.ws();
+                        match self.bump()? {
+                            ',' => continue,
+                            '}' => break,
+                            _ => return None,
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Value::Map(entries)
+            }
+            '[' => {
+                self.bump();
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return None;
+                }
+                let mut items = Vec::new();
+                self.ws();
+                if self.chars.peek() == Some(&']') {
+                    self.bump();
+                } else {
+                    loop {
+                        items.push(self.value()?);
+                        self.ws();
+                        match self.bump()? {
+                            ',' => continue,
+                            ']' => break,
+                            _ => return None,
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Value::Seq(items)
+            }
+            '"' => Value::Str(self.string()?),
+            _ => {
+                let mut word = String::new();
+                while let Some(&c) = self.chars.peek() {
+                    if c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.') {
+                        word.push(c);
+                        self.bump();
+                    } else {
+                        break;
+                    }
+                }
+                let v = match word.as_str() {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    "null" => Value::Null,
+                    w if w.contains(['.', 'e', 'E']) => Value::Float(w.parse().ok()?),
+                    w => match w.parse::<i64>() {
+                        Ok(i) => Value::Int(i),
+                        Err(_) => Value::Float(w.parse().ok()?),
+                    },
+                };
+                return Some(Node {
+                    value: v,
+                    mark,
+                    raw: Some(word),
+                });
+            }
+        };
+        Some(Node::new(value, mark))
+    }
+    fn string(&mut self) -> Option<String> {
+        if self.bump()? != '"' {
+            return None;
+        }
+        let mut out = String::new();
+        loop {
+            match self.bump()? {
+                '"' => return Some(out),
+                '\\' => match self.bump()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    'u' => {
+                        let hi = self.hex4()?;
+                        let c = if (0xd800..0xdc00).contains(&hi) {
+                            if self.bump()? != '\\' || self.bump()? != 'u' {
+                                return None;
+                            }
+                            let lo = self.hex4()?;
+                            char::from_u32(
+                                0x10000 + ((hi - 0xd800) << 10) + (lo.checked_sub(0xdc00)?),
+                            )
+                        } else {
+                            char::from_u32(hi)
+                        };
+                        out.push(c.unwrap_or('\u{fffd}'));
+                    }
+                    c => out.push(c),
+                },
+                c => out.push(c),
+            }
+        }
+    }
+    fn hex4(&mut self) -> Option<u32> {
+        let mut v = 0;
+        for _ in 0..4 {
+            v = v * 16 + self.bump()?.to_digit(16)?;
+        }
+        Some(v)
     }
 }
 
@@ -557,5 +757,45 @@ mod tests {
         assert_eq!(p.get("x").unwrap().value, Value::Int(9));
         assert_eq!(p.get("y").unwrap().get("z").unwrap().value, Value::Int(2));
         assert_eq!(p.get("y").unwrap().get("w").unwrap().value, Value::Int(3));
+    }
+}
+
+#[cfg(test)]
+mod json_edge_tests {
+    use super::*;
+
+    fn json(text: &str) -> Node {
+        let mut s = Sources::default();
+        let id = s.add(Path::new("t.json"), text.into());
+        parse_json(&s, id).unwrap()
+    }
+
+    #[test]
+    fn tabs_bom_escapes_and_long_lines_keep_positions() {
+        let n = json(
+            "\u{feff}{\n\t\"a\": {\n\t\t\"b\": \"caf\\u00e9\\n\\t\",\n\t\t\"$ref\": [1, 2.5e3, null, true]\n\t}\n}",
+        );
+        let a = n.get("a").unwrap();
+        let b = a.get("b").unwrap();
+        assert_eq!(b.value, Value::Str("café\n\t".into()));
+        assert_eq!(b.mark.line, 3, "positions survive tab indentation");
+        let r = a.get("$ref").unwrap();
+        assert_eq!(r.items()[1].value, Value::Float(2500.0));
+        assert_eq!(r.items()[2].value, Value::Null);
+        assert_eq!((r.items()[1].mark.line, r.items()[1].mark.col), (4, 15));
+    }
+
+    #[test]
+    fn duplicate_json_keys_are_errors() {
+        let mut s = Sources::default();
+        let id = s.add(
+            Path::new("t.json"),
+            "{\"p\": {\"a\": 1,\n \"a\": 2}}".into(),
+        );
+        let e = parse_json(&s, id).unwrap_err();
+        assert_eq!(
+            (e.line, e.col, e.message.as_str()),
+            (2, 2, "duplicate key `a`")
+        );
     }
 }
