@@ -84,6 +84,7 @@ case!(
         UnknownReference,
         UnknownReference,
         UnknownReference,
+        UnknownReference,
         UnknownReference
     ]
 );
@@ -145,7 +146,12 @@ case!(
     apiops_unknown_references,
     apiops_case("unknown-references"),
     None,
-    [UnknownReference, UnknownReference, UnknownReference]
+    [
+        UnknownReference,
+        UnknownReference,
+        UnknownReference,
+        UnknownReference
+    ]
 );
 case!(
     apiops_wrong_type,

@@ -676,6 +676,7 @@ impl Loader {
 
     fn backends(&mut self, sd: &mut ServiceDefinition) {
         let mut pending = Vec::new();
+        let mut credential_texts: Vec<Vec<(String, Mark)>> = Vec::new();
         for (name, dir) in subdirs(&self.root.join("backends")) {
             let Some((node, _)) = self.info(&dir, "backendInformation.json", "backends", &name)
             else {
@@ -751,6 +752,28 @@ impl Loader {
                 })
                 .unwrap_or_default();
             pending.push((pool_marks, node.get("circuitBreaker").map(|n| n.mark)));
+            let mut texts = Vec::new();
+            if let Some(c) = node.get("credentials") {
+                for section in ["header", "query"] {
+                    for (_, v) in c.get(section).map(Node::entries).unwrap_or(&[]) {
+                        let items: Vec<&Node> = match &v.value {
+                            Value::Seq(items) => items.iter().collect(),
+                            _ => vec![v],
+                        };
+                        for i in items {
+                            if let Some(t) = i.as_str() {
+                                texts.push((t.to_string(), i.mark));
+                            }
+                        }
+                    }
+                }
+                if let Some(p) = c.get("authorization").and_then(|a| a.get("parameter")) {
+                    if let Some(t) = p.as_str() {
+                        texts.push((t.to_string(), p.mark));
+                    }
+                }
+            }
+            credential_texts.push(texts);
             sd.backends.push(Backend {
                 id: name,
                 backend_type,
@@ -765,6 +788,16 @@ impl Loader {
                 pool: p.pool,
                 azure_region: p.azure_region,
             });
+        }
+        // `{{name}}` in credentials must name a named value, as APIM checks on save.
+        let named = apim_engine::named_values::NamedValues::from_service(sd);
+        let nv_names: Vec<String> = sd.named_values.iter().map(|n| n.name.clone()).collect();
+        let nv_names: Vec<&str> = nv_names.iter().map(String::as_str).collect();
+        for texts in &credential_texts {
+            for (text, mark) in texts {
+                self.ctx
+                    .check_named_value_refs(&named, &nv_names, text, *mark);
+            }
         }
         // Pool members must name existing Single backends: checked at the member's line.
         let names: Vec<(String, BackendType)> = sd

@@ -477,10 +477,10 @@ pub enum BackendKind {
 pub struct CredentialsEntry {
     /// Headers added to the backend request (values may be `{{named value}}`).
     #[serde(default)]
-    pub header: BTreeMap<String, OneOrMany>,
+    pub header: BTreeMap<String, Spanned<OneOrMany>>,
     /// Query parameters added to the backend request.
     #[serde(default)]
-    pub query: BTreeMap<String, OneOrMany>,
+    pub query: BTreeMap<String, Spanned<OneOrMany>>,
     /// `Authorization: <scheme> <parameter>`.
     #[serde(default)]
     pub authorization: Option<AuthorizationEntry>,
@@ -493,7 +493,7 @@ pub struct CredentialsEntry {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AuthorizationEntry {
     pub scheme: String,
-    pub parameter: String,
+    pub parameter: Spanned<String>,
 }
 
 /// TLS checks of the backend's certificate (both default true).
@@ -662,6 +662,20 @@ struct Build {
     ctx: Ctx,
     dir: std::path::PathBuf,
     simulators: Vec<SimulatorBackend>,
+}
+
+/// `{{name}}` references in a backend's credentials must name existing named values.
+fn check_credentials(ctx: &mut Ctx, sd: &ServiceDefinition, c: &CredentialsEntry) {
+    let named = apim_engine::named_values::NamedValues::from_service(sd);
+    let names: Vec<&str> = sd.named_values.iter().map(|n| n.name.as_str()).collect();
+    for v in c.header.values().chain(c.query.values()) {
+        for text in v.value.clone().into_vec() {
+            ctx.check_named_value_refs(&named, &names, &text, v.mark);
+        }
+    }
+    if let Some(a) = &c.authorization {
+        ctx.check_named_value_refs(&named, &names, &a.parameter.value, a.parameter.mark);
+    }
 }
 
 fn check_ref(ctx: &mut Ctx, kind: &str, r: &Spanned<String>, known: &[&str]) -> bool {
@@ -943,6 +957,9 @@ impl Build {
             })
             .collect();
         for (id, b) in cfg.backends.iter() {
+            if let Some(c) = &b.credentials {
+                check_credentials(&mut self.ctx, &sd, c);
+            }
             let backend = self.backend(id, b, &backend_ids);
             sd.backends.push(backend);
         }
@@ -1171,16 +1188,16 @@ impl Build {
                 header: c
                     .header
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone().into_vec()))
+                    .map(|(k, v)| (k.clone(), v.value.clone().into_vec()))
                     .collect(),
                 query: c
                     .query
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.clone().into_vec()))
+                    .map(|(k, v)| (k.clone(), v.value.clone().into_vec()))
                     .collect(),
                 authorization: c.authorization.as_ref().map(|a| BackendAuthorization {
                     scheme: a.scheme.clone(),
-                    parameter: a.parameter.clone(),
+                    parameter: a.parameter.value.clone(),
                 }),
                 certificate_ids: c.certificate_ids.clone(),
             },

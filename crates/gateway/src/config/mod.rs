@@ -194,6 +194,31 @@ impl Ctx {
         Some(PolicySource::file(path, self.sources.text(id).to_string()))
     }
 
+    /// Reports `{{name}}` references in `text` (read at `mark`) to named values that do not exist:
+    /// APIM refuses to save such a backend.
+    pub fn check_named_value_refs(
+        &mut self,
+        named: &apim_engine::named_values::NamedValues,
+        all: &[&str],
+        text: &str,
+        mark: Mark,
+    ) {
+        use apim_engine::named_values::{NamedValueError, UnknownNames};
+        if let Err(NamedValueError::Unknown { name, .. }) =
+            named.substitute(text, UnknownNames::Error)
+        {
+            let hint = match de::did_you_mean(&name, all.iter().copied()) {
+                Some(m) => format!(", did you mean `{m}`?"),
+                None => String::new(),
+            };
+            self.error(
+                ErrorKind::UnknownReference,
+                mark,
+                format!("unknown named value `{{{{{name}}}}}`{hint}"),
+            );
+        }
+    }
+
     /// An environment variable, or records it as missing.
     pub fn secret(&mut self, var: &str, what: impl Into<String>, mark: Mark) -> Option<String> {
         match self.vars.get(var) {
