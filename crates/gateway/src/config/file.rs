@@ -80,7 +80,7 @@ pub struct ServiceSection {
 #[serde(untagged)]
 pub enum TextOrEnv {
     /// The value itself.
-    Text(String),
+    Text(#[schemars(schema_with = "scalar_text")] String),
     /// `{env: VAR}`: the value of an environment variable (or of `VAR` in `.env` next to this file).
     Env(EnvRef),
 }
@@ -125,7 +125,7 @@ impl<'de> Deserialize<'de> for TextOrEnv {
 #[serde(untagged)]
 pub enum NamedValueEntry {
     /// A literal, non-secret value.
-    Text(String),
+    Text(#[schemars(schema_with = "scalar_text")] String),
     /// `{value | env, secret}`.
     Detailed(NamedValueSpec),
 }
@@ -172,6 +172,11 @@ impl<'de> Deserialize<'de> for NamedValueEntry {
         }
         d.deserialize_any(V)
     }
+}
+
+/// A scalar read as text: `4096` and `true` are the strings "4096" and "true".
+fn scalar_text(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["string", "number", "boolean"] })
 }
 
 /// One string or a list of strings.
