@@ -166,6 +166,19 @@ case!(
     [UnknownReference, UnknownReference]
 );
 
+case!(
+    apiops_invalid_values,
+    apiops_case("invalid-values"),
+    None,
+    [
+        InvalidValue,
+        InvalidValue,
+        InvalidValue,
+        Duplicate,
+        Duplicate
+    ]
+);
+
 #[test]
 fn a_path_that_is_neither_format_is_an_error() {
     let (text, kinds) = render(Path::new("../../fixtures/config"), None);

@@ -423,6 +423,14 @@ impl Loader {
                         .unwrap_or_default()
                 }
             };
+            if sd
+                .named_values
+                .iter()
+                .any(|n| n.name.eq_ignore_ascii_case(&display))
+            {
+                let mark = node.get("displayName").map(|n| n.mark).unwrap_or(node.mark);
+                self.ctx.error(ErrorKind::Duplicate, mark, format!("another named value is also called `{display}` (names are case-insensitive)"));
+            }
             sd.named_values.push(NamedValue {
                 name: display,
                 value,
@@ -741,17 +749,7 @@ impl Loader {
                     format!("backend `{name}` needs a `url`"),
                 );
             }
-            let pool_marks: Vec<Mark> = node
-                .get("pool")
-                .and_then(|p| p.get("services"))
-                .map(|s| {
-                    s.items()
-                        .iter()
-                        .map(|i| i.get("id").map(|n| n.mark).unwrap_or(i.mark))
-                        .collect()
-                })
-                .unwrap_or_default();
-            pending.push((pool_marks, node.get("circuitBreaker").map(|n| n.mark)));
+            pending.push(node.clone());
             let mut texts = Vec::new();
             if let Some(c) = node.get("credentials") {
                 for section in ["header", "query"] {
@@ -805,9 +803,32 @@ impl Loader {
             .iter()
             .map(|b| (b.id.clone(), b.backend_type))
             .collect();
-        for (b, (marks, cb_mark)) in sd.backends.iter().zip(pending) {
+        for (b, node) in sd.backends.iter().zip(&pending) {
+            let here = |n: Option<&Node>, fallback: Mark| n.map(|n| n.mark).unwrap_or(fallback);
             if let Some(pool) = &b.pool {
-                for (m, mark) in pool.services.iter().zip(marks) {
+                let pool_node = node.get("pool");
+                let members = pool_node.and_then(|p| p.get("services"));
+                let pool_mark = here(pool_node, node.mark);
+                if pool.services.is_empty() || pool.services.len() > 30 {
+                    self.ctx.error(
+                        ErrorKind::InvalidValue,
+                        here(members, pool_mark),
+                        "a pool holds 1 to 30 backends",
+                    );
+                }
+                for (i, m) in pool.services.iter().enumerate() {
+                    let item = members.and_then(|s| s.items().get(i));
+                    let field =
+                        |k: &str| here(item.and_then(|it| it.get(k)), here(item, pool_mark));
+                    for (value, key) in [(m.priority, "priority"), (m.weight, "weight")] {
+                        if value.is_some_and(|v| v > 100) {
+                            self.ctx.error(
+                                ErrorKind::InvalidValue,
+                                field(key),
+                                format!("{key} must be 0..100"),
+                            );
+                        }
+                    }
                     let target = m.backend_id();
                     match names.iter().find(|(n, _)| n == target) {
                         None => {
@@ -816,14 +837,14 @@ impl Loader {
                                 .unwrap_or_default();
                             self.ctx.error(
                                 ErrorKind::UnknownReference,
-                                mark,
+                                field("id"),
                                 format!("unknown backend `{target}`{hint}"),
                             );
                         }
                         Some((_, BackendType::Pool)) => {
                             self.ctx.error(
                                 ErrorKind::InvalidValue,
-                                mark,
+                                field("id"),
                                 format!("`{target}` is a pool; pools cannot contain pools"),
                             );
                         }
@@ -831,20 +852,40 @@ impl Loader {
                     }
                 }
             }
-            if let (Some(cb), Some(mark)) = (&b.circuit_breaker, cb_mark) {
-                for r in &cb.rules {
+            if let Some(cb) = &b.circuit_breaker {
+                let rules = node.get("circuitBreaker").and_then(|c| c.get("rules"));
+                let rules_mark = here(rules, here(node.get("circuitBreaker"), node.mark));
+                if cb.rules.len() > 1 {
+                    self.ctx.error(
+                        ErrorKind::InvalidValue,
+                        rules_mark,
+                        "APIM supports one circuit breaker rule per backend",
+                    );
+                }
+                for (i, r) in cb.rules.iter().enumerate() {
+                    let fc_node = rules
+                        .and_then(|rs| rs.items().get(i))
+                        .and_then(|r| r.get("failureCondition"));
                     let fc = &r.failure_condition;
-                    let bad = match (fc.count, fc.percentage) {
-                        (Some(_), Some(_)) => Some("`count` and `percentage` are exclusive"),
-                        (None, None) => Some("a failure condition needs `count` or `percentage`"),
-                        _ => None,
-                    };
-                    if let Some(msg) = bad {
+                    if let Some(msg) = super::failure_condition_problem(fc.count, fc.percentage) {
                         self.ctx.error(
                             ErrorKind::InvalidValue,
-                            mark,
+                            here(fc_node, rules_mark),
                             format!("circuit breaker rule `{}`: {msg}", r.name),
                         );
+                    }
+                    let ranges = fc_node.and_then(|f| f.get("statusCodeRanges"));
+                    for (j, range) in fc.status_code_ranges.iter().enumerate() {
+                        if range.min > range.max || range.min < 100 || range.max > 599 {
+                            self.ctx.error(
+                                ErrorKind::InvalidValue,
+                                here(
+                                    ranges.and_then(|rs| rs.items().get(j)),
+                                    here(fc_node, rules_mark),
+                                ),
+                                "a status code range needs 100 <= min <= max <= 599",
+                            );
+                        }
                     }
                 }
             }
@@ -1082,6 +1123,27 @@ impl Loader {
                 let id = o.rsplit('/').next().unwrap_or(&o).to_string();
                 sd.user(&id).is_some().then_some(id)
             });
+            for (key, field) in [
+                (&primary_key, "primaryKey"),
+                (&secondary_key, "secondaryKey"),
+            ] {
+                if !key.is_empty()
+                    && sd
+                        .subscriptions
+                        .iter()
+                        .any(|x| &x.primary_key == key || &x.secondary_key == key)
+                {
+                    let mark = node
+                        .get(field)
+                        .map(|n| n.mark)
+                        .unwrap_or(mark_of("displayName"));
+                    self.ctx.error(
+                        ErrorKind::Duplicate,
+                        mark,
+                        format!("subscription `{name}` uses a key of another subscription; keys identify subscriptions"),
+                    );
+                }
+            }
             sd.subscriptions.push(Subscription {
                 id: name.clone(),
                 name: p.display_name.unwrap_or(name),

@@ -1228,28 +1228,10 @@ impl Build {
                 .iter()
                 .map(|r| {
                     let fc = &r.failure_condition;
-                    match (fc.value.count, fc.value.percentage) {
-                        (Some(_), Some(_)) => self.ctx.error(
-                            ErrorKind::InvalidValue,
-                            fc.mark,
-                            "`count` and `percentage` are exclusive",
-                        ),
-                        (None, None) => self.ctx.error(
-                            ErrorKind::InvalidValue,
-                            fc.mark,
-                            "a failure condition needs `count` or `percentage`",
-                        ),
-                        (Some(0), _) => self.ctx.error(
-                            ErrorKind::InvalidValue,
-                            fc.mark,
-                            "`count` must be at least 1",
-                        ),
-                        (_, Some(p)) if p == 0 || p > 100 => self.ctx.error(
-                            ErrorKind::InvalidValue,
-                            fc.mark,
-                            "`percentage` must be 1..100",
-                        ),
-                        _ => {}
+                    if let Some(msg) =
+                        super::failure_condition_problem(fc.value.count, fc.value.percentage)
+                    {
+                        self.ctx.error(ErrorKind::InvalidValue, fc.mark, msg);
                     }
                     let mut ranges = Vec::new();
                     for s in &fc.value.status_code_ranges {

@@ -114,6 +114,20 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, ConfigEr
     file::load(path, options)
 }
 
+/// What is wrong with a circuit breaker failure condition's thresholds, if anything.
+pub(crate) fn failure_condition_problem(
+    count: Option<u32>,
+    percentage: Option<u32>,
+) -> Option<&'static str> {
+    match (count, percentage) {
+        (Some(_), Some(_)) => Some("`count` and `percentage` are exclusive"),
+        (None, None) => Some("a failure condition needs `count` or `percentage`"),
+        (Some(0), _) => Some("`count` must be at least 1"),
+        (_, Some(p)) if p == 0 || p > 100 => Some("`percentage` must be 1..100"),
+        _ => None,
+    }
+}
+
 /// A secret the configuration expects from the environment and did not get.
 pub(crate) struct MissingSecret {
     pub var: String,
