@@ -63,7 +63,53 @@ fn expected_list(expected: &[&str]) -> String {
         .join(", ")
 }
 
+/// serde's words for shapes, in the words of YAML users.
+fn plain(expected: String) -> String {
+    expected
+        .replace("a sequence", "a list")
+        .replace("struct ", "")
+        .replace("a mapping", "\u{0}")
+        .replace("a map", "a mapping")
+        .replace('\u{0}', "a mapping")
+}
+
+fn unexpected(u: de::Unexpected) -> String {
+    use de::Unexpected as U;
+    match u {
+        U::Bool(_) => "a boolean".into(),
+        U::Unsigned(_) | U::Signed(_) => "an integer".into(),
+        U::Float(_) => "a number".into(),
+        U::Str(_) | U::Char(_) => "a string".into(),
+        U::Unit | U::Option => "null".into(),
+        U::Seq => "a list".into(),
+        U::Map => "a mapping".into(),
+        other => other.to_string(),
+    }
+}
+
 impl de::Error for Error {
+    fn invalid_type(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
+        Error {
+            kind: ErrorKind::InvalidValue,
+            message: format!(
+                "expected {}, found {}",
+                plain(exp.to_string()),
+                unexpected(unexp)
+            ),
+            mark: None,
+        }
+    }
+    fn invalid_value(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
+        Error {
+            kind: ErrorKind::InvalidValue,
+            message: format!(
+                "invalid value {}: expected {}",
+                unexp,
+                plain(exp.to_string())
+            ),
+            mark: None,
+        }
+    }
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Error {
             kind: ErrorKind::InvalidValue,
@@ -261,7 +307,11 @@ impl<'a> NodeDe<'a> {
     fn invalid(&self, exp: &dyn de::Expected) -> Error {
         Error {
             kind: ErrorKind::InvalidValue,
-            message: format!("expected {exp}, found {}", self.0.kind_name()),
+            message: format!(
+                "expected {}, found {}",
+                plain(exp.to_string()),
+                self.0.kind_name()
+            ),
             mark: Some(self.0.mark),
         }
     }
@@ -575,7 +625,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de> {
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _variants: &'static [&'static str],
+        variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
         let n = self.0;
@@ -594,7 +644,18 @@ impl<'de> Deserializer<'de> for NodeDe<'de> {
                 }),
                 n.mark,
             ),
-            _ => Err(self.invalid(&visitor)),
+            _ => Err(Error {
+                kind: ErrorKind::InvalidValue,
+                message: format!(
+                    "expected one of {} (a name, or a mapping with one of them as its only key), found {}",
+                    expected_list(variants),
+                    match &n.value {
+                        Value::Map(e) => format!("a mapping with {} keys", e.len()),
+                        _ => n.kind_name().to_string(),
+                    }
+                ),
+                mark: Some(n.mark),
+            }),
         }
     }
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -678,6 +739,18 @@ mod tests {
         let e = load("a:\n  serviceUrl: x\n").unwrap_err();
         assert_eq!(e.message, "missing field `path`");
         assert_eq!(e.mark.unwrap().line, 2);
+        let e = load("a:\n  path: x\n  products: p\n").unwrap_err();
+        assert_eq!(e.message, "expected a list, found a string");
+        let e = load("[a]").unwrap_err();
+        assert_eq!(
+            e.message,
+            "expected a mapping of names to entries, found a list"
+        );
+        let e = load("a:\n  path: x\n  kind: {product: p, allApis: }\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "expected one of `allApis`, `product` (a name, or a mapping with one of them as its only key), found a mapping with 2 keys"
+        );
         let e = load("a:\n  path: x\n  kind: allApi\n").unwrap_err();
         assert_eq!(e.message, "unknown value `allApi`, did you mean `allApis`?");
     }
