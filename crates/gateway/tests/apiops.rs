@@ -89,7 +89,6 @@ fn expected() -> ServiceDefinition {
             is_current_revision: true,
             version: None,
             versioning_scheme: None,
-            workspace: None,
             policy: Some(policy("apis/azure-openai/policy.xml")),
             operations: vec![
                 op(
@@ -111,6 +110,7 @@ fn expected() -> ServiceDefinition {
                     Some("apis/azure-openai/operations/embeddings_create/policy.xml"),
                 ),
             ],
+            ..Default::default()
         }],
         products: vec![Product {
             id: "ai-starter".into(),
@@ -122,8 +122,8 @@ fn expected() -> ServiceDefinition {
             subscriptions_limit: Some(10),
             apis: vec!["azure-openai".into()],
             groups: vec![],
-            workspace: None,
             policy: Some(policy("products/ai-starter/policy.xml")),
+            ..Default::default()
         }],
         subscriptions: vec![Subscription {
             id: "team-alpha".into(),

@@ -121,7 +121,6 @@ fn apis_and_operations() {
         versioning_scheme: Some(VersioningScheme::Query {
             name: "api-version".into(),
         }),
-        workspace: None,
         policy: policy("policies/openai-api.xml"),
         operations: vec![
             Operation {
@@ -148,6 +147,7 @@ fn apis_and_operations() {
                 policy: policy("policies/health.xml"),
             },
         ],
+        ..Default::default()
     };
     assert_eq!(api, &want);
     let echo = l.service.api("echo").unwrap();
@@ -183,8 +183,8 @@ fn products_subscriptions_users_groups() {
             subscriptions_limit: Some(5),
             apis: vec!["azure-openai".into()],
             groups: vec!["developers".into()],
-            workspace: None,
             policy: policy("policies/product.xml"),
+            ..Default::default()
         }
     );
     let open = s.product("open").unwrap();

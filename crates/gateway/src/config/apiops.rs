@@ -675,9 +675,9 @@ impl Loader {
                 is_current_revision: p.is_current.unwrap_or(rev.is_none()),
                 version: p.api_version,
                 versioning_scheme,
-                workspace: None,
                 policy,
                 operations,
+                ..Default::default()
             });
         }
     }
@@ -983,8 +983,8 @@ impl Loader {
                 subscriptions_limit: p.subscriptions_limit,
                 apis,
                 groups,
-                workspace: None,
                 policy,
+                ..Default::default()
             });
         }
     }

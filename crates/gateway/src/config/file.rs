@@ -856,8 +856,8 @@ impl Build {
                 subscriptions_limit: p.subscriptions_limit,
                 apis: p.apis.iter().map(|a| a.value.clone()).collect(),
                 groups: p.groups.iter().map(|g| g.value.clone()).collect(),
-                workspace: None,
                 policy,
+                ..Default::default()
             });
         }
         let product_ids: Vec<String> = sd.products.iter().map(|a| a.id.clone()).collect();
@@ -1111,9 +1111,9 @@ impl Build {
             is_current_revision: a.is_current.unwrap_or(true),
             version: a.version.clone(),
             versioning_scheme,
-            workspace: None,
             policy,
             operations,
+            ..Default::default()
         }
     }
 
