@@ -187,6 +187,11 @@ fn a_path_that_is_neither_format_is_an_error() {
         text.contains("neither an apim-emu.yaml nor an APIOps extractor folder"),
         "{text}"
     );
+    // The folders below that are configurations are suggested.
+    assert!(
+        text.contains("= note: did you mean `../../fixtures/config/full`?"),
+        "{text}"
+    );
     let (text, kinds) = render(Path::new("../../fixtures/does-not-exist"), None);
     assert_eq!(kinds, [ErrorKind::Io]);
     assert!(

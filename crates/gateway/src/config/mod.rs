@@ -104,12 +104,29 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, ConfigEr
         if apiops::looks_like_apiops(path) {
             return apiops::load(path, options);
         }
-        return Err(ConfigError::one(Diagnostic::at_file(
+        let mut d = Diagnostic::at_file(
             ErrorKind::Io,
             path,
             "neither an apim-emu.yaml nor an APIOps extractor folder (no policy.xml, apis/, backends/, \
              named values/, products/ ...)",
-        )));
+        );
+        // A repository root whose artifacts folder is one level down (e.g. `apimartifacts/`).
+        if let Ok(rd) = std::fs::read_dir(path) {
+            let mut found: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_dir()
+                        && (apiops::looks_like_apiops(p)
+                            || CONFIG_FILE_NAMES.iter().any(|n| p.join(n).is_file()))
+                })
+                .collect();
+            found.sort();
+            for f in found {
+                d.notes.push(format!("did you mean `{}`?", f.display()));
+            }
+        }
+        return Err(ConfigError::one(d));
     }
     file::load(path, options)
 }
