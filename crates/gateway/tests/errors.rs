@@ -71,6 +71,9 @@ case!(
         InvalidValue,
         InvalidValue,
         InvalidValue,
+        InvalidValue,
+        InvalidValue,
+        InvalidValue,
         InvalidValue
     ]
 );

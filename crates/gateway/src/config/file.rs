@@ -89,7 +89,7 @@ pub enum TextOrEnv {
 #[serde(deny_unknown_fields)]
 pub struct EnvRef {
     /// Environment variable name.
-    pub env: String,
+    pub env: Spanned<String>,
 }
 
 impl<'de> Deserialize<'de> for TextOrEnv {
@@ -139,7 +139,7 @@ pub struct NamedValueSpec {
     pub value: Option<String>,
     /// Take the value from this environment variable (or `.env`).
     #[serde(default)]
-    pub env: Option<String>,
+    pub env: Option<Spanned<String>>,
     /// Masked in traces and logs, as APIM does for secret named values.
     #[serde(default)]
     pub secret: bool,
@@ -275,10 +275,10 @@ pub struct ApiEntry {
 pub struct KeyNames {
     /// Header name (default `Ocp-Apim-Subscription-Key`).
     #[serde(default)]
-    pub header: Option<String>,
+    pub header: Option<Spanned<String>>,
     /// Query parameter name (default `subscription-key`).
     #[serde(default)]
-    pub query: Option<String>,
+    pub query: Option<Spanned<String>>,
 }
 
 /// Versioning scheme of a versioned API.
@@ -724,9 +724,10 @@ impl Build {
     fn text_or_env(&mut self, v: &Spanned<TextOrEnv>, what: String) -> String {
         match &v.value {
             TextOrEnv::Text(t) => t.clone(),
-            TextOrEnv::Env(EnvRef { env }) => {
-                self.ctx.secret(env, what, v.mark).unwrap_or_default()
-            }
+            TextOrEnv::Env(EnvRef { env }) => self
+                .ctx
+                .secret(&env.value, what, env.mark)
+                .unwrap_or_default(),
         }
     }
 
@@ -752,7 +753,11 @@ impl Build {
                         (Some(v), None) => v.clone(),
                         (None, Some(var)) => self
                             .ctx
-                            .secret(var, format!("named value `{}`", name.value), name.mark)
+                            .secret(
+                                &var.value,
+                                format!("named value `{}`", name.value),
+                                var.mark,
+                            )
                             .unwrap_or_default(),
                         _ => {
                             self.ctx.error(
@@ -998,10 +1003,29 @@ impl Build {
         let mut names = SubscriptionKeyParameterNames::default();
         if let Some(k) = &a.subscription_key_parameter_names {
             if let Some(h) = &k.header {
-                names.header = h.clone();
+                // An HTTP header name is a token (RFC 9110 §5.6.2).
+                let token = !h.value.is_empty()
+                    && h.value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                if !token {
+                    self.ctx.error(
+                        ErrorKind::InvalidValue,
+                        h.mark,
+                        format!("`{}` is not a valid header name", h.value),
+                    );
+                }
+                names.header = h.value.clone();
             }
             if let Some(q) = &k.query {
-                names.query = q.clone();
+                if q.value.is_empty() {
+                    self.ctx.error(
+                        ErrorKind::InvalidValue,
+                        q.mark,
+                        "the query parameter name is empty",
+                    );
+                }
+                names.query = q.value.clone();
             }
         }
         let versioning_scheme = a.versioning.as_ref().map(|v| match v.scheme {

@@ -252,6 +252,14 @@ impl Ctx {
 
     /// An environment variable, or records it as missing.
     pub fn secret(&mut self, var: &str, what: impl Into<String>, mark: Mark) -> Option<String> {
+        if var.is_empty() || !var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            self.error(
+                ErrorKind::InvalidValue,
+                mark,
+                format!("`{var}` is not an environment variable name (letters, digits and `_`)"),
+            );
+            return None;
+        }
         match self.vars.get(var) {
             Some(v) => Some(v),
             None => {
