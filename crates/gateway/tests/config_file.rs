@@ -70,6 +70,14 @@ fn service_named_values_and_fragments() {
         ]
     );
     assert_eq!(
+        s.workspaces,
+        [Workspace {
+            id: "ai-team".into(),
+            name: "AI team".into(),
+            policy: policy("policies/workspace.xml"),
+        }]
+    );
+    assert_eq!(
         s.policy_fragments,
         [PolicyFragment {
             id: "retry-on-429".into(),
@@ -122,6 +130,7 @@ fn apis_and_operations() {
             name: "api-version".into(),
         }),
         policy: policy("policies/openai-api.xml"),
+        workspace: Some("ai-team".into()),
         operations: vec![
             Operation {
                 id: "ChatCompletions_Create".into(),
@@ -147,7 +156,6 @@ fn apis_and_operations() {
                 policy: policy("policies/health.xml"),
             },
         ],
-        ..Default::default()
     };
     assert_eq!(api, &want);
     let echo = l.service.api("echo").unwrap();
@@ -184,7 +192,7 @@ fn products_subscriptions_users_groups() {
             apis: vec!["azure-openai".into()],
             groups: vec!["developers".into()],
             policy: policy("policies/product.xml"),
-            ..Default::default()
+            workspace: Some("ai-team".into()),
         }
     );
     let open = s.product("open").unwrap();

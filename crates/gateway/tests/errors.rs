@@ -88,6 +88,7 @@ case!(
         UnknownReference,
         UnknownReference,
         UnknownReference,
+        UnknownReference,
         UnknownReference
     ]
 );

@@ -10,7 +10,7 @@ use apim_engine::service::{
     CircuitBreaker, CircuitBreakerRule, FailureCondition, Group, IsoDuration, NamedValue,
     Operation, PolicyFragment, PoolMember, Product, ProductState, ServiceDefinition,
     StatusCodeRange, Subscription, SubscriptionKeyParameterNames, SubscriptionScope,
-    SubscriptionState, User, VersioningScheme,
+    SubscriptionState, User, VersioningScheme, Workspace,
 };
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -61,6 +61,21 @@ pub struct ConfigFile {
     /// Backends by id (the name `set-backend-service backend-id` uses).
     #[serde(default)]
     pub backends: OrderedMap<BackendEntry>,
+    /// Workspaces by id: a policy scope between global and product.
+    #[serde(default)]
+    pub workspaces: OrderedMap<WorkspaceEntry>,
+}
+
+/// A workspace.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkspaceEntry {
+    /// Display name; default: the id.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Workspace-scope policy file.
+    #[serde(default)]
+    pub policy: Option<Spanned<String>>,
 }
 
 /// `context.Deployment`.
@@ -267,6 +282,9 @@ pub struct ApiEntry {
     /// Operations by id: declared here, or (with `openapi`) imported ones given a policy.
     #[serde(default)]
     pub operations: OrderedMap<OperationEntry>,
+    /// Workspace id the API belongs to.
+    #[serde(default)]
+    pub workspace: Option<Spanned<String>>,
 }
 
 /// `subscriptionKeyParameterNames`.
@@ -345,6 +363,9 @@ pub struct ProductEntry {
     /// Product-scope policy file.
     #[serde(default)]
     pub policy: Option<Spanned<String>>,
+    /// Workspace id the product belongs to.
+    #[serde(default)]
+    pub workspace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -809,6 +830,19 @@ impl Build {
                 });
             }
         }
+        for (id, w) in cfg.workspaces.iter() {
+            let policy = w
+                .policy
+                .as_ref()
+                .and_then(|f| self.ctx.policy(&dir, &f.value, f.mark));
+            sd.workspaces.push(Workspace {
+                id: id.value.clone(),
+                name: w.display_name.clone().unwrap_or_else(|| id.value.clone()),
+                policy,
+            });
+        }
+        let workspace_ids: Vec<String> = sd.workspaces.iter().map(|w| w.id.clone()).collect();
+        let workspace_ids: Vec<&str> = workspace_ids.iter().map(String::as_str).collect();
         for (id, g) in cfg.groups.iter() {
             sd.groups.push(Group {
                 id: id.value.clone(),
@@ -832,12 +866,18 @@ impl Build {
             });
         }
         for (id, a) in cfg.apis.iter() {
+            if let Some(w) = &a.workspace {
+                check_ref(&mut self.ctx, "workspace", w, &workspace_ids);
+            }
             let api = self.api(id, a);
             sd.apis.push(api);
         }
         let api_ids: Vec<String> = sd.apis.iter().map(|a| a.id.clone()).collect();
         let api_ids: Vec<&str> = api_ids.iter().map(String::as_str).collect();
         for (id, p) in cfg.products.iter() {
+            if let Some(w) = &p.workspace {
+                check_ref(&mut self.ctx, "workspace", w, &workspace_ids);
+            }
             for a in &p.apis {
                 check_ref(&mut self.ctx, "api", a, &api_ids);
             }
@@ -862,7 +902,7 @@ impl Build {
                 apis: p.apis.iter().map(|a| a.value.clone()).collect(),
                 groups: p.groups.iter().map(|g| g.value.clone()).collect(),
                 policy,
-                ..Default::default()
+                workspace: p.workspace.as_ref().map(|w| w.value.clone()),
             });
         }
         let product_ids: Vec<String> = sd.products.iter().map(|a| a.id.clone()).collect();
@@ -1137,7 +1177,7 @@ impl Build {
             versioning_scheme,
             policy,
             operations,
-            ..Default::default()
+            workspace: a.workspace.as_ref().map(|w| w.value.clone()),
         }
     }
 
