@@ -162,12 +162,13 @@ fn revisions_version_sets_groups_and_product_layouts() {
         master.user_id, None,
         "users are not extracted, so the owner is dropped"
     );
-    assert!(
-        l.notes
-            .iter()
-            .any(|n| n.contains("`workspaces/` is not emulated")),
-        "{:?}",
-        l.notes
+    assert_eq!(
+        s.workspaces,
+        [Workspace {
+            id: "team".into(),
+            name: "team".into(),
+            policy: None,
+        }]
     );
     assert!(l.files.iter().any(|f| f.ends_with(".env")));
     // Behaviour the emulator does not have is reported, with the line.
@@ -266,4 +267,79 @@ fn unknown_version_set_and_bad_scope_are_located() {
     assert_eq!(lines.len(), 2, "{}", e.render());
     assert!(lines[0].ends_with("apis/items/apiInformation.json:4:24: error: unknown version set `items-sett`, did you mean `items-set`?"), "{lines:?}");
     assert!(lines[1].ends_with("subscriptions/items-only/subscriptionInformation.json:3:14: error: scope `/users/1`: expected `/apis`, `/apis/<api>` or `/products/<product>`"), "{lines:?}");
+}
+
+#[test]
+fn workspaces_hold_the_same_layout() {
+    let d = folder("layout-workspace");
+    base(&d);
+    write(
+        &d,
+        "workspaces/team/workspaceInformation.json",
+        r#"{"properties": {"displayName": "Team A", "description": "AI team"}}"#,
+    );
+    write(
+        &d,
+        "workspaces/team/policy.xml",
+        "<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>",
+    );
+    write(
+        &d,
+        "workspaces/team/apis/chat/apiInformation.json",
+        r#"{"properties": {"displayName": "Chat", "path": "team/chat", "serviceUrl": "https://chat.example.com"}}"#,
+    );
+    write(
+        &d,
+        "workspaces/team/apis/chat/specification.yaml",
+        "openapi: 3.0.1\ninfo: {title: Chat, version: '1'}\npaths:\n  /completions:\n    post: {operationId: complete}\n",
+    );
+    write(
+        &d,
+        "workspaces/team/apis/chat/operations/complete/policy.xml",
+        "<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>",
+    );
+    write(
+        &d,
+        "workspaces/team/backends/chat-backend/backendInformation.json",
+        r#"{"properties": {"url": "https://chat.example.com", "credentials": {"header": {"api-key": ["{{team-key}}"]}}}}"#,
+    );
+    write(
+        &d,
+        "workspaces/team/named values/team-key/namedValueInformation.json",
+        r#"{"properties": {"displayName": "team-key", "value": "k"}}"#,
+    );
+    write(
+        &d,
+        "workspaces/team/products/team-product/productInformation.json",
+        r#"{"properties": {"displayName": "Team product"}}"#,
+    );
+    write(
+        &d,
+        "workspaces/team/products/team-product/apis.json",
+        r#"[{"name": "chat"}]"#,
+    );
+    write(&d, "workspaces/team/tags/x/tagInformation.json", "{}");
+    let l = load(&d, &options(None)).unwrap_or_else(|e| panic!("{}", e.render()));
+    let s = &l.service;
+    let ws = s.workspace("team").unwrap();
+    assert_eq!(ws.name, "Team A");
+    assert!(ws.policy.as_ref().unwrap().text.contains("<base />"));
+    let chat = s.api("chat").unwrap();
+    assert_eq!(chat.workspace.as_deref(), Some("team"));
+    assert!(chat.operations[0].policy.is_some());
+    assert_eq!(s.api("items").unwrap().workspace, None);
+    assert_eq!(
+        s.product("team-product").unwrap().workspace.as_deref(),
+        Some("team")
+    );
+    assert_eq!(s.product("team-product").unwrap().apis, ["chat"]);
+    assert!(s.backend("chat-backend").is_some());
+    assert_eq!(s.named_value("team-key").unwrap().value, "k");
+    assert!(
+        l.notes
+            .iter()
+            .any(|n| n.contains("team") && n.contains("`tags/` is not emulated")),
+        "{:?}",
+        l.notes
+    );
 }

@@ -28,6 +28,7 @@ use apim_engine::service::{
     Api, Backend, BackendCredentials, BackendPool, BackendTls, BackendType, CircuitBreaker, Group,
     NamedValue, PolicyFragment, Product, ProductState, ServiceDefinition, Subscription,
     SubscriptionKeyParameterNames, SubscriptionScope, SubscriptionState, VersioningScheme,
+    Workspace,
 };
 use serde::Deserialize;
 
@@ -159,6 +160,10 @@ struct Loader {
     ctx: Ctx,
     root: PathBuf,
     overrides: Overrides,
+    /// The folder whose resources are being read: the root, or `workspaces/<w>`.
+    base: PathBuf,
+    /// The workspace of the resources being read.
+    workspace: Option<String>,
 }
 
 /// Directories under `dir`, sorted by name, hidden ones skipped.
@@ -185,6 +190,8 @@ pub(crate) fn load(dir: &Path, options: &LoadOptions) -> Result<LoadedConfig, Co
         ctx: Ctx::new(vars),
         root: dir.to_path_buf(),
         overrides: Overrides::default(),
+        base: dir.to_path_buf(),
+        workspace: None,
     };
     if let Some(env) = &options.env {
         l.read_overrides(env)?;
@@ -373,26 +380,69 @@ impl Loader {
             sd.global_policy = self.ctx.policy_at(&global);
         }
         for (name, _) in subdirs(&root) {
-            if !KNOWN_DIRS.contains(&name.as_str()) {
+            if !KNOWN_DIRS.contains(&name.as_str()) && name != "workspaces" {
                 self.ctx.notes.push(format!(
                     "{}: `{name}/` is not emulated; ignored",
                     root.display()
                 ));
             }
         }
-        self.named_values(&mut sd);
-        self.fragments(&mut sd);
-        self.groups(&mut sd);
-        let version_sets = self.version_sets();
-        self.apis(&mut sd, &version_sets);
-        self.backends(&mut sd);
-        self.products(&mut sd);
-        self.subscriptions(&mut sd);
+        self.resources(&mut sd);
+        // Workspaces: `workspaces/<w>/` holds the same layout, for that workspace.
+        for (name, dir) in subdirs(&root.join("workspaces")) {
+            let info = dir.join("workspaceInformation.json");
+            let mut display = name.clone();
+            if info.is_file() {
+                if let Some((node, _)) =
+                    self.info(&dir, "workspaceInformation.json", "workspaces", &name)
+                {
+                    if let Some(d) = node.get("displayName").and_then(Node::as_str) {
+                        display = d.to_string();
+                    }
+                }
+            }
+            let policy_path = dir.join("policy.xml");
+            let policy = if policy_path.is_file() {
+                self.ctx.policy_at(&policy_path)
+            } else {
+                None
+            };
+            sd.workspaces.push(Workspace {
+                id: name.clone(),
+                name: display,
+                policy,
+            });
+            for (sub, _) in subdirs(&dir) {
+                if !KNOWN_DIRS.contains(&sub.as_str()) {
+                    self.ctx.notes.push(format!(
+                        "{}: `{sub}/` is not emulated; ignored",
+                        dir.display()
+                    ));
+                }
+            }
+            self.base = dir;
+            self.workspace = Some(name);
+            self.resources(&mut sd);
+        }
+        self.base = root;
+        self.workspace = None;
         sd
     }
 
+    /// The resources of the service or of one workspace (`self.base`).
+    fn resources(&mut self, sd: &mut ServiceDefinition) {
+        self.named_values(sd);
+        self.fragments(sd);
+        self.groups(sd);
+        let version_sets = self.version_sets();
+        self.apis(sd, &version_sets);
+        self.backends(sd);
+        self.products(sd);
+        self.subscriptions(sd);
+    }
+
     fn named_values(&mut self, sd: &mut ServiceDefinition) {
-        for (name, dir) in subdirs(&self.root.join("named values")) {
+        for (name, dir) in subdirs(&self.base.join("named values")) {
             let Some((node, fid)) =
                 self.info(&dir, "namedValueInformation.json", "namedValues", &name)
             else {
@@ -440,7 +490,7 @@ impl Loader {
     }
 
     fn fragments(&mut self, sd: &mut ServiceDefinition) {
-        for (name, dir) in subdirs(&self.root.join("policy fragments")) {
+        for (name, dir) in subdirs(&self.base.join("policy fragments")) {
             // The information file carries only description and format; read it for errors.
             if dir.join("policyFragmentInformation.json").is_file() {
                 let _ = self.info(
@@ -467,7 +517,7 @@ impl Loader {
     }
 
     fn groups(&mut self, sd: &mut ServiceDefinition) {
-        for (name, dir) in subdirs(&self.root.join("groups")) {
+        for (name, dir) in subdirs(&self.base.join("groups")) {
             let Some((node, _)) = self.info(&dir, "groupInformation.json", "groups", &name) else {
                 continue;
             };
@@ -483,7 +533,7 @@ impl Loader {
 
     fn version_sets(&mut self) -> BTreeMap<String, VersioningScheme> {
         let mut out = BTreeMap::new();
-        for (name, dir) in subdirs(&self.root.join("version sets")) {
+        for (name, dir) in subdirs(&self.base.join("version sets")) {
             let Some((node, _)) =
                 self.info(&dir, "versionSetInformation.json", "versionSets", &name)
             else {
@@ -533,7 +583,7 @@ impl Loader {
         sd: &mut ServiceDefinition,
         version_sets: &BTreeMap<String, VersioningScheme>,
     ) {
-        for (name, dir) in subdirs(&self.root.join("apis")) {
+        for (name, dir) in subdirs(&self.base.join("apis")) {
             let (root_name, rev) = match name.split_once(";rev=") {
                 Some((r, n)) => (r.to_string(), Some(n.to_string())),
                 None => (name.clone(), None),
@@ -677,15 +727,16 @@ impl Loader {
                 versioning_scheme,
                 policy,
                 operations,
-                ..Default::default()
+                workspace: self.workspace.clone(),
             });
         }
     }
 
     fn backends(&mut self, sd: &mut ServiceDefinition) {
+        let first = sd.backends.len();
         let mut pending = Vec::new();
         let mut credential_texts: Vec<Vec<(String, Mark)>> = Vec::new();
-        for (name, dir) in subdirs(&self.root.join("backends")) {
+        for (name, dir) in subdirs(&self.base.join("backends")) {
             let Some((node, _)) = self.info(&dir, "backendInformation.json", "backends", &name)
             else {
                 continue;
@@ -803,7 +854,7 @@ impl Loader {
             .iter()
             .map(|b| (b.id.clone(), b.backend_type))
             .collect();
-        for (b, node) in sd.backends.iter().zip(&pending) {
+        for (b, node) in sd.backends[first..].iter().zip(&pending) {
             let here = |n: Option<&Node>, fallback: Mark| n.map(|n| n.mark).unwrap_or(fallback);
             if let Some(pool) = &b.pool {
                 let pool_node = node.get("pool");
@@ -894,7 +945,7 @@ impl Loader {
 
     fn products(&mut self, sd: &mut ServiceDefinition) {
         let api_ids: Vec<String> = sd.apis.iter().map(|a| a.id.clone()).collect();
-        for (name, dir) in subdirs(&self.root.join("products")) {
+        for (name, dir) in subdirs(&self.base.join("products")) {
             let Some((node, _)) = self.info(&dir, "productInformation.json", "products", &name)
             else {
                 continue;
@@ -984,7 +1035,7 @@ impl Loader {
                 apis,
                 groups,
                 policy,
-                ..Default::default()
+                workspace: self.workspace.clone(),
             });
         }
     }
@@ -1027,7 +1078,7 @@ impl Loader {
     }
 
     fn subscriptions(&mut self, sd: &mut ServiceDefinition) {
-        for (name, dir) in subdirs(&self.root.join("subscriptions")) {
+        for (name, dir) in subdirs(&self.base.join("subscriptions")) {
             let Some((node, fid)) =
                 self.info(&dir, "subscriptionInformation.json", "subscriptions", &name)
             else {
