@@ -13,6 +13,7 @@
 //! subscriptions/<s>/subscriptionInformation.json
 //! groups/<g>/groupInformation.json
 //! version sets/<v>/versionSetInformation.json
+//! workspaces/<w>/workspaceInformation.json + policy.xml, and the layout above for its resources
 //! configuration.<env>.yaml                     publisher overrides (--env), here or one level up
 //! ```
 //!
