@@ -11,6 +11,7 @@ pub mod context;
 pub mod convert;
 pub mod errors;
 pub mod http;
+pub mod limits;
 pub mod liquid;
 pub mod matching;
 pub mod named_values;
