@@ -89,6 +89,7 @@ fn bench(c: &mut Criterion) {
         MockReply::json(200, "{\"choices\":[]}"),
     );
     let reg = BackendRegistry::new(&s, services.clock.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let router = apim_engine::matching::Router::new(&s);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -113,7 +114,8 @@ fn bench(c: &mut Criterion) {
             let _ = req.headers.set_one("api-key", "key-1");
             let _ = req.headers.set_one("Content-Type", "application/json");
             req.body = Body::from("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-            let adm = admit(&s, Some(&reg), req, &services).unwrap_or_else(|_| panic!("rejected"));
+            let adm = admit(&s, &router, Some(&reg), req, &services)
+                .unwrap_or_else(|_| panic!("rejected"));
             let mut ctx: RequestContext<'_, ()> =
                 RequestContext::new(&s, adm, Duration::ZERO, false);
             ctx.backend_id = Some("pool".into());

@@ -348,7 +348,7 @@ mod tests {
         req.headers.set_one("Host", "gw.local").unwrap();
         req.body = crate::http::Body::from("{\"messages\":[]}");
         req.ip_address = "10.0.0.5".into();
-        let adm = admit(s, None, req, services).unwrap();
+        let adm = admit(s, &crate::matching::Router::new(s), None, req, services).unwrap();
         RequestContext::new(s, adm, services.clock.monotonic(), true)
     }
 

@@ -321,7 +321,14 @@ mod tests {
             .set_one("Ocp-Apim-Subscription-Key", "k")
             .unwrap();
         req.headers.set_one("Accept", "application/json").unwrap();
-        let adm = admit(&service, None, req, &services).unwrap();
+        let adm = admit(
+            &service,
+            &crate::matching::Router::new(&service),
+            None,
+            req,
+            &services,
+        )
+        .unwrap();
         let ctx: RequestContext<'_, ()> =
             RequestContext::new(&service, adm, services.clock.monotonic(), true);
         assert_eq!(ctx.subscription.unwrap().id, "s");
@@ -371,6 +378,7 @@ mod tests {
         let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 5);
         let rej = admit(
             &service,
+            &crate::matching::Router::new(&service),
             None,
             Request::new("GET", Url::parse("https://gw/echo/x").unwrap()),
             &services,

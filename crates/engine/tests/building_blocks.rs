@@ -123,8 +123,14 @@ async fn send(
     backoff: RetryBackoff,
     count: u32,
 ) -> (u16, u32) {
-    let adm = admit(s, Some(reg), request(), services)
-        .unwrap_or_else(|r| panic!("rejected: {:?}", r.error.last_error));
+    let adm = admit(
+        s,
+        &apim_engine::matching::Router::new(s),
+        Some(reg),
+        request(),
+        services,
+    )
+    .unwrap_or_else(|r| panic!("rejected: {:?}", r.error.last_error));
     let mut ctx: RequestContext<'_, ()> =
         RequestContext::new(s, adm, services.clock.monotonic(), false);
     ctx.backend_id = Some("pool".into());

@@ -165,6 +165,12 @@ mod tests {
         assert_eq!(&g[14..15], "4");
         assert!(matches!(&g[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(r.below(0), 0);
+        assert_eq!(
+            format_guid(&[
+                0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef, 0x80, 1, 2, 3, 4, 5, 6, 0xff
+            ]),
+            "12345678-9abc-4def-8001-0203040506ff"
+        );
     }
 
     #[test]
