@@ -133,5 +133,25 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+fn bench_admission(c: &mut Criterion) {
+    let s = service();
+    let (services, _handles) = Services::for_tests(VirtualClock::at_default_start(), 1);
+    let reg = BackendRegistry::new(&s, services.clock.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let router = apim_engine::matching::Router::new(&s);
+    let url = Url::parse(
+        "https://gw.local/openai/deployments/gpt-4o/chat/completions?api-version=2024-02-01",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function("admission only (match + key check + backend URL)", |b| {
+        b.iter(|| {
+            let mut req = Request::new("POST", url.clone());
+            let _ = req.headers.set_one("api-key", "key-1");
+            let adm = admit(&s, &router, Some(&reg), req, &services)
+                .unwrap_or_else(|_| panic!("rejected"));
+            adm.request.url.port()
+        })
+    });
+}
+
+criterion_group!(benches, bench_admission, bench);
 criterion_main!(benches);

@@ -125,13 +125,15 @@ pub async fn forward_request<V>(
             }
             Err(BackendError::Unavailable(b)) => {
                 let message = format!("Backend '{b}' is unavailable: its circuit breaker is open.");
-                trace(
-                    ctx,
-                    services,
-                    section,
-                    "forward-request",
-                    json!({"messages": [message.clone()]}),
-                );
+                if ctx.trace.is_enabled() {
+                    trace(
+                        ctx,
+                        services,
+                        section,
+                        "forward-request",
+                        json!({"messages": [message.clone()]}),
+                    );
+                }
                 return Err(Box::new(PipelineError::backend_unavailable(loc, message)));
             }
             Err(e) => {
@@ -167,16 +169,18 @@ pub async fn forward_request<V>(
     }
     let body = ctx.request.body.take_for_send();
     let timeout_secs = opts.timeout.as_secs_f64();
-    trace(
-        ctx,
-        services,
-        section,
-        "forward-request",
-        json!({
-            "message": format!("Request is being forwarded to the backend service. Timeout set to {timeout_secs} seconds"),
-            "request": {"method": ctx.request.method, "url": url.to_string(), "headers": headers_trace(&headers)},
-        }),
-    );
+    if ctx.trace.is_enabled() {
+        trace(
+            ctx,
+            services,
+            section,
+            "forward-request",
+            json!({
+                "message": format!("Request is being forwarded to the backend service. Timeout set to {timeout_secs} seconds"),
+                "request": {"method": ctx.request.method, "url": url.to_string(), "headers": headers_trace(&headers)},
+            }),
+        );
+    }
     let req = BackendRequest {
         method: ctx.request.method.clone(),
         url,
@@ -203,13 +207,15 @@ pub async fn forward_request<V>(
                     },
                 );
             }
-            trace(
-                ctx,
-                services,
-                section,
-                "forward-request",
-                json!({"messages": ["Error occured while calling backend service.", e.to_string()]}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    services,
+                    section,
+                    "forward-request",
+                    json!({"messages": ["Error occured while calling backend service.", e.to_string()]}),
+                );
+            }
             Err(Box::new(PipelineError::backend_failure(
                 loc,
                 &e,
@@ -220,13 +226,15 @@ pub async fn forward_request<V>(
             if let (Some(b), Some(reg)) = (&chosen, registry) {
                 reg.record_response(b, resp.status, &resp.headers);
             }
-            trace(
-                ctx,
-                services,
-                section,
-                "forward-request",
-                json!({"response": {"status": {"code": resp.status, "reason": resp.reason}, "headers": headers_trace(&resp.headers)}}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    services,
+                    section,
+                    "forward-request",
+                    json!({"response": {"status": {"code": resp.status, "reason": resp.reason}, "headers": headers_trace(&resp.headers)}}),
+                );
+            }
             let status = resp.status;
             ctx.response = resp;
             if opts.fail_on_error_status_code && (400..=599).contains(&status) {

@@ -415,23 +415,33 @@ impl Url {
     /// followed by `rest` (the request path after the API URL suffix) and the request query.
     /// The base's own query parameters come first.
     pub fn compose(base: &Url, rest_path: &str, query: &QueryMap) -> Result<Url, UrlError> {
-        let mut url = base.clone();
         let rest = rest_path.trim_start_matches('/');
-        let base_path = base.path.trim_end_matches('/');
-        let path = if rest.is_empty() {
-            if rest_path.is_empty() && !base_path.is_empty() {
-                base_path.to_string()
-            } else {
-                format!("{base_path}/")
-            }
-        } else {
-            format!("{base_path}/{rest}")
-        };
-        url.set_path(&path)?;
-        for (n, v) in query.iter() {
-            url.query.append(n, v.to_vec());
+        if !valid_path(rest) {
+            return Err(UrlError::InvalidPath(shorten(rest_path)));
         }
-        Ok(url)
+        let base_path = base.path.trim_end_matches('/');
+        let mut path = String::with_capacity(base_path.len() + rest.len() + 2);
+        if base_path.is_empty() || !base_path.starts_with('/') {
+            path.push('/');
+        }
+        path.push_str(base_path);
+        if !(rest.is_empty() && rest_path.is_empty() && !base_path.is_empty()) {
+            if !path.ends_with('/') {
+                path.push('/');
+            }
+            path.push_str(rest);
+        }
+        let mut q = base.query.clone();
+        for (n, v) in query.iter() {
+            q.append(n, v.to_vec());
+        }
+        Ok(Url {
+            scheme: base.scheme.clone(),
+            host: base.host.clone(),
+            port: base.port,
+            path,
+            query: q,
+        })
     }
 
     /// `set-backend-service base-url`: replaces `old_base` (the base this URL was composed from)
