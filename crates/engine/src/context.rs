@@ -114,6 +114,8 @@ pub struct RequestContext<'a, V> {
     pub backend_id: Option<String>,
     /// `context.Backend`.
     pub backend: Option<BackendInfo>,
+    /// `backend_id` came from `set-backend-service backend-id` (not from URL matching).
+    pub backend_from_policy: bool,
     /// `context.LastError` (set when on-error runs).
     pub last_error: Option<LastError>,
     pub variables: Variables<V>,
@@ -154,6 +156,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_base: admission.backend_base,
             backend_id: admission.backend_id,
             backend: None,
+            backend_from_policy: false,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
@@ -196,6 +199,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_base: None,
             backend_id: None,
             backend: None,
+            backend_from_policy: false,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
