@@ -14,6 +14,7 @@
 //! | [`context`] | `RequestContext`: the state behind `context`; `Variables<V>`; the Liquid `context` view |
 //! | [`pipeline`] | section runner: `Step`, on-error with `LastError`, `return-response` short-circuit |
 //! | [`backends`] | circuit breakers, pool selection, credentials (`BackendRegistry`) |
+//! | [`mock_response`] | the response mock-response returns (examples, schema samples) |
 //! | [`routing`] | `rewrite_uri`, `set-backend-service` base-url / backend-id on the context |
 //! | [`backend_call`] | `forward_request`: one backend call with pool choice, breaker feedback, timeout, trace |
 //! | [`errors`] | `LastError`, `PipelineError`, APIM's gateway responses, retry backoff |
@@ -33,6 +34,7 @@ pub mod http;
 pub mod limits;
 pub mod liquid;
 pub mod matching;
+pub mod mock_response;
 pub mod named_values;
 pub mod pipeline;
 pub mod routing;

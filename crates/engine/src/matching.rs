@@ -528,7 +528,7 @@ mod tests {
             name: id.into(),
             method: method.into(),
             url_template: t.into(),
-            policy: None,
+            ..Default::default()
         }
     }
 
