@@ -253,6 +253,63 @@ pub async fn forward_request<V>(
     }
 }
 
+/// `send-request mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendMode {
+    #[default]
+    New,
+    /// Start from the current request's method, URL, headers and body (the body is not copied
+    /// in outbound).
+    Copy,
+}
+
+/// The request send-request starts from, before its `set-url`/`set-method`/`set-header`/
+/// `set-body` children apply. `None` for mode `new` without a URL yet.
+pub fn send_request_base<V>(
+    ctx: &RequestContext<'_, V>,
+    mode: SendMode,
+    section: Section,
+) -> Option<BackendRequest> {
+    match mode {
+        SendMode::New => None,
+        SendMode::Copy => {
+            let mut req = BackendRequest::new(ctx.request.method.clone(), ctx.request.url.clone());
+            req.headers = ctx.request.headers.clone();
+            if section != Section::Outbound {
+                req.body = ctx.request.body.try_clone().unwrap_or_default();
+            }
+            Some(req)
+        }
+    }
+}
+
+/// `send-request` / `send-one-way-request`: sends with the timeout (default 60 s) on the engine
+/// clock. Non-2xx answers are responses, not errors. With `ignore_error` a failure yields
+/// `Ok(None)` (the response variable becomes null); otherwise it is the error on-error sees.
+pub async fn send_request(
+    services: &Services,
+    req: BackendRequest,
+    timeout: Duration,
+    ignore_error: bool,
+    loc: &PolicyLocation,
+    request_id: &str,
+) -> Result<Option<crate::http::Response>, Box<PipelineError>> {
+    match send_with_timeout(
+        services.http.as_ref(),
+        services.clock.as_ref(),
+        req,
+        timeout,
+    )
+    .await
+    {
+        Ok(r) => Ok(Some(r)),
+        Err(_) if ignore_error => Ok(None),
+        Err(e) => Err(Box::new(PipelineError::backend_failure(
+            loc, &e, request_id,
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,6 +501,82 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("Timeout set to 300 seconds")
+        );
+    }
+
+    #[tokio::test]
+    async fn send_request_copy_mode_and_errors() {
+        let s = service();
+        let (services, h, _reg) = setup(&s);
+        h.http.always(
+            MockMatch::host("placeholder.example.com"),
+            MockReply::status(404),
+        );
+        h.http.always(
+            MockMatch::host("down.example.com"),
+            MockReply::fault(MockFault::ConnectionRefused),
+        );
+        let ctx = context(&s, &services);
+        assert!(send_request_base(&ctx, SendMode::New, Section::Inbound).is_none());
+        let copy = send_request_base(&ctx, SendMode::Copy, Section::Inbound).unwrap();
+        assert_eq!(copy.body.peek().map(|b| b.len()), Some(15));
+        let out = send_request_base(&ctx, SendMode::Copy, Section::Outbound).unwrap();
+        assert!(
+            !out.body.is_present(),
+            "copy in outbound does not copy the body"
+        );
+        let loc = PolicyLocation {
+            policy: "send-request".into(),
+            ..loc()
+        };
+        let r = h
+            .clock
+            .run(send_request(
+                &services,
+                copy,
+                Duration::from_secs(60),
+                false,
+                &loc,
+                "rid",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.unwrap().status,
+            404,
+            "non-2xx is a response, not an error"
+        );
+        let down = BackendRequest::new("GET", Url::parse("https://down.example.com/").unwrap());
+        assert!(
+            h.clock
+                .run(send_request(
+                    &services,
+                    down,
+                    Duration::from_secs(60),
+                    true,
+                    &loc,
+                    "rid"
+                ))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let down = BackendRequest::new("GET", Url::parse("https://down.example.com/").unwrap());
+        let e = h
+            .clock
+            .run(send_request(
+                &services,
+                down,
+                Duration::from_secs(60),
+                false,
+                &loc,
+                "rid",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.last_error.source.as_str(), e.last_error.reason.as_str()),
+            ("send-request", "BackendConnectionFailure")
         );
     }
 

@@ -197,6 +197,33 @@ impl QueryMap {
     }
 }
 
+impl QueryMap {
+    /// set-query-parameter: `exists-action` on this map.
+    pub fn apply(&mut self, name: &str, action: super::ExistsAction, values: Vec<String>) {
+        match action {
+            super::ExistsAction::Override => self.set(name, values),
+            super::ExistsAction::Skip => {
+                self.set_if_absent(name, values);
+            }
+            super::ExistsAction::Append => self.append(name, values),
+            super::ExistsAction::Delete => {
+                self.remove(name);
+            }
+        }
+    }
+
+    /// `IMessageBody.AsFormUrlEncodedContent()`: parses `application/x-www-form-urlencoded` text.
+    pub fn parse_form(body: &str) -> Self {
+        QueryMap::parse(body)
+    }
+
+    /// `ToQueryString()` of a form: `?a=b...`, or `None` when empty.
+    pub fn to_query_string(&self) -> Option<String> {
+        let q = self.encode();
+        (!q.is_empty()).then(|| format!("?{q}"))
+    }
+}
+
 /// An absolute URL as APIM's `IUrl` exposes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
@@ -576,6 +603,21 @@ mod tests {
                 .to_string(),
             "https://f.azurewebsites.net/api/run?code=secret&a=1"
         );
+    }
+
+    #[test]
+    fn query_actions_and_forms() {
+        let mut q = QueryMap::parse("a=1");
+        q.apply("A", crate::http::ExistsAction::Append, vec!["2".into()]);
+        q.apply("b", crate::http::ExistsAction::Skip, vec!["3".into()]);
+        q.apply("b", crate::http::ExistsAction::Skip, vec!["4".into()]);
+        assert_eq!(q.encode(), "a=1&a=2&b=3");
+        q.apply("a", crate::http::ExistsAction::Delete, vec![]);
+        assert_eq!(q.to_query_string().as_deref(), Some("?b=3"));
+        let form = QueryMap::parse_form("name=J%C3%BCrgen+S&tags=a&tags=b");
+        assert_eq!(form.get("name").unwrap(), ["Jürgen S"]);
+        assert_eq!(form.get("tags").unwrap(), ["a", "b"]);
+        assert_eq!(QueryMap::new().to_query_string(), None);
     }
 
     #[test]
