@@ -22,6 +22,7 @@
 //! | [`trace`] | the request trace |
 //! | [`liquid`] | Liquid templates (DotLiquid C# mode) |
 //! | [`convert`] | json-to-xml / xml-to-json |
+//! | [`cors`] | the cors policy's decision (preflight answers, response headers, unmatched requests) |
 //! | [`limits`] | limit-concurrency slots, ip-filter rules, Basic authorization |
 
 pub mod admission;
@@ -29,6 +30,7 @@ pub mod backend_call;
 pub mod backends;
 pub mod context;
 pub mod convert;
+pub mod cors;
 pub mod errors;
 pub mod http;
 pub mod limits;
