@@ -735,6 +735,35 @@ pub struct Bindings {
     pub now: Option<DateTime<Utc>>,
 }
 
+/// The `body` a template sees: the parsed body when the media type is JSON (`application/json`,
+/// `text/json`, `*+json`) or XML (`application/xml`, `text/xml`, `*+xml`; converted as
+/// xml-to-json `javascript-friendly` does), else nil.
+pub fn body_binding(
+    media_type: Option<&str>,
+    body: &str,
+) -> Result<Option<serde_json::Value>, LiquidError> {
+    let Some(mt) = media_type.map(|m| m.trim().to_ascii_lowercase()) else {
+        return Ok(None);
+    };
+    let is_json = mt == "application/json" || mt == "text/json" || mt.ends_with("+json");
+    let is_xml = mt == "application/xml" || mt == "text/xml" || mt.ends_with("+xml");
+    if body.trim().is_empty() || !(is_json || is_xml) {
+        return Ok(None);
+    }
+    let json_text = if is_json {
+        body.to_string()
+    } else {
+        let opts = crate::convert::XmlToJsonOptions {
+            kind: crate::convert::XmlToJsonKind::JavascriptFriendly,
+            always_array_child_elements: false,
+        };
+        crate::convert::xml_to_json(body, &opts).map_err(|e| LiquidError::Render(e.to_string()))?
+    };
+    serde_json::from_str(&json_text)
+        .map(Some)
+        .map_err(|e| LiquidError::Render(format!("the body is not valid JSON: {e}")))
+}
+
 /// Upper bound on nodes rendered, against hostile templates (huge ranges, nested loops).
 pub const MAX_RENDER_STEPS: u64 = 5_000_000;
 /// Upper bound on output size.
@@ -1235,6 +1264,26 @@ mod tests {
             div.render(&Bindings::default()),
             Err(LiquidError::Render(_))
         ));
+    }
+
+    #[test]
+    fn body_binding_by_content_type() {
+        assert_eq!(
+            body_binding(Some("application/json"), "{\"a\":1}").unwrap(),
+            Some(json!({"a": 1}))
+        );
+        assert_eq!(
+            body_binding(Some("application/problem+json"), "[1]").unwrap(),
+            Some(json!([1]))
+        );
+        assert_eq!(
+            body_binding(Some("text/xml"), "<r><a>1</a></r>").unwrap(),
+            Some(json!({"r": {"a": "1"}}))
+        );
+        assert_eq!(body_binding(Some("text/plain"), "hi").unwrap(), None);
+        assert_eq!(body_binding(None, "{}").unwrap(), None);
+        assert_eq!(body_binding(Some("application/json"), "").unwrap(), None);
+        assert!(body_binding(Some("application/json"), "{bad").is_err());
     }
 
     #[test]
