@@ -11,7 +11,6 @@ use crate::context::RequestContext;
 use crate::errors::{LastError, PipelineError, PolicyLocation, Section};
 use crate::http::{DEFAULT_BUFFER_LIMIT, HeaderMap, Url};
 use crate::services::{BackendRequest, HttpVersion, Services, TlsOptions, send_with_timeout};
-use crate::trace::TraceEntry;
 
 /// `forward-request` settings (defaults per pipeline.md §9).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,17 +55,7 @@ fn trace<V>(
     source: &str,
     data: Value,
 ) {
-    if !ctx.trace.is_enabled() {
-        return;
-    }
-    let now = services.clock.monotonic();
-    let entry = TraceEntry {
-        source: source.to_string(),
-        timestamp: services.clock.now(),
-        elapsed: ctx.elapsed(now),
-        data,
-    };
-    ctx.trace.record(section, entry);
+    ctx.record_trace(services.clock.as_ref(), section, source, data);
 }
 
 /// Sends `context.Request` to the backend and makes the answer `context.Response`.

@@ -207,6 +207,28 @@ impl<'a, V> RequestContext<'a, V> {
         (ctx, rejection.error)
     }
 
+    /// Adds a trace entry (no-op when tracing is off): `context.Trace(message)`, the `trace`
+    /// policy, and the engine's own steps.
+    pub fn record_trace(
+        &mut self,
+        clock: &dyn crate::services::Clock,
+        section: crate::errors::Section,
+        source: &str,
+        data: Value,
+    ) {
+        if !self.trace.is_enabled() {
+            return;
+        }
+        let elapsed = self.elapsed(clock.monotonic());
+        let entry = crate::trace::TraceEntry {
+            source: source.to_string(),
+            timestamp: clock.now(),
+            elapsed,
+            data,
+        };
+        self.trace.record(section, entry);
+    }
+
     /// `context.Elapsed` given the clock's current monotonic time.
     pub fn elapsed(&self, now: Duration) -> Duration {
         now.saturating_sub(self.started)
