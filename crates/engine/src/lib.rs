@@ -17,6 +17,7 @@
 //! | [`mock_response`] | the response mock-response returns (examples, schema samples) |
 //! | [`routing`] | `rewrite_uri`, `set-backend-service` base-url / backend-id on the context |
 //! | [`backend_call`] | `forward_request`: one backend call with pool choice, breaker feedback, timeout, trace |
+//! | [`scopes`] | scope chain (operation → API → product → workspace → global) and `<base/>`/fragment expansion |
 //! | [`errors`] | `LastError`, `PipelineError`, APIM's gateway responses, retry backoff |
 //! | [`named_values`] | `{{name}}` substitution and secret masking |
 //! | [`trace`] | the request trace |
@@ -40,6 +41,7 @@ pub mod mock_response;
 pub mod named_values;
 pub mod pipeline;
 pub mod routing;
+pub mod scopes;
 pub mod service;
 pub mod services;
 pub mod subscription;
