@@ -218,7 +218,9 @@ impl VirtualClock {
 
     /// Runs `fut` to completion, advancing virtual time to the next sleep deadline whenever the
     /// future (and the tasks it waits on) can make no other progress. Deterministic: time only
-    /// moves when everything is waiting on this clock.
+    /// moves when everything is waiting on this clock. Use a current-thread runtime: tasks the
+    /// future spawns get a few scheduler turns before time moves, which on a multi-thread
+    /// runtime is not a guarantee that they have run.
     pub async fn run<F: Future>(&self, fut: F) -> F::Output {
         let mut fut = std::pin::pin!(fut);
         loop {
