@@ -243,6 +243,44 @@ impl<'a, V> RequestContext<'a, V> {
         )
     }
 
+    /// Headers that set-header changes in `section`: the backend request in inbound and
+    /// backend, the client response in outbound and on-error.
+    pub fn target_headers_mut(&mut self, section: crate::errors::Section) -> &mut HeaderMap {
+        if Self::targets_request(section) {
+            &mut self.request.headers
+        } else {
+            &mut self.response.headers
+        }
+    }
+
+    /// Body that set-body / find-and-replace / json-to-xml change in `section`.
+    pub fn target_body_mut(&mut self, section: crate::errors::Section) -> &mut crate::http::Body {
+        if Self::targets_request(section) {
+            &mut self.request.body
+        } else {
+            &mut self.response.body
+        }
+    }
+
+    /// `find-and-replace`: ordinal replacement of every occurrence in the section's body (which
+    /// must be buffered first). An empty `from` or an absent body changes nothing.
+    pub fn find_and_replace(
+        &mut self,
+        section: crate::errors::Section,
+        from: &str,
+        to: &str,
+    ) -> Result<(), crate::http::BodyError> {
+        let body = self.target_body_mut(section);
+        if from.is_empty() || !body.is_present() {
+            return Ok(());
+        }
+        let text = body.read_text(true)?;
+        if text.contains(from) {
+            body.set(text.replace(from, to));
+        }
+        Ok(())
+    }
+
     /// The `context` object a Liquid template sees (expressions.md §9).
     pub fn liquid_context(&self) -> Value {
         let mut params = Map::new();
@@ -383,6 +421,54 @@ mod tests {
         })
         .unwrap();
         assert_eq!(rendered, "GET /echo/items/42");
+    }
+
+    #[test]
+    fn section_targets_and_find_and_replace() {
+        use crate::errors::Section;
+        let service = ServiceDefinition {
+            apis: vec![Api {
+                id: "a".into(),
+                path: "a".into(),
+                subscription_required: false,
+                operations: vec![Operation {
+                    id: "o".into(),
+                    method: "POST".into(),
+                    url_template: "/".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 5);
+        let mut req = Request::new("POST", Url::parse("https://gw/a/").unwrap());
+        req.body = crate::http::Body::from("hello world, hello");
+        let adm = admit(
+            &service,
+            &crate::matching::Router::new(&service),
+            None,
+            req,
+            &services,
+        )
+        .unwrap();
+        let mut ctx: RequestContext<'_, ()> =
+            RequestContext::new(&service, adm, Duration::ZERO, false);
+        ctx.find_and_replace(Section::Inbound, "hello", "bye")
+            .unwrap();
+        assert_eq!(ctx.request.body.read_text(true).unwrap(), "bye world, bye");
+        ctx.find_and_replace(Section::Outbound, "x", "y").unwrap();
+        assert!(
+            !ctx.response.body.is_present(),
+            "no response body yet: nothing to replace"
+        );
+        ctx.target_headers_mut(Section::Outbound)
+            .set_one("X-Out", "1")
+            .unwrap();
+        ctx.target_headers_mut(Section::Backend)
+            .set_one("X-In", "1")
+            .unwrap();
+        assert!(ctx.response.headers.contains("x-out") && ctx.request.headers.contains("x-in"));
     }
 
     #[test]
