@@ -114,6 +114,8 @@ pub struct RequestContext<'a, V> {
     pub backend_id: Option<String>,
     /// `context.Backend`.
     pub backend: Option<BackendInfo>,
+    /// `backend_id` came from `set-backend-service backend-id` (not from URL matching).
+    pub backend_from_policy: bool,
     /// `context.LastError` (set when on-error runs).
     pub last_error: Option<LastError>,
     pub variables: Variables<V>,
@@ -154,6 +156,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_base: admission.backend_base,
             backend_id: admission.backend_id,
             backend: None,
+            backend_from_policy: false,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
@@ -196,11 +199,34 @@ impl<'a, V> RequestContext<'a, V> {
             backend_base: None,
             backend_id: None,
             backend: None,
+            backend_from_policy: false,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
         };
         (ctx, rejection.error)
+    }
+
+    /// Adds a trace entry (no-op when tracing is off): `context.Trace(message)`, the `trace`
+    /// policy, and the engine's own steps.
+    pub fn record_trace(
+        &mut self,
+        clock: &dyn crate::services::Clock,
+        section: crate::errors::Section,
+        source: &str,
+        data: Value,
+    ) {
+        if !self.trace.is_enabled() {
+            return;
+        }
+        let elapsed = self.elapsed(clock.monotonic());
+        let entry = crate::trace::TraceEntry {
+            source: source.to_string(),
+            timestamp: clock.now(),
+            elapsed,
+            data,
+        };
+        self.trace.record(section, entry);
     }
 
     /// `context.Elapsed` given the clock's current monotonic time.
@@ -215,6 +241,44 @@ impl<'a, V> RequestContext<'a, V> {
             section,
             crate::errors::Section::Inbound | crate::errors::Section::Backend
         )
+    }
+
+    /// Headers that set-header changes in `section`: the backend request in inbound and
+    /// backend, the client response in outbound and on-error.
+    pub fn target_headers_mut(&mut self, section: crate::errors::Section) -> &mut HeaderMap {
+        if Self::targets_request(section) {
+            &mut self.request.headers
+        } else {
+            &mut self.response.headers
+        }
+    }
+
+    /// Body that set-body / find-and-replace / json-to-xml change in `section`.
+    pub fn target_body_mut(&mut self, section: crate::errors::Section) -> &mut crate::http::Body {
+        if Self::targets_request(section) {
+            &mut self.request.body
+        } else {
+            &mut self.response.body
+        }
+    }
+
+    /// `find-and-replace`: ordinal replacement of every occurrence in the section's body (which
+    /// must be buffered first). An empty `from` or an absent body changes nothing.
+    pub fn find_and_replace(
+        &mut self,
+        section: crate::errors::Section,
+        from: &str,
+        to: &str,
+    ) -> Result<(), crate::http::BodyError> {
+        let body = self.target_body_mut(section);
+        if from.is_empty() || !body.is_present() {
+            return Ok(());
+        }
+        let text = body.read_text(true)?;
+        if text.contains(from) {
+            body.set(text.replace(from, to));
+        }
+        Ok(())
     }
 
     /// The `context` object a Liquid template sees (expressions.md §9).
@@ -321,7 +385,14 @@ mod tests {
             .set_one("Ocp-Apim-Subscription-Key", "k")
             .unwrap();
         req.headers.set_one("Accept", "application/json").unwrap();
-        let adm = admit(&service, None, req, &services).unwrap();
+        let adm = admit(
+            &service,
+            &crate::matching::Router::new(&service),
+            None,
+            req,
+            &services,
+        )
+        .unwrap();
         let ctx: RequestContext<'_, ()> =
             RequestContext::new(&service, adm, services.clock.monotonic(), true);
         assert_eq!(ctx.subscription.unwrap().id, "s");
@@ -353,6 +424,54 @@ mod tests {
     }
 
     #[test]
+    fn section_targets_and_find_and_replace() {
+        use crate::errors::Section;
+        let service = ServiceDefinition {
+            apis: vec![Api {
+                id: "a".into(),
+                path: "a".into(),
+                subscription_required: false,
+                operations: vec![Operation {
+                    id: "o".into(),
+                    method: "POST".into(),
+                    url_template: "/".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 5);
+        let mut req = Request::new("POST", Url::parse("https://gw/a/").unwrap());
+        req.body = crate::http::Body::from("hello world, hello");
+        let adm = admit(
+            &service,
+            &crate::matching::Router::new(&service),
+            None,
+            req,
+            &services,
+        )
+        .unwrap();
+        let mut ctx: RequestContext<'_, ()> =
+            RequestContext::new(&service, adm, Duration::ZERO, false);
+        ctx.find_and_replace(Section::Inbound, "hello", "bye")
+            .unwrap();
+        assert_eq!(ctx.request.body.read_text(true).unwrap(), "bye world, bye");
+        ctx.find_and_replace(Section::Outbound, "x", "y").unwrap();
+        assert!(
+            !ctx.response.body.is_present(),
+            "no response body yet: nothing to replace"
+        );
+        ctx.target_headers_mut(Section::Outbound)
+            .set_one("X-Out", "1")
+            .unwrap();
+        ctx.target_headers_mut(Section::Backend)
+            .set_one("X-In", "1")
+            .unwrap();
+        assert!(ctx.response.headers.contains("x-out") && ctx.request.headers.contains("x-in"));
+    }
+
+    #[test]
     fn rejected_request_keeps_the_matched_api() {
         let service = ServiceDefinition {
             apis: vec![Api {
@@ -371,6 +490,7 @@ mod tests {
         let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 5);
         let rej = admit(
             &service,
+            &crate::matching::Router::new(&service),
             None,
             Request::new("GET", Url::parse("https://gw/echo/x").unwrap()),
             &services,

@@ -308,3 +308,151 @@ mod tests {
         assert_eq!(h.media_type().as_deref(), Some("application/json"));
     }
 }
+
+impl HeaderMap {
+    /// From the `http` crate's map (hosts): repeated lines become several values; bytes that
+    /// are not UTF-8 are read as Latin-1, as .NET's HTTP stack does.
+    pub fn from_http(h: &http::HeaderMap) -> Result<Self, HeaderError> {
+        let mut m = HeaderMap::new();
+        for (n, v) in h {
+            let value = match v.to_str() {
+                Ok(s) => s.to_string(),
+                Err(_) => v.as_bytes().iter().map(|&b| b as char).collect(),
+            };
+            m.push_line(n.as_str(), &value)?;
+        }
+        Ok(m)
+    }
+
+    /// To the `http` crate's map, with APIM's wire form (comma-joined except repeated-line
+    /// headers). Characters outside Latin-1 are an error, not silently dropped.
+    pub fn to_http(&self) -> Result<http::HeaderMap, HeaderError> {
+        let mut out = http::HeaderMap::new();
+        for (n, v) in self.wire_lines() {
+            let name = http::HeaderName::from_bytes(n.as_bytes())
+                .map_err(|_| HeaderError::InvalidName(n.clone()))?;
+            let bytes: Option<Vec<u8>> =
+                v.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
+            let value = bytes
+                .and_then(|b| http::HeaderValue::from_bytes(&b).ok())
+                .ok_or_else(|| HeaderError::InvalidValue { name: n.clone() })?;
+            out.append(name, value);
+        }
+        Ok(out)
+    }
+}
+
+/// `exists-action` of set-header / set-query-parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExistsAction {
+    #[default]
+    Override,
+    Skip,
+    Append,
+    Delete,
+}
+
+impl ExistsAction {
+    /// Parses the attribute value (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "override" => Some(ExistsAction::Override),
+            "skip" => Some(ExistsAction::Skip),
+            "append" => Some(ExistsAction::Append),
+            "delete" => Some(ExistsAction::Delete),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetHeaderError {
+    #[error("header '{0}' cannot be modified by policies")]
+    Protected(String),
+    #[error("header 'Server' cannot be removed")]
+    ServerNotRemovable,
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+}
+
+impl HeaderMap {
+    /// set-header: applies `action` with APIM's restrictions (Connection, Content-Length,
+    /// Keep-Alive, Transfer-Encoding cannot be changed; Server cannot be removed).
+    pub fn apply(
+        &mut self,
+        name: &str,
+        action: ExistsAction,
+        values: Vec<String>,
+    ) -> Result<(), SetHeaderError> {
+        if is_protected_header(name) {
+            return Err(SetHeaderError::Protected(name.to_string()));
+        }
+        match action {
+            ExistsAction::Override => self.set(name, values)?,
+            ExistsAction::Skip => {
+                self.set_if_absent(name, values)?;
+            }
+            ExistsAction::Append => self.append(name, values)?,
+            ExistsAction::Delete => {
+                if name.eq_ignore_ascii_case("Server") {
+                    return Err(SetHeaderError::ServerNotRemovable);
+                }
+                self.remove(name);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+
+    #[test]
+    fn set_header_actions_and_restrictions() {
+        let mut h = HeaderMap::new();
+        h.apply("X-A", ExistsAction::Override, vec!["1".into(), "2".into()])
+            .unwrap();
+        h.apply("x-a", ExistsAction::Skip, vec!["3".into()])
+            .unwrap();
+        h.apply("x-a", ExistsAction::Append, vec!["4".into()])
+            .unwrap();
+        assert_eq!(h.get("X-A").unwrap(), ["1", "2", "4"]);
+        h.apply("X-A", ExistsAction::Delete, vec![]).unwrap();
+        assert!(!h.contains("x-a"));
+        assert_eq!(
+            h.apply("content-length", ExistsAction::Override, vec!["1".into()]),
+            Err(SetHeaderError::Protected("content-length".into()))
+        );
+        assert_eq!(
+            h.apply("Server", ExistsAction::Delete, vec![]),
+            Err(SetHeaderError::ServerNotRemovable)
+        );
+        assert!(
+            h.apply("Server", ExistsAction::Override, vec!["x".into()])
+                .is_ok()
+        );
+        assert_eq!(ExistsAction::parse("Append"), Some(ExistsAction::Append));
+        assert_eq!(ExistsAction::parse("bogus"), None);
+    }
+
+    #[test]
+    fn http_crate_round_trip() {
+        let mut src = http::HeaderMap::new();
+        src.append("accept", http::HeaderValue::from_static("a"));
+        src.append("accept", http::HeaderValue::from_static("b"));
+        src.append(
+            "x-latin",
+            http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+        );
+        let h = HeaderMap::from_http(&src).unwrap();
+        assert_eq!(h.get("Accept").unwrap(), ["a", "b"]);
+        assert_eq!(h.first("x-latin"), Some("café"));
+        let back = h.to_http().unwrap();
+        assert_eq!(back.get_all("accept").iter().collect::<Vec<_>>(), ["a,b"]);
+        assert_eq!(back.get("x-latin").unwrap().as_bytes(), b"caf\xe9");
+        let mut bad = HeaderMap::new();
+        bad.set_one("x", "\u{4e2d}").unwrap();
+        assert!(bad.to_http().is_err());
+    }
+}
