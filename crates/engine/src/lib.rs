@@ -9,6 +9,7 @@ pub mod backend_call;
 pub mod backends;
 pub mod context;
 pub mod convert;
+pub mod counters;
 pub mod errors;
 pub mod http;
 pub mod limits;
