@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apim_engine::counters::{
-    RateDecision, RateLimit, RateLimiter, TokenDecision, TokenLimiter, TokenLimits,
+    Limiters, RateDecision, RateLimit, RateLimiter, TokenDecision, TokenLimiter, TokenLimits,
     TokenQuotaPeriod,
 };
 use apim_engine::errors::{token_limit_response, token_quota_response};
@@ -22,7 +22,7 @@ fn clock_at(s: &str) -> VirtualClock {
 #[tokio::test]
 async fn token_limit_guide_transcript_in_process() {
     let clock = VirtualClock::at_default_start();
-    let gw = TokenLimiter::in_memory(Arc::new(clock.clone()));
+    let gw = Limiters::in_memory(Arc::new(clock.clone())).tokens;
     let runs = token_limit_transcript(&[gw], &clock).await;
     assert_eq!(runs, transcript_expected());
 }

@@ -24,16 +24,52 @@ mod rate;
 mod tokens;
 mod window;
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 
-use crate::services::StoreError;
+use crate::services::{Clock, StoreError};
 
 pub use memory::{MemoryFixedStore, MemoryWindowStore};
 pub use quota::{QuotaCounter, QuotaDecision, QuotaRequestLedger, QuotaSpec, QuotaUsage};
 pub use rate::{RateDecision, RateLimit, RateLimiter};
 pub use tokens::{
     TokenDecision, TokenLimiter, TokenLimits, TokenQuotaPeriod, TokenTicket, TokenUsage,
+    UnknownTokenQuotaPeriod,
 };
+
+/// The three counters the limit policies use, on one pair of stores. Cheap to clone; keep one
+/// per engine instance (counters live as long as it does).
+#[derive(Debug, Clone)]
+pub struct Limiters {
+    pub rate: RateLimiter,
+    pub quota: QuotaCounter,
+    pub tokens: TokenLimiter,
+}
+
+impl Limiters {
+    /// Exact in-process counting (one gateway).
+    pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
+        Self::on_stores(
+            Arc::new(MemoryWindowStore::new()),
+            Arc::new(MemoryFixedStore::new()),
+            clock,
+        )
+    }
+
+    /// Counting in shared stores, e.g. one `Arc<RedisStore>` for both.
+    pub fn on_stores(
+        windows: Arc<dyn WindowStore>,
+        fixed: Arc<dyn FixedWindowStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Limiters {
+            rate: RateLimiter::new(windows.clone(), clock.clone()),
+            quota: QuotaCounter::new(fixed.clone(), clock.clone()),
+            tokens: TokenLimiter::new(windows, fixed, clock),
+        }
+    }
+}
 
 /// Milliseconds since the Unix epoch, from the engine clock.
 pub type Millis = i64;
