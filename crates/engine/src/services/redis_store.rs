@@ -185,6 +185,11 @@ impl RedisStore {
     /// Connects lazily to `url` (`redis://host:port/db`): the gateway starts even when Redis
     /// is down, and reconnects when it comes back. Must be called inside a tokio runtime.
     pub fn new(url: &str, clock: Arc<dyn Clock>, opts: RedisOptions) -> Result<Self, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Other(
+                "the Redis store must be created inside a tokio runtime".into(),
+            ));
+        }
         let client = redis::Client::open(url).map_err(|e| StoreError::Other(e.to_string()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(opts.connect_timeout))
@@ -510,5 +515,29 @@ impl CounterStore for RedisStore {
             )
             .await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::VirtualClock;
+
+    #[test]
+    fn creating_outside_a_runtime_or_with_a_bad_url_is_an_error_not_a_panic() {
+        let clock: Arc<dyn Clock> = Arc::new(VirtualClock::at_default_start());
+        let e = RedisStore::new(
+            "redis://127.0.0.1:1/",
+            clock.clone(),
+            RedisOptions::default(),
+        );
+        assert!(matches!(e, Err(StoreError::Other(m)) if m.contains("tokio runtime")));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let e = RedisStore::new("not a url", clock, RedisOptions::default());
+        assert!(matches!(e, Err(StoreError::Other(_))));
     }
 }
