@@ -95,7 +95,8 @@ impl RateLimiter {
     pub async fn check(&self, key: &str, limit: RateLimit, count: Option<u64>) -> RateDecision {
         let key = counter_key(key);
         let (need, add) = match count {
-            Some(n) => (n, n),
+            // Counting nothing (a literal false increment-condition) still checks the counter.
+            Some(n) => (n.max(1), n),
             None => (1, 0),
         };
         let req = WindowAdmit {
@@ -195,6 +196,10 @@ mod tests {
         assert!(matches!(
             r.check("k", lim, Some(3)).now_or_never().unwrap(),
             RateDecision::Allowed { remaining: 0, .. }
+        ));
+        assert!(matches!(
+            r.check("k", lim, Some(0)).now_or_never().unwrap(),
+            RateDecision::Limited { .. }
         ));
     }
 }
