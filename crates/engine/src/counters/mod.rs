@@ -15,9 +15,12 @@
 //! operation receives the engine clock's time (epoch milliseconds), never the store's own, so
 //! tests on the virtual clock stay deterministic with Redis too.
 //!
+//! [`CacheStores`] picks the cache a policy's `caching-type` names.
+//!
 //! When a shared store cannot be reached, sliding windows fall back to per-gateway in-process
 //! counting and quotas fail open (docs/compat.md, "Limits, caches and AI-gateway policies").
 
+mod caching;
 mod memory;
 mod quota;
 mod rate;
@@ -30,6 +33,7 @@ use futures_util::future::BoxFuture;
 
 use crate::services::{Clock, StoreError};
 
+pub use caching::{CacheStores, CachingType, CachingTypeError};
 pub use memory::{MemoryFixedStore, MemoryWindowStore};
 pub use quota::{QuotaCounter, QuotaDecision, QuotaRequestLedger, QuotaSpec, QuotaUsage};
 pub use rate::{RateDecision, RateLimit, RateLimiter};
