@@ -5,7 +5,7 @@
 #[path = "limits_support.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -51,7 +51,11 @@ fn start_redis(test: &str) -> Option<RedisServer> {
         if std::env::var_os("CI").is_some() {
             panic!("redis-server is required in CI (.ci/install.d/40-redis.sh installs it)");
         }
-        eprintln!("SKIPPED {test}: redis-server not installed (apt-get install redis-server)");
+        // Straight to stderr: the test harness would capture `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: redis-server not installed (apt-get install redis-server)"
+        );
         return None;
     }
     let port = free_port();
