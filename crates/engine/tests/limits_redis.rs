@@ -341,3 +341,108 @@ async fn unreachable_redis_fails_open_per_counter_kind_without_hanging() {
         ));
     }
 }
+
+/// The Lua scripts and the in-process stores implement the same rules: a long pseudo-random
+/// sequence of admissions, records (with replaced entries) and clock moves gives the same
+/// answers on both.
+#[tokio::test]
+async fn redis_scripts_agree_with_the_in_process_stores() {
+    use apim_engine::counters::{
+        FixedWindow, FixedWindowStore, MemoryFixedStore, MemoryWindowStore, WindowAdmission,
+        WindowAdmit, WindowStore,
+    };
+    let Some(server) = start_redis("redis_scripts_agree_with_the_in_process_stores") else {
+        return;
+    };
+    let clock = VirtualClock::at_default_start();
+    let redis = gateway(&server, &clock);
+    let memory = MemoryWindowStore::new();
+    let fixed_memory = MemoryFixedStore::new();
+    let mut seed: u64 = 0x5eed;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut pending: Vec<(
+        String,
+        Option<apim_engine::counters::EntryId>,
+        Option<apim_engine::counters::EntryId>,
+    )> = Vec::new();
+    // Rejections with a retry time, never-fitting needs, counted admissions.
+    let mut seen = (0, 0, 0);
+    for step in 0..600 {
+        clock.advance(Duration::from_millis(next(1500)));
+        let now_ms = clock.now().timestamp_millis();
+        let key = format!("k{}", next(3));
+        let window_ms = 10_000;
+        match next(4) {
+            0 | 1 => {
+                let req = WindowAdmit {
+                    window_ms,
+                    limit: 20,
+                    need: if next(20) == 0 { 21 } else { next(6) },
+                    add: next(6),
+                    now_ms,
+                };
+                let m = memory.admit(&key, req).await.unwrap();
+                let r = WindowStore::admit(redis.as_ref(), &key, req).await.unwrap();
+                let strip = |a: &WindowAdmission| match a {
+                    WindowAdmission::Admitted { used, entry } => {
+                        (true, *used, None, entry.is_some())
+                    }
+                    WindowAdmission::Rejected {
+                        used,
+                        retry_after_ms,
+                    } => (false, *used, *retry_after_ms, false),
+                };
+                assert_eq!(strip(&m), strip(&r), "step {step}: admit {req:?}");
+                match strip(&m) {
+                    (false, _, Some(_), _) => seen.0 += 1,
+                    (false, _, None, _) => seen.1 += 1,
+                    (true, _, _, true) => seen.2 += 1,
+                    _ => {}
+                }
+                let entry = |a: WindowAdmission| match a {
+                    WindowAdmission::Admitted { entry, .. } => entry,
+                    WindowAdmission::Rejected { .. } => None,
+                };
+                pending.push((key, entry(m), entry(r)));
+            }
+            2 => {
+                let amount = next(8);
+                let (k, m_old, r_old) = if pending.is_empty() || next(2) == 0 {
+                    (key, None, None)
+                } else {
+                    let i = usize::try_from(next(pending.len() as u64)).unwrap();
+                    pending.swap_remove(i)
+                };
+                let m = memory
+                    .record(&k, window_ms, now_ms, amount, m_old.as_ref())
+                    .await
+                    .unwrap();
+                let r = redis
+                    .record(&k, window_ms, now_ms, amount, r_old.as_ref())
+                    .await
+                    .unwrap();
+                assert_eq!(m, r, "step {step}: record");
+            }
+            _ => {
+                let len = 5_000 + i64::try_from(next(10_000)).unwrap();
+                let start = now_ms - now_ms.rem_euclid(len);
+                let w = FixedWindow {
+                    start_ms: start,
+                    end_ms: Some(start + len),
+                };
+                let (need, add, limit) = (next(4), next(4), 10);
+                let m = fixed_memory.admit(&key, w, need, add, limit).await.unwrap();
+                let r = FixedWindowStore::admit(redis.as_ref(), &key, w, need, add, limit)
+                    .await
+                    .unwrap();
+                assert_eq!(m, r, "step {step}: fixed admit");
+            }
+        }
+    }
+    assert!(seen.0 > 10 && seen.1 > 0 && seen.2 > 10, "{seen:?}");
+}
