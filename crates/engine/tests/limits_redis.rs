@@ -42,6 +42,10 @@ fn free_port() -> u16 {
 
 /// Starts `redis-server`, or returns `None` (skip) when it is not installed outside CI.
 fn start_redis(test: &str) -> Option<RedisServer> {
+    start_redis_on(test, free_port())
+}
+
+fn start_redis_on(test: &str, port: u16) -> Option<RedisServer> {
     let installed = Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
@@ -58,7 +62,6 @@ fn start_redis(test: &str) -> Option<RedisServer> {
         );
         return None;
     }
-    let port = free_port();
     let mut child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -445,4 +448,59 @@ async fn redis_scripts_agree_with_the_in_process_stores() {
         }
     }
     assert!(seen.0 > 10 && seen.1 > 0 && seen.2 > 10, "{seen:?}");
+}
+
+#[tokio::test]
+async fn redis_outage_is_bridged_and_the_store_recovers() {
+    let port = free_port();
+    let Some(server) = start_redis_on("redis_outage_is_bridged_and_the_store_recovers", port)
+    else {
+        return;
+    };
+    let clock = VirtualClock::at_default_start();
+    let store = gateway(&server, &clock);
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let r = RateLimiter::new(store.clone(), shared);
+    let lim = RateLimit::new(1, 60);
+    assert!(matches!(
+        r.check("a", lim, Some(1)).await,
+        RateDecision::Allowed { .. }
+    ));
+    drop(server);
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    // Down: calls are counted on this gateway (which has not seen key "a" yet).
+    assert!(matches!(
+        r.check("a", lim, Some(1)).await,
+        RateDecision::Allowed { .. }
+    ));
+    let server =
+        start_redis_on("redis_outage_is_bridged_and_the_store_recovers", port).expect("restarted");
+    // Still marked down until `down_for` has passed on the engine clock.
+    let e = store.ping().await;
+    assert!(
+        matches!(&e, Err(StoreError::Unavailable(m)) if m.contains("marked down")),
+        "{e:?}"
+    );
+    let mut attempts = 0;
+    loop {
+        clock.advance(RedisOptions::default().down_for);
+        attempts += 1;
+        if store.ping().await.is_ok() {
+            break;
+        }
+        assert!(attempts < 5, "store did not reconnect");
+    }
+    // Shared counting again (the restarted server starts empty).
+    assert!(matches!(
+        r.check("b", lim, Some(1)).await,
+        RateDecision::Allowed { .. }
+    ));
+    assert!(matches!(
+        r.check("b", lim, Some(1)).await,
+        RateDecision::Limited { .. }
+    ));
+    drop(server);
 }

@@ -125,7 +125,7 @@ fn bytes_key(key: &str) -> String {
 }
 
 fn log_fail_open(key: &str, e: &StoreError) {
-    tracing::error!(
+    tracing::debug!(
         counter = "quota",
         counter_key = key,
         error = %e,

@@ -144,7 +144,7 @@ impl RateLimiter {
 }
 
 pub(super) fn log_fallback(kind: &str, key: &str, e: &StoreError) {
-    tracing::warn!(
+    tracing::debug!(
         counter = kind,
         counter_key = key,
         error = %e,

@@ -168,7 +168,7 @@ fn quota_key(key: &str) -> String {
 }
 
 fn log_fail_open(key: &str, e: &crate::services::StoreError) {
-    tracing::error!(
+    tracing::debug!(
         counter = "token-quota",
         counter_key = key,
         error = %e,

@@ -21,13 +21,16 @@ use crate::counters::{
 
 /// Connection settings. Every operation gives up after `operation_timeout` (the limit
 /// policies then apply their fallback, see docs/compat.md), so an unreachable Redis never
-/// hangs a request.
+/// hangs a request. After a connection fault the store is considered down for `down_for`
+/// (engine clock): operations fail at once instead of each paying the timeouts, then the next
+/// one tries again.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
     /// Prepended to every key (`apim-emu:` by default) so instances can share a server.
     pub prefix: String,
     pub connect_timeout: Duration,
     pub operation_timeout: Duration,
+    pub down_for: Duration,
 }
 
 impl Default for RedisOptions {
@@ -36,6 +39,7 @@ impl Default for RedisOptions {
             prefix: "apim-emu:".into(),
             connect_timeout: Duration::from_millis(500),
             operation_timeout: Duration::from_secs(1),
+            down_for: Duration::from_secs(5),
         }
     }
 }
@@ -147,6 +151,8 @@ pub struct RedisStore {
     instance: u64,
     seq: Arc<AtomicU64>,
     scripts: Arc<Scripts>,
+    /// Engine-clock (monotonic) time until which the server is considered down.
+    down_until: Arc<parking_lot::Mutex<Option<Duration>>>,
 }
 
 struct Scripts {
@@ -203,6 +209,7 @@ impl RedisStore {
             opts,
             instance: random_u64(),
             seq: Arc::new(AtomicU64::new(0)),
+            down_until: Arc::default(),
             scripts: Arc::new(Scripts {
                 window_admit: Script::new(WINDOW_ADMIT),
                 window_record: Script::new(WINDOW_RECORD),
@@ -227,6 +234,15 @@ impl RedisStore {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
+        let now = self.clock.monotonic();
+        if let Some(until) = *self.down_until.lock() {
+            if now < until {
+                return Err(StoreError::Unavailable(format!(
+                    "redis marked down after a connection fault; next attempt in {:?}",
+                    until - now
+                )));
+            }
+        }
         let fut = f(self.conn.clone());
         // Connecting may take up to the connect timeout before the operation itself starts.
         let limit = self.opts.operation_timeout + self.opts.connect_timeout;
@@ -236,8 +252,24 @@ impl RedisStore {
                 "redis {what} timed out after {limit:?}"
             ))),
         };
-        if let Err(e) = &out {
-            tracing::warn!(operation = what, error = %e, "redis store operation failed");
+        let mut down = self.down_until.lock();
+        match &out {
+            Err(StoreError::Unavailable(e)) => {
+                tracing::warn!(
+                    operation = what,
+                    error = %e,
+                    retry_in = ?self.opts.down_for,
+                    "redis store unreachable: rate and token-per-minute limits count on this \
+                     gateway, quotas let calls through, cache lookups miss"
+                );
+                *down = Some(now.saturating_add(self.opts.down_for));
+            }
+            Err(e) => tracing::warn!(operation = what, error = %e, "redis store operation failed"),
+            Ok(_) => {
+                if down.take().is_some() {
+                    tracing::info!("redis store reachable again");
+                }
+            }
         }
         out
     }
