@@ -34,6 +34,13 @@ async fn rate_limit_by_key_admits_exactly_100_per_key_under_8_workers() {
     assert_eq!(hammer(vec![limiter]).await, vec![100; KEYS]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_token_estimates_never_over_admit() {
+    let clock = VirtualClock::at_default_start();
+    let gw = Arc::new(TokenLimiter::in_memory(Arc::new(clock)));
+    assert_eq!(hammer_estimates(vec![gw]).await, 1000 / 7);
+}
+
 #[tokio::test]
 async fn rate_limit_window_slides_call_by_call() {
     let clock = VirtualClock::at_default_start();

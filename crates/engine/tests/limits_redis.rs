@@ -126,6 +126,22 @@ async fn rate_limit_by_key_admits_exactly_100_per_key_across_gateways_sharing_re
     assert_eq!(hammer(limiters).await, vec![100; KEYS]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_token_estimates_never_over_admit_across_gateways() {
+    let Some(server) = start_redis("concurrent_token_estimates_never_over_admit") else {
+        return;
+    };
+    let clock = VirtualClock::at_default_start();
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let gateways = (0..2)
+        .map(|_| {
+            let s = gateway(&server, &clock);
+            Arc::new(TokenLimiter::new(s.clone(), s, shared.clone()))
+        })
+        .collect();
+    assert_eq!(hammer_estimates(gateways).await, 1000 / 7);
+}
+
 #[tokio::test]
 async fn sliding_window_and_provisional_entries_on_redis() {
     let Some(server) = start_redis("sliding_window_and_provisional_entries_on_redis") else {

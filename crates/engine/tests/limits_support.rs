@@ -109,3 +109,30 @@ pub async fn hammer(limiters: Vec<Arc<RateLimiter>>) -> Vec<u64> {
     }
     admitted.iter().map(|a| a.load(Ordering::SeqCst)).collect()
 }
+
+/// 8 concurrent workers × 200 token-limit checks with an estimate of 7 prompt tokens against
+/// tokens-per-minute 1000, none settled yet: provisional estimates never over-admit.
+pub async fn hammer_estimates(gateways: Vec<Arc<TokenLimiter>>) -> u64 {
+    let admitted = Arc::new(AtomicU64::new(0));
+    let limits = TokenLimits {
+        tokens_per_minute: Some(1000),
+        quota: None,
+    };
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let gw = gateways[w % gateways.len()].clone();
+        let admitted = admitted.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..200 {
+                if let TokenDecision::Allowed(_) = gw.check("deployment", &limits, Some(7)).await {
+                    admitted.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+    admitted.load(Ordering::SeqCst)
+}
