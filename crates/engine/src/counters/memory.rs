@@ -118,7 +118,8 @@ impl MemoryWindowStore {
                 w.admit(req.window_ms, req.limit, req.need, req.add, req.now_ms, id);
             if counted && let WindowAdmission::Admitted { entry, .. } = &mut out {
                 *entry = Some(EntryId {
-                    id: id.to_string(),
+                    origin: 0,
+                    seq: id,
                     amount: req.add,
                 });
             }
@@ -136,8 +137,8 @@ impl MemoryWindowStore {
     ) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.with_window(key, window_ms, now_ms, |w| {
-            if let Some(old) = replace.and_then(|e| e.id.parse::<u64>().ok()) {
-                w.remove(old);
+            if let Some(old) = replace.filter(|e| e.origin == 0) {
+                w.remove(old.seq);
             }
             if amount > 0 {
                 w.push(now_ms, amount, id);

@@ -91,10 +91,12 @@ pub fn retry_after_secs(ms: u64) -> u64 {
 
 /// Identifies one counted entry of a sliding window, to replace it later (a provisional token
 /// estimate replaced by the actual usage).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EntryId {
-    /// Unique across gateways sharing a store.
-    pub id: String,
+    /// The store instance that counted it (random per gateway for shared stores, so ids are
+    /// unique across gateways).
+    pub origin: u64,
+    pub seq: u64,
     pub amount: u64,
 }
 

@@ -103,7 +103,9 @@ pub struct TokenLimits {
 /// An admitted request, to settle with the actual usage once the response is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenTicket {
-    key: String,
+    /// Store keys of the per-minute window and the quota (empty when that limit is absent).
+    tpm_key: String,
+    quota_key: String,
     limits: TokenLimits,
     estimate: u64,
     entry: Option<EntryId>,
@@ -218,7 +220,16 @@ impl TokenLimiter {
         let est = estimate.unwrap_or(0);
         let need = est.max(1);
         let mut ticket = TokenTicket {
-            key: key.to_string(),
+            tpm_key: if limits.tokens_per_minute.is_some() {
+                tpm_key(key)
+            } else {
+                String::new()
+            },
+            quota_key: if limits.quota.is_some() {
+                quota_key(key)
+            } else {
+                String::new()
+            },
             limits: *limits,
             estimate: est,
             entry: None,
@@ -227,10 +238,10 @@ impl TokenLimiter {
             remaining_tokens: None,
             remaining_quota: None,
         };
-        let qkey = quota_key(key);
+        let qkey = &ticket.quota_key;
         if let Some((quota, period)) = limits.quota {
             let w = period.window_at(now);
-            match self.fixed.admit(&qkey, w, need, est, quota).await {
+            match self.fixed.admit(qkey, w, need, est, quota).await {
                 Ok(a) if a.admitted => {
                     ticket.quota_window = Some(w);
                     ticket.remaining_quota = Some(quota.saturating_sub(a.used));
@@ -243,11 +254,11 @@ impl TokenLimiter {
                         ),
                     };
                 }
-                Err(e) => log_fail_open(&qkey, &e),
+                Err(e) => log_fail_open(qkey, &e),
             }
         }
         if let Some(tpm) = limits.tokens_per_minute {
-            let tkey = tpm_key(key);
+            let tkey = &ticket.tpm_key;
             let req = WindowAdmit {
                 window_ms: MINUTE_MS,
                 limit: tpm,
@@ -255,12 +266,12 @@ impl TokenLimiter {
                 add: est,
                 now_ms,
             };
-            let admission = match self.window.admit(&tkey, req).await {
+            let admission = match self.window.admit(tkey, req).await {
                 Ok(a) => a,
                 Err(e) => {
-                    log_fallback("token-limit", &tkey, &e);
+                    log_fallback("token-limit", tkey, &e);
                     ticket.local = true;
-                    self.fallback.admit_now(&tkey, req)
+                    self.fallback.admit_now(tkey, req)
                 }
             };
             match admission {
@@ -271,9 +282,9 @@ impl TokenLimiter {
                 WindowAdmission::Rejected { retry_after_ms, .. } => {
                     if let Some(w) = ticket.quota_window
                         && est > 0
-                        && let Err(e) = self.fixed.add(&qkey, w, -signed(est)).await
+                        && let Err(e) = self.fixed.add(qkey, w, -signed(est)).await
                     {
-                        log_fail_open(&qkey, &e);
+                        log_fail_open(qkey, &e);
                     }
                     return TokenDecision::RateExceeded {
                         retry_after: retry_after_ms.map(Duration::from_millis),
@@ -296,7 +307,7 @@ impl TokenLimiter {
             remaining_quota: None,
         };
         if let Some((quota, period)) = ticket.limits.quota {
-            let qkey = quota_key(&ticket.key);
+            let qkey = &ticket.quota_key;
             let w = period.window_at(now);
             // The estimate was counted in the check's period; a new period counts all of it.
             let delta = if ticket.quota_window == Some(w) {
@@ -304,27 +315,27 @@ impl TokenLimiter {
             } else {
                 signed(actual)
             };
-            match self.fixed.add(&qkey, w, delta).await {
+            match self.fixed.add(qkey, w, delta).await {
                 Ok(used) => usage.remaining_quota = Some(quota.saturating_sub(used)),
-                Err(e) => log_fail_open(&qkey, &e),
+                Err(e) => log_fail_open(qkey, &e),
             }
         }
         if let Some(tpm) = ticket.limits.tokens_per_minute {
-            let tkey = tpm_key(&ticket.key);
+            let tkey = &ticket.tpm_key;
             let used = if ticket.local {
                 self.fallback
-                    .record_now(&tkey, MINUTE_MS, now_ms, actual, ticket.entry.as_ref())
+                    .record_now(tkey, MINUTE_MS, now_ms, actual, ticket.entry.as_ref())
             } else {
                 match self
                     .window
-                    .record(&tkey, MINUTE_MS, now_ms, actual, ticket.entry.as_ref())
+                    .record(tkey, MINUTE_MS, now_ms, actual, ticket.entry.as_ref())
                     .await
                 {
                     Ok(u) => u,
                     Err(e) => {
-                        log_fallback("token-limit", &tkey, &e);
+                        log_fallback("token-limit", tkey, &e);
                         self.fallback
-                            .record_now(&tkey, MINUTE_MS, now_ms, actual, None)
+                            .record_now(tkey, MINUTE_MS, now_ms, actual, None)
                     }
                 }
             };

@@ -207,7 +207,8 @@ impl RedisStore {
             conn,
             clock,
             opts,
-            instance: random_u64(),
+            // Non-zero: 0 marks entries of the in-process store.
+            instance: random_u64() | 1,
             seq: Arc::new(AtomicU64::new(0)),
             down_until: Arc::default(),
             scripts: Arc::new(Scripts {
@@ -223,9 +224,12 @@ impl RedisStore {
         format!("{}{kind}:{key}", self.opts.prefix)
     }
 
-    fn entry_id(&self) -> String {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        format!("{:x}-{n:x}", self.instance)
+    fn entry_id(&self, amount: u64) -> EntryId {
+        EntryId {
+            origin: self.instance,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            amount,
+        }
     }
 
     /// Runs `f` with a connection, bounded by the operation timeout.
@@ -290,8 +294,8 @@ impl RedisStore {
     }
 }
 
-fn member(id: &str, amount: u64) -> String {
-    format!("{id}:{amount}")
+fn member(e: &EntryId) -> String {
+    format!("{:x}-{:x}:{}", e.origin, e.seq, e.amount)
 }
 
 impl WindowStore for RedisStore {
@@ -302,8 +306,8 @@ impl WindowStore for RedisStore {
     ) -> BoxFuture<'a, Result<WindowAdmission, StoreError>> {
         Box::pin(async move {
             let k = self.key("w", key);
-            let id = self.entry_id();
-            let m = member(&id, req.add);
+            let id = self.entry_id(req.add);
+            let m = member(&id);
             let gc = req.window_ms.saturating_mul(2).saturating_add(GC_MARGIN_MS);
             let (admitted, used, wait): (i64, u64, i64) = self
                 .run("window admit", |mut c| {
@@ -322,10 +326,7 @@ impl WindowStore for RedisStore {
             Ok(if admitted == 1 {
                 WindowAdmission::Admitted {
                     used,
-                    entry: (req.add > 0).then_some(EntryId {
-                        id,
-                        amount: req.add,
-                    }),
+                    entry: (req.add > 0).then_some(id),
                 }
             } else {
                 WindowAdmission::Rejected {
@@ -346,8 +347,8 @@ impl WindowStore for RedisStore {
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
             let k = self.key("w", key);
-            let m = member(&self.entry_id(), amount);
-            let old = replace.map(|e| member(&e.id, e.amount)).unwrap_or_default();
+            let m = member(&self.entry_id(amount));
+            let old = replace.map(member).unwrap_or_default();
             let gc = window_ms.saturating_mul(2).saturating_add(GC_MARGIN_MS);
             self.run("window record", |mut c| {
                 let mut inv = self.scripts.window_record.key(&k);
