@@ -24,6 +24,7 @@
 //! | [`liquid`] | Liquid templates (DotLiquid C# mode) |
 //! | [`convert`] | json-to-xml / xml-to-json |
 //! | [`cors`] | the cors policy's decision (preflight answers, response headers, unmatched requests) |
+//! | [`counters`] | sliding-window rate limits, fixed-window quotas, token limits; in-process and Redis stores |
 //! | [`limits`] | limit-concurrency slots, ip-filter rules, Basic authorization |
 
 pub mod admission;
@@ -32,6 +33,7 @@ pub mod backends;
 pub mod context;
 pub mod convert;
 pub mod cors;
+pub mod counters;
 pub mod errors;
 pub mod http;
 pub mod limits;

@@ -4,6 +4,8 @@
 mod clock;
 mod http_client;
 mod mock;
+mod moka_store;
+mod redis_store;
 mod rng;
 mod store;
 mod tokens;
@@ -16,6 +18,8 @@ pub use http_client::{
     send_with_timeout,
 };
 pub use mock::{MockFault, MockHttp, MockMatch, MockReply, RecordedCall};
+pub use moka_store::{DEFAULT_CACHE_BYTES, MokaCacheStore};
+pub use redis_store::{RedisOptions, RedisStore};
 pub use rng::{Rng, format_guid};
 pub use store::{
     CacheStore, CounterStore, EventRecord, EventSink, MemoryCacheStore, MemoryCounterStore,
