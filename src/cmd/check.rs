@@ -1,12 +1,206 @@
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use apim_policy::diag::{self, Diagnostic, FileDiagnostics};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Arguments (not yet defined).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Policy files or folders (folders are searched recursively for *.xml).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// The scope the documents are attached at; also reports policies APIM does not allow there.
+    #[arg(long, value_enum)]
+    scope: Option<ScopeArg>,
 }
 
-pub fn run(_args: Args) -> ExitCode {
-    super::not_available("check", 2)
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ScopeArg {
+    Global,
+    Workspace,
+    Product,
+    Api,
+    Operation,
+}
+
+impl From<ScopeArg> for apim_policy::Scope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Global => apim_policy::Scope::Global,
+            ScopeArg::Workspace => apim_policy::Scope::Workspace,
+            ScopeArg::Product => apim_policy::Scope::Product,
+            ScopeArg::Api => apim_policy::Scope::Api,
+            ScopeArg::Operation => apim_policy::Scope::Operation,
+        }
+    }
+}
+
+/// Files named on the command line, and `*.xml` under folders, in a stable order.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let files = match collect_files(&args.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut results: Vec<(String, String, Vec<Diagnostic>)> = Vec::new();
+    for f in &files {
+        let bytes = match std::fs::read(f) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                return ExitCode::from(2);
+            }
+        };
+        let r = apim_policy::read(&bytes, f);
+        let mut diagnostics = r.diagnostics;
+        if let (Some(doc), Some(scope)) = (&r.document, args.scope) {
+            diagnostics.extend(apim_policy::check_scope(doc, scope.into()));
+            diagnostics.sort_by_key(|d| d.span.start);
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        results.push((f.display().to_string(), text, diagnostics));
+    }
+    let views: Vec<FileDiagnostics> = results
+        .iter()
+        .map(|(p, t, d)| FileDiagnostics {
+            path: p,
+            source: t,
+            diagnostics: d,
+        })
+        .collect();
+    match args.format {
+        Format::Human => {
+            for v in &views {
+                print!("{}", diag::render_human(v));
+            }
+            println!("{}", diag::summary(&views));
+        }
+        Format::Json => println!("{}", diag::render_json(&views)),
+    }
+    if views
+        .iter()
+        .any(|v| v.diagnostics.iter().any(Diagnostic::is_error))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("apim-emu-check-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("nested")).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn sample_policies_have_no_errors() {
+        let policies = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/policies"));
+        let args = Args {
+            paths: vec![policies],
+            format: Format::Human,
+            scope: None,
+        };
+        assert_eq!(run(args), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn scope_rules_apply_when_a_scope_is_given() {
+        let dir = temp_dir("scope");
+        std::fs::write(
+            dir.join("p.xml"),
+            "<policies><inbound><quota calls=\"10\" renewal-period=\"3600\" /></inbound></policies>",
+        )
+        .unwrap();
+        let args = |scope| Args {
+            paths: vec![dir.clone()],
+            format: Format::Human,
+            scope,
+        };
+        assert_eq!(run(args(None)), ExitCode::SUCCESS);
+        assert_eq!(run(args(Some(ScopeArg::Product))), ExitCode::SUCCESS);
+        assert_eq!(run(args(Some(ScopeArg::Api))), ExitCode::from(1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn folders_are_searched_for_xml_and_errors_fail() {
+        let dir = temp_dir("errors");
+        std::fs::write(dir.join("ok.xml"), "<fragment><base-x /></fragment>").unwrap();
+        std::fs::write(dir.join("nested/readme.txt"), "not a policy").unwrap();
+        std::fs::write(
+            dir.join("nested/good.xml"),
+            "<fragment><set-variable name=\"a\" value=\"1\" /></fragment>",
+        )
+        .unwrap();
+        let files = collect_files(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(files.len(), 2);
+        let args = Args {
+            paths: vec![dir.clone()],
+            format: Format::Json,
+            scope: None,
+        };
+        assert_eq!(run(args), ExitCode::from(1));
+        std::fs::remove_file(dir.join("ok.xml")).unwrap();
+        let args = Args {
+            paths: vec![dir.clone()],
+            format: Format::Human,
+            scope: None,
+        };
+        assert_eq!(run(args), ExitCode::SUCCESS);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_missing_path_is_a_usage_error() {
+        let args = Args {
+            paths: vec![PathBuf::from("/definitely/not/here.xml")],
+            format: Format::Human,
+            scope: None,
+        };
+        assert_eq!(run(args), ExitCode::from(2));
+    }
 }
