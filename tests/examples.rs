@@ -255,3 +255,58 @@ fn policies_are_accepted_at_their_scope_and_name_what_exists() {
         }
     }
 }
+
+/// The words that follow `marker` in `text`, up to the first character not in an id.
+fn ids_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
+    text.match_indices(marker)
+        .map(|(i, _)| {
+            let rest = &text[i + marker.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn readme_commands_use_what_the_example_configures() {
+    for name in EXAMPLES {
+        let loaded = load_example(name);
+        let readme = std::fs::read_to_string(examples_dir().join(name).join("README.md"))
+            .expect("README.md exists");
+        assert!(
+            readme.contains(&format!("apim-emu serve examples/{name}")),
+            "examples/{name}/README.md does not say how to serve it"
+        );
+        let keys: BTreeSet<&str> = loaded
+            .service
+            .subscriptions
+            .iter()
+            .map(|s| s.primary_key.as_str())
+            .collect();
+        let used_keys = ids_after(&readme, "api-key: ");
+        assert!(
+            !used_keys.is_empty(),
+            "examples/{name}/README.md calls nothing"
+        );
+        for key in used_keys {
+            assert!(
+                keys.contains(key),
+                "examples/{name}/README.md uses key `{key}`, configured: {keys:?}"
+            );
+        }
+        let deployments: BTreeSet<&str> = loaded
+            .simulators
+            .iter()
+            .flat_map(|s| s.settings.deployments.keys().map(String::as_str))
+            .collect();
+        for d in ids_after(&readme, "/openai/deployments/") {
+            assert!(
+                deployments.contains(d),
+                "examples/{name}/README.md calls deployment `{d}`, served: {deployments:?}"
+            );
+        }
+    }
+}
