@@ -68,6 +68,12 @@ fn expected() -> ServiceDefinition {
         method: "POST".into(),
         url_template: format!("/deployments/{{deployment-id}}/{tail}?api-version={{api-version}}"),
         policy: policy_rel.map(policy),
+        // The fixture's specification declares `200: OK` with no content.
+        responses: vec![OperationResponse {
+            status_code: 200,
+            description: "OK".into(),
+            representations: Vec::new(),
+        }],
     };
     ServiceDefinition {
         service_name: "apiops".into(),

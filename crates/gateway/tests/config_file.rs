@@ -139,6 +139,7 @@ fn apis_and_operations() {
                 url_template:
                     "/deployments/{deployment-id}/chat/completions?api-version={api-version}".into(),
                 policy: policy("policies/chat.xml"),
+                responses: Vec::new(),
             },
             Operation {
                 id: "embeddings_create".into(),
@@ -147,6 +148,7 @@ fn apis_and_operations() {
                 url_template: "/deployments/{deployment-id}/embeddings?api-version={api-version}"
                     .into(),
                 policy: None,
+                responses: Vec::new(),
             },
             Operation {
                 id: "health".into(),
@@ -154,6 +156,7 @@ fn apis_and_operations() {
                 method: "GET".into(),
                 url_template: "/health".into(),
                 policy: policy("policies/health.xml"),
+                responses: Vec::new(),
             },
         ],
     };

@@ -1135,6 +1135,8 @@ impl Build {
                         method: m.value.to_ascii_uppercase(),
                         url_template: t.value.clone(),
                         policy,
+                        // Declared operations carry no response examples; OpenAPI imports do.
+                        responses: Vec::new(),
                     }),
                     _ => {
                         let msg = if imported {

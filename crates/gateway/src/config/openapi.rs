@@ -2,7 +2,7 @@
 //! imports them: `operationId` → operation id, `summary` → display name, path + method → URL
 //! template, required query parameters appended to the template (`?api-version={api-version}`).
 
-use apim_engine::service::Operation;
+use apim_engine::service::{NamedExample, Operation, OperationResponse, Representation};
 
 use super::diag::{Diagnostic, ErrorKind};
 use super::node::{Node, Sources, Value};
@@ -131,12 +131,118 @@ pub fn import(sources: &Sources, root: &Node) -> Result<Vec<ImportedOperation>, 
                     method: method.to_ascii_uppercase(),
                     url_template: template,
                     policy: None,
+                    responses: declared_responses(root, op),
                 },
                 mark: mk.mark,
             });
         }
     }
     if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+/// The responses an operation declares, for mock-response: OpenAPI 3 `content` per media type
+/// (`example`, named `examples`, `schema`) and Swagger 2 `examples` per media type plus `schema`
+/// (for the operation's or document's `produces`, else `application/json`). `$ref`s are
+/// resolved; codes that are not numbers (`default`, `2XX`) are skipped.
+fn declared_responses(root: &Node, op: &Node) -> Vec<OperationResponse> {
+    let Some(responses) = op.get("responses") else {
+        return Vec::new();
+    };
+    let produces: Vec<String> = op
+        .get("produces")
+        .or_else(|| root.get("produces"))
+        .map(|p| {
+            p.items()
+                .iter()
+                .filter_map(Node::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (code, response) in responses.entries() {
+        let Some(status_code) = code.as_str().and_then(|c| c.parse::<u16>().ok()) else {
+            continue;
+        };
+        let Ok(response) = resolve_ref(root, response) else {
+            continue;
+        };
+        let description = response
+            .get("description")
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut representations = Vec::new();
+        if let Some(content) = response.get("content") {
+            for (media, body) in content.entries() {
+                let Some(content_type) = media.as_str() else {
+                    continue;
+                };
+                let examples = body
+                    .get("examples")
+                    .map(|ex| {
+                        ex.entries()
+                            .iter()
+                            .filter_map(|(name, example)| {
+                                let example = resolve_ref(root, example).ok()?;
+                                Some(NamedExample {
+                                    name: name.as_str()?.to_string(),
+                                    value: example.get("value")?.to_json(),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                representations.push(Representation {
+                    content_type: content_type.to_string(),
+                    example: body.get("example").map(Node::to_json),
+                    examples,
+                    schema: body
+                        .get("schema")
+                        .and_then(|s| resolve_ref(root, s).ok())
+                        .map(Node::to_json),
+                });
+            }
+        } else {
+            let schema = response
+                .get("schema")
+                .and_then(|s| resolve_ref(root, s).ok())
+                .map(Node::to_json);
+            let examples = response.get("examples");
+            let mut types: Vec<String> = examples
+                .map(|ex| {
+                    ex.entries()
+                        .iter()
+                        .filter_map(|(k, _)| k.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for p in &produces {
+                if !types.contains(p) {
+                    types.push(p.clone());
+                }
+            }
+            if types.is_empty() && schema.is_some() {
+                types.push("application/json".to_string());
+            }
+            for content_type in types {
+                representations.push(Representation {
+                    example: examples
+                        .and_then(|ex| ex.get(&content_type))
+                        .map(Node::to_json),
+                    content_type,
+                    examples: Vec::new(),
+                    schema: schema.clone(),
+                });
+            }
+        }
+        out.push(OperationResponse {
+            status_code,
+            description,
+            representations,
+        });
+    }
+    out
 }
 
 /// Operation id for an operation without `operationId`: method and path, lower-case, runs of
@@ -243,6 +349,58 @@ components:
             ("GET", "/pets/{id}")
         );
         assert_eq!(o[1].id, "deletePet");
+    }
+
+    #[test]
+    fn declared_responses_feed_mock_response() {
+        let o = ops(
+            "s.yaml",
+            r#"openapi: 3.0.1
+info: {title: t, version: "1"}
+paths:
+  /things:
+    get:
+      operationId: list
+      responses:
+        '200':
+          description: OK
+          content:
+            application/json:
+              example: {items: [1, 2]}
+              examples:
+                empty: {value: {items: []}}
+              schema: {$ref: '#/components/schemas/Things'}
+        default:
+          description: error
+components:
+  schemas:
+    Things: {type: object}
+"#,
+        )
+        .unwrap();
+        let r = &o[0].responses;
+        assert_eq!(r.len(), 1, "`default` is not a status code");
+        assert_eq!((r[0].status_code, r[0].description.as_str()), (200, "OK"));
+        let rep = &r[0].representations[0];
+        assert_eq!(rep.content_type, "application/json");
+        assert_eq!(rep.example, Some(serde_json::json!({"items": [1, 2]})));
+        assert_eq!(rep.examples[0].name, "empty");
+        assert_eq!(rep.examples[0].value, serde_json::json!({"items": []}));
+        assert_eq!(rep.schema, Some(serde_json::json!({"type": "object"})));
+
+        let o = ops(
+            "s.json",
+            r#"{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "produces": ["application/json"],
+  "paths": {"/pets": {"get": {"operationId": "getPets", "responses": {"200": {"description": "OK",
+     "schema": {"type": "array"}, "examples": {"application/xml": "<pets/>"}}}}}}}"#,
+        )
+        .unwrap();
+        let reps = &o[0].responses[0].representations;
+        let types: Vec<&str> = reps.iter().map(|r| r.content_type.as_str()).collect();
+        assert_eq!(types, ["application/xml", "application/json"]);
+        assert_eq!(reps[0].example, Some(serde_json::json!("<pets/>")));
+        assert_eq!(reps[1].example, None);
+        assert_eq!(reps[1].schema, Some(serde_json::json!({"type": "array"})));
     }
 
     #[test]
