@@ -761,11 +761,11 @@ impl<'a> Builder<'a> {
                                     _ => {}
                                 }
                             }
-                            pieces.push(Piece::Hole(InterpPart {
+                            pieces.push(Piece::Hole(Box::new(InterpPart {
                                 expr,
                                 align,
                                 format,
-                            }));
+                            })));
                         }
                         _ => return Err(bad(&part, "interpolated string")),
                     }
