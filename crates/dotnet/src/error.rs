@@ -17,6 +17,7 @@ pub enum ExceptionKind {
     KeyNotFoundException,
     NullReferenceException,
     DivideByZeroException,
+    ArithmeticException,
     NotSupportedException,
     JsonReaderException,
     JsonSerializationException,
@@ -40,6 +41,7 @@ impl ExceptionKind {
             ExceptionKind::KeyNotFoundException => "KeyNotFoundException",
             ExceptionKind::NullReferenceException => "NullReferenceException",
             ExceptionKind::DivideByZeroException => "DivideByZeroException",
+            ExceptionKind::ArithmeticException => "ArithmeticException",
             ExceptionKind::NotSupportedException => "NotSupportedException",
             ExceptionKind::JsonReaderException => "JsonReaderException",
             ExceptionKind::JsonSerializationException => "JsonSerializationException",
@@ -56,6 +58,7 @@ impl ExceptionKind {
             ExceptionKind::ArgumentNullException | ExceptionKind::ArgumentOutOfRangeException => {
                 &["ArgumentException", "SystemException", "Exception"]
             }
+            ExceptionKind::ArithmeticException => &["SystemException", "Exception"],
             ExceptionKind::OverflowException | ExceptionKind::DivideByZeroException => {
                 &["ArithmeticException", "SystemException", "Exception"]
             }

@@ -14,7 +14,10 @@ pub mod datetime_format;
 pub mod error;
 pub mod guid;
 pub mod json;
+pub mod math;
 pub mod number;
+pub mod number_format;
+pub mod random;
 pub mod string;
 
 pub use clr::{ClrType, ClrValue};

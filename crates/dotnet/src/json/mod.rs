@@ -8,8 +8,10 @@ mod path;
 mod serialize;
 mod write;
 
-pub use convert::{extensions_convert, from_clr};
-pub use parse::{LoadSettings, parse_token};
+pub use convert::{
+    explicit_convert, extensions_convert, from_clr, to_object, value_from_clr, value_to_clr,
+};
+pub use parse::{LoadSettings, RootKind, parse_root, parse_token, try_parse_date};
 pub use serialize::{deserialize_object, serialize_object};
 pub use write::Formatting;
 
