@@ -90,6 +90,9 @@ pub struct Compiler {
     lambda_stack: Vec<LambdaCtx>,
     /// Names declared anywhere in an enclosing scope (C# forbids reusing them in nested scopes).
     in_block: bool,
+    /// Flow states at `break` statements, per enclosing loop or switch.
+    break_flows: Vec<Vec<Flow>>,
+    last_loop_breaks: Vec<Flow>,
 }
 
 /// Compiles a parsed expression.
@@ -109,6 +112,8 @@ pub fn compile(root: &Root) -> Result<Code, Vec<Diagnostic>> {
         },
         lambda_stack: Vec::new(),
         in_block: false,
+        break_flows: Vec::new(),
+        last_loop_breaks: Vec::new(),
     };
     let (body, result) = match root {
         Root::Expr(e) => {
@@ -155,6 +160,11 @@ pub fn compile(root: &Root) -> Result<Code, Vec<Diagnostic>> {
         Err(d)
     }
 }
+
+/// A resolved call: member, argument nodes, return type, `out` places.
+type Resolved = (Member, Vec<Node>, Ty, Vec<(usize, Place)>);
+/// An overload candidate: score, member, method type arguments, parameter order.
+type Candidate = (i32, Member, Vec<Option<Ty>>, Vec<usize>);
 
 fn bx(n: Node) -> Box<Node> {
     Box::new(n)
@@ -225,11 +235,7 @@ impl Compiler {
     // ---------------------------------------------------------------- types
     fn resolve_type(&mut self, t: &TypeRef) -> Ty {
         let base = if t.parts.len() == 1 && t.args.is_empty() {
-            if let Some(p) = predefined(&t.parts[0]) {
-                Some(p)
-            } else {
-                None
-            }
+            predefined(&t.parts[0])
         } else {
             None
         };
@@ -535,10 +541,11 @@ impl Compiler {
         if from_general && to.is_value_type() {
             return Some(Conv::Unbox(to.clone()));
         }
-        if to.is_reference() && (from.is_reference() || from_general) {
-            if self.is_ref_subtype(to, from) || from_general || is_interface(to) {
-                return Some(Conv::Ref(to.clone()));
-            }
+        if to.is_reference()
+            && (from.is_reference() || from_general)
+            && (self.is_ref_subtype(to, from) || from_general || is_interface(to))
+        {
+            return Some(Conv::Ref(to.clone()));
         }
         None
     }
@@ -696,10 +703,9 @@ impl Compiler {
                 let fa = std::mem::replace(&mut self.flow, before);
                 let bxx = self.expr(b);
                 self.flow = Flow::join(&fa, &self.flow.clone());
-                let ty = if ax.ty == bxx.ty {
-                    ax.ty.clone()
-                } else if self.implicit(&bxx.ty, &ax.ty, bxx.konst.as_ref()).is_some()
-                    && ax.ty != Ty::Null
+                let ty = if ax.ty == bxx.ty
+                    || (self.implicit(&bxx.ty, &ax.ty, bxx.konst.as_ref()).is_some()
+                        && ax.ty != Ty::Null)
                 {
                     ax.ty.clone()
                 } else if self.implicit(&ax.ty, &bxx.ty, ax.konst.as_ref()).is_some()
@@ -1114,7 +1120,7 @@ impl Compiler {
             self.diag(
                 "CS0023",
                 span,
-                format!("Operator '.' cannot be applied to operand of type 'void'"),
+                "Operator '.' cannot be applied to operand of type 'void'",
             );
         } else if matches!(rt, Ty::Null) {
             self.diag(
@@ -1995,10 +2001,7 @@ impl Compiler {
         init: Option<&[Expr]>,
         span: Span,
     ) -> Ex {
-        let et = match elem {
-            Some(t) => Some(self.resolve_type(t)),
-            None => None,
-        };
+        let et = elem.map(|t| self.resolve_type(t));
         if let Some(size) = sizes.first() {
             let sx = self.value(size);
             let sn = self.coerce(sx, &Ty::I32, size.span);
@@ -2408,7 +2411,7 @@ impl Compiler {
         args: &[Arg],
         span: Span,
         name: &str,
-    ) -> Option<(Member, Vec<Node>, Ty, Vec<(usize, Place)>)> {
+    ) -> Option<Resolved> {
         // check non-lambda arguments once
         let mut pre: Vec<Option<Ex>> = Vec::new();
         for a in args {
@@ -2422,7 +2425,7 @@ impl Compiler {
         if pre.iter().flatten().any(|x| x.ty.is_error()) {
             return None;
         }
-        let mut best: Option<(i32, Member, Vec<Option<Ty>>, Vec<usize>)> = None;
+        let mut best: Option<Candidate> = None;
         let mut ambiguous = false;
         let mut first_mismatch: Option<(usize, Ty, Ty)> = None;
         let mut arity_ok = false;
@@ -2447,14 +2450,14 @@ impl Compiler {
             for (ai, pi) in order.iter().enumerate() {
                 if let Some(x) = &pre[ai] {
                     let p = param_at(m, *pi, has_params, args.len());
-                    infer(&p, &x.ty, &mut margs, recv);
+                    infer(&p, &x.ty, &mut margs);
                 }
             }
             let saved_diags = self.diags.len();
             let saved_lambdas = self.lambdas.len();
             for (ai, pi) in order.iter().enumerate() {
                 let p = param_at(m, *pi, has_params, args.len());
-                let out_param = m.outs & (1 << *pi) != 0;
+                let out_param = *pi < 8 && m.outs & (1 << *pi) != 0;
                 let is_out_arg = matches!(args[ai].kind, ArgKind::Out | ArgKind::OutDecl(..));
                 if out_param != is_out_arg {
                     ok = false;
@@ -2517,7 +2520,7 @@ impl Compiler {
                         break;
                     };
                     self.diags.truncate(saved_diags);
-                    infer(fret, &ret, &mut margs, recv);
+                    infer(fret, &ret, &mut margs);
                     match fret.resolve(&Subst {
                         recv,
                         margs: &margs,
@@ -2670,7 +2673,7 @@ impl Compiler {
                     x.node
                 }
             };
-            if *pi < nfixed && !(expanded && *pi >= nfixed) {
+            if *pi < nfixed {
                 fixed[*pi] = Some(node);
             } else {
                 rest.push(node);
@@ -2895,12 +2898,8 @@ impl Compiler {
                 let always = matches!(cx.konst, Some(Value::Bool(true)));
                 let cn = self.coerce(cx, &Ty::Bool, c.span);
                 let before = self.flow.clone();
-                let (bn, broke) = self.loop_body(body);
-                self.flow = if always && !broke {
-                    before.unreachable()
-                } else {
-                    before
-                };
+                let (bn, _) = self.loop_body(body);
+                self.flow = self.after_loop(&before, always);
                 St::While(cn, Box::new(bn))
             }
             StmtKind::DoWhile(body, c) => {
@@ -2909,11 +2908,15 @@ impl Compiler {
                 let cx = self.value(c);
                 let always = matches!(cx.konst, Some(Value::Bool(true)));
                 let cn = self.coerce(cx, &Ty::Bool, c.span);
-                if always && !broke {
-                    self.flow = before.unreachable();
+                let end_of_body = self.flow.clone();
+                self.flow = if always {
+                    self.after_loop(&before, true)
                 } else if broke {
-                    self.flow = before;
-                }
+                    self.after_loop(&end_of_body, false)
+                } else {
+                    end_of_body
+                };
+                let _ = before;
                 St::DoWhile(Box::new(bn), cn)
             }
             StmtKind::For {
@@ -2933,13 +2936,11 @@ impl Compiler {
                     None => (None, true),
                 };
                 let before = self.flow.clone();
-                let (bn, broke) = self.loop_body(body);
+                let (bn, _) = self.loop_body(body);
+                let breaks = std::mem::take(&mut self.last_loop_breaks);
                 let its: Vec<Node> = iter.iter().map(|e| self.expr(e).node).collect();
-                self.flow = if always && !broke {
-                    before.unreachable()
-                } else {
-                    before
-                };
+                self.last_loop_breaks = breaks;
+                self.flow = self.after_loop(&before, always);
                 self.pop_scope();
                 St::For(inits, cn, its, Box::new(bn))
             }
@@ -3013,7 +3014,7 @@ impl Compiler {
                 let mut default = None;
                 let mut bodies = Vec::new();
                 let mut end = before.unreachable();
-                let mut any_break = false;
+                self.break_flows.push(Vec::new());
                 for (i, sec) in sections.iter().enumerate() {
                     for l in &sec.labels {
                         match l {
@@ -3072,13 +3073,12 @@ impl Compiler {
                             "Control cannot fall through from one case label to another",
                         );
                     }
-                    if contains_break(&sec.body) {
-                        any_break = true;
-                        end = Flow::join(&end, &before);
-                    }
                     bodies.push(body);
                 }
-                if default.is_none() || any_break {
+                for f in self.break_flows.pop().unwrap_or_default() {
+                    end = Flow::join(&end, &f);
+                }
+                if default.is_none() {
                     end = Flow::join(&end, &before);
                 }
                 self.flow = end;
@@ -3090,6 +3090,12 @@ impl Compiler {
                 }
             }
             StmtKind::Break | StmtKind::Continue => {
+                if matches!(s.kind, StmtKind::Break) {
+                    let f = self.flow.clone();
+                    if let Some(v) = self.break_flows.last_mut() {
+                        v.push(f);
+                    }
+                }
                 if self.loops == 0 {
                     self.diag(
                         "CS0139",
@@ -3249,39 +3255,30 @@ impl Compiler {
     }
 
     /// Returns the body and whether it contains a `break` for this loop.
+    /// Flow after a loop: the joined `break` states, plus the state before the loop when the
+    /// condition can be false.
+    fn after_loop(&self, before: &Flow, always: bool) -> Flow {
+        let mut f = if always {
+            before.unreachable()
+        } else {
+            before.clone()
+        };
+        for b in &self.last_loop_breaks {
+            f = Flow::join(&f, b);
+        }
+        f
+    }
+
     fn loop_body(&mut self, body: &Stmt) -> (St, bool) {
         self.loops += 1;
+        self.break_flows.push(Vec::new());
         let r = self.embedded(body);
+        let breaks = self.break_flows.pop().unwrap_or_default();
         self.loops -= 1;
-        (r, contains_break(std::slice::from_ref(body)))
+        self.last_loop_breaks = breaks;
+        let broke = !self.last_loop_breaks.is_empty();
+        (r, broke)
     }
-}
-
-fn contains_break(stmts: &[Stmt]) -> bool {
-    stmts.iter().any(|s| match &s.kind {
-        StmtKind::Break => true,
-        StmtKind::Block(ss) => contains_break(ss),
-        StmtKind::If(_, a, b) => {
-            contains_break(std::slice::from_ref(a))
-                || b.as_ref()
-                    .is_some_and(|b| contains_break(std::slice::from_ref(b)))
-        }
-        StmtKind::Try {
-            body,
-            catches,
-            finally,
-        } => {
-            contains_break(std::slice::from_ref(body))
-                || catches
-                    .iter()
-                    .any(|c| contains_break(std::slice::from_ref(&c.body)))
-                || finally
-                    .as_ref()
-                    .is_some_and(|f| contains_break(std::slice::from_ref(f)))
-        }
-        StmtKind::Using(_, b) | StmtKind::Checked(_, b) => contains_break(std::slice::from_ref(b)),
-        _ => false,
-    })
 }
 
 fn mk_call(f: NativeFn, args: Vec<Node>, outs: Vec<(usize, Place)>, span: Span) -> Node {
@@ -3362,7 +3359,7 @@ fn param_at(m: &Member, pi: usize, expanded: bool, _nargs: usize) -> P {
 }
 
 /// Binds unbound method type arguments from an argument type.
-fn infer(p: &P, actual: &Ty, margs: &mut [Option<Ty>], recv: Option<&Ty>) {
+fn infer(p: &P, actual: &Ty, margs: &mut [Option<Ty>]) {
     match p {
         P::M(i) => {
             if let Some(slot) = margs.get_mut(*i as usize) {
@@ -3373,15 +3370,15 @@ fn infer(p: &P, actual: &Ty, margs: &mut [Option<Ty>], recv: Option<&Ty>) {
         }
         P::Arr(inner) | P::Params(inner) => {
             if let Ty::Array(t) = actual {
-                infer(inner, t, margs, recv);
+                infer(inner, t, margs);
             }
         }
         P::IEnum(inner) => {
             if let Some(e) = actual.element() {
-                infer(inner, &e, margs, recv);
+                infer(inner, &e, margs);
             }
         }
-        P::Nul(inner) => infer(inner, &strip_nullable(actual), margs, recv),
+        P::Nul(inner) => infer(inner, &strip_nullable(actual), margs),
         _ => {}
     }
 }

@@ -1085,7 +1085,7 @@ pub fn convert_numeric(v: &Value, to: &Ty, checked: bool) -> R<Value> {
 
 /// x86 `cvttsd2si` semantics used by .NET Framework for out-of-range unchecked casts.
 fn float_to_int_unchecked(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223372036854776e18 || f < -9.223372036854776e18 {
+    if f.is_nan() || !(-9.223372036854776e18..9.223372036854776e18).contains(&f) {
         i64::MIN
     } else {
         f as i64

@@ -535,16 +535,12 @@ pub fn context(root: &J) -> Result<Value, ContextError> {
             vars.push((k.clone(), variable(v)?));
         }
     }
-    let entity =
-        |key: &str,
-         class: Cls,
-         f: &dyn Fn(&serde_json::Map<String, J>) -> Result<Vec<(M, Value)>, ContextError>|
-         -> Result<Value, ContextError> {
-            match root.get(key) {
-                Some(J::Object(m)) => Ok(obj(class, f(m)?)),
-                _ => Ok(Value::Null),
-            }
-        };
+    let entity = |key: &str, class: Cls, f: &PropsFn| -> Result<Value, ContextError> {
+        match root.get(key) {
+            Some(J::Object(m)) => Ok(obj(class, f(m)?)),
+            _ => Ok(Value::Null),
+        }
+    };
     let groups =
         |m: &serde_json::Map<String, J>, key: &str, class: Cls, second: (&str, M)| -> Value {
             let items: Vec<Value> = match m.get(key) {
@@ -832,6 +828,9 @@ pub fn context(root: &J) -> Result<Value, ContextError> {
         body: None,
     })))
 }
+
+type PropsFn<'a> =
+    dyn Fn(&serde_json::Map<String, J>) -> Result<Vec<(M, Value)>, ContextError> + 'a;
 
 pub const DEFAULT_REQUEST_ID: &str = "5c7f8f8e-2f4c-4c39-9d55-0d6cde3e9a10";
 pub const DEFAULT_TIMESTAMP: &str = "2024-05-01T12:00:00Z";

@@ -312,7 +312,7 @@ pub fn const_field(t: &Ty, name: &str) -> Option<Value> {
         (Ty::U64, "MaxValue") => Value::U64(u64::MAX),
         (Ty::F64, "MaxValue") => Value::F64(f64::MAX),
         (Ty::F64, "MinValue") => Value::F64(f64::MIN),
-        (Ty::F64, "Epsilon") => Value::F64(4.9406564584124654E-324),
+        (Ty::F64, "Epsilon") => Value::F64(f64::from_bits(1)),
         (Ty::F64, "NaN") => Value::F64(f64::NAN),
         (Ty::F64, "PositiveInfinity") => Value::F64(f64::INFINITY),
         (Ty::F64, "NegativeInfinity") => Value::F64(f64::NEG_INFINITY),
@@ -2337,7 +2337,7 @@ sfn!(exc_ctor1, |m, a| {
 });
 fn default_exc_message(k: Exc) -> String {
     match k {
-        Exc::Exception => format!("Exception of type 'System.Exception' was thrown."),
+        Exc::Exception => "Exception of type 'System.Exception' was thrown.".into(),
         Exc::InvalidOperationException => {
             "Operation is not valid due to the current state of the object.".into()
         }
