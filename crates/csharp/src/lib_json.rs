@@ -289,7 +289,7 @@ jfn!(jt_type, |m, a| Ok(Value::Enum(
     tok(&a[0])?.token_type().value() as i64
 )));
 jfn!(jt_to_string, |m, a| Ok(Value::string(
-    tok(&a[0])?.to_string_formatting(Formatting::Indented)
+    tok(&a[0])?.to_string_default()
 )));
 jfn!(jt_to_string_fmt, |m, a| {
     let f = match a[1] {

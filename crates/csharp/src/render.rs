@@ -143,7 +143,7 @@ pub fn append_net_string(out: &mut String, v: &Value) {
         Value::TimeSpan(t) => out.push_str(&apim_dotnet::datetime_format::format_timespan_c(*t)),
         Value::Guid(g) => out.push_str(&g.to_string_d()),
         Value::Enum(c, x) => out.push_str(&crate::lib_core::enum_name(*c, *x)),
-        Value::Json(j) => out.push_str(&j.to_string_formatting(Formatting::Indented)),
+        Value::Json(j) => out.push_str(&j.to_string_default()),
         Value::Array(s) => {
             let _ = write!(out, "System.{}[]", clr_simple(&s.elem));
         }
