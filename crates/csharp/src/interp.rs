@@ -12,6 +12,9 @@ use crate::value::*;
 
 type R<T> = Result<T, Fault>;
 
+/// Longest string an expression may build (.NET would run out of memory long before 2^31).
+pub const MAX_TEXT: usize = 256 * 1024 * 1024;
+
 enum Flow {
     Normal,
     Break,
@@ -64,6 +67,22 @@ impl<'a> Machine<'a> {
                 _ => Ok(Value::Null),
             },
         }
+    }
+
+    /// Building text costs steps in proportion to its size, so doubling loops end too.
+    pub fn charge_text(&mut self, len: usize) -> R<()> {
+        if len > MAX_TEXT {
+            return Err(Exception::new(
+                Exc::OutOfMemoryException,
+                "Insufficient memory to continue the execution of the program.",
+            )
+            .into());
+        }
+        self.steps += (len / 4096) as u64;
+        if self.steps > self.budget {
+            return Err(Fault::Budget(self.budget));
+        }
+        Ok(())
     }
 
     /// Number of parameters of a lambda value.
@@ -177,6 +196,7 @@ impl<'a> Machine<'a> {
                     let v = self.eval(p)?;
                     crate::render::append_net_string(&mut s, &v);
                 }
+                self.charge_text(s.len())?;
                 Ok(Value::string(s))
             }
             Node::Eq(kind, ne, a, b) => {
@@ -279,6 +299,7 @@ impl<'a> Machine<'a> {
                     let mut s = String::new();
                     crate::render::append_net_string(&mut s, &old);
                     crate::render::append_net_string(&mut s, &rhs);
+                    self.charge_text(s.len())?;
                     Value::string(s)
                 } else {
                     arith(*op, &old, &rhs, *checked)?
@@ -305,10 +326,15 @@ impl<'a> Machine<'a> {
                                 Some(f) => crate::lib_core::format_with(&v, f)?,
                                 None => crate::render::net_string(&v),
                             };
-                            crate::lib_core::pad_align(&mut s, &text, *align);
+                            crate::lib_core::pad_align(
+                                &mut s,
+                                &text,
+                                (*align).clamp(-1_000_000, 1_000_000),
+                            );
                         }
                     }
                 }
+                self.charge_text(s.len())?;
                 Ok(Value::string(s))
             }
             Node::Init(create, slot, steps) => {

@@ -55,8 +55,10 @@ pub struct Program {
 
 /// Parses and type-checks `source` (the full text with its `@(...)` / `@{...}` delimiters).
 pub fn compile(source: &str) -> Result<Program, Vec<Diagnostic>> {
-    let root = parser::parse(source)?;
-    let code = compile::compile(&root)?;
+    let code = parser::with_stack(source, |s| {
+        let root = parser::parse_inner(s)?;
+        compile::compile(&root)
+    })?;
     Ok(Program {
         code,
         budget: DEFAULT_STEP_BUDGET,

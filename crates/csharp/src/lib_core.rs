@@ -1178,6 +1178,13 @@ sfn!(str_index, |m, a| {
 sfn!(str_pad_left, |m, a| {
     let s = recv_str(&a[0])?;
     let w = i32_of(&a[1]);
+    if w < 0 {
+        return Err(exc(
+            Exc::ArgumentOutOfRangeException,
+            "Non-negative number required.\r\nParameter name: totalWidth",
+        ));
+    }
+    m.charge_text(w as usize)?;
     let c = if a.len() > 2 {
         if let Value::Char(c) = a[2] { c } else { 32 }
     } else {
@@ -1194,6 +1201,13 @@ sfn!(str_pad_left, |m, a| {
 sfn!(str_pad_right, |m, a| {
     let s = recv_str(&a[0])?;
     let w = i32_of(&a[1]);
+    if w < 0 {
+        return Err(exc(
+            Exc::ArgumentOutOfRangeException,
+            "Non-negative number required.\r\nParameter name: totalWidth",
+        ));
+    }
+    m.charge_text(w as usize)?;
     let c = if a.len() > 2 {
         if let Value::Char(c) = a[2] { c } else { 32 }
     } else {
@@ -1249,6 +1263,7 @@ sfn!(str_new, |m, a| {
     if n < 0 {
         return Err(Exception::arg_range("count").into());
     }
+    m.charge_text(n as usize)?;
     Ok(Value::string(char_str(c).repeat(n as usize)))
 });
 sfn!(str_as_jwt, |m, a| crate::lib_misc::as_jwt(recv_str(&a[0])?));
@@ -1310,6 +1325,9 @@ pub fn composite_format(f: &str, args: &[Value]) -> R<String> {
                     j += 1;
                 }
                 align = al.parse().map_err(|_| bad())?;
+                if align.abs() >= 1_000_000 {
+                    return Err(bad());
+                }
             }
             let mut fmt = None;
             if chars.get(j) == Some(&':') {

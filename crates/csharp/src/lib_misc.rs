@@ -146,6 +146,12 @@ fn regex_options(v: Option<&Value>) -> i64 {
 }
 
 fn compile_regex(pattern: &str, opts: i64) -> R<NetRegex> {
+    if opts & (64 | 256) != 0 {
+        return Err(exc(
+            Exc::NotSupportedException,
+            "RegexOptions.RightToLeft and RegexOptions.ECMAScript are not supported by apim-emu",
+        ));
+    }
     let mut flags = String::new();
     if opts & 1 != 0 {
         flags.push('i');

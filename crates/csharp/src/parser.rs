@@ -15,20 +15,34 @@ pub const MAX_SOURCE_LEN: usize = 64 * 1024;
 /// Deepest bracket nesting accepted.
 pub const MAX_BRACKET_DEPTH: usize = 64;
 /// Deepest syntax tree accepted (operators chained left to right count too).
-pub const MAX_TREE_DEPTH: usize = 200;
-const MAX_LAMBDA_ARROWS: usize = 256;
+pub const MAX_TREE_DEPTH: usize = 100;
+const MAX_LAMBDA_ARROWS: usize = 64;
+/// Inputs at most this deep (brackets plus lambdas) and long parse on the calling thread.
+const INLINE_DEPTH: usize = 12;
+const INLINE_LEN: usize = 4 * 1024;
 
 type R<T> = Result<T, Diagnostic>;
 
 /// Parses a full expression text (`@(...)` or `@{...}`).
 pub fn parse(source: &str) -> Result<Root, Vec<Diagnostic>> {
-    prescan(source).map_err(|d| vec![d])?;
-    // pest recurses per bracket level; a dedicated thread with a large stack makes the
-    // limits above safe whatever thread calls us.
+    with_stack(source, |s| parse_inner(s))
+}
+
+/// Runs `f` (parsing, checking) on the calling thread for shallow input, else on a thread
+/// with a large stack: pest and the checker recurse per nesting level.
+pub fn with_stack<T: Send + 'static>(
+    source: &str,
+    f: fn(&str) -> Result<T, Vec<Diagnostic>>,
+) -> Result<T, Vec<Diagnostic>> {
+    let depth = prescan(source).map_err(|d| vec![d])?;
+    // debug builds have much larger frames: always use the big stack there
+    if !cfg!(debug_assertions) && depth <= INLINE_DEPTH && source.len() <= INLINE_LEN {
+        return f(source);
+    }
     let src = source.to_owned();
     let handle = std::thread::Builder::new()
         .stack_size(256 * 1024 * 1024)
-        .spawn(move || parse_inner(&src));
+        .spawn(move || f(&src));
     match handle {
         Ok(h) => match h.join() {
             Ok(r) => r,
@@ -38,7 +52,7 @@ pub fn parse(source: &str) -> Result<Root, Vec<Diagnostic>> {
                 "internal error while parsing the expression",
             )]),
         },
-        Err(_) => parse_inner(source),
+        Err(_) => f(source),
     }
 }
 
@@ -89,7 +103,8 @@ pub fn parse_inner(source: &str) -> Result<Root, Vec<Diagnostic>> {
     Ok(result)
 }
 
-fn prescan(source: &str) -> R<()> {
+/// Checks the size limits; returns the deepest bracket nesting plus the number of lambdas.
+fn prescan(source: &str) -> R<usize> {
     if source.len() > MAX_SOURCE_LEN {
         return Err(Diagnostic::new(
             "EMU0003",
@@ -99,12 +114,14 @@ fn prescan(source: &str) -> R<()> {
     }
     let bytes = source.as_bytes();
     let mut depth = 0usize;
+    let mut max_depth = 0usize;
     let mut arrows = 0usize;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'(' | b'[' | b'{' => {
                 depth += 1;
+                max_depth = max_depth.max(depth);
                 if depth > MAX_BRACKET_DEPTH {
                     return Err(Diagnostic::new(
                         "EMU0002",
@@ -128,7 +145,7 @@ fn prescan(source: &str) -> R<()> {
         }
         i += 1;
     }
-    Ok(())
+    Ok(max_depth + arrows)
 }
 
 fn check_depth(root: &Root) -> R<()> {

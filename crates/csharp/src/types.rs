@@ -100,6 +100,7 @@ pub enum Exc {
     JsonSerializationException,
     RegexMatchTimeoutException,
     TimeoutException,
+    OutOfMemoryException,
 }
 
 impl Exc {
@@ -126,6 +127,7 @@ impl Exc {
         Exc::JsonSerializationException,
         Exc::RegexMatchTimeoutException,
         Exc::TimeoutException,
+        Exc::OutOfMemoryException,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -151,6 +153,7 @@ impl Exc {
             Exc::JsonSerializationException => "JsonSerializationException",
             Exc::RegexMatchTimeoutException => "RegexMatchTimeoutException",
             Exc::TimeoutException => "TimeoutException",
+            Exc::OutOfMemoryException => "OutOfMemoryException",
         }
     }
     pub fn namespace(self) -> &'static str {

@@ -561,3 +561,11 @@ fn disallowed_types_and_members() {
     rejected("@(\"x\".Substring(\"a\"))", "CS1503");
     rejected("@(\"x\".Substring(1, 2, 3))", "CS1501");
 }
+
+#[test]
+fn deep_but_allowed_expressions_compile_and_run() {
+    let src = format!("@({}0)", "context.Response.StatusCode + ".repeat(90));
+    value(&src, "int", &(200 * 90).to_string());
+    let src = format!("@({}1{})", "(".repeat(60), ")".repeat(60));
+    value(&src, "int", "1");
+}
