@@ -25,7 +25,7 @@ type R<T> = Result<T, Diagnostic>;
 
 /// Parses a full expression text (`@(...)` or `@{...}`).
 pub fn parse(source: &str) -> Result<Root, Vec<Diagnostic>> {
-    with_stack(source, |s| parse_inner(s))
+    with_stack(source, parse_inner)
 }
 
 /// Runs `f` (parsing, checking) on the calling thread for shallow input, else on a thread
