@@ -142,6 +142,9 @@ impl Num {
 }
 
 /// Splits "X2" into ('X', Some(2)); None for a custom format.
+/// Precision above this is refused (a huge precision would allocate gigabytes).
+const MAX_PRECISION: i32 = 100_000;
+
 fn parse_specifier(format: &str) -> Option<(char, Option<i32>)> {
     let mut chars = format.chars();
     let c = chars.next()?;
@@ -153,7 +156,10 @@ fn parse_specifier(format: &str) -> Option<(char, Option<i32>)> {
         return Some((c, None));
     }
     if rest.len() <= 9 && rest.bytes().all(|b| b.is_ascii_digit()) {
-        return rest.parse().ok().map(|p| (c, Some(p)));
+        return rest
+            .parse()
+            .ok()
+            .map(|p: i32| (c, Some(p.min(MAX_PRECISION + 1))));
     }
     None
 }
@@ -404,6 +410,7 @@ pub fn format_integer(v: i128, bits: u32, signed: bool, format: &str) -> DotNetR
     if format.is_empty() {
         return Ok(v.to_string());
     }
+    check_precision(format)?;
     match parse_specifier(format) {
         Some((c, p)) => match c.to_ascii_uppercase() {
             'D' => {
@@ -472,6 +479,15 @@ fn float_digits_for(v: f64, fmt: char, precision: Option<i32>, single: bool) -> 
     }
 }
 
+fn check_precision(format: &str) -> DotNetResult<()> {
+    match parse_specifier(format) {
+        Some((_, Some(p))) if p > MAX_PRECISION => Err(DotNetException::format(format!(
+            "Precision specifiers above {MAX_PRECISION} are not supported by apim-emu."
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn special_float(v: f64) -> Option<String> {
     if v.is_nan() {
         Some("NaN".into())
@@ -487,6 +503,7 @@ fn special_float(v: f64) -> Option<String> {
 }
 
 fn format_float(v: f64, format: &str, single: bool) -> DotNetResult<String> {
+    check_precision(format)?;
     if let Some(s) = special_float(v) {
         return Ok(s);
     }
@@ -543,6 +560,7 @@ pub fn format_single_with(v: f32, format: &str) -> DotNetResult<String> {
 
 /// `decimal.ToString(format)` (invariant culture).
 pub fn format_decimal_with(v: Decimal, format: &str) -> DotNetResult<String> {
+    check_precision(format)?;
     if format.is_empty() {
         return Ok(crate::number::format_decimal(v));
     }
@@ -930,6 +948,10 @@ mod tests {
         assert_eq!(i(42, "G"), "42");
         assert!(format_integer(1, 32, true, "R").is_err());
         assert!(format_integer(1, 32, true, "K").is_err());
+        assert_eq!(
+            format_integer(1, 32, true, "D999999999").unwrap_err().kind,
+            crate::error::ExceptionKind::FormatException
+        );
     }
 
     #[test]

@@ -402,14 +402,16 @@ impl JToken {
     }
     /// `token.Values<T>()`: each child converted (a JObject yields its property values).
     pub fn values_as(&self, target: ClrType, nullable: bool) -> DotNetResult<Vec<ClrValue>> {
+        // Newtonsoft: a JValue child converts itself; any other child yields its children.
         let mut out = Vec::new();
         for c in self.children() {
-            let item = if c.is_property() {
-                c.property_value()?
+            if c.is_value() {
+                out.push(extensions_convert(Some(&c), target, nullable)?);
             } else {
-                c
-            };
-            out.push(extensions_convert(Some(&item), target, nullable)?);
+                for g in c.children() {
+                    out.push(extensions_convert(Some(&g), target, nullable)?);
+                }
+            }
         }
         Ok(out)
     }
@@ -428,6 +430,14 @@ impl JToken {
             other => Ok(JToken::new_value(value_from_clr(other)?)),
         }
     }
+    /// `JValue.ToString(format)` (IFormattable, invariant culture): formats the boxed value.
+    pub fn value_to_string_format(&self, format: &str) -> DotNetResult<String> {
+        match self.value() {
+            Some(v) => crate::string::format_value(&value_to_clr(&v), format),
+            None => Err(self.cast_error("JValue")),
+        }
+    }
+
     /// `JValue.Value` as a CLR value (None for containers).
     pub fn boxed_value(&self) -> Option<ClrValue> {
         self.value().map(|v| value_to_clr(&v))

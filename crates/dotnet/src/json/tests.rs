@@ -66,7 +66,7 @@ fn indented_output_matches_newtonsoft() {
     ]);
     assert_eq!(
         o.to_string_default(),
-        "{\n  \"a\": 1,\n  \"b\": [\n    2.0,\n    \"x\\\"y\"\n  ],\n  \"c\": {},\n  \"d\": []\n}"
+        "{\r\n  \"a\": 1,\r\n  \"b\": [\r\n    2.0,\r\n    \"x\\\"y\"\r\n  ],\r\n  \"c\": {},\r\n  \"d\": []\r\n}"
     );
     assert_eq!(
         o.to_string_formatting(Formatting::None),
@@ -233,7 +233,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr(r#"{"a":x}"#),
-        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 6."
+        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 5."
     );
     assert_eq!(
         perr(r#"{"a":1"#),
@@ -245,7 +245,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr("{} x"),
-        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 4."
+        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 3."
     );
     assert_eq!(
         perr("[1,\n2 3]"),
@@ -379,6 +379,14 @@ fn value_of_t_follows_extensions_convert() {
         vals,
         vec![ClrValue::Int32(1), ClrValue::Int32(2), ClrValue::Int32(3)]
     );
+    let obj = parse(r#"{"a":"x","b":"y"}"#);
+    let vals = obj.values_as(ClrType::String, false).unwrap();
+    assert_eq!(
+        vals,
+        vec![ClrValue::String("x".into()), ClrValue::String("y".into())]
+    );
+    let nested = parse("[[1,2],[3]]");
+    assert_eq!(nested.values_as(ClrType::Int64, false).unwrap().len(), 3);
 }
 
 #[test]
@@ -424,7 +432,13 @@ fn to_object_and_from_object() {
     let dict = ClrValue::Dictionary(vec![(ClrValue::String("k".into()), ClrValue::Int64(1))]);
     assert_eq!(
         serialize_object(&dict, Formatting::Indented).unwrap(),
-        "{\n  \"k\": 1\n}"
+        "{\r\n  \"k\": 1\r\n}"
+    );
+    assert_eq!(
+        JToken::parse("[1]")
+            .unwrap()
+            .to_string_with_newline(Formatting::Indented, "\n"),
+        "[\n  1\n]"
     );
 }
 
@@ -482,4 +496,110 @@ fn get_value_ignore_case_and_values_equal() {
     assert!(parse("1").deep_equals(&parse("1")));
     assert!(!parse("1").deep_equals(&parse("1.0")));
     assert!(parse(r#"{"a":1,"b":2}"#).deep_equals(&parse(r#"{"b":2,"a":1}"#)));
+}
+
+#[test]
+fn max_depth_and_hostile_inputs() {
+    let deep_ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
+    assert!(JToken::parse(&deep_ok).is_ok());
+    let too_deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+    let e = JToken::parse(&too_deep).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("The reader's MaxDepth of 64 has been exceeded."),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        JToken::parse(r#""/Date(é)/""#).unwrap().token_type(),
+        JTokenType::String
+    );
+    for bad in [
+        "{", "[", "{\"a\"", "{\"a\":", "\"\\u12", "tru", "nul", "-", "1e", "{'a' 1}", "/*",
+        "[1 2]", "{,}",
+    ] {
+        assert_eq!(
+            JToken::parse(bad).unwrap_err().kind,
+            ExceptionKind::JsonReaderException,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn json_string_literal_escapes_like_newtonsoft() {
+    assert_eq!(
+        json_string_literal("a\"b\\c\n\u{1}é"),
+        "\"a\\\"b\\\\c\\n\\u0001é\""
+    );
+    assert_eq!(parse("[1]").to_string(), "[\r\n  1\r\n]");
+}
+
+#[test]
+fn arrays_refuse_properties() {
+    let a = JToken::new_array();
+    let e = a
+        .add(JToken::new_property("x", JToken::null()))
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray."
+    );
+    let o = JToken::new_object();
+    let e = o.add(JToken::null()).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JValue to Newtonsoft.Json.Linq.JObject."
+    );
+}
+
+#[test]
+fn paths_like_newtonsoft() {
+    let t = parse(r#"{"a":{"b c":[1,{"d":2}]}}"#);
+    let d = t.select_token("a['b c'][1].d").unwrap().unwrap();
+    assert_eq!(d.path(), "a['b c'][1].d");
+    assert_eq!(
+        t.get("a").unwrap().unwrap().property("b c").unwrap().path(),
+        "a['b c']"
+    );
+    assert_eq!(t.path(), "");
+}
+
+#[test]
+fn merge_with_default_settings() {
+    let a = parse(r#"{"a":1,"o":{"x":1},"arr":[1],"keep":"k"}"#);
+    let b = parse(r#"{"a":2,"o":{"y":2},"arr":[2],"keep":null,"new":true}"#);
+    a.merge(&b).unwrap();
+    assert_eq!(
+        a.to_string_formatting(Formatting::None),
+        r#"{"a":2,"o":{"x":1,"y":2},"arr":[1,2],"keep":"k","new":true}"#
+    );
+}
+
+#[test]
+fn large_objects_keep_duplicate_rule() {
+    let mut text = String::from("{");
+    for i in 0..100 {
+        text.push_str(&format!("\"k{i}\":{i},"));
+    }
+    text.push_str("\"k5\":\"again\"}");
+    let t = parse(&text);
+    assert_eq!(t.count().unwrap(), 100);
+    assert_eq!(t.get("k5").unwrap().unwrap().to_string_default(), "again");
+    assert_eq!(t.properties().unwrap()[5].name().unwrap(), "k5");
+}
+
+#[test]
+fn jvalue_tostring_with_format() {
+    assert_eq!(
+        parse("1234.5").value_to_string_format("N1").unwrap(),
+        "1,234.5"
+    );
+    assert_eq!(
+        parse(r#""2024-05-01T00:00:00Z""#)
+            .value_to_string_format("yyyy")
+            .unwrap(),
+        "2024"
+    );
+    assert!(parse("{}").value_to_string_format("N").is_err());
 }

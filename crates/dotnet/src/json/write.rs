@@ -33,6 +33,13 @@ pub fn quote_json_string(s: &str, quote: char, out: &mut String) {
     out.push(quote);
 }
 
+/// `JsonConvert.ToString(string)`: the JSON string literal with Newtonsoft's escaping.
+pub fn json_string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    quote_json_string(s, '"', &mut out);
+    out
+}
+
 /// Newtonsoft's `EnsureDecimalPlace`: integral floats get ".0".
 fn ensure_decimal_place(text: String) -> String {
     if text.contains('.')
@@ -180,14 +187,18 @@ pub fn value_to_plain_string(v: &JValue) -> String {
     }
 }
 
-fn indent(out: &mut String, level: usize) {
-    out.push('\n');
+/// `Environment.NewLine` of the gateway. APIM's managed gateway runs on Windows (its stack
+/// traces end lines with CRLF), so indented JSON and `AppendLine` use "\r\n".
+pub const NEW_LINE: &str = "\r\n";
+
+fn indent(out: &mut String, level: usize, nl: &str) {
+    out.push_str(nl);
     for _ in 0..level {
         out.push_str("  ");
     }
 }
 
-fn write_inner(token: &JToken, formatting: Formatting, level: usize, out: &mut String) {
+fn write_inner(token: &JToken, formatting: Formatting, level: usize, nl: &str, out: &mut String) {
     token.with_view(|view| match view {
         View::Value(v) => write_value(v, out),
         View::Property(name, value) => {
@@ -196,7 +207,7 @@ fn write_inner(token: &JToken, formatting: Formatting, level: usize, out: &mut S
             if formatting == Formatting::Indented {
                 out.push(' ');
             }
-            write_inner(value, formatting, level, out);
+            write_inner(value, formatting, level, nl, out);
         }
         View::Array(items) => {
             out.push('[');
@@ -205,12 +216,12 @@ fn write_inner(token: &JToken, formatting: Formatting, level: usize, out: &mut S
                     out.push(',');
                 }
                 if formatting == Formatting::Indented {
-                    indent(out, level + 1);
+                    indent(out, level + 1, nl);
                 }
-                write_inner(item, formatting, level + 1, out);
+                write_inner(item, formatting, level + 1, nl, out);
             }
             if formatting == Formatting::Indented && !items.is_empty() {
-                indent(out, level);
+                indent(out, level, nl);
             }
             out.push(']');
         }
@@ -221,18 +232,18 @@ fn write_inner(token: &JToken, formatting: Formatting, level: usize, out: &mut S
                     out.push(',');
                 }
                 if formatting == Formatting::Indented {
-                    indent(out, level + 1);
+                    indent(out, level + 1, nl);
                 }
-                write_inner(p, formatting, level + 1, out);
+                write_inner(p, formatting, level + 1, nl, out);
             }
             if formatting == Formatting::Indented && !props.is_empty() {
-                indent(out, level);
+                indent(out, level, nl);
             }
             out.push('}');
         }
     })
 }
 
-pub(crate) fn write_token(token: &JToken, formatting: Formatting, out: &mut String) {
-    write_inner(token, formatting, 0, out);
+pub(crate) fn write_token(token: &JToken, formatting: Formatting, nl: &str, out: &mut String) {
+    write_inner(token, formatting, 0, nl, out);
 }
