@@ -415,7 +415,9 @@ pub fn enumerate(_m: &mut Machine<'_>, v: &Value) -> R<Vec<Value>> {
                 .collect()
         }
         Value::Obj(o) => match &**o {
-            Obj::Match(m, _) => m.groups_values(),
+            Obj::Match(m, _) => (0..m.groups().len())
+                .map(|g| Value::Obj(Arc::new(Obj::Match(m.clone(), g))))
+                .collect(),
             _ => return Err(exc(Exc::InvalidCastException, "value is not enumerable")),
         },
         Value::Null => return Err(Exception::null_ref().into()),

@@ -2,7 +2,6 @@
 //! BitConverter, Jwt / BasicAuthCredentials, XDocument basics.
 use std::sync::Arc;
 
-use hmac::Mac;
 use parking_lot::Mutex;
 
 use crate::code::Fault;
@@ -103,335 +102,105 @@ static RANDOM: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ Regex
-/// A compiled .NET regular expression (fancy-regex underneath: lookarounds, backreferences,
-/// named groups).
-pub struct NetRegex {
-    pub re: fancy_regex::Regex,
-    pub names: Vec<Option<String>>,
-}
+/// A compiled .NET regular expression (apim_dotnet's .NET dialect).
+pub type NetRegex = apim_dotnet::regex::Regex;
+/// A regex match (a `Match`, or one of its groups when the index is not 0).
+pub type MatchData = apim_dotnet::regex::Match;
 
-pub struct MatchData {
-    pub input: Arc<str>,
-    /// (byte start, byte end) per group; None when the group did not participate.
-    pub groups: Vec<Option<(usize, usize)>>,
-    pub names: Vec<Option<String>>,
-    pub success: bool,
-}
-
-impl MatchData {
-    pub fn group_value(&self, g: usize) -> String {
-        match self.groups.get(g).copied().flatten() {
-            Some((s, e)) => self.input[s..e].to_string(),
-            None => String::new(),
-        }
-    }
-    pub fn groups_values(&self) -> Vec<Value> {
-        let me = Arc::new(MatchData {
-            input: self.input.clone(),
-            groups: self.groups.clone(),
-            names: self.names.clone(),
-            success: self.success,
-        });
-        (0..self.groups.len())
-            .map(|i| Value::Obj(Arc::new(Obj::Match(me.clone(), i))))
-            .collect()
-    }
-}
-
-fn regex_options(v: Option<&Value>) -> i64 {
+fn regex_options(v: Option<&Value>) -> u32 {
     match v {
-        Some(Value::Enum(Cls::RegexOptions, k)) => *k,
+        Some(Value::Enum(Cls::RegexOptions, k)) => *k as u32,
         _ => 0,
     }
 }
 
-fn compile_regex(pattern: &str, opts: i64) -> R<NetRegex> {
-    if opts & (64 | 256) != 0 {
-        return Err(exc(
-            Exc::NotSupportedException,
-            "RegexOptions.RightToLeft and RegexOptions.ECMAScript are not supported by apim-emu",
-        ));
-    }
-    let mut flags = String::new();
-    if opts & 1 != 0 {
-        flags.push('i');
-    }
-    if opts & 2 != 0 {
-        flags.push('m');
-    }
-    if opts & 16 != 0 {
-        flags.push('s');
-    }
-    if opts & 32 != 0 {
-        flags.push('x');
-    }
-    // .NET: `$` also matches before a final newline; `\d` etc. are Unicode-aware in both.
-    let translated = pattern
-        .replace("(?<", "(?P<")
-        .replace("(?P<=", "(?<=")
-        .replace("(?P<!", "(?<!");
-    let src = if flags.is_empty() {
-        translated
-    } else {
-        format!("(?{flags}){translated}")
-    };
-    let re = fancy_regex::Regex::new(&src).map_err(|e| {
-        exc(
-            Exc::ArgumentException,
-            format!("parsing \"{pattern}\" - {e}"),
-        )
-    })?;
-    let names = re
-        .capture_names()
-        .map(|n| n.map(|s| s.to_string()))
-        .collect();
-    Ok(NetRegex { re, names })
+fn compile_regex(pattern: &str, opts: u32) -> R<Arc<NetRegex>> {
+    Ok(Arc::new(NetRegex::new(pattern, opts)?))
 }
 
-fn regex_from(a: &[Value], pat_index: usize, opts_index: usize) -> R<Arc<NetRegex>> {
+/// The receiver regex for instance calls (`a[0]`), or a new one from a static call's
+/// pattern argument.
+fn regex_arg(a: &[Value], pat_index: usize, opts_index: usize) -> R<Arc<NetRegex>> {
     match &a[0] {
-        Value::Obj(o) if matches!(&**o, Obj::Regex(_)) => match &**o {
+        Value::Obj(o) => match &**o {
             Obj::Regex(r) => Ok(r.clone()),
-            _ => unreachable_regex(),
+            _ => Err(exc(Exc::InvalidCastException, "expected Regex")),
         },
-        _ => Ok(Arc::new(compile_regex(
+        _ => compile_regex(
             s_of(&a[pat_index], "pattern")?,
             regex_options(a.get(opts_index)),
-        )?)),
+        ),
     }
 }
-fn unreachable_regex() -> R<Arc<NetRegex>> {
-    Err(exc(Exc::InvalidCastException, "expected Regex"))
+
+fn match_value(m: MatchData) -> Value {
+    Value::Obj(Arc::new(Obj::Match(Arc::new(m), 0)))
 }
 
-fn do_match(re: &NetRegex, input: &str, start: usize) -> R<MatchData> {
-    let caps = re
-        .re
-        .captures_from_pos(input, start)
-        .map_err(|e| exc(Exc::RegexMatchTimeoutException, e.to_string()))?;
-    Ok(match caps {
-        Some(c) => MatchData {
-            input: Arc::from(input),
-            groups: (0..c.len())
-                .map(|i| c.get(i).map(|m| (m.start(), m.end())))
-                .collect(),
-            names: re.names.clone(),
-            success: true,
-        },
-        None => MatchData {
-            input: Arc::from(input),
-            groups: vec![None],
-            names: re.names.clone(),
-            success: false,
-        },
-    })
+fn matches_value(ms: Vec<MatchData>) -> Value {
+    Value::List(Seq::new(
+        SeqKind::Enumerable,
+        Ty::Named(Cls::Match),
+        ms.into_iter().map(match_value).collect(),
+    ))
 }
 
-mfn!(re_new, |m, a| {
-    let r = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
-    Ok(Value::Obj(Arc::new(Obj::Regex(Arc::new(r)))))
-});
+mfn!(re_new, |m, a| Ok(Value::Obj(Arc::new(Obj::Regex(
+    compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?
+)))));
 mfn!(re_is_match_s, |m, a| {
-    let input = s_of(&a[0], "input")?.to_string();
-    let re = Arc::new(compile_regex(
-        s_of(&a[1], "pattern")?,
-        regex_options(a.get(2)),
-    )?);
-    Ok(Value::Bool(re.re.is_match(&input).map_err(|e| {
-        exc(Exc::RegexMatchTimeoutException, e.to_string())
-    })?))
+    let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
+    Ok(Value::Bool(re.is_match(s_of(&a[0], "input")?)?))
 });
 mfn!(re_is_match_i, |m, a| {
-    let re = regex_from(a, 0, 9)?;
-    let input = s_of(&a[1], "input")?;
-    Ok(Value::Bool(re.re.is_match(input).map_err(|e| {
-        exc(Exc::RegexMatchTimeoutException, e.to_string())
-    })?))
+    let re = regex_arg(a, 0, 9)?;
+    Ok(Value::Bool(re.is_match(s_of(&a[1], "input")?)?))
 });
 mfn!(re_match_s, |m, a| {
-    let input = s_of(&a[0], "input")?.to_string();
     let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
-    Ok(Value::Obj(Arc::new(Obj::Match(
-        Arc::new(do_match(&re, &input, 0)?),
-        0,
-    ))))
+    Ok(match_value(re.match_first(s_of(&a[0], "input")?)?))
 });
 mfn!(re_match_i, |m, a| {
-    let re = regex_from(a, 0, 9)?;
-    let input = s_of(&a[1], "input")?.to_string();
-    Ok(Value::Obj(Arc::new(Obj::Match(
-        Arc::new(do_match(&re, &input, 0)?),
-        0,
-    ))))
+    let re = regex_arg(a, 0, 9)?;
+    Ok(match_value(re.match_first(s_of(&a[1], "input")?)?))
 });
-fn all_matches(re: &NetRegex, input: &str) -> R<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos <= input.len() {
-        let md = do_match(re, input, pos)?;
-        if !md.success {
-            break;
-        }
-        let (s, e) = md.groups[0].unwrap_or((pos, pos));
-        out.push(Value::Obj(Arc::new(Obj::Match(Arc::new(md), 0))));
-        pos = if e == s {
-            e + input[e..].chars().next().map(|c| c.len_utf8()).unwrap_or(1)
-        } else {
-            e
-        };
-    }
-    Ok(out)
-}
 mfn!(re_matches_s, |m, a| {
-    let input = s_of(&a[0], "input")?.to_string();
     let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
-    Ok(Value::List(Seq::new(
-        SeqKind::Enumerable,
-        Ty::Named(Cls::Match),
-        all_matches(&re, &input)?,
-    )))
+    Ok(matches_value(re.matches(s_of(&a[0], "input")?, 0)?))
 });
 mfn!(re_matches_i, |m, a| {
-    let re = regex_from(a, 0, 9)?;
-    let input = s_of(&a[1], "input")?.to_string();
-    Ok(Value::List(Seq::new(
-        SeqKind::Enumerable,
-        Ty::Named(Cls::Match),
-        all_matches(&re, &input)?,
-    )))
+    let re = regex_arg(a, 0, 9)?;
+    Ok(matches_value(re.matches(s_of(&a[1], "input")?, 0)?))
 });
-/// .NET replacement syntax: `$1`, `${name}`, `$$`, `$0`.
-fn expand(md: &MatchData, repl: &str) -> String {
-    let mut out = String::new();
-    let b: Vec<char> = repl.chars().collect();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == '$' && i + 1 < b.len() {
-            if b[i + 1] == '$' {
-                out.push('$');
-                i += 2;
-                continue;
-            }
-            if b[i + 1] == '{' {
-                if let Some(end) = b[i + 2..].iter().position(|c| *c == '}') {
-                    let name: String = b[i + 2..i + 2 + end].iter().collect();
-                    let idx = name
-                        .parse::<usize>()
-                        .ok()
-                        .or_else(|| md.names.iter().position(|n| n.as_deref() == Some(&name)));
-                    if let Some(g) = idx.filter(|g| *g < md.groups.len()) {
-                        out.push_str(&md.group_value(g));
-                        i += 3 + end;
-                        continue;
-                    }
-                }
-            }
-            if b[i + 1].is_ascii_digit() {
-                let mut j = i + 1;
-                while j < b.len() && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                let n: usize = b[i + 1..j]
-                    .iter()
-                    .collect::<String>()
-                    .parse()
-                    .unwrap_or(usize::MAX);
-                if n < md.groups.len() {
-                    out.push_str(&md.group_value(n));
-                    i = j;
-                    continue;
-                }
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
-fn replace_all(re: &NetRegex, input: &str, repl: &str) -> R<String> {
-    let mut out = String::new();
-    let mut last = 0;
-    for mv in all_matches(re, input)? {
-        if let Value::Obj(o) = &mv {
-            if let Obj::Match(md, _) = &**o {
-                if let Some((s, e)) = md.groups[0] {
-                    out.push_str(&input[last..s]);
-                    out.push_str(&expand(md, repl));
-                    last = e;
-                }
-            }
-        }
-    }
-    out.push_str(&input[last..]);
-    Ok(out)
-}
 mfn!(re_replace_s, |m, a| {
-    let input = s_of(&a[0], "input")?.to_string();
     let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(3)))?;
-    Ok(Value::string(replace_all(
-        &re,
-        &input,
+    Ok(Value::string(re.replace(
+        s_of(&a[0], "input")?,
         s_of(&a[2], "replacement")?,
+        -1,
+        0,
     )?))
 });
 mfn!(re_replace_i, |m, a| {
-    let re = regex_from(a, 0, 9)?;
-    let input = s_of(&a[1], "input")?.to_string();
-    Ok(Value::string(replace_all(
-        &re,
-        &input,
+    let re = regex_arg(a, 0, 9)?;
+    Ok(Value::string(re.replace(
+        s_of(&a[1], "input")?,
         s_of(&a[2], "replacement")?,
+        -1,
+        0,
     )?))
 });
-fn split_all(re: &NetRegex, input: &str) -> R<Value> {
-    let mut parts = Vec::new();
-    let mut last = 0;
-    for mv in all_matches(re, input)? {
-        if let Value::Obj(o) = &mv {
-            if let Obj::Match(md, _) = &**o {
-                if let Some((s, e)) = md.groups[0] {
-                    parts.push(input[last..s].to_string());
-                    for g in 1..md.groups.len() {
-                        if md.groups[g].is_some() {
-                            parts.push(md.group_value(g));
-                        }
-                    }
-                    last = e;
-                }
-            }
-        }
-    }
-    parts.push(input[last..].to_string());
-    Ok(str_array(parts))
-}
 mfn!(re_split_s, |m, a| {
-    let input = s_of(&a[0], "input")?.to_string();
     let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
-    split_all(&re, &input)
+    Ok(str_array(re.split(s_of(&a[0], "input")?, 0, 0)?))
 });
 mfn!(re_split_i, |m, a| {
-    let re = regex_from(a, 0, 9)?;
-    split_all(&re, s_of(&a[1], "input")?)
+    let re = regex_arg(a, 0, 9)?;
+    Ok(str_array(re.split(s_of(&a[1], "input")?, 0, 0)?))
 });
-mfn!(re_unescape, |m, a| {
-    let s = s_of(&a[0], "str")?;
-    let mut out = String::new();
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            match it.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some(o) => out.push(o),
-                None => return Err(exc(Exc::ArgumentException, "Illegal \\ at end of pattern.")),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Ok(Value::string(out))
-});
+mfn!(re_unescape, |m, a| Ok(Value::string(
+    apim_dotnet::regex::unescape(s_of(&a[0], "str")?)?
+)));
 const OPTS: P = P::C(Cls::RegexOptions);
 static REGEX: &[Member] = &[
     Member::ctor(&[P::Str], re_new),
@@ -484,63 +253,47 @@ static REGEX: &[Member] = &[
     Member::method("Split", &[P::Str], P::Arr(&P::Str), re_split_i),
 ];
 
-fn match_of(v: &Value) -> R<(&Arc<MatchData>, usize)> {
+fn group_of(v: &Value) -> R<(Arc<MatchData>, apim_dotnet::regex::Group)> {
     match obj(v)? {
-        Obj::Match(m, g) => Ok((m, *g)),
+        Obj::Match(m, g) => {
+            let grp = m.group_by_number(*g as i32);
+            Ok((m.clone(), grp))
+        }
         _ => Err(exc(Exc::InvalidCastException, "expected Match")),
     }
 }
-mfn!(m_success, |m, a| {
-    let (md, g) = match_of(&a[0])?;
-    Ok(Value::Bool(
-        md.success && md.groups.get(g).copied().flatten().is_some(),
-    ))
-});
-mfn!(m_value, |m, a| {
-    let (md, g) = match_of(&a[0])?;
-    Ok(Value::string(md.group_value(g)))
-});
-mfn!(m_index, |m, a| {
-    let (md, g) = match_of(&a[0])?;
-    Ok(Value::I32(match md.groups.get(g).copied().flatten() {
-        Some((s, _)) => utf16_len(&md.input[..s]) as i32,
-        None => 0,
-    }))
-});
-mfn!(m_length, |m, a| {
-    let (md, g) = match_of(&a[0])?;
-    Ok(Value::I32(utf16_len(&md.group_value(g)) as i32))
-});
+mfn!(m_success, |m, a| Ok(Value::Bool(
+    group_of(&a[0])?.1.success
+)));
+mfn!(m_value, |m, a| Ok(Value::string(group_of(&a[0])?.1.value)));
+mfn!(m_index, |m, a| Ok(Value::I32(group_of(&a[0])?.1.index)));
+mfn!(m_length, |m, a| Ok(Value::I32(group_of(&a[0])?.1.length)));
 mfn!(m_groups, |m, a| Ok(a[0].clone()));
 mfn!(m_result, |m, a| {
-    let (md, _) = match_of(&a[0])?;
-    Ok(Value::string(expand(md, s_of(&a[1], "replacement")?)))
+    let (md, _) = group_of(&a[0])?;
+    Ok(Value::string(md.result(s_of(&a[1], "replacement")?)?))
 });
 mfn!(groups_get, |m, a| {
-    let (md, _) = match_of(&a[0])?;
-    let idx = match &a[1] {
-        Value::Str(name) => md.names.iter().position(|n| n.as_deref() == Some(&**name)),
-        v => Some(i32_of(v) as usize),
+    let (md, _) = group_of(&a[0])?;
+    let g = match &a[1] {
+        Value::Str(name) => md.group_by_name(name),
+        v => md.group_by_number(i32_of(v)),
     };
-    // a missing group is an unsuccessful Group with empty value
-    let g = idx.filter(|i| *i < md.groups.len()).unwrap_or(usize::MAX);
-    let md2 = if g == usize::MAX {
-        Arc::new(MatchData {
-            input: md.input.clone(),
-            groups: vec![None],
-            names: vec![],
-            success: false,
-        })
+    // a group is represented by its match and number; unknown names give an unsuccessful group
+    let number = if g.success
+        || md
+            .groups()
+            .iter()
+            .any(|x| x.number == g.number && x.name == g.name)
+    {
+        g.number
     } else {
-        md.clone()
+        usize::MAX
     };
-    Ok(Value::Obj(Arc::new(Obj::Match(
-        md2,
-        if g == usize::MAX { 0 } else { g },
-    ))))
+    Ok(Value::Obj(Arc::new(Obj::Match(md, number))))
 });
 mfn!(groups_count, |m, a| Ok(Value::I32(
-    match_of(&a[0])?.0.groups.len() as i32
+    group_of(&a[0])?.0.groups().len() as i32
 )));
 mfn!(matches_count, |m, a| match &a[0] {
     Value::List(s) => Ok(Value::I32(s.items.read().len() as i32)),
@@ -645,14 +398,7 @@ static STRINGBUILDER: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ Encoding
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enc {
-    Utf8,
-    Ascii,
-    Unicode,
-    BigEndianUnicode,
-    Latin1,
-}
+pub type Enc = apim_dotnet::encoding::Encoding;
 fn enc_value(e: Enc) -> Value {
     Value::Obj(Arc::new(Obj::Encoding(e)))
 }
@@ -660,67 +406,44 @@ mfn!(enc_utf8, |m, a| Ok(enc_value(Enc::Utf8)));
 mfn!(enc_ascii, |m, a| Ok(enc_value(Enc::Ascii)));
 mfn!(enc_unicode, |m, a| Ok(enc_value(Enc::Unicode)));
 mfn!(enc_be_unicode, |m, a| Ok(enc_value(Enc::BigEndianUnicode)));
+mfn!(enc_utf32, |m, a| Ok(enc_value(Enc::Utf32)));
 mfn!(enc_latin1, |m, a| Ok(enc_value(Enc::Latin1)));
+mfn!(enc_get_encoding, |m, a| Ok(enc_value(Enc::from_name(
+    s_of(&a[0], "name")?
+)?)));
 fn enc(v: &Value) -> R<Enc> {
     match obj(v)? {
         Obj::Encoding(e) => Ok(*e),
         _ => Err(exc(Exc::InvalidCastException, "expected Encoding")),
     }
 }
-mfn!(enc_get_bytes, |m, a| {
-    let e = enc(&a[0])?;
-    let s = s_of(&a[1], "s")?;
-    let b: Vec<u8> = match e {
-        Enc::Utf8 => s.as_bytes().to_vec(),
-        Enc::Ascii => s
-            .encode_utf16()
-            .map(|u| if u < 128 { u as u8 } else { b'?' })
-            .collect(),
-        Enc::Latin1 => s
-            .encode_utf16()
-            .map(|u| if u < 256 { u as u8 } else { b'?' })
-            .collect(),
-        Enc::Unicode => s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect(),
-        Enc::BigEndianUnicode => s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect(),
-    };
-    Ok(Value::bytes(b))
-});
-mfn!(enc_get_string, |m, a| {
-    let e = enc(&a[0])?;
-    let b = bytes_of(&a[1])?;
-    let s = match e {
-        Enc::Utf8 => String::from_utf8_lossy(&b).into_owned(),
-        Enc::Ascii => b
-            .iter()
-            .map(|c| if *c < 128 { *c as char } else { '?' })
-            .collect(),
-        Enc::Latin1 => b.iter().map(|c| *c as char).collect(),
-        Enc::Unicode => String::from_utf16_lossy(
-            &b.chunks(2)
-                .map(|c| u16::from_le_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-                .collect::<Vec<_>>(),
-        ),
-        Enc::BigEndianUnicode => String::from_utf16_lossy(
-            &b.chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-                .collect::<Vec<_>>(),
-        ),
-    };
-    Ok(Value::string(s))
-});
-mfn!(enc_byte_count, |m, a| {
-    let v = enc_get_bytes(m, a)?;
-    Ok(Value::I32(bytes_of(&v)?.len() as i32))
-});
+mfn!(enc_get_bytes, |m, a| Ok(Value::bytes(
+    enc(&a[0])?.get_bytes(s_of(&a[1], "s")?)
+)));
+mfn!(enc_get_string, |m, a| Ok(Value::string(
+    enc(&a[0])?.get_string(&bytes_of(&a[1])?)
+)));
+mfn!(enc_byte_count, |m, a| Ok(Value::I32(
+    enc(&a[0])?.get_byte_count(s_of(&a[1], "s")?)
+)));
+mfn!(enc_web_name, |m, a| Ok(Value::str(enc(&a[0])?.web_name())));
 static ENCODING: &[Member] = &[
     Member::sprop("UTF8", P::C(Cls::Encoding), enc_utf8),
     Member::sprop("ASCII", P::C(Cls::Encoding), enc_ascii),
     Member::sprop("Unicode", P::C(Cls::Encoding), enc_unicode),
     Member::sprop("BigEndianUnicode", P::C(Cls::Encoding), enc_be_unicode),
+    Member::sprop("UTF32", P::C(Cls::Encoding), enc_utf32),
     Member::sprop("Latin1", P::C(Cls::Encoding), enc_latin1),
+    Member::stat(
+        "GetEncoding",
+        &[P::Str],
+        P::C(Cls::Encoding),
+        enc_get_encoding,
+    ),
     Member::method("GetBytes", &[P::Str], P::Arr(&P::U8), enc_get_bytes),
     Member::method("GetString", &[P::Arr(&P::U8)], P::Str, enc_get_string),
     Member::method("GetByteCount", &[P::Str], P::I32, enc_byte_count),
+    Member::prop("WebName", P::Str, enc_web_name),
 ];
 
 // ------------------------------------------------------------------ hashes
@@ -738,37 +461,24 @@ mfn!(hash_ctor, |m, a| {
     };
     Ok(hash_new(h, key))
 });
-mfn!(hash_create, |m, a| {
-    // the receiver type is carried by the call site (static Create on each algorithm)
-    Err(exc(
-        Exc::NotSupportedException,
-        "use `new` or the algorithm's Create() method",
-    ))
-});
 fn compute(h: Hash, key: &[u8], data: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    macro_rules! hmac_of {
-        ($d:ty) => {{
-            match hmac::Hmac::<$d>::new_from_slice(key) {
-                Ok(mut mac) => {
-                    mac.update(data);
-                    mac.finalize().into_bytes().to_vec()
-                }
-                Err(_) => Vec::new(),
-            }
-        }};
-    }
-    match h {
-        Hash::Md5 => md5::Md5::digest(data).to_vec(),
-        Hash::Sha1 => sha1::Sha1::digest(data).to_vec(),
-        Hash::Sha256 => sha2::Sha256::digest(data).to_vec(),
-        Hash::Sha384 => sha2::Sha384::digest(data).to_vec(),
-        Hash::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        Hash::HmacMd5 => hmac_of!(md5::Md5),
-        Hash::HmacSha1 => hmac_of!(sha1::Sha1),
-        Hash::HmacSha256 => hmac_of!(sha2::Sha256),
-        Hash::HmacSha384 => hmac_of!(sha2::Sha384),
-        Hash::HmacSha512 => hmac_of!(sha2::Sha512),
+    use apim_dotnet::crypto::HashAlgorithm as A;
+    let (alg, hmac) = match h {
+        Hash::Md5 => (A::Md5, false),
+        Hash::Sha1 => (A::Sha1, false),
+        Hash::Sha256 => (A::Sha256, false),
+        Hash::Sha384 => (A::Sha384, false),
+        Hash::Sha512 => (A::Sha512, false),
+        Hash::HmacMd5 => (A::Md5, true),
+        Hash::HmacSha1 => (A::Sha1, true),
+        Hash::HmacSha256 => (A::Sha256, true),
+        Hash::HmacSha384 => (A::Sha384, true),
+        Hash::HmacSha512 => (A::Sha512, true),
+    };
+    if hmac {
+        alg.compute_hmac(key, data)
+    } else {
+        alg.compute_hash(data)
     }
 }
 mfn!(hash_compute, |m, a| {
@@ -791,90 +501,17 @@ static HASH: &[Member] = &[
     ),
     Member::method("Dispose", &[], P::Void, hash_dispose),
 ];
-#[allow(dead_code)]
-fn _hc() -> fn(&mut Machine<'_>, &mut [Value]) -> R<Value> {
-    hash_create
-}
 
 // ------------------------------------------------------------------ WebUtility / Uri
-fn url_encode(s: &str) -> String {
-    // WebUtility.UrlEncode: unreserved `-_.!*()` kept, space as '+', uppercase hex.
-    let mut out = String::new();
-    for b in s.as_bytes() {
-        match *b {
-            b'a'..=b'z'
-            | b'A'..=b'Z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'!'
-            | b'*'
-            | b'('
-            | b')' => out.push(*b as char),
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-fn url_decode(s: &str, plus_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' if plus_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
-                    out.push(v);
-                    i += 3;
-                }
-                Err(_) => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 fn html_encode(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if (c as u32) >= 160 && (c as u32) < 256 => out.push_str(&format!("&#{};", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-fn html_decode(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    apim_dotnet::web::html_encode(s)
 }
 mfn!(wu_url_encode, |m, a| Ok(match &a[0] {
-    Value::Str(s) => Value::string(url_encode(s)),
+    Value::Str(s) => Value::string(apim_dotnet::web::url_encode(s)),
     _ => Value::Null,
 }));
 mfn!(wu_url_decode, |m, a| Ok(match &a[0] {
-    Value::Str(s) => Value::string(url_decode(s, true)),
+    Value::Str(s) => Value::string(apim_dotnet::web::url_decode(s)),
     _ => Value::Null,
 }));
 mfn!(wu_html_encode, |m, a| Ok(match &a[0] {
@@ -882,7 +519,7 @@ mfn!(wu_html_encode, |m, a| Ok(match &a[0] {
     _ => Value::Null,
 }));
 mfn!(wu_html_decode, |m, a| Ok(match &a[0] {
-    Value::Str(s) => Value::string(html_decode(s)),
+    Value::Str(s) => Value::string(apim_dotnet::web::html_decode(s)),
     _ => Value::Null,
 }));
 static WEBUTILITY: &[Member] = &[
@@ -891,25 +528,12 @@ static WEBUTILITY: &[Member] = &[
     Member::stat("HtmlEncode", &[P::Str], P::Str, wu_html_encode),
     Member::stat("HtmlDecode", &[P::Str], P::Str, wu_html_decode),
 ];
-fn escape_data(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.as_bytes() {
-        match *b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(*b as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-mfn!(uri_escape_data, |m, a| Ok(Value::string(escape_data(
-    s_of(&a[0], "stringToEscape")?
-))));
-mfn!(uri_unescape_data, |m, a| Ok(Value::string(url_decode(
-    s_of(&a[0], "stringToUnescape")?,
-    false
-))));
+mfn!(uri_escape_data, |m, a| Ok(Value::string(
+    apim_dotnet::web::escape_data_string(s_of(&a[0], "stringToEscape")?)
+)));
+mfn!(uri_unescape_data, |m, a| Ok(Value::string(
+    apim_dotnet::web::unescape_data_string(s_of(&a[0], "stringToUnescape")?)
+)));
 mfn!(uri_new, |m, a| {
     let s = s_of(&a[1], "uriString")?;
     if !s.contains("://") {

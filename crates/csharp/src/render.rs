@@ -185,7 +185,7 @@ pub fn append_net_string(out: &mut String, v: &Value) {
         Value::Obj(o) => match &**o {
             Obj::StringBuilder(sb) => out.push_str(&sb.lock()),
             Obj::Uri(u) => out.push_str(u),
-            Obj::Match(m, g) => out.push_str(&m.group_value(*g)),
+            Obj::Match(m, g) => out.push_str(&m.group_by_number(*g as i32).value),
             Obj::Xml(x) => out.push_str(&x.to_string_default()),
             _ => out.push_str(&type_name(v)),
         },
