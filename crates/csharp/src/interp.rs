@@ -150,6 +150,14 @@ impl<'a> Machine<'a> {
                 }
             }
             Node::Native { f, args, .. } => {
+                // short argument lists live on the stack: no allocation per call
+                if args.len() <= 4 {
+                    let mut buf = [Value::Null, Value::Null, Value::Null, Value::Null];
+                    for (slot, a) in buf.iter_mut().zip(args) {
+                        *slot = self.eval(a)?;
+                    }
+                    return f(self, &mut buf[..args.len()]);
+                }
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     vals.push(self.eval(a)?);
