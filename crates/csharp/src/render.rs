@@ -191,7 +191,13 @@ pub fn append_net_string(out: &mut String, v: &Value) {
         },
         Value::Type(t) => out.push_str(&t.name()),
         Value::Host(h) => {
-            let _ = write!(out, "{}", cls_name(h.class()));
+            // IUrl.ToString() is the URL; other context objects print their type name
+            match (h.class(), h.call(crate::host::HostMember::UrlToString, &[])) {
+                (Cls::Url, Ok(Value::Str(u))) => out.push_str(&u),
+                _ => {
+                    let _ = write!(out, "{}", cls_name(h.class()));
+                }
+            }
         }
         other => out.push_str(&type_name(other)),
     }
