@@ -5,6 +5,26 @@ use serde_json::json;
 #[path = "../tests/corpus_support.rs"]
 mod corpus_support;
 
+/// CPU time of the calling thread (ns), from /proc/thread-self/schedstat: on a machine
+/// shared with parallel builds the wall time per iteration overstates the cost.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+fn report_cpu(name: &str, n: u32, mut f: impl FnMut()) {
+    let Some(start) = thread_cpu_ns() else { return };
+    for _ in 0..n {
+        f();
+    }
+    if let Some(end) = thread_cpu_ns() {
+        println!(
+            "{name}: {:.0} ns CPU time per iteration ({n} iterations)",
+            (end - start) as f64 / n as f64
+        );
+    }
+}
+
 fn url_id(c: &mut Criterion) {
     let program =
         apim_csharp::compile("@(context.Variables.GetValueOrDefault<int>(\"urlId\") % 3 + 1)")
@@ -66,6 +86,14 @@ fn corpus_compile(c: &mut Criterion) {
         },
     );
     group.finish();
+    report_cpu("parse and check all corpus expressions", 5, || {
+        criterion::black_box(
+            unique
+                .iter()
+                .filter(|e| apim_csharp::compile(e).is_ok())
+                .count(),
+        );
+    });
 }
 
 criterion_group!(benches, url_id, backend_selection, corpus_compile);
