@@ -35,6 +35,9 @@ fn url_id(c: &mut Criterion) {
     c.bench_function("eval urlId % 3 + 1", |b| {
         b.iter(|| program.evaluate(&ctx, &env).expect("value"))
     });
+    report_cpu("eval urlId % 3 + 1", 1_000_000, || {
+        criterion::black_box(program.evaluate(&ctx, &env).expect("value"));
+    });
 }
 
 fn backend_selection(c: &mut Criterion) {
@@ -62,6 +65,9 @@ fn backend_selection(c: &mut Criterion) {
     let env = apim_csharp::json_context::environment(&ctx_json);
     c.bench_function("eval advanced-load-balancing backend selection", |b| {
         b.iter(|| program.evaluate(&ctx, &env).expect("value"))
+    });
+    report_cpu("eval advanced-load-balancing backend selection", 50_000, || {
+        criterion::black_box(program.evaluate(&ctx, &env).expect("value"));
     });
 }
 
