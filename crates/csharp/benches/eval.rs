@@ -66,9 +66,13 @@ fn backend_selection(c: &mut Criterion) {
     c.bench_function("eval advanced-load-balancing backend selection", |b| {
         b.iter(|| program.evaluate(&ctx, &env).expect("value"))
     });
-    report_cpu("eval advanced-load-balancing backend selection", 50_000, || {
-        criterion::black_box(program.evaluate(&ctx, &env).expect("value"));
-    });
+    report_cpu(
+        "eval advanced-load-balancing backend selection",
+        50_000,
+        || {
+            criterion::black_box(program.evaluate(&ctx, &env).expect("value"));
+        },
+    );
 }
 
 fn corpus_compile(c: &mut Criterion) {

@@ -3295,7 +3295,8 @@ fn mk_call(f: NativeFn, args: Vec<Node>, outs: Vec<(usize, Place)>, span: Span) 
 }
 
 fn null_checked(n: Node, t: &Ty, span: Span) -> Node {
-    if t.is_reference() || matches!(t, Ty::Nullable(_)) {
+    // Nullable<T> members (HasValue, Value, GetValueOrDefault) work on null
+    if t.is_reference() {
         match n {
             Node::Context => n,
             Node::Const(Value::Str(_)) => n,

@@ -853,7 +853,8 @@ pub fn arith(op: BinOp, a: &Value, b: &Value, checked: bool) -> R<Value> {
                         if y.is_zero() {
                             return Err(Exception::div_zero().into());
                         }
-                        x.checked_div(y)
+                        // .NET keeps the smallest scale that represents the quotient
+                        x.checked_div(y).map(|q| q.normalize())
                     }
                     BinOp::Rem => {
                         if y.is_zero() {
@@ -1323,7 +1324,8 @@ pub fn ref_equal(a: &Value, b: &Value) -> bool {
             std::ptr::eq(Arc::as_ptr(x) as *const u8, Arc::as_ptr(y) as *const u8)
         }
         (Value::Str(x), Value::Str(y)) => x == y,
-        _ => values_equal(a, b),
+        // two boxes of a value type are different objects
+        _ => false,
     }
 }
 

@@ -84,12 +84,17 @@ impl HostObject for JsonBody {
         let preserve = matches!(args.first(), Some(Value::Bool(true)));
         let text = {
             let mut guard = self.text.lock();
-            let t = guard.clone();
+            let Some(t) = guard.clone() else {
+                return Err(Exception::new(
+                    Exc::InvalidOperationException,
+                    "The message body has already been read.",
+                ));
+            };
             if !preserve {
-                // the stream is consumed: the next read sees an empty body
-                *guard = Some(String::new());
+                // the stream is consumed: a later read throws
+                *guard = None;
             }
-            t.unwrap_or_default()
+            t
         };
         body_as(&text, target)
     }
@@ -260,9 +265,9 @@ fn parse_url(u: &str) -> Result<ParsedUrl, ContextError> {
     let mut query: Vec<(String, Vec<String>)> = Vec::new();
     for part in qs.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        let k = decode(k);
-        let v = decode(v);
-        match query.iter_mut().find(|(x, _)| x.eq_ignore_ascii_case(&k)) {
+        let k = apim_dotnet::web::unescape_data_string(k);
+        let v = apim_dotnet::web::unescape_data_string(v);
+        match query.iter_mut().find(|(x, _)| *x == k) {
             Some((_, vs)) => vs.push(v),
             None => query.push((k, vec![v])),
         }
@@ -306,24 +311,6 @@ fn parse_url(u: &str) -> Result<ParsedUrl, ContextError> {
     })
 }
 
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 1 && i + 2 <= b.len().saturating_sub(1) {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn url_value(u: &str) -> Result<Value, ContextError> {
     let p = parse_url(u)?;
     let q = dictionary(
@@ -331,7 +318,7 @@ fn url_value(u: &str) -> Result<Value, ContextError> {
             .into_iter()
             .map(|(k, v)| (k, crate::lib_core::str_array(v)))
             .collect(),
-        true,
+        false,
     );
     Ok(obj(
         Cls::Url,
@@ -472,6 +459,41 @@ fn typed(t: &str, v: &J) -> Result<Value, ContextError> {
                 _ => Ty::F64,
             };
             Value::Array(Seq::new(SeqKind::Array, ety, vals))
+        }
+        "response" => {
+            let m = v.as_object().cloned().unwrap_or_default();
+            Value::Host(Arc::new(JsonObject {
+                class: Cls::Response,
+                props: vec![
+                    (
+                        M::StatusCode,
+                        Value::I32(
+                            m.get("statusCode").and_then(|v| v.as_i64()).unwrap_or(200) as i32
+                        ),
+                    ),
+                    (M::StatusReason, s(m.get("statusReason"), "OK")),
+                    (M::Headers, headers(m.get("headers"))?),
+                ],
+                body: body(m.get("body")),
+            }))
+        }
+        "jwt" => crate::lib_misc::as_jwt(&text()?).map_err(|_| err("bad jwt"))?,
+        "authorization" => {
+            let m = v.as_object().cloned().unwrap_or_default();
+            let claims: Vec<(String, Value)> = match m.get("claims") {
+                Some(J::Object(c)) => c
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), variable(v)?)))
+                    .collect::<Result<_, ContextError>>()?,
+                _ => vec![],
+            };
+            obj(
+                Cls::Authorization,
+                vec![
+                    (M::AccessToken, s(m.get("accessToken"), "")),
+                    (M::Claims, dictionary(claims, false)),
+                ],
+            )
         }
         other => return Err(err(format!("unknown $type '{other}'"))),
     })
@@ -695,14 +717,7 @@ pub fn context(root: &J) -> Result<Value, ContextError> {
                 ],
             )
         }
-        _ => obj(
-            Cls::Api,
-            vec![
-                (M::Id, Value::str("")),
-                (M::Name, Value::str("")),
-                (M::Path, Value::str("")),
-            ],
-        ),
+        _ => Value::Null,
     };
     let operation = match root.get("operation") {
         Some(J::Object(m)) => obj(
@@ -714,15 +729,7 @@ pub fn context(root: &J) -> Result<Value, ContextError> {
                 (M::UrlTemplate, s(m.get("urlTemplate"), "/")),
             ],
         ),
-        _ => obj(
-            Cls::Operation,
-            vec![
-                (M::Id, Value::str("")),
-                (M::Method, s(req.get("method"), "GET")),
-                (M::Name, Value::str("")),
-                (M::UrlTemplate, Value::str("/")),
-            ],
-        ),
+        _ => Value::Null,
     };
     let dep = section(root, "deployment").unwrap_or(&empty);
     let gateway_id = s(dep.get("gatewayId"), "managed");

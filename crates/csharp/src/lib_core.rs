@@ -171,6 +171,7 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
             Cls::TimeSpan => vec![TIMESPAN],
             Cls::Guid => vec![GUID],
             Cls::SysArray => vec![SYSARRAY],
+            Cls::Enumerable => vec![ENUMERABLE],
             Cls::Exception(_) => vec![EXCEPTION],
             Cls::JObject => vec![
                 crate::lib_json::JOBJECT,
@@ -311,6 +312,12 @@ pub fn const_field(t: &Ty, name: &str) -> Option<Value> {
         (Ty::U32, "MaxValue") => Value::U32(u32::MAX),
         (Ty::U64, "MaxValue") => Value::U64(u64::MAX),
         (Ty::F64, "MaxValue") => Value::F64(f64::MAX),
+        (Ty::F32, "MaxValue") => Value::F32(f32::MAX),
+        (Ty::F32, "MinValue") => Value::F32(f32::MIN),
+        (Ty::U16, "MaxValue") => Value::U16(u16::MAX),
+        (Ty::I8, "MaxValue") => Value::I8(i8::MAX),
+        (Ty::I16, "MinValue") => Value::I16(i16::MIN),
+        (Ty::Char, "MaxValue") => Value::Char(u16::MAX),
         (Ty::F64, "MinValue") => Value::F64(f64::MIN),
         (Ty::F64, "Epsilon") => Value::F64(f64::from_bits(1)),
         (Ty::F64, "NaN") => Value::F64(f64::NAN),
@@ -1145,7 +1152,7 @@ sfn!(str_compare, |m, a| {
         (_, Value::Null) => Ordering::Greater,
         (Value::Str(x), Value::Str(y)) => {
             if ordinal {
-                utf16(&fold(x, ic)).cmp(&utf16(&fold(y, ic)))
+                return ok(ordinal_diff(&fold(x, ic), &fold(y, ic)));
             } else if ic {
                 compare_strings_culture(&x.to_lowercase(), &y.to_lowercase())
             } else {
@@ -1159,6 +1166,50 @@ sfn!(str_compare, |m, a| {
         Ordering::Equal => 0,
         Ordering::Greater => 1,
     })
+});
+fn ordinal_diff(x: &str, y: &str) -> i32 {
+    let (a, b) = (utf16(x), utf16(y));
+    for (p, q) in a.iter().zip(b.iter()) {
+        if p != q {
+            return *p as i32 - *q as i32;
+        }
+    }
+    a.len() as i32 - b.len() as i32
+}
+sfn!(str_compare_ordinal, |m, a| ok(match (&a[0], &a[1]) {
+    (Value::Str(x), Value::Str(y)) => ordinal_diff(x, y),
+    (Value::Null, Value::Null) => 0,
+    (Value::Null, _) => -1,
+    _ => 1,
+}));
+sfn!(str_compare_to, |m, a| {
+    let s = recv_str(&a[0])?;
+    ok(match &a[1] {
+        Value::Str(y) => match compare_strings_culture(s, y) {
+            Ordering::Less => -1,
+            Ordering::Equal => 0,
+            Ordering::Greater => 1,
+        },
+        _ => 1,
+    })
+});
+sfn!(str_new_chars, |m, a| {
+    let units: Vec<u16> = match &a[1] {
+        Value::Array(s) => s
+            .items
+            .read()
+            .iter()
+            .filter_map(|c| {
+                if let Value::Char(c) = c {
+                    Some(*c)
+                } else {
+                    None
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Value::string(from_utf16(&units)))
 });
 sfn!(str_to_char_array, |m, a| {
     let s = recv_str(&a[0])?;
@@ -1472,6 +1523,15 @@ static STRING: &[Member] = &[
     Member::stat("Join", &[P::Str, P::Params(&P::Str)], P::Str, str_join),
     Member::stat("Join", &[P::Str, P::Params(&P::Obj)], P::Str, str_join),
     Member::stat("Join", &[P::Str, P::IEnum(&P::Str)], P::Str, str_join),
+    Member::stat("Join", &[P::Str, P::IEnum(&P::M(0))], P::Str, str_join).generic(1),
+    Member::stat(
+        "CompareOrdinal",
+        &[P::Str, P::Str],
+        P::I32,
+        str_compare_ordinal,
+    ),
+    Member::method("CompareTo", &[P::Str], P::I32, str_compare_to),
+    Member::ctor(&[P::Arr(&P::Char)], str_new_chars),
     Member::stat("Join", &[P::Char, P::Params(&P::Str)], P::Str, str_join),
     Member::stat("Concat", &[P::Params(&P::Obj)], P::Str, str_concat),
     Member::stat("Concat", &[P::IEnum(&P::Str)], P::Str, str_concat),
@@ -1638,6 +1698,17 @@ static DOUBLE: &[Member] = &[
 sfn!(f64_is_nan, |m, a| ok(f64_of(&a[0]).is_nan()));
 sfn!(f64_is_inf, |m, a| ok(f64_of(&a[0]).is_infinite()));
 static DECIMAL: &[Member] = &[
+    Member::stat("Round", &[P::Dec], P::Dec, math_round),
+    Member::stat("Round", &[P::Dec, P::I32], P::Dec, math_round),
+    Member::stat(
+        "Round",
+        &[P::Dec, P::I32, P::C(Cls::MidpointRounding)],
+        P::Dec,
+        math_round,
+    ),
+    Member::stat("Floor", &[P::Dec], P::Dec, math_floor),
+    Member::stat("Ceiling", &[P::Dec], P::Dec, math_ceiling),
+    Member::stat("Truncate", &[P::Dec], P::Dec, math_truncate),
     Member::stat("Parse", &[P::Str], P::Dec, dec_parse),
     Member::stat("TryParse", &[P::Str, P::Dec], P::Bool, dec_try_parse).out(1),
     Member::method("ToString", &[P::Str], P::Str, num_to_string_fmt),
@@ -1846,6 +1917,12 @@ fn convert_to(t: Ty, a: &[Value]) -> R<Value> {
 }
 sfn!(conv_to_i32, |m, a| convert_to(Ty::I32, a));
 sfn!(conv_to_i64, |m, a| convert_to(Ty::I64, a));
+sfn!(conv_to_i16, |m, a| convert_to(Ty::I16, a));
+sfn!(conv_to_u8, |m, a| convert_to(Ty::U8, a));
+sfn!(conv_to_f32, |m, a| convert_to(Ty::F32, a));
+sfn!(conv_to_char, |m, a| convert_to(Ty::Char, a));
+sfn!(conv_to_u32, |m, a| convert_to(Ty::U32, a));
+sfn!(conv_to_u64, |m, a| convert_to(Ty::U64, a));
 sfn!(conv_to_f64, |m, a| convert_to(Ty::F64, a));
 sfn!(conv_to_dec, |m, a| convert_to(Ty::Decimal, a));
 sfn!(conv_to_bool, |m, a| convert_to(Ty::Bool, a));
@@ -1860,6 +1937,12 @@ sfn!(conv_from_b64, |m, a| Ok(Value::bytes(
 
 static CONVERT: &[Member] = &[
     Member::stat("ToInt32", &[P::Obj], P::I32, conv_to_i32),
+    Member::stat("ToInt16", &[P::Obj], P::Dyn(|_, _| Ty::I16), conv_to_i16),
+    Member::stat("ToByte", &[P::Obj], P::U8, conv_to_u8),
+    Member::stat("ToSingle", &[P::Obj], P::F32, conv_to_f32),
+    Member::stat("ToChar", &[P::Obj], P::Char, conv_to_char),
+    Member::stat("ToUInt32", &[P::Obj], P::Dyn(|_, _| Ty::U32), conv_to_u32),
+    Member::stat("ToUInt64", &[P::Obj], P::Dyn(|_, _| Ty::U64), conv_to_u64),
     Member::stat("ToInt64", &[P::Obj], P::I64, conv_to_i64),
     Member::stat("ToDouble", &[P::Obj], P::F64, conv_to_f64),
     Member::stat("ToDecimal", &[P::Obj], P::Dec, conv_to_dec),
@@ -3532,6 +3615,39 @@ sfn!(linq_sum_self, |m, a| {
     let r = sum_values(&projected(m, a)?)?;
     crate::interp::convert_numeric(&r, &et, true)
 });
+sfn!(enum_range, |m, a| {
+    let (start, count) = (i32_of(&a[0]), i32_of(&a[1]));
+    if count < 0 || (start as i64 + count as i64 - 1) > i32::MAX as i64 {
+        return Err(Exception::arg_range("count").into());
+    }
+    m.charge_text(count as usize)?;
+    Ok(enumerable(
+        Ty::I32,
+        (0..count).map(|i| Value::I32(start + i)).collect(),
+    ))
+});
+sfn!(enum_repeat, |m, a| {
+    let t = out_elem(a);
+    let count = i32_of(&a[1]);
+    if count < 0 {
+        return Err(Exception::arg_range("count").into());
+    }
+    m.charge_text(count as usize)?;
+    Ok(enumerable(t, vec![a[0].clone(); count as usize]))
+});
+sfn!(enum_empty, |m, a| Ok(enumerable(out_elem(a), vec![])));
+static ENUMERABLE: &[Member] = &[
+    Member::stat("Range", &[P::I32, P::I32], P::IEnum(&P::I32), enum_range),
+    Member::stat(
+        "Repeat",
+        &[P::M(0), P::I32],
+        P::IEnum(&P::M(0)),
+        enum_repeat,
+    )
+    .generic(1),
+    Member::stat("Empty", &[], P::IEnum(&P::M(0)), enum_empty).generic(1),
+];
+
 fn dict_of_key_elem(recv: &Ty, m: &[Ty]) -> Ty {
     Ty::generic(
         Gen::Dictionary,

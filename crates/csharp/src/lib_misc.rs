@@ -973,7 +973,7 @@ pub fn parse_xml(text: &str, document: bool) -> R<Value> {
         ..Default::default()
     };
     let doc = roxmltree::Document::parse_with_options(text, opts)
-        .map_err(|e| exc(Exc::Exception, format!("System.Xml.XmlException: {e}")))?;
+        .map_err(|e| exc(Exc::XmlException, e.to_string()))?;
     Ok(xval(Arc::new(convert_xml(doc.root_element())), document))
 }
 mfn!(xdoc_parse, |m, a| parse_xml(s_of(&a[0], "text")?, true));

@@ -101,6 +101,7 @@ pub enum Exc {
     RegexMatchTimeoutException,
     TimeoutException,
     OutOfMemoryException,
+    XmlException,
 }
 
 impl Exc {
@@ -128,6 +129,7 @@ impl Exc {
         Exc::RegexMatchTimeoutException,
         Exc::TimeoutException,
         Exc::OutOfMemoryException,
+        Exc::XmlException,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -154,6 +156,7 @@ impl Exc {
             Exc::RegexMatchTimeoutException => "RegexMatchTimeoutException",
             Exc::TimeoutException => "TimeoutException",
             Exc::OutOfMemoryException => "OutOfMemoryException",
+            Exc::XmlException => "XmlException",
         }
     }
     pub fn namespace(self) -> &'static str {
@@ -163,6 +166,7 @@ impl Exc {
                 "Newtonsoft.Json"
             }
             Exc::RegexMatchTimeoutException => "System.Text.RegularExpressions",
+            Exc::XmlException => "System.Xml",
             _ => "System",
         }
     }
