@@ -93,6 +93,8 @@ pub struct Compiler {
     /// Flow states at `break` statements, per enclosing loop or switch.
     break_flows: Vec<Vec<Flow>>,
     last_loop_breaks: Vec<Flow>,
+    /// Inside `unchecked(...)` / `unchecked { }`: constant casts may overflow.
+    explicit_unchecked: bool,
 }
 
 /// Compiles a parsed expression.
@@ -114,6 +116,7 @@ pub fn compile(root: &Root) -> Result<Code, Vec<Diagnostic>> {
         in_block: false,
         break_flows: Vec::new(),
         last_loop_breaks: Vec::new(),
+        explicit_unchecked: false,
     };
     let (body, result) = match root {
         Root::Expr(e) => {
@@ -741,6 +744,19 @@ impl Compiler {
                     Some(c) => {
                         let konst = match (&c, &xx.konst) {
                             (Conv::Numeric(t, false), Some(v)) => {
+                                if !self.explicit_unchecked
+                                    && crate::interp::convert_numeric(v, t, true).is_err()
+                                {
+                                    self.diag(
+                                        "CS0221",
+                                        e.span,
+                                        format!(
+                                            "Constant value '{}' cannot be converted to a '{}' (use 'unchecked' syntax to override)",
+                                            crate::render::net_string(v),
+                                            t.name()
+                                        ),
+                                    );
+                                }
                                 crate::interp::convert_numeric(v, t, false).ok()
                             }
                             _ => None,
@@ -883,10 +899,11 @@ impl Compiler {
                 }
             }
             ExprKind::Checked(c, x) => {
-                let saved = self.checked;
+                let saved = (self.checked, self.explicit_unchecked);
                 self.checked = *c;
+                self.explicit_unchecked = !*c;
                 let r = self.expr(x);
-                self.checked = saved;
+                (self.checked, self.explicit_unchecked) = saved;
                 r
             }
         }
@@ -3231,10 +3248,11 @@ impl Compiler {
                 St::Block(vec![r, b])
             }
             StmtKind::Checked(c, b) => {
-                let saved = self.checked;
+                let saved = (self.checked, self.explicit_unchecked);
                 self.checked = *c;
+                self.explicit_unchecked = !*c;
                 let r = self.stmt(b);
-                self.checked = saved;
+                (self.checked, self.explicit_unchecked) = saved;
                 St::Checked(Box::new(r))
             }
         }

@@ -3299,30 +3299,128 @@ fn minmax(m: &mut Machine<'_>, a: &[Value], want: Ordering) -> R<Value> {
             }
         });
     }
-    best.ok_or_else(no_elements)
+    match best {
+        Some(b) => Ok(b),
+        // an empty sequence of a nullable (or reference) type has no minimum: null
+        None if elem_ty_of(&a[0]).accepts_null()
+            && !(a.len() > 1 && matches!(a[1], Value::Lambda(_))) =>
+        {
+            Ok(Value::Null)
+        }
+        None => Err(no_elements()),
+    }
 }
 sfn!(linq_max, |m, a| minmax(m, a, Ordering::Greater));
 sfn!(linq_min, |m, a| minmax(m, a, Ordering::Less));
-fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool) -> R<Value> {
+fn key_cmp(k1: &Value, k2: &Value) -> Ordering {
+    match (k1, k2) {
+        (Value::Str(x), Value::Str(y)) => compare_strings_culture(x, y),
+        _ => compare(k1, k2).unwrap_or_else(|| (!k1.is_null()).cmp(&!k2.is_null())),
+    }
+}
+/// `OrderBy` (`then` false) or `ThenBy` (`then` true: refines the source's ordering).
+fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool, then: bool) -> R<Value> {
     let items = elems(m, &a[0])?;
     let et = elem_ty_of(&a[0]);
+    let mut ordering = match (&a[0], then) {
+        (Value::List(s), true) => s.ordering.clone(),
+        _ => Vec::new(),
+    };
+    ordering.push((a[1].clone(), desc));
     let mut keyed = Vec::with_capacity(items.len());
     for x in items {
-        let k = m.call_lambda(&a[1], std::slice::from_ref(&x))?;
-        keyed.push((k, x));
+        let mut keys = Vec::with_capacity(ordering.len());
+        for (f, _) in &ordering {
+            keys.push(m.call_lambda(f, std::slice::from_ref(&x))?);
+        }
+        keyed.push((keys, x));
     }
-    // stable sort, as LINQ's OrderBy
+    // stable sort over all keys, as LINQ's OrderBy/ThenBy
     keyed.sort_by(|(k1, _), (k2, _)| {
-        let o = match (k1, k2) {
-            (Value::Str(x), Value::Str(y)) => compare_strings_culture(x, y),
-            _ => compare(k1, k2).unwrap_or_else(|| (!k1.is_null()).cmp(&!k2.is_null())),
-        };
-        if desc { o.reverse() } else { o }
+        for (i, (_, d)) in ordering.iter().enumerate() {
+            let o = key_cmp(&k1[i], &k2[i]);
+            let o = if *d { o.reverse() } else { o };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
     });
-    Ok(enumerable(et, keyed.into_iter().map(|(_, x)| x).collect()))
+    Ok(Value::List(Arc::new(Seq {
+        kind: SeqKind::Enumerable,
+        elem: et,
+        items: parking_lot::RwLock::new(keyed.into_iter().map(|(_, x)| x).collect()),
+        ordering,
+    })))
 }
-sfn!(linq_order_by, |m, a| order_by(m, a, false));
-sfn!(linq_order_by_desc, |m, a| order_by(m, a, true));
+sfn!(linq_order_by, |m, a| order_by(m, a, false, false));
+sfn!(linq_order_by_desc, |m, a| order_by(m, a, true, false));
+sfn!(linq_then_by_desc, |m, a| order_by(m, a, true, true));
+sfn!(linq_skip_while, |m, a| {
+    let et = elem_ty_of(&a[0]);
+    let mut out = Vec::new();
+    let mut skipping = true;
+    for x in elems(m, &a[0])? {
+        if skipping && crate::interp::truthy(&m.call_lambda(&a[1], std::slice::from_ref(&x))?) {
+            continue;
+        }
+        skipping = false;
+        out.push(x);
+    }
+    Ok(enumerable(et, out))
+});
+sfn!(linq_take_while, |m, a| {
+    let et = elem_ty_of(&a[0]);
+    let mut out = Vec::new();
+    for x in elems(m, &a[0])? {
+        if !crate::interp::truthy(&m.call_lambda(&a[1], std::slice::from_ref(&x))?) {
+            break;
+        }
+        out.push(x);
+    }
+    Ok(enumerable(et, out))
+});
+sfn!(linq_sequence_equal, |m, a| {
+    let (x, y) = (elems(m, &a[0])?, elems(m, &a[1])?);
+    ok(x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| values_equal(p, q)))
+});
+fn set_op(m: &mut Machine<'_>, a: &[Value], op: u8) -> R<Value> {
+    let et = elem_ty_of(&a[0]);
+    let (x, y) = (elems(m, &a[0])?, elems(m, &a[1])?);
+    let mut out: Vec<Value> = Vec::new();
+    let contains = |v: &[Value], e: &Value| v.iter().any(|z| values_equal(z, e));
+    let src: Vec<Value> = if op == 2 {
+        x.into_iter().chain(y.iter().cloned()).collect()
+    } else {
+        x
+    };
+    for e in src {
+        let keep = match op {
+            0 => !contains(&y, &e),
+            1 => contains(&y, &e),
+            _ => true,
+        };
+        if keep && !contains(&out, &e) {
+            out.push(e);
+        }
+    }
+    Ok(enumerable(et, out))
+}
+sfn!(linq_except, |m, a| set_op(m, a, 0));
+sfn!(linq_intersect, |m, a| set_op(m, a, 1));
+sfn!(linq_union, |m, a| set_op(m, a, 2));
+sfn!(linq_long_count, |m, a| Ok(Value::I64(i64_of(&linq_count(
+    m, a
+)?))));
+sfn!(linq_default_if_empty_value, |m, a| {
+    let et = elem_ty_of(&a[0]);
+    let items = elems(m, &a[0])?;
+    Ok(if items.is_empty() {
+        enumerable(et, vec![a[1].clone()])
+    } else {
+        enumerable(et, items)
+    })
+});
 sfn!(linq_concat, |m, a| {
     let et = elem_ty_of(&a[0]);
     let mut x = elems(m, &a[0])?;
@@ -3545,6 +3643,56 @@ static LINQ: &[Member] = &[
     .generic(1),
     Member::method("ThenBy", &[F_ELEM_M0], P::IEnum(&P::Elem), linq_then_by).generic(1),
     Member::method(
+        "ThenByDescending",
+        &[F_ELEM_M0],
+        P::IEnum(&P::Elem),
+        linq_then_by_desc,
+    )
+    .generic(1),
+    Member::method(
+        "SkipWhile",
+        &[F_ELEM_BOOL],
+        P::IEnum(&P::Elem),
+        linq_skip_while,
+    ),
+    Member::method(
+        "TakeWhile",
+        &[F_ELEM_BOOL],
+        P::IEnum(&P::Elem),
+        linq_take_while,
+    ),
+    Member::method(
+        "SequenceEqual",
+        &[P::IEnum(&P::Elem)],
+        P::Bool,
+        linq_sequence_equal,
+    ),
+    Member::method(
+        "Except",
+        &[P::IEnum(&P::Elem)],
+        P::IEnum(&P::Elem),
+        linq_except,
+    ),
+    Member::method(
+        "Intersect",
+        &[P::IEnum(&P::Elem)],
+        P::IEnum(&P::Elem),
+        linq_intersect,
+    ),
+    Member::method(
+        "Union",
+        &[P::IEnum(&P::Elem)],
+        P::IEnum(&P::Elem),
+        linq_union,
+    ),
+    Member::method("LongCount", &[], P::I64, linq_long_count),
+    Member::method(
+        "DefaultIfEmpty",
+        &[P::Elem],
+        P::IEnum(&P::Elem),
+        linq_default_if_empty_value,
+    ),
+    Member::method(
         "Concat",
         &[P::IEnum(&P::Elem)],
         P::IEnum(&P::Elem),
@@ -3593,7 +3741,7 @@ static LINQ: &[Member] = &[
     Member::method("Cast", &[], P::IEnum(&P::M(0)), linq_cast).generic(1),
     Member::method("OfType", &[], P::IEnum(&P::M(0)), linq_of_type).generic(1),
 ];
-sfn!(linq_then_by, |m, a| order_by(m, a, false));
+sfn!(linq_then_by, |m, a| order_by(m, a, false, true));
 sfn!(linq_sum_i32, |m, a| {
     let r = sum_values(&projected(m, a)?)?;
     crate::interp::convert_numeric(&r, &Ty::I32, true)

@@ -199,6 +199,7 @@ impl P {
             P::Kvp(a, b) => Ty::generic(Gen::KeyValuePair, vec![a.resolve(s)?, b.resolve(s)?]),
             P::Recv(i) => match s.recv? {
                 Ty::Gen(_, a) => a.get(*i as usize)?.clone(),
+                Ty::Nullable(t) if *i == 0 => (**t).clone(),
                 Ty::Array(t) if *i == 0 => (**t).clone(),
                 _ => return None,
             },

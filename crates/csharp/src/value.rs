@@ -77,6 +77,8 @@ pub struct Seq {
     pub kind: SeqKind,
     pub elem: Ty,
     pub items: RwLock<Vec<Value>>,
+    /// For `OrderBy(...)` results: the key selectors and directions, so `ThenBy` can refine.
+    pub ordering: Vec<(Value, bool)>,
 }
 
 impl Seq {
@@ -85,6 +87,7 @@ impl Seq {
             kind,
             elem,
             items: RwLock::new(items),
+            ordering: Vec::new(),
         })
     }
 }

@@ -400,7 +400,7 @@ fn statements() {
     );
     value("@{ double d = 1; return d / 2; }", "double", "0.5");
     value(
-        "@{ var b = new byte[2]; b[1] = (byte)(300); return b; }",
+        "@{ var b = new byte[2]; b[1] = unchecked((byte)300); return b; }",
         "byte[]",
         "bytes:ACw=",
     );
@@ -573,4 +573,38 @@ fn deep_but_allowed_expressions_compile_and_run() {
     value(&src, "int", &(200 * 90).to_string());
     let src = format!("@({}1{})", "(".repeat(60), ")".repeat(60));
     value(&src, "int", "1");
+}
+
+#[test]
+fn more_linq_and_constants() {
+    rejected("@((byte)300)", "CS0221");
+    value("@(unchecked((byte)300))", "byte", "44");
+    value(
+        "@(new[] { \"bb\", \"a\", \"ab\", \"b\" }.OrderBy(x => x.Length).ThenBy(x => x).ToArray())",
+        "string[]",
+        "[\"a\",\"b\",\"ab\",\"bb\"]",
+    );
+    value(
+        "@(new[] { 1, 2, 3 }.Except(new[] { 2 }).ToArray())",
+        "int[]",
+        "[1,3]",
+    );
+    value(
+        "@(new[] { 1, 2, 3 }.SkipWhile(x => x < 2).ToArray())",
+        "int[]",
+        "[2,3]",
+    );
+    value("@(new int?[0].Min())", "null", "null");
+    value(
+        "@(string.Join(\",\", new List<int> { 1, 2, 3 }))",
+        "string",
+        "\"1,2,3\"",
+    );
+    value("@((object)1 == (object)1)", "bool", "false");
+    value("@(10m / 4)", "decimal", "2.5");
+    value(
+        "@{ var n = (int?)null; return n.HasValue ? n.Value : n.GetValueOrDefault(9); }",
+        "int",
+        "9",
+    );
 }
