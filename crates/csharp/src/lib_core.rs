@@ -197,6 +197,8 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
         Ty::Gen(g, _) => match g {
             Gen::List => vec![LIST],
             Gen::HashSet => vec![HASHSET],
+            Gen::Queue => vec![QUEUE],
+            Gen::Stack => vec![STACK],
             Gen::Dictionary | Gen::IDictionary => vec![DICT, RODICT],
             Gen::IReadOnlyDictionary => vec![RODICT],
             Gen::KeyValuePair => vec![KVP],
@@ -2595,6 +2597,7 @@ static SYSARRAY: &[Member] = &[
     )
     .generic(1),
     Member::stat("Reverse", &[P::C(Cls::SysArray)], P::Void, sysarray_reverse),
+    Member::stat("Sort", &[P::C(Cls::SysArray)], P::Void, sysarray_sort),
     Member::stat("Empty", &[], P::Arr(&P::M(0)), sysarray_empty).generic(1),
 ];
 
@@ -2702,7 +2705,177 @@ sfn!(list_to_array, |m, a| {
         s.items.read().clone(),
     )))
 });
+sfn!(list_find, |m, a| {
+    let et = seq(&a[0])?.elem.clone();
+    let items = seq(&a[0])?.items.read().clone();
+    for x in items {
+        if crate::interp::truthy(&m.call_lambda(&a[1], std::slice::from_ref(&x))?) {
+            return Ok(x);
+        }
+    }
+    Ok(crate::interp::default_value(&et))
+});
+sfn!(list_find_index, |m, a| {
+    let items = seq(&a[0])?.items.read().clone();
+    for (i, x) in items.into_iter().enumerate() {
+        if crate::interp::truthy(&m.call_lambda(&a[1], &[x])?) {
+            return ok(i as i32);
+        }
+    }
+    ok(-1)
+});
+sfn!(list_exists, |m, a| {
+    let items = seq(&a[0])?.items.read().clone();
+    for x in items {
+        if crate::interp::truthy(&m.call_lambda(&a[1], &[x])?) {
+            return ok(true);
+        }
+    }
+    ok(false)
+});
+sfn!(list_true_for_all, |m, a| {
+    let items = seq(&a[0])?.items.read().clone();
+    for x in items {
+        if !crate::interp::truthy(&m.call_lambda(&a[1], &[x])?) {
+            return ok(false);
+        }
+    }
+    ok(true)
+});
+sfn!(list_remove_all, |m, a| {
+    let s = seq(&a[0])?.clone();
+    let items = s.items.read().clone();
+    let mut keep = Vec::new();
+    let mut removed = 0;
+    for x in items {
+        if crate::interp::truthy(&m.call_lambda(&a[1], std::slice::from_ref(&x))?) {
+            removed += 1;
+        } else {
+            keep.push(x);
+        }
+    }
+    *s.items.write() = keep;
+    ok(removed)
+});
+sfn!(list_convert_all, |m, a| {
+    let t = out_elem(a);
+    let items = seq(&a[0])?.items.read().clone();
+    let mut out = Vec::with_capacity(items.len());
+    for x in items {
+        out.push(m.call_lambda(&a[1], &[x])?);
+    }
+    Ok(Value::List(Seq::new(SeqKind::List, t, out)))
+});
+sfn!(list_get_range, |m, a| {
+    let s = seq(&a[0])?;
+    let (i, n) = (i32_of(&a[1]), i32_of(&a[2]));
+    let items = s.items.read();
+    if i < 0 || n < 0 || (i + n) as usize > items.len() {
+        return Err(exc(
+            Exc::ArgumentException,
+            "Offset and length were out of bounds for the array or count is greater than the number of elements from index to the end of the source collection.",
+        ));
+    }
+    Ok(Value::List(Seq::new(
+        SeqKind::List,
+        s.elem.clone(),
+        items[i as usize..(i + n) as usize].to_vec(),
+    )))
+});
+sfn!(queue_enqueue, |m, a| {
+    seq(&a[0])?.items.write().push(a[1].clone());
+    Ok(Value::Null)
+});
+sfn!(queue_dequeue, |m, a| {
+    let s = seq(&a[0])?;
+    let mut items = s.items.write();
+    if items.is_empty() {
+        return Err(exc(Exc::InvalidOperationException, "Queue empty."));
+    }
+    Ok(items.remove(0))
+});
+sfn!(queue_peek, |m, a| {
+    let s = seq(&a[0])?;
+    let items = s.items.read();
+    let v = if s.kind == SeqKind::Stack {
+        items.last()
+    } else {
+        items.first()
+    };
+    v.cloned().ok_or_else(|| {
+        exc(
+            Exc::InvalidOperationException,
+            if s.kind == SeqKind::Stack {
+                "Stack empty."
+            } else {
+                "Queue empty."
+            },
+        )
+    })
+});
+sfn!(stack_pop, |m, a| seq(&a[0])?
+    .items
+    .write()
+    .pop()
+    .ok_or_else(|| exc(
+        Exc::InvalidOperationException,
+        "Stack empty."
+    )));
+static QUEUE: &[Member] = &[
+    Member::ctor(&[], list_new),
+    Member::ctor(&[P::IEnum(&P::Recv(0))], list_new),
+    Member::prop("Count", P::I32, seq_len),
+    Member::method("Enqueue", &[P::Recv(0)], P::Void, queue_enqueue),
+    Member::method("Dequeue", &[], P::Recv(0), queue_dequeue),
+    Member::method("Peek", &[], P::Recv(0), queue_peek),
+    Member::method("Contains", &[P::Recv(0)], P::Bool, list_contains),
+    Member::method("Clear", &[], P::Void, list_clear),
+];
+static STACK: &[Member] = &[
+    Member::ctor(&[], list_new),
+    Member::prop("Count", P::I32, seq_len),
+    Member::method("Push", &[P::Recv(0)], P::Void, queue_enqueue),
+    Member::method("Pop", &[], P::Recv(0), stack_pop),
+    Member::method("Peek", &[], P::Recv(0), queue_peek),
+    Member::method("Contains", &[P::Recv(0)], P::Bool, list_contains),
+    Member::method("Clear", &[], P::Void, list_clear),
+];
+sfn!(sysarray_sort, |m, a| {
+    seq(&a[0])?.items.write().sort_by(key_cmp);
+    Ok(Value::Null)
+});
+sfn!(kvp_new, |m, a| {
+    let (kt, vt) = match ty_of(&a[0]) {
+        Ty::Gen(_, args) if args.len() == 2 => (args[0].clone(), args[1].clone()),
+        _ => (Ty::Object, Ty::Object),
+    };
+    Ok(Value::Pair(Arc::new(Pair {
+        key_ty: kt,
+        value_ty: vt,
+        key: a[1].clone(),
+        value: a[2].clone(),
+    })))
+});
+
 static LIST: &[Member] = &[
+    Member::method("Find", &[F_ELEM_BOOL], P::Recv(0), list_find),
+    Member::method("FindIndex", &[F_ELEM_BOOL], P::I32, list_find_index),
+    Member::method("Exists", &[F_ELEM_BOOL], P::Bool, list_exists),
+    Member::method("TrueForAll", &[F_ELEM_BOOL], P::Bool, list_true_for_all),
+    Member::method("RemoveAll", &[F_ELEM_BOOL], P::I32, list_remove_all),
+    Member::method(
+        "ConvertAll",
+        &[F_ELEM_M0],
+        P::ListOf(&P::M(0)),
+        list_convert_all,
+    )
+    .generic(1),
+    Member::method(
+        "GetRange",
+        &[P::I32, P::I32],
+        P::ListOf(&P::Recv(0)),
+        list_get_range,
+    ),
     Member::ctor(&[], list_new),
     Member::ctor(&[P::I32], list_new),
     Member::ctor(&[P::IEnum(&P::Recv(0))], list_new),
@@ -3034,6 +3207,7 @@ sfn!(kvp_value, |m, a| match &a[0] {
     _ => Ok(Value::Null),
 });
 static KVP: &[Member] = &[
+    Member::ctor(&[P::Recv(0), P::Recv(1)], kvp_new),
     Member::prop("Key", P::Recv(0), kvp_key),
     Member::prop("Value", P::Recv(1), kvp_value),
 ];

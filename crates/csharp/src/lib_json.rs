@@ -345,6 +345,16 @@ jfn!(jt_children, |m, a| Ok(tokens_of(
     tok(&a[0])?.children(),
     Cls::JToken
 )));
+jfn!(jt_children_t, |m, a| {
+    let t = ty_of(&a[a.len() - 1]);
+    let items: Vec<Value> = tok(&a[0])?
+        .children()
+        .into_iter()
+        .map(Value::Json)
+        .filter(|v| crate::interp::is_instance(v, &t))
+        .collect();
+    Ok(Value::List(Seq::new(SeqKind::Enumerable, t, items)))
+});
 jfn!(jt_deep_clone, |m, a| Ok(Value::Json(
     tok(&a[0])?.deep_clone()
 )));
@@ -401,6 +411,7 @@ pub static JTOKEN: &[Member] = &[
         jt_select_tokens,
     ),
     Member::method("Children", &[], P::IEnum(&P::C(Cls::JToken)), jt_children),
+    Member::method("Children", &[], P::IEnum(&P::M(0)), jt_children_t).generic(1),
     Member::method("DeepClone", &[], P::C(Cls::JToken), jt_deep_clone),
     Member::method("Remove", &[], P::Void, jt_remove),
     Member::method("Replace", &[P::C(Cls::JToken)], P::Void, jt_replace),
