@@ -1881,8 +1881,10 @@ impl Compiler {
             return Ex::err();
         }
         let tables = crate::lib_core::tables(&ty);
+        // constructors are not inherited: the first table that declares any
         let cands: Vec<Member> = tables
-            .first()
+            .iter()
+            .find(|t| t.iter().any(|m| m.kind == Kind::Ctor))
             .map(|t| t.iter().filter(|m| m.kind == Kind::Ctor).copied().collect())
             .unwrap_or_default();
         if cands.is_empty() {

@@ -490,226 +490,11 @@ pub fn format_dto_o(d: DateTimeOffset) -> String {
 }
 
 fn format_dto(d: DateTimeOffset, f: &str) -> R<String> {
-    let off = d.offset_minutes();
-    format_clock(d.date_time(), f, Some(off))
+    Ok(apim_dotnet::datetime_format::format_date_time_offset(d, f)?)
 }
 
 pub fn format_datetime(d: DateTime, f: &str) -> R<String> {
-    format_clock(d, f, None)
-}
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
-
-/// Invariant-culture DateTime formatting (standard and custom format strings).
-fn format_clock(d: DateTime, f: &str, offset: Option<i32>) -> R<String> {
-    let custom = match f {
-        "" => {
-            return Ok(match offset {
-                Some(_) => format_clock(d, "MM/dd/yyyy HH:mm:ss zzz", offset)?,
-                None => apim_dotnet::datetime_format::format_date_time_default(d),
-            });
-        }
-        "o" | "O" => match offset {
-            Some(_) => "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffzzz".to_string(),
-            None => match d.kind() {
-                DateTimeKind::Utc => "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffff'Z'".to_string(),
-                DateTimeKind::Local => {
-                    "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffff'+00:00'".to_string()
-                }
-                DateTimeKind::Unspecified => "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffff".to_string(),
-            },
-        },
-        "s" => "yyyy'-'MM'-'dd'T'HH':'mm':'ss".into(),
-        "u" => "yyyy'-'MM'-'dd HH':'mm':'ss'Z'".into(),
-        "r" | "R" => "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'".into(),
-        "d" => "MM/dd/yyyy".into(),
-        "D" => "dddd, dd MMMM yyyy".into(),
-        "t" => "HH:mm".into(),
-        "T" => "HH:mm:ss".into(),
-        "f" => "dddd, dd MMMM yyyy HH:mm".into(),
-        "F" => "dddd, dd MMMM yyyy HH:mm:ss".into(),
-        "g" => "MM/dd/yyyy HH:mm".into(),
-        "G" => "MM/dd/yyyy HH:mm:ss".into(),
-        "M" | "m" => "MMMM dd".into(),
-        "Y" | "y" => "yyyy MMMM".into(),
-        s if s.chars().count() == 1 => {
-            return Err(exc(
-                Exc::FormatException,
-                "Input string was not in a correct format.",
-            ));
-        }
-        s => s.to_string(),
-    };
-    let (year, month, day) = d.ymd();
-    let ticks = d.ticks();
-    let frac = ticks % 10_000_000;
-    let chars: Vec<char> = custom.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let mut n = 1;
-        while i + n < chars.len() && chars[i + n] == c && !matches!(c, '\'' | '"' | '\\' | '%') {
-            n += 1;
-        }
-        match c {
-            'y' => {
-                if n <= 2 {
-                    let y = year % 100;
-                    out.push_str(&if n == 1 {
-                        y.to_string()
-                    } else {
-                        format!("{y:02}")
-                    });
-                } else {
-                    out.push_str(&format!("{:0width$}", year, width = n));
-                }
-            }
-            'M' => match n {
-                1 => out.push_str(&month.to_string()),
-                2 => out.push_str(&format!("{month:02}")),
-                3 => out.push_str(&MONTHS[(month - 1) as usize][..3]),
-                _ => out.push_str(MONTHS[(month - 1) as usize]),
-            },
-            'd' => match n {
-                1 => out.push_str(&day.to_string()),
-                2 => out.push_str(&format!("{day:02}")),
-                3 => out.push_str(&DAYS[d.day_of_week() as usize][..3]),
-                _ => out.push_str(DAYS[d.day_of_week() as usize]),
-            },
-            'H' => out.push_str(&if n == 1 {
-                d.hour().to_string()
-            } else {
-                format!("{:02}", d.hour())
-            }),
-            'h' => {
-                let h = if d.hour() % 12 == 0 {
-                    12
-                } else {
-                    d.hour() % 12
-                };
-                out.push_str(&if n == 1 {
-                    h.to_string()
-                } else {
-                    format!("{h:02}")
-                });
-            }
-            'm' => out.push_str(&if n == 1 {
-                d.minute().to_string()
-            } else {
-                format!("{:02}", d.minute())
-            }),
-            's' => out.push_str(&if n == 1 {
-                d.second().to_string()
-            } else {
-                format!("{:02}", d.second())
-            }),
-            'f' | 'F' => {
-                if n > 7 {
-                    return Err(exc(
-                        Exc::FormatException,
-                        "Input string was not in a correct format.",
-                    ));
-                }
-                let digits = format!("{frac:07}");
-                let part = &digits[..n];
-                if c == 'F' {
-                    out.push_str(part.trim_end_matches('0'));
-                } else {
-                    out.push_str(part);
-                }
-            }
-            't' => {
-                let s = if d.hour() < 12 { "AM" } else { "PM" };
-                out.push_str(if n == 1 { &s[..1] } else { s });
-            }
-            'z' => {
-                let off = offset.unwrap_or(0);
-                let sign = if off < 0 { '-' } else { '+' };
-                let a = off.abs();
-                match n {
-                    1 => out.push_str(&format!("{sign}{}", a / 60)),
-                    2 => out.push_str(&format!("{sign}{:02}", a / 60)),
-                    _ => out.push_str(&format!("{sign}{:02}:{:02}", a / 60, a % 60)),
-                }
-            }
-            'K' => match offset {
-                Some(off) => {
-                    let sign = if off < 0 { '-' } else { '+' };
-                    out.push_str(&format!(
-                        "{sign}{:02}:{:02}",
-                        off.abs() / 60,
-                        off.abs() % 60
-                    ));
-                }
-                None => match d.kind() {
-                    DateTimeKind::Utc => out.push('Z'),
-                    DateTimeKind::Local => out.push_str("+00:00"),
-                    DateTimeKind::Unspecified => {}
-                },
-            },
-            '\'' | '"' => {
-                let q = c;
-                i += 1;
-                while i < chars.len() && chars[i] != q {
-                    if chars[i] == '\\' && i + 1 < chars.len() {
-                        i += 1;
-                    }
-                    out.push(chars[i]);
-                    i += 1;
-                }
-                if i >= chars.len() {
-                    return Err(exc(
-                        Exc::FormatException,
-                        format!("Cannot find a matching quote character for the character '{q}'."),
-                    ));
-                }
-                i += 1;
-                continue;
-            }
-            '\\' => {
-                if i + 1 < chars.len() {
-                    out.push(chars[i + 1]);
-                }
-                i += 2;
-                continue;
-            }
-            '%' => {
-                i += 1;
-                continue;
-            }
-            ':' | '/' => out.push(c),
-            other => {
-                for _ in 0..n {
-                    out.push(other);
-                }
-            }
-        }
-        i += n;
-    }
-    Ok(out)
+    Ok(apim_dotnet::datetime_format::format_date_time(d, f)?)
 }
 
 pub fn compare_strings_culture(a: &str, b: &str) -> Ordering {
@@ -2207,6 +1992,26 @@ sfn!(dto_to_string_fmt, |m, a| {
 });
 sfn!(dto_year, |m, a| ok(dto(&a[0]).year()));
 sfn!(dto_ticks, |m, a| ok(dto(&a[0]).ticks()));
+sfn!(dto_ctor_dt_off, |m, a| Ok(Value::DateTimeOffset(
+    DateTimeOffset::new(dt(&a[1]), ts(&a[2]))?
+)));
+sfn!(dto_ctor_parts, |m, a| {
+    let n: Vec<i32> = a[1..7].iter().map(i32_of).collect();
+    let clock = DateTime::new(
+        n[0],
+        n[1],
+        n[2],
+        n[3],
+        n[4],
+        n[5],
+        0,
+        DateTimeKind::Unspecified,
+    )?;
+    Ok(Value::DateTimeOffset(DateTimeOffset::new(
+        clock,
+        ts(&a[7]),
+    )?))
+});
 sfn!(dto_ctor_dt, |m, a| Ok(Value::DateTimeOffset(
     DateTimeOffset::from_date_time(dt(&a[1]))
 )));
@@ -2214,6 +2019,19 @@ static DATETIMEOFFSET: &[Member] = &[
     Member::sprop("UtcNow", P::C(Cls::DateTimeOffset), dto_utc_now),
     Member::sprop("Now", P::C(Cls::DateTimeOffset), dto_now),
     Member::ctor(&[P::C(Cls::DateTime)], dto_ctor_dt),
+    Member::ctor(&[P::C(Cls::DateTime), P::C(Cls::TimeSpan)], dto_ctor_dt_off),
+    Member::ctor(
+        &[
+            P::I32,
+            P::I32,
+            P::I32,
+            P::I32,
+            P::I32,
+            P::I32,
+            P::C(Cls::TimeSpan),
+        ],
+        dto_ctor_parts,
+    ),
     Member::stat(
         "FromUnixTimeSeconds",
         &[P::I64],
@@ -2293,6 +2111,16 @@ sfn!(ts_ctor3, |m, a| Ok(Value::TimeSpan(TimeSpan::from_hms(
     i32_of(&a[2]),
     i32_of(&a[3])
 )?)));
+sfn!(ts_ctor_parts, |m, a| {
+    let n: Vec<i32> = a[1..].iter().map(i32_of).collect();
+    Ok(Value::TimeSpan(TimeSpan::new(
+        n[0],
+        n[1],
+        n[2],
+        n[3],
+        n.get(4).copied().unwrap_or(0),
+    )?))
+});
 sfn!(ts_ctor_ticks, |m, a| Ok(Value::TimeSpan(
     TimeSpan::from_ticks(i64_of(&a[1]))
 )));
@@ -2345,6 +2173,8 @@ static TIMESPAN: &[Member] = &[
     Member::stat("FromTicks", &[P::I64], P::C(Cls::TimeSpan), ts_from_ticks),
     Member::stat("Parse", &[P::Str], P::C(Cls::TimeSpan), ts_parse),
     Member::ctor(&[P::I32, P::I32, P::I32], ts_ctor3),
+    Member::ctor(&[P::I32, P::I32, P::I32, P::I32], ts_ctor_parts),
+    Member::ctor(&[P::I32, P::I32, P::I32, P::I32, P::I32], ts_ctor_parts),
     Member::ctor(&[P::I64], ts_ctor_ticks),
     Member::prop("TotalSeconds", P::F64, ts_total_seconds),
     Member::prop("TotalMinutes", P::F64, ts_total_minutes),

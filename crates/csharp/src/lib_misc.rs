@@ -23,7 +23,14 @@ pub fn tables(c: Cls) -> Vec<&'static [Member]> {
         Cls::MatchCollection => vec![MATCHES],
         Cls::StringBuilder => vec![STRINGBUILDER],
         Cls::Encoding => vec![ENCODING],
-        Cls::HashAlgo(_) => vec![HASH],
+        Cls::HashAlgo(h) => match h {
+            Hash::Md5 => vec![HASH_MD5, HASH],
+            Hash::Sha1 => vec![HASH_SHA1, HASH],
+            Hash::Sha256 => vec![HASH_SHA256, HASH],
+            Hash::Sha384 => vec![HASH_SHA384, HASH],
+            Hash::Sha512 => vec![HASH_SHA512, HASH],
+            _ => vec![HASH],
+        },
         Cls::WebUtility => vec![WEBUTILITY],
         Cls::Uri => vec![URI],
         Cls::BitConverter => vec![BITCONVERTER],
@@ -490,7 +497,54 @@ mfn!(hash_compute, |m, a| {
     Ok(Value::bytes(compute(h, &key, &data)))
 });
 mfn!(hash_dispose, |m, a| Ok(Value::Null));
+macro_rules! hash_create {
+    ($($f:ident => $h:expr),*) => {
+        $(mfn!($f, |m, a| Ok(hash_new($h, vec![0u8; 64])));)*
+    };
+}
+hash_create!(create_md5 => Hash::Md5, create_sha1 => Hash::Sha1, create_sha256 => Hash::Sha256, create_sha384 => Hash::Sha384, create_sha512 => Hash::Sha512);
+mfn!(hash_size, |m, a| match obj(&a[0])? {
+    Obj::Hash(h, _) => Ok(Value::I32(match h {
+        Hash::Md5 | Hash::HmacMd5 => 128,
+        Hash::Sha1 | Hash::HmacSha1 => 160,
+        Hash::Sha256 | Hash::HmacSha256 => 256,
+        Hash::Sha384 | Hash::HmacSha384 => 384,
+        Hash::Sha512 | Hash::HmacSha512 => 512,
+    })),
+    _ => Ok(Value::I32(0)),
+});
+static HASH_MD5: &[Member] = &[Member::stat(
+    "Create",
+    &[],
+    P::C(Cls::HashAlgo(Hash::Md5)),
+    create_md5,
+)];
+static HASH_SHA1: &[Member] = &[Member::stat(
+    "Create",
+    &[],
+    P::C(Cls::HashAlgo(Hash::Sha1)),
+    create_sha1,
+)];
+static HASH_SHA256: &[Member] = &[Member::stat(
+    "Create",
+    &[],
+    P::C(Cls::HashAlgo(Hash::Sha256)),
+    create_sha256,
+)];
+static HASH_SHA384: &[Member] = &[Member::stat(
+    "Create",
+    &[],
+    P::C(Cls::HashAlgo(Hash::Sha384)),
+    create_sha384,
+)];
+static HASH_SHA512: &[Member] = &[Member::stat(
+    "Create",
+    &[],
+    P::C(Cls::HashAlgo(Hash::Sha512)),
+    create_sha512,
+)];
 static HASH: &[Member] = &[
+    Member::prop("HashSize", P::I32, hash_size),
     Member::ctor(&[], hash_ctor),
     Member::ctor(&[P::Arr(&P::U8)], hash_ctor),
     Member::method(
