@@ -2157,7 +2157,7 @@ impl Compiler {
                             }
                             return Ex::err();
                         }
-                        match self.resolve_call(&cands, None, &targs, args, span, name) {
+                        match self.resolve_call(&cands, Some(&t), &targs, args, span, name) {
                             Some((m, nodes, ret, outs)) => {
                                 Ex::new(mk_call(m.f, nodes, outs, span), ret)
                             }

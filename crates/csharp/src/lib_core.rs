@@ -157,8 +157,14 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
         Ty::Char => vec![CHAR],
         Ty::I32 => vec![INT32],
         Ty::I64 => vec![INT64],
-        Ty::U8 | Ty::I8 | Ty::I16 | Ty::U16 | Ty::U32 | Ty::U64 => vec![SMALLINT],
-        Ty::F64 | Ty::F32 => vec![DOUBLE],
+        Ty::U8 => vec![BYTE],
+        Ty::I8 => vec![SBYTE],
+        Ty::I16 => vec![INT16],
+        Ty::U16 => vec![UINT16],
+        Ty::U32 => vec![UINT32],
+        Ty::U64 => vec![UINT64],
+        Ty::F64 => vec![DOUBLE],
+        Ty::F32 => vec![FLOAT],
         Ty::Decimal => vec![DECIMAL],
         Ty::Object => vec![],
         Ty::Nullable(_) => vec![NULLABLE],
@@ -1443,6 +1449,7 @@ static BOOL: &[Member] = &[
     Member::method("CompareTo", &[P::Bool], P::I32, num_compare_to),
 ];
 static CHAR: &[Member] = &[
+    Member::stat("Parse", &[P::Str], P::Char, char_parse),
     Member::stat("IsDigit", &[P::Char], P::Bool, char_is_digit),
     Member::stat("IsLetter", &[P::Char], P::Bool, char_is_letter),
     Member::stat("IsWhiteSpace", &[P::Char], P::Bool, char_is_ws),
@@ -1468,12 +1475,70 @@ static INT64: &[Member] = &[
     Member::method("CompareTo", &[P::I64], P::I32, num_compare_to),
     Member::method("Equals", &[P::I64], P::Bool, num_equals),
 ];
-static SMALLINT: &[Member] = &[Member::method(
-    "ToString",
-    &[P::Str],
-    P::Str,
-    num_to_string_fmt,
-)];
+macro_rules! small_parse {
+    ($($f:ident, $g:ident, $tbl:ident => $t:expr),*) => {
+        $(
+            sfn!($f, |m, a| parse_generic($t, a));
+            sfn!($g, |m, a| try_parse_generic($t, a));
+            static $tbl: &[Member] = &[
+                Member::method("ToString", &[P::Str], P::Str, num_to_string_fmt),
+                Member::stat("Parse", &[P::Str], P::SelfTy, $f),
+                Member::stat("TryParse", &[P::Str, P::SelfTy], P::Bool, $g).out(1),
+            ];
+        )*
+    };
+}
+small_parse!(
+    u8_parse, u8_try_parse, BYTE => Ty::U8,
+    i8_parse, i8_try_parse, SBYTE => Ty::I8,
+    i16_parse, i16_try_parse, INT16 => Ty::I16,
+    u16_parse, u16_try_parse, UINT16 => Ty::U16,
+    u32_parse, u32_try_parse, UINT32 => Ty::U32,
+    u64_parse, u64_try_parse, UINT64 => Ty::U64
+);
+static FLOAT: &[Member] = &[
+    Member::stat("Parse", &[P::Str], P::F32, f32_parse),
+    Member::method("ToString", &[P::Str], P::Str, num_to_string_fmt),
+];
+sfn!(f32_parse, |m, a| parse_generic(Ty::F32, a));
+sfn!(char_parse, |m, a| {
+    let s = s_of(&a[0], "s")?;
+    let u: Vec<u16> = s.encode_utf16().collect();
+    if u.len() != 1 {
+        return Err(exc(
+            Exc::FormatException,
+            "String must be exactly one character long.",
+        ));
+    }
+    Ok(Value::Char(u[0]))
+});
+sfn!(conv_to_string_base, |m, a| {
+    let (bits, v) = match &a[0] {
+        Value::I64(x) => (64, *x),
+        Value::I16(x) => (16, *x as i64),
+        Value::U8(x) => (8, *x as i64),
+        v => (32, i64_of(v)),
+    };
+    Ok(Value::string(apim_dotnet::convert::to_string_in_base(
+        v,
+        bits,
+        i32_of(&a[1]),
+    )?))
+});
+sfn!(conv_to_i32_base, |m, a| Ok(Value::I32(
+    apim_dotnet::convert::to_integer_from_base(
+        s_of(&a[0], "value")?,
+        i32_of(&a[1]),
+        apim_dotnet::ClrType::Int32
+    )? as i32
+)));
+sfn!(conv_to_i64_base, |m, a| Ok(Value::I64(
+    apim_dotnet::convert::to_integer_from_base(
+        s_of(&a[0], "value")?,
+        i32_of(&a[1]),
+        apim_dotnet::ClrType::Int64
+    )? as i64
+)));
 static DOUBLE: &[Member] = &[
     Member::stat("Parse", &[P::Str], P::F64, f64_parse),
     Member::stat("TryParse", &[P::Str, P::F64], P::Bool, f64_try_parse).out(1),
@@ -1731,6 +1796,10 @@ static CONVERT: &[Member] = &[
     Member::stat("ToUInt32", &[P::Obj], P::Dyn(|_, _| Ty::U32), conv_to_u32),
     Member::stat("ToUInt64", &[P::Obj], P::Dyn(|_, _| Ty::U64), conv_to_u64),
     Member::stat("ToInt64", &[P::Obj], P::I64, conv_to_i64),
+    Member::stat("ToString", &[P::I32, P::I32], P::Str, conv_to_string_base),
+    Member::stat("ToString", &[P::I64, P::I32], P::Str, conv_to_string_base),
+    Member::stat("ToInt32", &[P::Str, P::I32], P::I32, conv_to_i32_base),
+    Member::stat("ToInt64", &[P::Str, P::I32], P::I64, conv_to_i64_base),
     Member::stat("ToDouble", &[P::Obj], P::F64, conv_to_f64),
     Member::stat("ToDecimal", &[P::Obj], P::Dec, conv_to_dec),
     Member::stat("ToBoolean", &[P::Obj], P::Bool, conv_to_bool),
