@@ -36,6 +36,7 @@ pub mod error;
 pub mod guid;
 pub mod json;
 pub mod math;
+pub mod net;
 pub mod number;
 pub mod number_format;
 pub mod random;

@@ -681,6 +681,45 @@ impl Uri {
         })
     }
 
+    /// `new Uri(baseUri, relative)`: RFC 3986 reference resolution (an absolute `relative`
+    /// wins; `//host`, `/path`, `?query`, `#fragment` and relative paths merge with the base).
+    pub fn join(&self, relative: &str) -> DotNetResult<Uri> {
+        let r = relative.trim();
+        if let Ok(abs) = Uri::parse(r)
+            && r.contains("://")
+        {
+            return Ok(abs);
+        }
+        let base = format!(
+            "{}://{}{}",
+            self.scheme,
+            if self.user_info.is_empty() {
+                String::new()
+            } else {
+                format!("{}@", self.user_info)
+            },
+            self.authority()
+        );
+        let target = if r.starts_with("//") {
+            format!("{}:{r}", self.scheme)
+        } else if r.starts_with('/') {
+            format!("{base}{r}")
+        } else if r.starts_with('?') {
+            format!("{base}{}{r}", self.absolute_path)
+        } else if r.starts_with('#') {
+            format!("{base}{}{}{r}", self.absolute_path, self.query)
+        } else if r.is_empty() {
+            format!("{base}{}{}", self.absolute_path, self.query)
+        } else {
+            let dir = match self.absolute_path.rfind('/') {
+                Some(i) => &self.absolute_path[..=i],
+                None => "/",
+            };
+            format!("{base}{dir}{r}")
+        };
+        Uri::parse(&target)
+    }
+
     /// `Uri.TryCreate(s, UriKind.Absolute, out uri)`.
     pub fn try_parse(s: &str) -> Option<Uri> {
         Uri::parse(s).ok()

@@ -212,3 +212,115 @@ fn time_guid_and_bytes_match_the_reference_results() {
     );
     assert_eq!(Encoding::Ascii.get_string(&[104, 200, 105]), "h?i");
 }
+
+#[test]
+fn timespans_match_the_reference_results() {
+    let cases = [
+        ("1", "1.00:00:00"),
+        ("1:2", "01:02:00"),
+        ("1:2:3", "01:02:03"),
+        ("1.2:3:4", "1.02:03:04"),
+        ("1.2:3:4.5", "1.02:03:04.5000000"),
+        ("-1:00", "-01:00:00"),
+        ("00:00:00.1234567", "00:00:00.1234567"),
+        ("00:00:00.12345678", "OverflowException"),
+        ("24:00", "OverflowException"),
+        ("1:60", "OverflowException"),
+        ("10675199", "10675199.00:00:00"),
+        ("10675200", "OverflowException"),
+        (" 1:2 ", "01:02:00"),
+        ("1:2:3:4", "1.02:03:04"),
+        ("1:2:3:4.5", "1.02:03:04.5000000"),
+        ("abc", "FormatException"),
+        (":1", "FormatException"),
+        ("1:", "FormatException"),
+        ("1.2", "FormatException"),
+        ("0:0:60", "OverflowException"),
+    ];
+    for (input, expected) in cases {
+        let got = match parse_timespan(input) {
+            Ok(t) => format_timespan(t, "c").unwrap(),
+            Err(e) => e.kind.name().to_string(),
+        };
+        assert_eq!(got, expected, "{input}");
+    }
+    let t = TimeSpan::new(1, 2, 3, 4, 5).unwrap();
+    let formats = [
+        ("c", "1.02:03:04.0050000"),
+        ("g", "1:2:03:04.005"),
+        ("G", "1:02:03:04.0050000"),
+        ("hh\\:mm", "02:03"),
+        ("d\\.hh\\:mm\\:ss\\.fff", "1.02:03:04.005"),
+        ("%d", "1"),
+        ("dd", "01"),
+        ("hh", "02"),
+        ("mm\\:ss\\.FF", "03:04."),
+    ];
+    for (f, expected) in formats {
+        assert_eq!(format_timespan(t, f).unwrap(), expected, "{f}");
+    }
+    let neg = TimeSpan::new(-1, -2, -3, -4, -5).unwrap();
+    assert_eq!(format_timespan(neg, "g").unwrap(), "-1:2:03:04.005");
+    assert_eq!(format_timespan(neg, "G").unwrap(), "-1:02:03:04.0050000");
+}
+
+#[test]
+fn convert_edges_match_the_reference_results() {
+    use apim_dotnet::convert::from_base64_string;
+    assert_eq!(from_base64_string(" aGVs\r\nbG8= ").unwrap().len(), 5);
+    assert_eq!(
+        from_base64_string("aGVsbG8==").unwrap_err().kind,
+        ExceptionKind::FormatException
+    );
+    assert_eq!(
+        from_base64_string("aG=sbG8=").unwrap_err().kind,
+        ExceptionKind::FormatException
+    );
+    assert_eq!(
+        change_type(&ClrValue::Int32(65), ClrType::Char).unwrap(),
+        ClrValue::Char(65)
+    );
+    assert_eq!(
+        change_type(&ClrValue::Int32(70000), ClrType::Char)
+            .unwrap_err()
+            .kind,
+        ExceptionKind::OverflowException
+    );
+    assert_eq!(
+        change_type(&ClrValue::String("32768".into()), ClrType::Int16)
+            .unwrap_err()
+            .kind,
+        ExceptionKind::OverflowException
+    );
+    assert_eq!(
+        change_type(&ClrValue::Int32(-1), ClrType::UInt64)
+            .unwrap_err()
+            .kind,
+        ExceptionKind::OverflowException
+    );
+    assert_eq!(
+        change_type(&ClrValue::Boolean(true), ClrType::Double).unwrap(),
+        ClrValue::Double(1.0)
+    );
+    assert_eq!(
+        change_type(&ClrValue::Char(97), ClrType::Int32).unwrap(),
+        ClrValue::Int32(97)
+    );
+    assert_eq!(
+        change_type(&ClrValue::Double(0.0), ClrType::Boolean).unwrap(),
+        ClrValue::Boolean(false)
+    );
+    assert_eq!(
+        change_type(&ClrValue::Decimal("1.50".parse().unwrap()), ClrType::String).unwrap(),
+        ClrValue::String("1.50".into())
+    );
+    let ClrValue::DateTime(d) =
+        change_type(&ClrValue::String("2024-05-01".into()), ClrType::DateTime).unwrap()
+    else {
+        panic!("DateTime expected")
+    };
+    assert_eq!(
+        format_date_time(d, "o").unwrap(),
+        "2024-05-01T00:00:00.0000000"
+    );
+}

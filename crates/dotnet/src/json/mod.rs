@@ -145,6 +145,31 @@ struct Node {
     data: RwLock<Data>,
 }
 
+impl Drop for Node {
+    /// Dismantles the subtree iteratively so that dropping a very deep tree cannot exhaust
+    /// the stack.
+    fn drop(&mut self) {
+        fn take(data: &mut Data, out: &mut Vec<Arc<Node>>) {
+            let is_leaf_property = matches!(data, Data::Property { value, .. } if matches!(&*value.0.data.read_recursive(), Data::Value(_)));
+            if matches!(data, Data::Value(_)) || is_leaf_property {
+                return;
+            }
+            match std::mem::replace(data, Data::Value(JValue::Null)) {
+                Data::Object(v) | Data::Array(v) => out.extend(v.into_iter().map(|t| t.0)),
+                Data::Property { value, .. } => out.push(value.0),
+                Data::Value(_) => {}
+            }
+        }
+        let mut pending = Vec::new();
+        take(self.data.get_mut(), &mut pending);
+        while let Some(node) = pending.pop() {
+            if let Ok(mut owned) = Arc::try_unwrap(node) {
+                take(owned.data.get_mut(), &mut pending);
+            }
+        }
+    }
+}
+
 /// A handle on a JSON token. Cloning the handle shares the token (C# reference semantics);
 /// use [`JToken::deep_clone`] for a copy.
 #[derive(Clone)]
@@ -845,122 +870,157 @@ impl JToken {
         }
     }
 
-    /// `DeepClone()`.
-    pub fn deep_clone(&self) -> JToken {
-        let data = self.0.data.read_recursive();
-        match &*data {
+    /// A copy of this node alone: values copied, containers empty, a property with a
+    /// placeholder value (filled in by the caller).
+    fn shallow_copy(&self) -> JToken {
+        match &*self.0.data.read_recursive() {
             Data::Value(v) => JToken::new_value(v.clone()),
-            Data::Property { name, value } => {
-                JToken::new_property(name.clone(), value.deep_clone())
-            }
-            Data::Array(items) => {
-                let a = JToken::new_array();
-                let copies: Vec<JToken> = items.iter().map(|i| i.deep_clone()).collect();
-                for c in &copies {
-                    c.set_parent(Some(&a));
-                }
-                drop(data);
-                if let Data::Array(v) = &mut *a.0.data.write() {
-                    *v = copies;
-                }
-                a
-            }
-            Data::Object(props) => {
-                let o = JToken::new_object();
-                let copies: Vec<JToken> = props.iter().map(|p| p.deep_clone()).collect();
-                for c in &copies {
-                    c.set_parent(Some(&o));
-                }
-                drop(data);
-                if let Data::Object(v) = &mut *o.0.data.write() {
-                    *v = copies;
-                }
-                o
-            }
+            Data::Array(_) => JToken::new_array(),
+            Data::Object(_) => JToken::new_object(),
+            Data::Property { name, .. } => JToken::from_data(Data::Property {
+                name: name.clone(),
+                value: JToken::new_value(JValue::Null),
+            }),
         }
     }
 
-    /// `JToken.DeepEquals(a, b)`.
+    /// `DeepClone()` (iterative, so deep trees cannot exhaust the stack).
+    pub fn deep_clone(&self) -> JToken {
+        let root = self.shallow_copy();
+        let mut stack: Vec<(JToken, JToken)> = vec![(self.clone(), root.clone())];
+        while let Some((src, dst)) = stack.pop() {
+            let kids: Vec<JToken> = match &*src.0.data.read_recursive() {
+                Data::Value(_) => continue,
+                Data::Property { value, .. } => vec![value.clone()],
+                Data::Array(v) | Data::Object(v) => v.clone(),
+            };
+            let copies: Vec<JToken> = kids.iter().map(JToken::shallow_copy).collect();
+            for c in &copies {
+                c.set_parent(Some(&dst));
+            }
+            match &mut *dst.0.data.write() {
+                Data::Property { value, .. } => {
+                    if let Some(c) = copies.first() {
+                        *value = c.clone();
+                    }
+                }
+                Data::Array(v) | Data::Object(v) => *v = copies.clone(),
+                Data::Value(_) => {}
+            }
+            stack.extend(kids.into_iter().zip(copies));
+        }
+        root
+    }
+
+    /// `JToken.DeepEquals(a, b)` (iterative).
     pub fn deep_equals(&self, other: &JToken) -> bool {
-        if self.same_reference(other) {
-            return true;
-        }
-        let a = self.0.data.read_recursive();
-        let b = other.0.data.read_recursive();
-        match (&*a, &*b) {
-            (Data::Value(x), Data::Value(y)) => x.values_equal(y),
-            (Data::Array(x), Data::Array(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.deep_equals(q))
+        let mut stack: Vec<(JToken, JToken)> = vec![(self.clone(), other.clone())];
+        while let Some((a, b)) = stack.pop() {
+            if a.same_reference(&b) {
+                continue;
             }
-            (
-                Data::Property {
-                    name: n1,
-                    value: v1,
-                },
-                Data::Property {
-                    name: n2,
-                    value: v2,
-                },
-            ) => n1 == n2 && v1.deep_equals(v2),
-            (Data::Object(x), Data::Object(y)) => {
-                // Newtonsoft compares objects as dictionaries: order does not matter.
-                x.len() == y.len()
-                    && x.iter().all(|p| {
-                        let Ok(name) = p.name() else { return false };
-                        let Ok(v) = p.property_value() else {
-                            return false;
+            let da = a.0.data.read_recursive();
+            let db = b.0.data.read_recursive();
+            match (&*da, &*db) {
+                (Data::Value(x), Data::Value(y)) => {
+                    if !x.values_equal(y) {
+                        return false;
+                    }
+                }
+                (Data::Array(x), Data::Array(y)) => {
+                    if x.len() != y.len() {
+                        return false;
+                    }
+                    stack.extend(x.iter().cloned().zip(y.iter().cloned()));
+                }
+                (
+                    Data::Property {
+                        name: n1,
+                        value: v1,
+                    },
+                    Data::Property {
+                        name: n2,
+                        value: v2,
+                    },
+                ) => {
+                    if n1 != n2 {
+                        return false;
+                    }
+                    stack.push((v1.clone(), v2.clone()));
+                }
+                (Data::Object(x), Data::Object(y)) => {
+                    // Newtonsoft compares objects as dictionaries: order does not matter.
+                    if x.len() != y.len() {
+                        return false;
+                    }
+                    for p in x {
+                        let (name, value) = match &*p.0.data.read_recursive() {
+                            Data::Property { name, value } => (name.clone(), value.clone()),
+                            _ => return false,
                         };
-                        y.iter().any(|q| {
-                            q.name().is_ok_and(|n| n == name)
-                                && q.property_value().is_ok_and(|w| v.deep_equals(&w))
-                        })
-                    })
+                        let found = y.iter().find_map(|q| match &*q.0.data.read_recursive() {
+                            Data::Property { name: n, value: v } if *n == name => Some(v.clone()),
+                            _ => None,
+                        });
+                        match found {
+                            Some(v) => stack.push((value, v)),
+                            None => return false,
+                        }
+                    }
+                }
+                _ => return false,
             }
-            _ => false,
         }
+        true
     }
 
     /// `JContainer.Merge(content)` with the default settings (arrays concatenated, null values
     /// ignored): objects merge property by property, recursively.
     pub fn merge(&self, content: &JToken) -> DotNetResult<()> {
-        match (self.token_type(), content.token_type()) {
-            (JTokenType::Object, JTokenType::Object) => {
-                for p in content.properties()? {
-                    let name = p.name()?;
-                    let value = p.property_value()?;
-                    match self.property(&name) {
-                        None => self.add_property(&name, Some(value.deep_clone()))?,
-                        Some(existing) => {
-                            let current = existing.property_value()?;
-                            let both_objects = current.is_object() && value.is_object();
-                            let both_arrays = current.is_array() && value.is_array();
-                            if both_objects || both_arrays {
-                                current.merge(&value)?;
-                            } else if value.token_type() != JTokenType::Null {
-                                existing.set_property_value(Some(value.deep_clone()))?;
+        if !self.is_container() || self.is_property() {
+            return Err(self.cast_error("JContainer"));
+        }
+        // Iterative over the pairs of containers still to merge.
+        let mut stack: Vec<(JToken, JToken)> = vec![(self.clone(), content.clone())];
+        while let Some((dst, src)) = stack.pop() {
+            match (dst.token_type(), src.token_type()) {
+                (JTokenType::Object, JTokenType::Object) => {
+                    for p in src.properties()? {
+                        let name = p.name()?;
+                        let value = p.property_value()?;
+                        match dst.property(&name) {
+                            None => dst.add_property(&name, Some(value.deep_clone()))?,
+                            Some(existing) => {
+                                let current = existing.property_value()?;
+                                let both_objects = current.is_object() && value.is_object();
+                                let both_arrays = current.is_array() && value.is_array();
+                                if both_objects || both_arrays {
+                                    stack.push((current, value));
+                                } else if value.token_type() != JTokenType::Null {
+                                    existing.set_property_value(Some(value.deep_clone()))?;
+                                }
                             }
                         }
                     }
                 }
-                Ok(())
-            }
-            (JTokenType::Array, JTokenType::Array) => {
-                for item in content.children() {
-                    self.add(item.deep_clone())?;
+                (JTokenType::Array, JTokenType::Array) => {
+                    for item in src.children() {
+                        dst.add(item.deep_clone())?;
+                    }
                 }
-                Ok(())
+                _ => {}
             }
-            (JTokenType::Object, _) | (JTokenType::Array, _) => Ok(()),
-            _ => Err(self.cast_error("JContainer")),
         }
+        Ok(())
     }
 
     /// `Descendants()` in document order.
     pub fn descendants(&self) -> Vec<JToken> {
         let mut out = Vec::new();
-        for c in self.children() {
-            out.push(c.clone());
-            out.extend(c.descendants());
+        let mut stack: Vec<JToken> = self.children().into_iter().rev().collect();
+        while let Some(t) = stack.pop() {
+            stack.extend(t.children().into_iter().rev());
+            out.push(t);
         }
         out
     }

@@ -603,3 +603,40 @@ fn jvalue_tostring_with_format() {
     );
     assert!(parse("{}").value_to_string_format("N").is_err());
 }
+
+#[test]
+fn very_deep_trees_do_not_exhaust_the_stack() {
+    let mut cur = JToken::new_object();
+    for _ in 0..100_000 {
+        let next = JToken::new_object();
+        next.set("c", Some(cur)).unwrap();
+        cur = next;
+    }
+    let text = cur.to_string_formatting(Formatting::None);
+    assert!(text.starts_with(r#"{"c":{"c":"#));
+    let copy = cur.deep_clone();
+    assert!(copy.deep_equals(&cur));
+    assert_eq!(cur.descendants().len(), 200_000);
+    drop(copy);
+    drop(cur);
+}
+
+#[test]
+fn deep_indented_output_matches_shallow_rules() {
+    // Past the recursion limit the writer goes iterative; the text must be the same.
+    let mut cur = JToken::new_array();
+    for _ in 0..300 {
+        cur = JToken::array_from([cur]);
+    }
+    let text = cur.to_string_with_newline(Formatting::Indented, "\n");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 301 * 2 - 1);
+    for (i, line) in lines.iter().enumerate().take(300) {
+        assert_eq!(*line, format!("{}[", " ".repeat(2 * i)), "line {i}");
+    }
+    assert_eq!(lines[300], format!("{}[]", " ".repeat(600)));
+    assert_eq!(lines[301], format!("{}]", " ".repeat(598)));
+    assert_eq!(*lines.last().unwrap(), "]");
+    let compact = cur.to_string_formatting(Formatting::None);
+    assert_eq!(compact, format!("{}{}", "[".repeat(301), "]".repeat(301)));
+}

@@ -198,52 +198,153 @@ fn indent(out: &mut String, level: usize, nl: &str) {
     }
 }
 
-fn write_inner(token: &JToken, formatting: Formatting, level: usize, nl: &str, out: &mut String) {
+/// Writes a token without recursion (an explicit stack of open containers), so deep trees
+/// cannot exhaust the stack.
+fn write_iterative(token: &JToken, formatting: Formatting, nl: &str, out: &mut String) {
+    struct Open {
+        container: JToken,
+        len: usize,
+        next: usize,
+        close: char,
+        level: usize,
+    }
+    let indented = formatting == Formatting::Indented;
+    let mut stack: Vec<Open> = Vec::new();
+    let mut pending: Option<(JToken, usize)> = Some((token.clone(), 0));
+    loop {
+        if let Some((t, level)) = pending.take() {
+            let mut cur = t;
+            loop {
+                let next = cur.with_view(|view| match view {
+                    View::Value(v) => {
+                        write_value(v, out);
+                        None
+                    }
+                    View::Property(name, value) => {
+                        quote_json_string(name, '"', out);
+                        out.push(':');
+                        if indented {
+                            out.push(' ');
+                        }
+                        Some(value.clone())
+                    }
+                    View::Array(items) => {
+                        out.push('[');
+                        stack.push(Open {
+                            container: cur.clone(),
+                            len: items.len(),
+                            next: 0,
+                            close: ']',
+                            level,
+                        });
+                        None
+                    }
+                    View::Object(props) => {
+                        out.push('{');
+                        stack.push(Open {
+                            container: cur.clone(),
+                            len: props.len(),
+                            next: 0,
+                            close: '}',
+                            level,
+                        });
+                        None
+                    }
+                });
+                match next {
+                    Some(v) => cur = v,
+                    None => break,
+                }
+            }
+        }
+        let Some(top) = stack.last_mut() else { break };
+        let item = if top.next < top.len {
+            top.container.with_view(|v| match v {
+                View::Array(items) | View::Object(items) => items.get(top.next).cloned(),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        if let Some(item) = item {
+            if top.next > 0 {
+                out.push(',');
+            }
+            if indented {
+                indent(out, top.level + 1, nl);
+            }
+            top.next += 1;
+            pending = Some((item, top.level + 1));
+        } else {
+            if indented && top.next > 0 {
+                indent(out, top.level, nl);
+            }
+            out.push(top.close);
+            stack.pop();
+        }
+    }
+}
+
+/// Recursion depth after which the writer switches to its iterative form.
+const RECURSION_LIMIT: usize = 200;
+
+/// The fast recursive writer for ordinary documents; very deep subtrees go to
+/// [`write_iterative`].
+fn write_recursive(
+    token: &JToken,
+    formatting: Formatting,
+    level: usize,
+    nl: &str,
+    out: &mut String,
+) {
+    if level > RECURSION_LIMIT {
+        // Continue without recursion; indentation restarts from this subtree's own level.
+        let mut sub = String::new();
+        write_iterative(token, formatting, nl, &mut sub);
+        if formatting == Formatting::Indented {
+            let pad = "  ".repeat(level);
+            let shifted = sub.replace(nl, &format!("{nl}{pad}"));
+            out.push_str(&shifted);
+        } else {
+            out.push_str(&sub);
+        }
+        return;
+    }
+    let indented = formatting == Formatting::Indented;
     token.with_view(|view| match view {
         View::Value(v) => write_value(v, out),
         View::Property(name, value) => {
             quote_json_string(name, '"', out);
             out.push(':');
-            if formatting == Formatting::Indented {
+            if indented {
                 out.push(' ');
             }
-            write_inner(value, formatting, level, nl, out);
+            write_recursive(value, formatting, level, nl, out);
         }
-        View::Array(items) => {
-            out.push('[');
+        View::Array(items) | View::Object(items) => {
+            let (open, close) = if matches!(view, View::Array(_)) {
+                ('[', ']')
+            } else {
+                ('{', '}')
+            };
+            out.push(open);
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                if formatting == Formatting::Indented {
+                if indented {
                     indent(out, level + 1, nl);
                 }
-                write_inner(item, formatting, level + 1, nl, out);
+                write_recursive(item, formatting, level + 1, nl, out);
             }
-            if formatting == Formatting::Indented && !items.is_empty() {
+            if indented && !items.is_empty() {
                 indent(out, level, nl);
             }
-            out.push(']');
-        }
-        View::Object(props) => {
-            out.push('{');
-            for (i, p) in props.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if formatting == Formatting::Indented {
-                    indent(out, level + 1, nl);
-                }
-                write_inner(p, formatting, level + 1, nl, out);
-            }
-            if formatting == Formatting::Indented && !props.is_empty() {
-                indent(out, level, nl);
-            }
-            out.push('}');
+            out.push(close);
         }
     })
 }
 
 pub(crate) fn write_token(token: &JToken, formatting: Formatting, nl: &str, out: &mut String) {
-    write_inner(token, formatting, 0, nl, out);
+    write_recursive(token, formatting, 0, nl, out);
 }
