@@ -1007,9 +1007,15 @@ impl Compiler {
             };
         }
         if let Some(v) = crate::lib_core::const_field(t, name) {
+            // Math.PI / Math.E are doubles; other constants have their declaring type
+            let ty = if matches!(v, Value::F64(_)) {
+                Ty::F64
+            } else {
+                t.clone()
+            };
             return Ex {
                 node: Node::Const(v.clone()),
-                ty: t.clone(),
+                ty,
                 konst: Some(v),
             };
         }
@@ -2308,7 +2314,10 @@ impl Compiler {
             }
             return Ex::err();
         }
-        let recv_node = if is_ext {
+        // APIM's AsJwt/AsBasic/TryParse* are extension methods: a null receiver is allowed
+        let apim_ext = rt == Ty::String
+            && matches!(name, "AsJwt" | "AsBasic" | "TryParseJwt" | "TryParseBasic");
+        let recv_node = if is_ext || apim_ext {
             rx.node
         } else {
             null_checked(rx.node, &rt, span)

@@ -1112,9 +1112,15 @@ sfn!(str_new, |m, a| {
     m.charge_text(n as usize)?;
     Ok(Value::string(char_str(c).repeat(n as usize)))
 });
-sfn!(str_as_jwt, |m, a| crate::lib_misc::as_jwt(recv_str(&a[0])?));
+sfn!(str_as_jwt, |m, a| match &a[0] {
+    Value::Str(s) => crate::lib_misc::as_jwt(s),
+    _ => Ok(Value::Null),
+});
 sfn!(str_try_parse_jwt, |m, a| {
-    let v = crate::lib_misc::as_jwt(recv_str(&a[0])?)?;
+    let v = match &a[0] {
+        Value::Str(s) => crate::lib_misc::as_jwt(s)?,
+        _ => Value::Null,
+    };
     let okv = !v.is_null();
     a[1] = v;
     ok(okv)
@@ -1123,7 +1129,10 @@ sfn!(str_as_basic, |m, a| crate::lib_misc::as_basic(recv_str(
     &a[0]
 )?));
 sfn!(str_try_parse_basic, |m, a| {
-    let v = crate::lib_misc::as_basic(recv_str(&a[0])?)?;
+    let v = match &a[0] {
+        Value::Str(s) => crate::lib_misc::as_basic(s)?,
+        _ => Value::Null,
+    };
     let okv = !v.is_null();
     a[1] = v;
     ok(okv)
@@ -1407,6 +1416,7 @@ sfn!(num_compare_to, |m, a| ok(match compare(&a[0], &a[1]) {
     Some(Ordering::Greater) => 1,
     _ => 0,
 }));
+sfn!(num_equals_promoted, |m, a| ok(values_equal(&a[0], &a[1])));
 sfn!(num_equals, |m, a| ok(values_equal(&a[0], &a[1])
     && crate::render::type_name(&a[0])
         == crate::render::type_name(&a[1])));
@@ -1545,6 +1555,7 @@ static DOUBLE: &[Member] = &[
     Member::method("ToString", &[P::Str], P::Str, num_to_string_fmt),
     Member::method("CompareTo", &[P::F64], P::I32, num_compare_to),
     Member::stat("IsNaN", &[P::F64], P::Bool, f64_is_nan),
+    Member::method("Equals", &[P::F64], P::Bool, num_equals_promoted),
     Member::stat("IsInfinity", &[P::F64], P::Bool, f64_is_inf),
 ];
 sfn!(f64_is_nan, |m, a| ok(f64_of(&a[0]).is_nan()));
