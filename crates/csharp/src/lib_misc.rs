@@ -188,6 +188,32 @@ mfn!(re_replace_s, |m, a| {
         0,
     )?))
 });
+/// `Regex.Replace(input, pattern, evaluator)`: the lambda computes each replacement.
+fn replace_eval(m: &mut Machine<'_>, re: &NetRegex, input: &str, f: &Value) -> R<Value> {
+    let mut fault: Option<Fault> = None;
+    let r = re.replace_with(input, -1, 0, |mt| {
+        let v = Value::Obj(Arc::new(Obj::Match(Arc::new(mt.clone()), 0)));
+        match m.call_lambda(f, &[v]) {
+            Ok(s) => Ok(crate::render::net_string(&s)),
+            Err(e) => {
+                fault = Some(e);
+                Err(apim_dotnet::DotNetException::invalid_operation(
+                    "evaluator failed",
+                ))
+            }
+        }
+    });
+    if let Some(f) = fault {
+        return Err(f);
+    }
+    Ok(Value::string(r?))
+}
+mfn!(re_replace_eval_s, |m, a| {
+    let re = compile_regex(s_of(&a[1], "pattern")?, 0)?;
+    let input = s_of(&a[0], "input")?.to_string();
+    let f = a[2].clone();
+    replace_eval(m, &re, &input, &f)
+});
 mfn!(re_replace_i, |m, a| {
     let re = regex_arg(a, 0, 9)?;
     Ok(Value::string(re.replace(
@@ -234,6 +260,12 @@ static REGEX: &[Member] = &[
         re_matches_s,
     ),
     Member::stat("Replace", &[P::Str, P::Str, P::Str], P::Str, re_replace_s),
+    Member::stat(
+        "Replace",
+        &[P::Str, P::Str, P::Func(&[P::C(Cls::Match)], &P::Str)],
+        P::Str,
+        re_replace_eval_s,
+    ),
     Member::stat(
         "Replace",
         &[P::Str, P::Str, P::Str, OPTS],
