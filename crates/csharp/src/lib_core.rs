@@ -1711,7 +1711,28 @@ sfn!(math_sign, |m, a| Ok(Value::I32(match &a[0] {
     v => i64_of(v).signum() as i32,
 })));
 
+macro_rules! math1 {
+    ($($f:ident => $op:expr),*) => {
+        $(sfn!($f, |m, a| ok(($op)(f64_of(&a[0]))));)*
+    };
+}
+math1!(math_sin => f64::sin, math_cos => f64::cos, math_tan => f64::tan, math_asin => f64::asin,
+    math_acos => f64::acos, math_atan => f64::atan, math_sinh => f64::sinh, math_cosh => f64::cosh,
+    math_tanh => f64::tanh);
+sfn!(math_atan2, |m, a| ok(f64_of(&a[0]).atan2(f64_of(&a[1]))));
+sfn!(math_big_mul, |m, a| ok(i64_of(&a[0]) * i64_of(&a[1])));
 static MATH: &[Member] = &[
+    Member::stat("Sin", &[P::F64], P::F64, math_sin),
+    Member::stat("Cos", &[P::F64], P::F64, math_cos),
+    Member::stat("Tan", &[P::F64], P::F64, math_tan),
+    Member::stat("Asin", &[P::F64], P::F64, math_asin),
+    Member::stat("Acos", &[P::F64], P::F64, math_acos),
+    Member::stat("Atan", &[P::F64], P::F64, math_atan),
+    Member::stat("Sinh", &[P::F64], P::F64, math_sinh),
+    Member::stat("Cosh", &[P::F64], P::F64, math_cosh),
+    Member::stat("Tanh", &[P::F64], P::F64, math_tanh),
+    Member::stat("Atan2", &[P::F64, P::F64], P::F64, math_atan2),
+    Member::stat("BigMul", &[P::I32, P::I32], P::I64, math_big_mul),
     Member::stat("Max", &[P::I32, P::I32], P::I32, math_max),
     Member::stat("Max", &[P::I64, P::I64], P::I64, math_max),
     Member::stat("Max", &[P::F64, P::F64], P::F64, math_max),

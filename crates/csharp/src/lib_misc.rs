@@ -473,6 +473,8 @@ static ENCODING: &[Member] = &[
     Member::sprop("BigEndianUnicode", P::C(Cls::Encoding), enc_be_unicode),
     Member::sprop("UTF32", P::C(Cls::Encoding), enc_utf32),
     Member::sprop("Latin1", P::C(Cls::Encoding), enc_latin1),
+    Member::sprop("Default", P::C(Cls::Encoding), enc_default),
+    Member::method("GetPreamble", &[], P::Arr(&P::U8), enc_preamble),
     Member::stat(
         "GetEncoding",
         &[P::Str],
@@ -708,6 +710,17 @@ mfn!(bc_to_string, |m, a| {
             .join("-"),
     ))
 });
+mfn!(bc_get_bytes_f64, |m, a| Ok(Value::bytes(
+    crate::lib_core::f64_of(&a[0]).to_le_bytes().to_vec()
+)));
+mfn!(bc_get_bytes_bool, |m, a| Ok(Value::bytes(vec![
+    matches!(a[0], Value::Bool(true)) as u8
+])));
+mfn!(bc_is_little_endian, |m, a| Ok(Value::Bool(true)));
+mfn!(enc_default, |m, a| Ok(enc_value(Enc::Utf8)));
+mfn!(enc_preamble, |m, a| Ok(Value::bytes(
+    enc(&a[0])?.preamble()
+)));
 mfn!(bc_get_bytes_i32, |m, a| Ok(Value::bytes(
     i32_of(&a[0]).to_le_bytes().to_vec()
 )));
@@ -734,6 +747,9 @@ static BITCONVERTER: &[Member] = &[
     Member::stat("ToString", &[P::Arr(&P::U8)], P::Str, bc_to_string),
     Member::stat("GetBytes", &[P::I32], P::Arr(&P::U8), bc_get_bytes_i32),
     Member::stat("GetBytes", &[P::I64], P::Arr(&P::U8), bc_get_bytes_i64),
+    Member::stat("GetBytes", &[P::F64], P::Arr(&P::U8), bc_get_bytes_f64),
+    Member::stat("GetBytes", &[P::Bool], P::Arr(&P::U8), bc_get_bytes_bool),
+    Member::sprop("IsLittleEndian", P::Bool, bc_is_little_endian),
     Member::stat("ToInt32", &[P::Arr(&P::U8), P::I32], P::I32, bc_to_i32),
 ];
 
