@@ -1268,6 +1268,7 @@ pub fn is_instance(v: &Value, t: &Ty) -> bool {
                     | (Obj::Jwt(_), Cls::Jwt)
                     | (Obj::Basic(..), Cls::BasicAuth)
                     | (Obj::Uri(_), Cls::Uri)
+                    | (Obj::XAttr(..), Cls::XAttribute)
             ) || matches!((&**o, c), (Obj::Hash(h, _), Cls::HashAlgo(x)) if h == x)
                 || matches!((&**o, c), (Obj::Xml(x), Cls::XDocument | Cls::XElement) if x.matches_class(*c))
         }

@@ -38,6 +38,7 @@ pub fn tables(c: Cls) -> Vec<&'static [Member]> {
         Cls::BasicAuth => vec![BASIC],
         Cls::XDocument => vec![XDOC, XELEM],
         Cls::XElement => vec![XELEM],
+        Cls::XAttribute => vec![XATTR],
         Cls::StringComparer => vec![STRINGCOMPARER],
         _ => vec![],
     }
@@ -1133,6 +1134,78 @@ mfn!(xelem_value, |m, a| Ok(Value::string(xml_value(
 mfn!(xelem_name, |m, a| Ok(Value::string(
     xnode(&a[0])?.node.name.clone()
 )));
+fn attr_value(n: &str, v: &str) -> Value {
+    Value::Obj(Arc::new(Obj::XAttr(n.to_string(), v.to_string())))
+}
+mfn!(xelem_attribute, |m, a| {
+    let x = xnode(&a[0])?;
+    let name = s_of(&a[1], "name")?;
+    Ok(x.node
+        .attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(k, v)| attr_value(k, v))
+        .unwrap_or(Value::Null))
+});
+mfn!(xelem_attributes, |m, a| {
+    let x = xnode(&a[0])?;
+    let items = x.node.attrs.iter().map(|(k, v)| attr_value(k, v)).collect();
+    Ok(Value::List(Seq::new(
+        SeqKind::Enumerable,
+        Ty::Named(Cls::XAttribute),
+        items,
+    )))
+});
+fn descendants(n: &Arc<XNode>, name: Option<&str>, out: &mut Vec<Value>) {
+    for c in &n.children {
+        if let XChild::Element(e) = c {
+            if name.is_none_or(|x| x == e.name) {
+                out.push(xval(e.clone(), false));
+            }
+            descendants(e, name, out);
+        }
+    }
+}
+mfn!(xelem_descendants, |m, a| {
+    let x = xnode(&a[0])?;
+    let name = if a.len() > 1 {
+        Some(s_of(&a[1], "name")?.to_string())
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    if x.document && name.as_deref().is_none_or(|n| n == x.node.name) {
+        out.push(xval(x.node.clone(), false));
+    }
+    descendants(&x.node, name.as_deref(), &mut out);
+    Ok(Value::List(Seq::new(
+        SeqKind::Enumerable,
+        Ty::Named(Cls::XElement),
+        out,
+    )))
+});
+mfn!(xelem_has_elements, |m, a| Ok(Value::Bool(
+    xnode(&a[0])?
+        .node
+        .children
+        .iter()
+        .any(|c| matches!(c, XChild::Element(_)))
+)));
+mfn!(xelem_has_attributes, |m, a| Ok(Value::Bool(
+    !xnode(&a[0])?.node.attrs.is_empty()
+)));
+fn xattr(v: &Value) -> R<(String, String)> {
+    match obj(v)? {
+        Obj::XAttr(n, val) => Ok((n.clone(), val.clone())),
+        _ => Err(exc(Exc::InvalidCastException, "expected XAttribute")),
+    }
+}
+mfn!(xattr_name, |m, a| Ok(Value::string(xattr(&a[0])?.0)));
+mfn!(xattr_value, |m, a| Ok(Value::string(xattr(&a[0])?.1)));
+static XATTR: &[Member] = &[
+    Member::prop("Name", P::Str, xattr_name),
+    Member::prop("Value", P::Str, xattr_value),
+];
 mfn!(xelem_to_string, |m, a| Ok(Value::string(
     xnode(&a[0])?.to_string_default()
 )));
@@ -1155,6 +1228,32 @@ static XELEM: &[Member] = &[
         P::IEnum(&P::C(Cls::XElement)),
         xelem_elements,
     ),
+    Member::method(
+        "Descendants",
+        &[],
+        P::IEnum(&P::C(Cls::XElement)),
+        xelem_descendants,
+    ),
+    Member::method(
+        "Descendants",
+        &[P::Str],
+        P::IEnum(&P::C(Cls::XElement)),
+        xelem_descendants,
+    ),
+    Member::method(
+        "Attribute",
+        &[P::Str],
+        P::C(Cls::XAttribute),
+        xelem_attribute,
+    ),
+    Member::method(
+        "Attributes",
+        &[],
+        P::IEnum(&P::C(Cls::XAttribute)),
+        xelem_attributes,
+    ),
+    Member::prop("HasElements", P::Bool, xelem_has_elements),
+    Member::prop("HasAttributes", P::Bool, xelem_has_attributes),
     Member::prop("Value", P::Str, xelem_value),
     Member::prop("Name", P::Str, xelem_name),
     Member::method("ToString", &[], P::Str, xelem_to_string),

@@ -62,6 +62,7 @@ pub fn type_name(v: &Value) -> String {
             Obj::Uri(_) => "Uri".into(),
             Obj::StringComparer(_) => "StringComparer".into(),
             Obj::Xml(x) => x.class_name().into(),
+            Obj::XAttr(..) => "XAttribute".into(),
         },
     }
 }
@@ -187,6 +188,9 @@ pub fn append_net_string(out: &mut String, v: &Value) {
             Obj::Uri(u) => out.push_str(u),
             Obj::Match(m, g) => out.push_str(&m.group_by_number(*g as i32).value),
             Obj::Xml(x) => out.push_str(&x.to_string_default()),
+            Obj::XAttr(n, v) => {
+                out.push_str(&format!("{n}=\"{}\"", apim_dotnet::web::html_encode(v)))
+            }
             _ => out.push_str(&type_name(v)),
         },
         Value::Type(t) => out.push_str(&t.name()),

@@ -201,6 +201,8 @@ pub enum Obj {
     Uri(String),
     StringComparer(i64),
     Xml(crate::lib_misc::XNodeRef),
+    /// An `XAttribute`: name and value.
+    XAttr(String, String),
 }
 
 impl Value {
