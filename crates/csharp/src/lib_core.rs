@@ -178,6 +178,7 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
             Cls::Guid => vec![GUID],
             Cls::SysArray => vec![SYSARRAY],
             Cls::Enumerable => vec![ENUMERABLE],
+            Cls::Exception(e) if e.is_a(Exc::ArgumentException) => vec![ARG_EXCEPTION, EXCEPTION],
             Cls::Exception(_) => vec![EXCEPTION],
             Cls::JObject => vec![
                 crate::lib_json::JOBJECT,
@@ -2393,7 +2394,88 @@ sfn!(exc_message, |m, a| match &a[0] {
     Value::Exception(e) => Ok(Value::string(e.message.clone())),
     _ => Err(Exception::null_ref().into()),
 });
+sfn!(exc_ctor_inner, |m, a| {
+    let Ty::Named(Cls::Exception(k)) = ty_of(&a[0]) else {
+        return Ok(Value::Null);
+    };
+    let mut e = Exception::new(k, s_of(&a[1], "message").unwrap_or("").to_string());
+    if let Value::Exception(inner) = &a[2] {
+        e.inner = Some(inner.clone());
+    }
+    Ok(Value::Exception(Arc::new(e)))
+});
+sfn!(exc_ctor_param, |m, a| {
+    let Ty::Named(Cls::Exception(k)) = ty_of(&a[0]) else {
+        return Ok(Value::Null);
+    };
+    let param = s_of(&a[2], "paramName").ok().map(str::to_string);
+    // ArgumentNullException(paramName, message) takes the parameter first
+    let (param, msg) = if k == Exc::ArgumentNullException || k == Exc::ArgumentOutOfRangeException {
+        (
+            s_of(&a[1], "paramName").ok().map(str::to_string),
+            s_of(&a[2], "message").unwrap_or("").to_string(),
+        )
+    } else {
+        (param, s_of(&a[1], "message").unwrap_or("").to_string())
+    };
+    let mut e = Exception::new(k, msg);
+    e.param = param;
+    Ok(Value::Exception(Arc::new(e)))
+});
+sfn!(arg_exc_ctor1, |m, a| {
+    let Ty::Named(Cls::Exception(k)) = ty_of(&a[0]) else {
+        return Ok(Value::Null);
+    };
+    let text = s_of(&a[1], "message").unwrap_or("").to_string();
+    // the one-string constructors of ArgumentNull/ArgumentOutOfRange take the parameter name
+    let e = match k {
+        Exc::ArgumentNullException => {
+            let mut e = Exception::new(k, format!("Value cannot be null. (Parameter '{text}')"));
+            e.param = Some(text);
+            e
+        }
+        Exc::ArgumentOutOfRangeException => {
+            let mut e = Exception::new(
+                k,
+                format!(
+                    "Specified argument was out of the range of valid values. (Parameter '{text}')"
+                ),
+            );
+            e.param = Some(text);
+            e
+        }
+        _ => Exception::new(k, text),
+    };
+    Ok(Value::Exception(Arc::new(e)))
+});
+static ARG_EXCEPTION: &[Member] = &[
+    Member::ctor(&[], exc_ctor0),
+    Member::ctor(&[P::Str], arg_exc_ctor1),
+    Member::ctor(&[P::Str, P::Str], exc_ctor_param),
+    Member::ctor(
+        &[P::Str, P::C(Cls::Exception(Exc::Exception))],
+        exc_ctor_inner,
+    ),
+    Member::prop("ParamName", P::Str, exc_param),
+];
+sfn!(exc_inner, |m, a| match &a[0] {
+    Value::Exception(e) => Ok(e.inner.clone().map(Value::Exception).unwrap_or(Value::Null)),
+    _ => Err(Exception::null_ref().into()),
+});
+sfn!(exc_param, |m, a| match &a[0] {
+    Value::Exception(e) => Ok(e.param.clone().map(Value::string).unwrap_or(Value::Null)),
+    _ => Err(Exception::null_ref().into()),
+});
 static EXCEPTION: &[Member] = &[
+    Member::ctor(
+        &[P::Str, P::C(Cls::Exception(Exc::Exception))],
+        exc_ctor_inner,
+    ),
+    Member::prop(
+        "InnerException",
+        P::C(Cls::Exception(Exc::Exception)),
+        exc_inner,
+    ),
     Member::ctor(&[], exc_ctor0),
     Member::ctor(&[P::Str], exc_ctor1),
     Member::prop("Message", P::Str, exc_message),

@@ -117,6 +117,10 @@ pub struct Anon {
 pub struct Exception {
     pub kind: Exc,
     pub message: String,
+    /// `InnerException`.
+    pub inner: Option<Arc<Exception>>,
+    /// `ArgumentException.ParamName`.
+    pub param: Option<String>,
 }
 
 impl Exception {
@@ -124,6 +128,8 @@ impl Exception {
         Exception {
             kind,
             message: message.into(),
+            inner: None,
+            param: None,
         }
     }
     pub fn null_ref() -> Exception {
@@ -175,10 +181,7 @@ impl Exception {
 impl From<apim_dotnet::DotNetException> for Exception {
     fn from(e: apim_dotnet::DotNetException) -> Exception {
         let kind = Exc::from_name(e.kind.name()).unwrap_or(Exc::Exception);
-        Exception {
-            kind,
-            message: e.message,
-        }
+        Exception::new(kind, e.message)
     }
 }
 
