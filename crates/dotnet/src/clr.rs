@@ -192,7 +192,7 @@ impl PartialEq for ClrValue {
             (Double(a), Double(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Decimal(a), Decimal(b)) => a == b,
             (String(a), String(b)) => a == b,
-            (DateTime(a), DateTime(b)) => a == b && a.kind() == b.kind(),
+            (DateTime(a), DateTime(b)) => a == b,
             (DateTimeOffset(a), DateTimeOffset(b)) => a.equals_exact(*b),
             (TimeSpan(a), TimeSpan(b)) => a == b,
             (Guid(a), Guid(b)) => a == b,

@@ -626,3 +626,85 @@ mod convert_to_tests {
         assert_eq!(to_string_in_base(-1, 32, 2).unwrap(), "1".repeat(32));
     }
 }
+
+/// `Convert.ToBase64String(bytes, Base64FormattingOptions.InsertLineBreaks)`: CRLF every 76
+/// characters.
+pub fn to_base64_string_with_line_breaks(bytes: &[u8]) -> String {
+    let s = to_base64_string(bytes);
+    let lines: Vec<&str> = s
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    lines.join("\r\n")
+}
+
+/// `Convert.ToHexString(bytes)` (.NET 5+): uppercase, no separators.
+pub fn to_hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// `Convert.FromHexString(s)` (.NET 5+).
+pub fn from_hex_string(s: &str) -> DotNetResult<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return Err(DotNetException::format(
+            "The input is not a valid hex string as its length is not a multiple of 2.",
+        ));
+    }
+    s.as_bytes()
+        .chunks(2)
+        .map(|c| {
+            std::str::from_utf8(c)
+                .ok()
+                .and_then(|t| u8::from_str_radix(t, 16).ok())
+                .ok_or_else(|| {
+                    DotNetException::format(
+                        "The input is not a valid hex string as it contains a non-hex character.",
+                    )
+                })
+        })
+        .collect()
+}
+
+/// `T.Parse(s)` for any integral CLR type with the given styles.
+pub fn parse_integral(s: &str, target: ClrType, styles: NumberStyles) -> DotNetResult<ClrValue> {
+    let (min, max) = crate::number::integral_range(target).ok_or_else(|| {
+        DotNetException::argument(format!("{} is not an integral type.", target.name()))
+    })?;
+    let v = crate::number::parse_integer(s, styles, min, max, target.name())?;
+    Ok(make_integral(v, target))
+}
+
+#[cfg(test)]
+mod extra_tests {
+    use super::*;
+
+    #[test]
+    fn hex_base64_lines_and_integral_parse() {
+        assert_eq!(to_hex_string(&[0xAB, 0x01]), "AB01");
+        assert_eq!(from_hex_string("ab01").unwrap(), vec![0xAB, 0x01]);
+        assert!(from_hex_string("abc").is_err());
+        assert!(from_hex_string("zz").is_err());
+        let long = to_base64_string_with_line_breaks(&[0u8; 60]);
+        assert_eq!(
+            long.split("\r\n").map(str::len).collect::<Vec<_>>(),
+            vec![76, 4]
+        );
+        assert_eq!(
+            parse_integral("255", ClrType::Byte, NumberStyles::INTEGER).unwrap(),
+            ClrValue::Byte(255)
+        );
+        assert_eq!(
+            parse_integral("256", ClrType::Byte, NumberStyles::INTEGER)
+                .unwrap_err()
+                .kind,
+            crate::error::ExceptionKind::OverflowException
+        );
+        assert_eq!(
+            parse_integral("-1", ClrType::UInt32, NumberStyles::INTEGER)
+                .unwrap_err()
+                .kind,
+            crate::error::ExceptionKind::OverflowException
+        );
+    }
+}

@@ -117,6 +117,9 @@ static SLASHED: LazyLock<fancy_regex::Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
+static MONTH_YEAR: LazyLock<fancy_regex::Regex> = LazyLock::new(|| {
+    fancy_regex::Regex::new(r"(?i)^([a-z]+)\.?,?\s+(\d{4})$").expect("static regex")
+});
 static NAMED: LazyLock<fancy_regex::Regex> = LazyLock::new(|| {
     fancy_regex::Regex::new(
         r"(?i)^(?:([a-z]+),?\s+)?(?:(\d{1,2})\s+([a-z]+)\.?,?\s+(\d{4})|([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4}))(?:\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(AM|PM)?)?\s*(Z|GMT|UTC|[+-]\d{1,2}(?::?\d{2})?)?$",
@@ -247,15 +250,23 @@ fn parse_any(s: &str) -> Option<ParsedDateTime> {
             offset_minutes: zone_minutes(cap(&c, 9)),
         });
     }
+    if let Ok(Some(c)) = MONTH_YEAR.captures(t) {
+        let mo = month_from_name(cap(&c, 1)?)?;
+        let ticks = build(num(cap(&c, 2)), mo, 1, 0, 0, 0, 0, None)?;
+        return Some(ParsedDateTime {
+            clock_ticks: ticks,
+            offset_minutes: None,
+        });
+    }
     if let Ok(Some(c)) = NAMED.captures(t) {
+        let mut day_of_week = None;
         if let Some(dn) = cap(&c, 1) {
             let dl = dn.to_ascii_lowercase();
-            if !DAYS.iter().any(|d| {
+            let idx = DAYS.iter().position(|d| {
                 let d = d.to_ascii_lowercase();
                 d == dl || (dl.len() == 3 && d.starts_with(&dl))
-            }) {
-                return None;
-            }
+            })?;
+            day_of_week = Some(idx);
         }
         let (d, mo, y) = if cap(&c, 2).is_some() {
             (
@@ -280,6 +291,15 @@ fn parse_any(s: &str) -> Option<ParsedDateTime> {
             fraction_ticks(cap(&c, 11)),
             cap(&c, 12),
         )?;
+        // A day name must agree with the date, as .NET checks.
+        if let Some(dow) = day_of_week
+            && DateTime::from_ticks(ticks, DateTimeKind::Unspecified)
+                .ok()?
+                .day_of_week() as usize
+                != dow
+        {
+            return None;
+        }
         return Some(ParsedDateTime {
             clock_ticks: ticks,
             offset_minutes: zone_minutes(cap(&c, 13)),
@@ -288,11 +308,58 @@ fn parse_any(s: &str) -> Option<ParsedDateTime> {
     None
 }
 
+static TIME_ONLY: LazyLock<fancy_regex::Regex> = LazyLock::new(|| {
+    fancy_regex::Regex::new(r"(?i)^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(AM|PM)?\s*(Z|GMT|[+-]\d{1,2}(?::?\d{2})?)?$")
+        .expect("static regex")
+});
+
+fn parse_time_only(s: &str, today: DateTime) -> Option<ParsedDateTime> {
+    let t = s.trim_matches(crate::string::is_dotnet_whitespace);
+    let c = TIME_ONLY.captures(t).ok()??;
+    let (y, m, d) = today.ymd();
+    let ticks = build(
+        y as i64,
+        m as i64,
+        d as i64,
+        num(cap(&c, 1)),
+        num(cap(&c, 2)),
+        num(cap(&c, 3)),
+        fraction_ticks(cap(&c, 4)),
+        cap(&c, 5),
+    )?;
+    Some(ParsedDateTime {
+        clock_ticks: ticks,
+        offset_minutes: zone_minutes(cap(&c, 6)),
+    })
+}
+
+/// `DateTime.Parse(s)` where a time without a date takes `today` (the host clock's date), as
+/// .NET takes the current date.
+pub fn parse_date_time_at(s: &str, today: DateTime) -> DotNetResult<DateTime> {
+    let p = parse_any(s)
+        .or_else(|| parse_time_only(s, today))
+        .ok_or_else(|| bad_date(s))?;
+    finish_parse(s, p)
+}
+
 /// `DateTime.Parse(s)` (invariant culture): ISO 8601, `MM/dd/yyyy [HH:mm:ss]`, RFC 1123 and
 /// month-name forms. A zone (Z, GMT, ±hh:mm) converts to local time (the gateway's zone is
-/// UTC) with Kind Local; no zone gives Kind Unspecified.
+/// UTC) with Kind Local; no zone gives Kind Unspecified. A time without a date needs the
+/// host's date: use [`parse_date_time_at`].
 pub fn parse_date_time(s: &str) -> DotNetResult<DateTime> {
-    let p = parse_any(s).ok_or_else(|| bad_date(s))?;
+    let p = match parse_any(s) {
+        Some(p) => p,
+        None if parse_time_only(s, DateTime::MIN_VALUE).is_some() => {
+            return Err(DotNetException::not_supported(
+                "DateTime.Parse of a time without a date (needs the host's date; use parse_date_time_at)",
+            ));
+        }
+        None => return Err(bad_date(s)),
+    };
+    finish_parse(s, p)
+}
+
+fn finish_parse(s: &str, p: ParsedDateTime) -> DotNetResult<DateTime> {
     match p.offset_minutes {
         None => {
             DateTime::from_ticks(p.clock_ticks, DateTimeKind::Unspecified).map_err(|_| bad_date(s))
@@ -448,6 +515,13 @@ mod parse_tests {
         assert!(parse_date_time("2023-02-30").is_err());
         let o = parse_date_time_offset("2024-05-01T12:00:00+02:00").unwrap();
         assert_eq!((o.hour(), o.offset_minutes()), (12, 120));
+        let today = DateTime::from_ymd(2024, 5, 1).unwrap();
+        let t = parse_date_time_at("1:30 PM", today).unwrap();
+        assert_eq!((t.ymd(), t.hour(), t.minute()), ((2024, 5, 1), 13, 30));
+        assert_eq!(
+            parse_date_time("13:30").unwrap_err().kind,
+            crate::error::ExceptionKind::NotSupportedException
+        );
     }
 
     #[test]

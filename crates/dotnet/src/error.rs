@@ -19,6 +19,7 @@ pub enum ExceptionKind {
     DivideByZeroException,
     ArithmeticException,
     NotSupportedException,
+    OutOfMemoryException,
     JsonReaderException,
     JsonSerializationException,
     JsonException,
@@ -43,6 +44,7 @@ impl ExceptionKind {
             ExceptionKind::DivideByZeroException => "DivideByZeroException",
             ExceptionKind::ArithmeticException => "ArithmeticException",
             ExceptionKind::NotSupportedException => "NotSupportedException",
+            ExceptionKind::OutOfMemoryException => "OutOfMemoryException",
             ExceptionKind::JsonReaderException => "JsonReaderException",
             ExceptionKind::JsonSerializationException => "JsonSerializationException",
             ExceptionKind::JsonException => "JsonException",
@@ -138,6 +140,13 @@ impl DotNetException {
         Self::new(
             ExceptionKind::NotSupportedException,
             format!("{what} is not supported by apim-emu yet."),
+        )
+    }
+    /// A result string too large to build (guards against requests for gigabyte strings).
+    pub fn out_of_memory() -> Self {
+        Self::new(
+            ExceptionKind::OutOfMemoryException,
+            "Insufficient memory to continue the execution of the program.",
         )
     }
     /// "Input string was not in a correct format." (.NET's FormatException for number parsing).

@@ -4,7 +4,7 @@
 use crate::error::{DotNetException, DotNetResult, ExceptionKind};
 
 /// `System.Guid`, stored as its 16-byte `ToByteArray()` form (first three fields little-endian).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Guid {
     bytes: [u8; 16],
 }
@@ -235,6 +235,24 @@ impl Guid {
     }
 }
 
+impl PartialOrd for Guid {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Guid {
+    /// `CompareTo`: fields a, b, c as unsigned numbers, then the remaining bytes.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.a(), self.b(), self.c(), &self.bytes[8..]).cmp(&(
+            other.a(),
+            other.b(),
+            other.c(),
+            &other.bytes[8..],
+        ))
+    }
+}
+
 impl std::fmt::Display for Guid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_string_d())
@@ -285,6 +303,14 @@ mod tests {
         let expected = (0x5c7f8f8eu32 ^ 0x4c392f4cu32 ^ 0x6c0d559du32 ^ 0x109a3edeu32) as i32;
         assert_eq!(g.get_hash_code(), expected);
         assert_eq!(Guid::EMPTY.get_hash_code(), 0);
+    }
+
+    #[test]
+    fn compare_to_orders_by_fields() {
+        let a = Guid::parse("00000001-0000-0000-0000-000000000000").unwrap();
+        let b = Guid::parse("00000100-0000-0000-0000-000000000000").unwrap();
+        assert!(a < b);
+        assert!(Guid::parse("ffffffff-0000-0000-0000-000000000000").unwrap() > b);
     }
 
     #[test]

@@ -318,3 +318,67 @@ mod tests {
         );
     }
 }
+
+fn decimal_overflow() -> DotNetException {
+    DotNetException::overflow("Value was either too large or too small for a Decimal.")
+}
+
+fn divide_by_zero() -> DotNetException {
+    DotNetException::new(
+        crate::error::ExceptionKind::DivideByZeroException,
+        "Attempted to divide by zero.",
+    )
+}
+
+/// `decimal + decimal` (OverflowException beyond ±79228162514264337593543950335).
+pub fn decimal_add(a: Decimal, b: Decimal) -> DotNetResult<Decimal> {
+    a.checked_add(b).ok_or_else(decimal_overflow)
+}
+/// `decimal - decimal`.
+pub fn decimal_sub(a: Decimal, b: Decimal) -> DotNetResult<Decimal> {
+    a.checked_sub(b).ok_or_else(decimal_overflow)
+}
+/// `decimal * decimal`.
+pub fn decimal_mul(a: Decimal, b: Decimal) -> DotNetResult<Decimal> {
+    a.checked_mul(b).ok_or_else(decimal_overflow)
+}
+/// `decimal / decimal` (DivideByZeroException for zero).
+pub fn decimal_div(a: Decimal, b: Decimal) -> DotNetResult<Decimal> {
+    if b.is_zero() {
+        return Err(divide_by_zero());
+    }
+    a.checked_div(b).ok_or_else(decimal_overflow)
+}
+/// `decimal % decimal`.
+pub fn decimal_rem(a: Decimal, b: Decimal) -> DotNetResult<Decimal> {
+    if b.is_zero() {
+        return Err(divide_by_zero());
+    }
+    a.checked_rem(b).ok_or_else(decimal_overflow)
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::*;
+    use crate::error::ExceptionKind;
+
+    #[test]
+    fn decimal_arithmetic() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(decimal_add(d("0.1"), d("0.2")).unwrap().to_string(), "0.3");
+        assert_eq!(decimal_mul(d("1.5"), d("2.0")).unwrap().to_string(), "3.00");
+        assert_eq!(
+            decimal_div(d("1"), d("3")).unwrap().to_string(),
+            "0.3333333333333333333333333333"
+        );
+        assert_eq!(
+            decimal_div(d("1"), d("0")).unwrap_err().kind,
+            ExceptionKind::DivideByZeroException
+        );
+        assert_eq!(
+            decimal_mul(Decimal::MAX, d("2")).unwrap_err().kind,
+            ExceptionKind::OverflowException
+        );
+        assert_eq!(decimal_rem(d("7.5"), d("2")).unwrap().to_string(), "1.5");
+    }
+}

@@ -369,7 +369,10 @@ impl Translator<'_> {
     fn run(&mut self) -> DotNetResult<()> {
         let p = self.p;
         let mut i = 0;
-        let multiline = self.options & options::MULTILINE != 0;
+        // Multiline (which decides how `$` is translated) follows inline (?m) options, scoped
+        // to the enclosing group as in .NET.
+        let mut multiline = self.options & options::MULTILINE != 0;
+        let mut saved: Vec<bool> = Vec::new();
         while i < p.len() {
             let c = p[i];
             match c {
@@ -391,6 +394,7 @@ impl Translator<'_> {
                             i += 1;
                         }
                         Some('<') if matches!(p.get(i + 3), Some('=') | Some('!')) => {
+                            saved.push(multiline);
                             self.out.push_str("(?<");
                             i += 3;
                         }
@@ -428,10 +432,12 @@ impl Translator<'_> {
                                     "Invalid group name: Group names must begin with a word character.",
                                 ));
                             }
+                            saved.push(multiline);
                             self.out.push_str(&format!("(?P<{name}>"));
                             i = j + 1;
                         }
                         Some(':') | Some('=') | Some('!') | Some('>') | Some('(') | Some('P') => {
+                            saved.push(multiline);
                             self.out.push_str("(?");
                             i += 2;
                         }
@@ -450,9 +456,21 @@ impl Translator<'_> {
                                 ));
                             }
                             let on_part = flags.split('-').next().unwrap_or("");
+                            let off_part = flags.split_once('-').map(|(_, off)| off).unwrap_or("");
                             if on_part.contains('n') {
                                 self.explicit = true;
                             }
+                            let scoped_ml = if on_part.contains('m') {
+                                true
+                            } else if off_part.contains('m') {
+                                false
+                            } else {
+                                multiline
+                            };
+                            if p[j] == ':' {
+                                saved.push(multiline);
+                            }
+                            multiline = scoped_ml;
                             let kept: String = flags.chars().filter(|f| *f != 'n').collect();
                             let kept = kept.trim_end_matches('-').to_string();
                             if kept.is_empty() {
@@ -465,7 +483,15 @@ impl Translator<'_> {
                     }
                 }
                 '(' => {
+                    saved.push(multiline);
                     self.out.push_str(if self.explicit { "(?:" } else { "(" });
+                    i += 1;
+                }
+                ')' => {
+                    if let Some(m) = saved.pop() {
+                        multiline = m;
+                    }
+                    self.out.push(')');
                     i += 1;
                 }
                 '{' => {
@@ -1186,6 +1212,9 @@ mod tests {
                 .is_match("a\nb\nc")
                 .unwrap()
         );
+        assert!(re("(?m)^b$").is_match("a\nb\nc").unwrap());
+        assert!(re("(?m:^b$)").is_match("a\nb\nc").unwrap());
+        assert!(!re("(?m:x)^b$").is_match("a\nb\nc").unwrap());
         assert!(!re("a.c").is_match("a\nc").unwrap());
         assert!(
             Regex::new("a.c", options::SINGLELINE)

@@ -552,6 +552,10 @@ pub fn trim(s: &str, chars: &[u16], start: bool, end: bool) -> String {
     from_utf16(&u[a..b])
 }
 
+/// Strings longer than this are refused with OutOfMemoryException (.NET's own limit is about
+/// a billion characters; an emulator must not try to allocate that).
+pub const MAX_STRING_LENGTH: usize = 64 * 1024 * 1024;
+
 /// `PadLeft(totalWidth, paddingChar)` / `PadRight`.
 pub fn pad(s: &str, total_width: i32, pad_char: u16, left: bool) -> DotNetResult<String> {
     if total_width < 0 {
@@ -563,6 +567,9 @@ pub fn pad(s: &str, total_width: i32, pad_char: u16, left: bool) -> DotNetResult
     let u = utf16(s);
     if u.len() >= total_width as usize {
         return Ok(s.to_string());
+    }
+    if total_width as usize > MAX_STRING_LENGTH {
+        return Err(DotNetException::out_of_memory());
     }
     let fill = vec![pad_char; total_width as usize - u.len()];
     let all: Vec<u16> = if left {
@@ -912,6 +919,9 @@ impl StringBuilder {
                 "Count cannot be less than zero.",
             ));
         }
+        if self.units.len() + repeat as usize > MAX_STRING_LENGTH {
+            return Err(DotNetException::out_of_memory());
+        }
         self.units.extend(std::iter::repeat_n(c, repeat as usize));
         Ok(self)
     }
@@ -1097,6 +1107,10 @@ mod tests {
         assert_eq!(pad("7", 3, ' ' as u16, false).unwrap(), "7  ");
         assert_eq!(pad("1234", 3, '0' as u16, true).unwrap(), "1234");
         assert!(pad("7", -1, ' ' as u16, true).is_err());
+        assert_eq!(
+            pad("7", i32::MAX, ' ' as u16, true).unwrap_err().kind,
+            ExceptionKind::OutOfMemoryException
+        );
         assert_eq!(insert("abc", 1, "X").unwrap(), "aXbc");
         assert_eq!(remove("abcdef", 2, Some(2)).unwrap(), "abef");
         assert_eq!(remove("abcdef", 4, None).unwrap(), "abcd");

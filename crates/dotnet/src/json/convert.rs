@@ -430,6 +430,14 @@ impl JToken {
             other => Ok(JToken::new_value(value_from_clr(other)?)),
         }
     }
+    /// `JValue.ToString(format)` (IFormattable, invariant culture): formats the boxed value.
+    pub fn value_to_string_format(&self, format: &str) -> DotNetResult<String> {
+        match self.value() {
+            Some(v) => crate::string::format_value(&value_to_clr(&v), format),
+            None => Err(self.cast_error("JValue")),
+        }
+    }
+
     /// `JValue.Value` as a CLR value (None for containers).
     pub fn boxed_value(&self) -> Option<ClrValue> {
         self.value().map(|v| value_to_clr(&v))

@@ -12,8 +12,14 @@ pub use convert::{
     explicit_convert, extensions_convert, from_clr, to_object, value_from_clr, value_to_clr,
 };
 pub use parse::{LoadSettings, RootKind, parse_root, parse_token, try_parse_date};
-pub use serialize::{deserialize_object, serialize_object};
-pub use write::{Formatting, NEW_LINE, iso_date_time, iso_date_time_offset, quote_json_string};
+pub use serialize::{
+    deserialize_dictionary, deserialize_list, deserialize_object, serialize_object,
+    serializer_convert, to_object_dictionary, to_object_list,
+};
+pub use write::{
+    Formatting, NEW_LINE, iso_date_time, iso_date_time_offset, json_string_literal,
+    quote_json_string,
+};
 
 use crate::datetime::{DateTime, DateTimeOffset, TimeSpan};
 use crate::error::{DotNetException, DotNetResult, ExceptionKind};
@@ -229,6 +235,38 @@ impl JToken {
         Ok(o)
     }
 
+    /// Builds a JObject from fresh (parentless) values without the checks of `Add`; names must
+    /// be unique. Used by the parser.
+    pub(crate) fn object_from_fresh(props: Vec<(String, JToken)>) -> JToken {
+        let o = Self::new_object();
+        let mut nodes = Vec::with_capacity(props.len());
+        for (name, value) in props {
+            let p = Self::from_data(Data::Property {
+                name,
+                value: value.clone(),
+            });
+            value.set_parent(Some(&p));
+            p.set_parent(Some(&o));
+            nodes.push(p);
+        }
+        if let Data::Object(v) = &mut *o.0.data.write() {
+            *v = nodes;
+        }
+        o
+    }
+
+    /// Builds a JArray from fresh (parentless) items. Used by the parser.
+    pub(crate) fn array_from_fresh(items: Vec<JToken>) -> JToken {
+        let a = Self::new_array();
+        for item in &items {
+            item.set_parent(Some(&a));
+        }
+        if let Data::Array(v) = &mut *a.0.data.write() {
+            *v = items;
+        }
+        a
+    }
+
     /// True when both handles are the same token (C# `ReferenceEquals`).
     pub fn same_reference(&self, other: &JToken) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -415,7 +453,7 @@ impl JToken {
         match &*self.0.data.read_recursive() {
             Data::Object(props) => props
                 .iter()
-                .find(|p| p.name().is_ok_and(|n| n == name))
+                .find(|p| matches!(&*p.0.data.read_recursive(), Data::Property { name: n, .. } if n == name))
                 .cloned(),
             _ => None,
         }
@@ -519,6 +557,11 @@ impl JToken {
         let kind = self.token_type();
         match kind {
             JTokenType::Array => {
+                if item.is_property() {
+                    return Err(DotNetException::argument(
+                        "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray.",
+                    ));
+                }
                 let item = self.ensure_parent_token(item);
                 item.set_parent(Some(self));
                 if let Data::Array(v) = &mut *self.0.data.write() {
@@ -568,6 +611,11 @@ impl JToken {
                 "Index is equal to or greater than Count.",
             ));
         }
+        if item.is_property() {
+            return Err(DotNetException::argument(
+                "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray.",
+            ));
+        }
         let item = self.ensure_parent_token(item);
         item.set_parent(Some(self));
         if let Data::Array(v) = &mut *self.0.data.write() {
@@ -605,6 +653,11 @@ impl JToken {
             return Err(index_out_of_range());
         }
         let value = value.unwrap_or_else(JToken::null);
+        if value.is_property() {
+            return Err(DotNetException::argument(
+                "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray.",
+            ));
+        }
         let value = self.ensure_parent_token(value);
         value.set_parent(Some(self));
         let old = match &mut *self.0.data.write() {
@@ -867,6 +920,41 @@ impl JToken {
         }
     }
 
+    /// `JContainer.Merge(content)` with the default settings (arrays concatenated, null values
+    /// ignored): objects merge property by property, recursively.
+    pub fn merge(&self, content: &JToken) -> DotNetResult<()> {
+        match (self.token_type(), content.token_type()) {
+            (JTokenType::Object, JTokenType::Object) => {
+                for p in content.properties()? {
+                    let name = p.name()?;
+                    let value = p.property_value()?;
+                    match self.property(&name) {
+                        None => self.add_property(&name, Some(value.deep_clone()))?,
+                        Some(existing) => {
+                            let current = existing.property_value()?;
+                            let both_objects = current.is_object() && value.is_object();
+                            let both_arrays = current.is_array() && value.is_array();
+                            if both_objects || both_arrays {
+                                current.merge(&value)?;
+                            } else if value.token_type() != JTokenType::Null {
+                                existing.set_property_value(Some(value.deep_clone()))?;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+            (JTokenType::Array, JTokenType::Array) => {
+                for item in content.children() {
+                    self.add(item.deep_clone())?;
+                }
+                Ok(())
+            }
+            (JTokenType::Object, _) | (JTokenType::Array, _) => Ok(()),
+            _ => Err(self.cast_error("JContainer")),
+        }
+    }
+
     /// `Descendants()` in document order.
     pub fn descendants(&self) -> Vec<JToken> {
         let mut out = Vec::new();
@@ -879,35 +967,42 @@ impl JToken {
 
     /// `Path` (e.g. `a.b[0]['x y']`).
     pub fn path(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut cur = self.clone();
-        while let Some(p) = cur.parent() {
-            match p.token_type() {
-                JTokenType::Array => parts.push(format!("[{}]", p.index_of(&cur))),
+        // Newtonsoft: walk self and ancestors; properties give their name, arrays the index
+        // of the previous token.
+        enum Pos {
+            Name(String),
+            Index(i32),
+        }
+        let mut positions: Vec<Pos> = Vec::new();
+        let mut previous: Option<JToken> = None;
+        let mut current = Some(self.clone());
+        while let Some(cur) = current {
+            match cur.token_type() {
                 JTokenType::Property => {
-                    if let Ok(n) = p.name() {
-                        let simple = !n.is_empty()
-                            && n.chars().all(|c| {
-                                !matches!(c, '.' | ' ' | '[' | ']' | '(' | ')' | '\'' | '"')
-                            });
-                        parts.push(if simple {
-                            n
-                        } else {
-                            format!("['{}']", n.replace('\'', "\\'"))
-                        });
+                    if let Ok(n) = cur.name() {
+                        positions.push(Pos::Name(n));
+                    }
+                }
+                JTokenType::Array => {
+                    if let Some(prev) = &previous {
+                        positions.push(Pos::Index(cur.index_of(prev)));
                     }
                 }
                 _ => {}
             }
-            cur = p;
+            current = cur.parent();
+            previous = Some(cur);
         }
-        parts.reverse();
+        positions.reverse();
         let mut s = String::new();
-        for part in parts {
-            if !s.is_empty() && !part.starts_with('[') {
-                s.push('.');
+        for p in positions {
+            match p {
+                Pos::Name(n) => {
+                    let first = s.is_empty();
+                    parse::path_part(&n, first, &mut s);
+                }
+                Pos::Index(i) => s.push_str(&format!("[{i}]")),
             }
-            s.push_str(&part);
         }
         s
     }
@@ -937,6 +1032,13 @@ fn key_text(k: &JKey) -> String {
         JKey::Name(n) => format!("\"{n}\""),
         JKey::Index(i) => i.to_string(),
         JKey::Other(o) => o.to_string(),
+    }
+}
+
+impl std::fmt::Display for JToken {
+    /// `ToString()`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_string_default())
     }
 }
 

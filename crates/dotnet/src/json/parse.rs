@@ -72,6 +72,41 @@ pub(crate) fn path_part(name: &str, first: bool, out: &mut String) {
     }
 }
 
+/// Properties of an object being read, with a name index once the object grows, so that
+/// duplicate detection stays linear on large hostile bodies.
+#[derive(Default)]
+struct ObjectBuilder {
+    props: Vec<(String, JToken)>,
+    index: Option<std::collections::HashMap<String, usize>>,
+}
+
+impl ObjectBuilder {
+    fn insert(&mut self, name: String, value: JToken) {
+        if self.index.is_none() && self.props.len() >= 16 {
+            self.index = Some(
+                self.props
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, _))| (n.clone(), i))
+                    .collect(),
+            );
+        }
+        let existing = match &self.index {
+            Some(map) => map.get(&name).copied(),
+            None => self.props.iter().position(|(n, _)| *n == name),
+        };
+        match existing {
+            Some(i) => self.props[i].1 = value,
+            None => {
+                if let Some(map) = &mut self.index {
+                    map.insert(name.clone(), self.props.len());
+                }
+                self.props.push((name, value));
+            }
+        }
+    }
+}
+
 struct Reader<'a> {
     chars: Vec<char>,
     pos: usize,
@@ -271,7 +306,7 @@ impl<'a> Reader<'a> {
                 {
                     break;
                 }
-                return Err(self.error_at_next(&format!(
+                return Err(self.error(&format!(
                     "Unexpected character encountered while parsing number: {c}."
                 )));
             }
@@ -427,14 +462,14 @@ impl<'a> Reader<'a> {
                 self.begin_value();
                 self.read_number().map(JToken::new_value)
             }
-            other => Err(self.error_at_next(&format!(
+            other => Err(self.error(&format!(
                 "Unexpected character encountered while parsing value: {other}."
             ))),
         }
     }
 
     fn read_object(&mut self, depth: usize) -> DotNetResult<JToken> {
-        let obj = JToken::new_object();
+        let mut props = ObjectBuilder::default();
         self.stack.push(Frame::Object(None));
         loop {
             self.skip_ws()?;
@@ -447,7 +482,7 @@ impl<'a> Reader<'a> {
                 Some(q @ ('"' | '\'')) => {
                     self.bump();
                     let name = self.read_string(q)?;
-                    self.finish_property(&obj, name, depth)?;
+                    self.finish_property(&mut props, name, depth)?;
                 }
                 Some(c) if c.is_alphanumeric() || c == '_' || c == '$' => {
                     let mut name = String::new();
@@ -463,12 +498,10 @@ impl<'a> Reader<'a> {
                             )));
                         }
                     }
-                    self.finish_property(&obj, name, depth)?;
+                    self.finish_property(&mut props, name, depth)?;
                 }
                 Some(c) => {
-                    return Err(
-                        self.error_at_next(&format!("Invalid property identifier character: {c}."))
-                    );
+                    return Err(self.error(&format!("Invalid property identifier character: {c}.")));
                 }
             }
             // After a property value: ',' or '}'.
@@ -490,10 +523,15 @@ impl<'a> Reader<'a> {
             }
         }
         self.stack.pop();
-        Ok(obj)
+        Ok(JToken::object_from_fresh(props.props))
     }
 
-    fn finish_property(&mut self, obj: &JToken, name: String, depth: usize) -> DotNetResult<()> {
+    fn finish_property(
+        &mut self,
+        props: &mut ObjectBuilder,
+        name: String,
+        depth: usize,
+    ) -> DotNetResult<()> {
         if let Some(Frame::Object(n)) = self.stack.last_mut() {
             *n = Some(name.clone());
         }
@@ -503,7 +541,7 @@ impl<'a> Reader<'a> {
                 self.bump();
             }
             Some(c) => {
-                return Err(self.error_at_next(&format!(
+                return Err(self.error(&format!(
                     "Invalid character after parsing property name. Expected ':' but got: {c}."
                 )));
             }
@@ -515,14 +553,12 @@ impl<'a> Reader<'a> {
         }
         let value = self.read_value(depth + 1)?;
         // DuplicatePropertyNameHandling.Replace: a repeated name replaces the value in place.
-        match obj.property(&name) {
-            Some(existing) => existing.set_property_value(Some(value)),
-            None => obj.add(JToken::new_property(name, value)),
-        }
+        props.insert(name, value);
+        Ok(())
     }
 
     fn read_array(&mut self, depth: usize) -> DotNetResult<JToken> {
-        let arr = JToken::new_array();
+        let mut items: Vec<JToken> = Vec::new();
         self.stack.push(Frame::Array(-1));
         let mut expect_value = true;
         loop {
@@ -537,7 +573,7 @@ impl<'a> Reader<'a> {
                     // Newtonsoft reads an empty slot as undefined.
                     self.bump();
                     self.begin_value();
-                    arr.add(JToken::new_value(JValue::Undefined))?;
+                    items.push(JToken::new_value(JValue::Undefined));
                     continue;
                 }
                 Some(c) if !expect_value => {
@@ -552,13 +588,13 @@ impl<'a> Reader<'a> {
                 }
                 Some(_) => {
                     let v = self.read_value(depth + 1)?;
-                    arr.add(v)?;
+                    items.push(v);
                     expect_value = false;
                 }
             }
         }
         self.stack.pop();
-        Ok(arr)
+        Ok(JToken::array_from_fresh(items))
     }
 }
 
@@ -612,7 +648,7 @@ pub fn parse_root(text: &str, root: RootKind, settings: LoadSettings) -> DotNetR
     let token = r.read_value(0)?;
     r.skip_ws()?;
     if let Some(c) = r.peek() {
-        return Err(r.error_at_next(&format!(
+        return Err(r.error(&format!(
             "Additional text encountered after finished reading JSON content: {c}."
         )));
     }
@@ -640,6 +676,11 @@ pub fn parse_token(text: &str, settings: LoadSettings) -> DotNetResult<JToken> {
 /// Newtonsoft's `DateTimeUtils.TryParseDateTime` for a string token (ISO 8601 and
 /// `/Date(ms)/`), with DateTimeZoneHandling.RoundtripKind and the gateway's zone as UTC.
 pub fn try_parse_date(s: &str) -> Option<DateTime> {
+    // Cheap rejection first: most strings are not dates.
+    let first = s.as_bytes().first().copied()?;
+    if first != b'/' && (!first.is_ascii_digit() || s.len() < 19) {
+        return None;
+    }
     let b: Vec<char> = s.chars().collect();
     if b.first() == Some(&'/') {
         if b.len() >= 9 && s.starts_with("/Date(") && s.ends_with(")/") {

@@ -233,7 +233,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr(r#"{"a":x}"#),
-        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 6."
+        "Unexpected character encountered while parsing value: x. Path 'a', line 1, position 5."
     );
     assert_eq!(
         perr(r#"{"a":1"#),
@@ -245,7 +245,7 @@ fn parse_errors_carry_path_line_and_position() {
     );
     assert_eq!(
         perr("{} x"),
-        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 4."
+        "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 3."
     );
     assert_eq!(
         perr("[1,\n2 3]"),
@@ -524,4 +524,82 @@ fn max_depth_and_hostile_inputs() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn json_string_literal_escapes_like_newtonsoft() {
+    assert_eq!(
+        json_string_literal("a\"b\\c\n\u{1}é"),
+        "\"a\\\"b\\\\c\\n\\u0001é\""
+    );
+    assert_eq!(parse("[1]").to_string(), "[\r\n  1\r\n]");
+}
+
+#[test]
+fn arrays_refuse_properties() {
+    let a = JToken::new_array();
+    let e = a
+        .add(JToken::new_property("x", JToken::null()))
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray."
+    );
+    let o = JToken::new_object();
+    let e = o.add(JToken::null()).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Can not add Newtonsoft.Json.Linq.JValue to Newtonsoft.Json.Linq.JObject."
+    );
+}
+
+#[test]
+fn paths_like_newtonsoft() {
+    let t = parse(r#"{"a":{"b c":[1,{"d":2}]}}"#);
+    let d = t.select_token("a['b c'][1].d").unwrap().unwrap();
+    assert_eq!(d.path(), "a['b c'][1].d");
+    assert_eq!(
+        t.get("a").unwrap().unwrap().property("b c").unwrap().path(),
+        "a['b c']"
+    );
+    assert_eq!(t.path(), "");
+}
+
+#[test]
+fn merge_with_default_settings() {
+    let a = parse(r#"{"a":1,"o":{"x":1},"arr":[1],"keep":"k"}"#);
+    let b = parse(r#"{"a":2,"o":{"y":2},"arr":[2],"keep":null,"new":true}"#);
+    a.merge(&b).unwrap();
+    assert_eq!(
+        a.to_string_formatting(Formatting::None),
+        r#"{"a":2,"o":{"x":1,"y":2},"arr":[1,2],"keep":"k","new":true}"#
+    );
+}
+
+#[test]
+fn large_objects_keep_duplicate_rule() {
+    let mut text = String::from("{");
+    for i in 0..100 {
+        text.push_str(&format!("\"k{i}\":{i},"));
+    }
+    text.push_str("\"k5\":\"again\"}");
+    let t = parse(&text);
+    assert_eq!(t.count().unwrap(), 100);
+    assert_eq!(t.get("k5").unwrap().unwrap().to_string_default(), "again");
+    assert_eq!(t.properties().unwrap()[5].name().unwrap(), "k5");
+}
+
+#[test]
+fn jvalue_tostring_with_format() {
+    assert_eq!(
+        parse("1234.5").value_to_string_format("N1").unwrap(),
+        "1,234.5"
+    );
+    assert_eq!(
+        parse(r#""2024-05-01T00:00:00Z""#)
+            .value_to_string_format("yyyy")
+            .unwrap(),
+        "2024"
+    );
+    assert!(parse("{}").value_to_string_format("N").is_err());
 }

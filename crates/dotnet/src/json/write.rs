@@ -33,6 +33,13 @@ pub fn quote_json_string(s: &str, quote: char, out: &mut String) {
     out.push(quote);
 }
 
+/// `JsonConvert.ToString(string)`: the JSON string literal with Newtonsoft's escaping.
+pub fn json_string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    quote_json_string(s, '"', &mut out);
+    out
+}
+
 /// Newtonsoft's `EnsureDecimalPlace`: integral floats get ".0".
 fn ensure_decimal_place(text: String) -> String {
     if text.contains('.')
