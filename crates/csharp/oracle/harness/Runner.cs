@@ -1,0 +1,156 @@
+// Runs the generated cases and prints one JSON line per case (CONTRACTS.md §B rendering).
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+public sealed class OracleCase
+{
+    public readonly string Id;
+    public readonly int Context;
+    public readonly Func<IContext, object> Run;
+    public OracleCase(string id, int context, Func<IContext, object> run) { Id = id; Context = context; Run = run; }
+}
+
+public static class Render
+{
+    static readonly Dictionary<Type, string> Aliases = new Dictionary<Type, string>
+    {
+        { typeof(bool), "bool" }, { typeof(byte), "byte" }, { typeof(sbyte), "sbyte" }, { typeof(char), "char" },
+        { typeof(short), "short" }, { typeof(ushort), "ushort" }, { typeof(int), "int" }, { typeof(uint), "uint" },
+        { typeof(long), "long" }, { typeof(ulong), "ulong" }, { typeof(float), "float" }, { typeof(double), "double" },
+        { typeof(decimal), "decimal" }, { typeof(string), "string" }, { typeof(object), "object" },
+    };
+
+    static bool IsAnonymous(Type t)
+    {
+        return t.Name.Contains("AnonType") || t.Name.Contains("AnonymousType");
+    }
+
+    // Runtime type in C# spelling. Non-public enumerables (LINQ iterators, compiler-generated
+    // iterators) differ between runtimes, so they are named by their IEnumerable<T> interface.
+    public static string TypeName(Type t)
+    {
+        string alias;
+        if (Aliases.TryGetValue(t, out alias)) return alias;
+        if (t.IsArray) return TypeName(t.GetElementType()) + "[" + new string(',', t.GetArrayRank() - 1) + "]";
+        if (IsAnonymous(t)) return "<anonymous>";
+        if (!t.IsPublic && !t.IsNestedPublic)
+        {
+            var e = t.GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>));
+            if (e != null) return TypeName(e);
+        }
+        var name = t.Name;
+        var tick = name.IndexOf('`');
+        if (tick >= 0) name = name.Substring(0, tick);
+        var args = t.IsGenericType ? t.GetGenericArguments() : new Type[0];
+        var prefix = "";
+        if (t.IsNested && t.DeclaringType != null)
+        {
+            var outer = t.DeclaringType;
+            var outerArity = outer.IsGenericTypeDefinition ? outer.GetGenericArguments().Length : 0;
+            var outerType = outerArity > 0 ? outer.MakeGenericType(args.Take(outerArity).ToArray()) : outer;
+            prefix = TypeName(outerType) + ".";
+            args = args.Skip(outerArity).ToArray();
+        }
+        if (t.IsGenericType && Nullable.GetUnderlyingType(t) != null) return TypeName(Nullable.GetUnderlyingType(t)) + "?";
+        if (args.Length > 0) name += "<" + string.Join(", ", args.Select(TypeName)) + ">";
+        return prefix + name;
+    }
+
+    public static string Value(object v)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (v == null) return "null";
+        var s = v as string;
+        if (s != null) return JsonConvert.ToString(s);
+        if (v is bool) return (bool)v ? "true" : "false";
+        if (v is char) return "'" + (char)v + "'";
+        if (v is byte || v is sbyte || v is short || v is ushort || v is int || v is uint || v is long || v is ulong || v is decimal)
+            return ((IFormattable)v).ToString(null, inv);
+        if (v is float) return ((float)v).ToString("R", inv);
+        if (v is double) return ((double)v).ToString("R", inv);
+        if (v is DateTime) return ((DateTime)v).ToString("o", inv);
+        if (v is DateTimeOffset) return ((DateTimeOffset)v).ToString("o", inv);
+        if (v is TimeSpan) return ((TimeSpan)v).ToString("c", inv);
+        if (v is Guid) return ((Guid)v).ToString("D");
+        var tok = v as JToken;
+        if (tok != null) return tok.ToString(Formatting.None);
+        var bytes = v as byte[];
+        if (bytes != null) return "bytes:" + Convert.ToBase64String(bytes);
+        var dict = v as IDictionary;
+        if (dict != null)
+        {
+            var parts = new List<string>();
+            foreach (DictionaryEntry e in dict) parts.Add(Value(e.Key) + ":" + Value(e.Value));
+            return "{" + string.Join(",", parts) + "}";
+        }
+        var seq = v as IEnumerable;
+        if (seq != null)
+        {
+            var parts = new List<string>();
+            foreach (var x in seq) parts.Add(Value(x));
+            return "[" + string.Join(",", parts) + "]";
+        }
+        return v.ToString();
+    }
+}
+
+public static class OracleMain
+{
+    sealed class Outcome { public string Line; }
+
+    static string Run(OracleCase c, IContext ctx)
+    {
+        try
+        {
+            OracleHost.Current = ctx;
+            var v = c.Run(ctx);
+            // Render inside the try: lazy sequences run (and may throw) here.
+            var type = v == null ? "null" : Render.TypeName(v.GetType());
+            var rendered = Render.Value(v);
+            return "{\"id\":" + JsonConvert.ToString(c.Id) + ",\"kind\":\"value\",\"type\":" + JsonConvert.ToString(type)
+                + ",\"rendered\":" + JsonConvert.ToString(rendered) + "}";
+        }
+        catch (Exception e)
+        {
+            return "{\"id\":" + JsonConvert.ToString(c.Id) + ",\"kind\":\"exception\",\"type\":" + JsonConvert.ToString(e.GetType().Name)
+                + ",\"message\":" + JsonConvert.ToString(e.Message) + "}";
+        }
+    }
+
+    public static int Main(string[] args)
+    {
+        var contexts = JArray.Parse(System.IO.File.ReadAllText(args[0]));
+        var timeout = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10000;
+        var stdout = Console.Out;
+        foreach (var c in OracleCases.All)
+        {
+            string line;
+            try
+            {
+                // A fresh context per case: bodies are consumed and JObjects mutated in place.
+                var ctx = ContextLoader.Load(ContextLoader.ParseJson(contexts[c.Context].ToString(Formatting.None)));
+                var outcome = new Outcome();
+                var t = new Thread(() => { outcome.Line = Run(c, ctx); }, 16 * 1024 * 1024);
+                t.IsBackground = true;
+                t.Start();
+                if (!t.Join(timeout))
+                    line = "{\"id\":" + JsonConvert.ToString(c.Id) + ",\"kind\":\"timeout\"}";
+                else
+                    line = outcome.Line;
+            }
+            catch (Exception e)
+            {
+                line = "{\"id\":" + JsonConvert.ToString(c.Id) + ",\"kind\":\"harness_error\",\"message\":" + JsonConvert.ToString(e.GetType().Name + ": " + e.Message) + "}";
+            }
+            stdout.WriteLine(line);
+            stdout.Flush();
+        }
+        return 0;
+    }
+}
