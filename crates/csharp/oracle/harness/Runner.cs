@@ -62,6 +62,34 @@ public static class Render
         return prefix + name;
     }
 
+    // .NET Core 3.0+'s "R": the shortest text that parses back to the same value. Mono's "R"
+    // (like .NET Framework's) may print 17 digits where fewer round-trip.
+    static string Shortest(double d)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (double.IsNaN(d) || double.IsInfinity(d)) return d.ToString(inv);
+        if (d == 0) return 1 / d < 0 ? "-0" : "0";
+        for (int p = 1; p <= 17; p++)
+        {
+            var s = d.ToString("G" + p, inv);
+            if (double.Parse(s, NumberStyles.Float, inv).Equals(d)) return s;
+        }
+        return d.ToString("R", inv);
+    }
+
+    static string Shortest(float f)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (float.IsNaN(f) || float.IsInfinity(f)) return f.ToString(inv);
+        if (f == 0) return 1 / f < 0 ? "-0" : "0";
+        for (int p = 1; p <= 9; p++)
+        {
+            var s = f.ToString("G" + p, inv);
+            if (float.Parse(s, NumberStyles.Float, inv).Equals(f)) return s;
+        }
+        return f.ToString("R", inv);
+    }
+
     public static string Value(object v)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -72,8 +100,8 @@ public static class Render
         if (v is char) return "'" + (char)v + "'";
         if (v is byte || v is sbyte || v is short || v is ushort || v is int || v is uint || v is long || v is ulong || v is decimal)
             return ((IFormattable)v).ToString(null, inv);
-        if (v is float) return ((float)v).ToString("R", inv);
-        if (v is double) return ((double)v).ToString("R", inv);
+        if (v is float) return Shortest((float)v);
+        if (v is double) return Shortest((double)v);
         if (v is DateTime) return ((DateTime)v).ToString("o", inv);
         if (v is DateTimeOffset) return ((DateTimeOffset)v).ToString("o", inv);
         if (v is TimeSpan) return ((TimeSpan)v).ToString("c", inv);

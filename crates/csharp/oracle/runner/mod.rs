@@ -565,17 +565,16 @@ pub fn run_oracle(
     cache_dir: &Path,
 ) -> Result<HashMap<String, OracleOutcome>, OracleError> {
     let harness = harness_sources(dir)?;
+    // The key covers everything that reaches Mono: harness, generated program, contexts.
     let mut h = fnv(GENERATOR_VERSION.as_bytes(), 0xcbf2_9ce4_8422_2325);
-    for u in USINGS {
-        h = fnv(u.as_bytes(), h);
-    }
     for (n, t) in &harness {
         h = fnv(n.as_bytes(), h);
         h = fnv(t.as_bytes(), h);
     }
+    let refs: Vec<&Case> = cases.iter().collect();
+    let zeros = vec![0; cases.len()];
+    h = fnv(generate(&refs, &zeros).as_bytes(), h);
     for c in cases {
-        h = fnv(c.id.as_bytes(), h);
-        h = fnv(c.expr.as_bytes(), h);
         h = fnv(c.context.to_string().as_bytes(), h);
     }
     std::fs::create_dir_all(cache_dir).map_err(io_err(cache_dir))?;
