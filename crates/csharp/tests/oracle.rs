@@ -224,6 +224,17 @@ fn oracle_agreement() {
     for (cat, (a, d, n)) in &by_cat {
         println!("  {cat:<28} agree {a:<4} disagree {d:<4} known {n}");
     }
+    let stale: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["status"] == "agree" && !r["known_reason"].is_null())
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    if !stale.is_empty() {
+        println!(
+            "known differences that now agree (remove them from known-differences.json and docs/compat.md): {}",
+            stale.join(", ")
+        );
+    }
     for f in failures.iter().take(50) {
         println!("  DISAGREE {f}");
     }
@@ -282,7 +293,10 @@ fn run_one() {
             println!("ORACLE exception {type_name}: {message}")
         }
         Some(OracleOutcome::CompileError { message }) => {
-            println!("ORACLE compile_error\n{message}")
+            println!("ORACLE compile_error");
+            for line in message.lines() {
+                println!("ORACLE   {line}");
+            }
         }
         Some(OracleOutcome::Failed { message }) => println!("ORACLE failed: {message}"),
         None => println!("ORACLE no result"),

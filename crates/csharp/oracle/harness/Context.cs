@@ -610,13 +610,15 @@ static class ContextLoader
                     if (v is int) return v;
                     return Convert.ToInt64(v, CultureInfo.InvariantCulture);
                 }
-            case JTokenType.Array: return (JArray)t.DeepClone();
+            // JSON variables are what JToken.Parse makes of their text (Newtonsoft defaults, so
+            // ISO date strings become Date tokens), as if read from a message body.
+            case JTokenType.Array: return JArray.Parse(t.ToString(Formatting.None));
             case JTokenType.Object:
                 {
                     var o = (JObject)t;
                     JToken ty;
                     if (o.TryGetValue("$type", out ty) && ty.Type == JTokenType.String) return Typed((string)ty, o["value"]);
-                    return (JObject)o.DeepClone();
+                    return JObject.Parse(o.ToString(Formatting.None));
                 }
             default: throw new ArgumentException("unsupported variable JSON: " + t.Type);
         }
@@ -660,9 +662,9 @@ static class ContextLoader
             case "datetime": return ParseDate(Text(v));
             case "datetimeoffset": return DateTimeOffset.Parse(Text(v), inv, DateTimeStyles.RoundtripKind);
             case "timespan": return TimeSpan.Parse(Text(v), inv);
-            case "jobject": return (JObject)v.DeepClone();
-            case "jarray": return (JArray)v.DeepClone();
-            case "jtoken": return v.DeepClone();
+            case "jobject": return JObject.Parse(v.ToString(Formatting.None));
+            case "jarray": return JArray.Parse(v.ToString(Formatting.None));
+            case "jtoken": return JToken.Parse(v.ToString(Formatting.None));
             case "response": return Response((JObject)v);
             case "jwt": return Extensions.AsJwt(Text(v));
             case "basic": return Extensions.AsBasic(Text(v));

@@ -62,8 +62,9 @@ public static class Render
         return prefix + name;
     }
 
-    // .NET Core 3.0+'s "R": the shortest text that parses back to the same value. Mono's "R"
-    // (like .NET Framework's) may print 17 digits where fewer round-trip.
+    // .NET Core 3.0+'s "R": the shortest digits that parse back to the same value, in fixed
+    // notation unless the decimal exponent is >= 15 (7 for float) or <= -5. Mono's "R" (like
+    // .NET Framework's) may print 17 digits where fewer round-trip.
     static string Shortest(double d)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -71,8 +72,9 @@ public static class Render
         if (d == 0) return 1 / d < 0 ? "-0" : "0";
         for (int p = 1; p <= 17; p++)
         {
-            var s = d.ToString("G" + p, inv);
-            if (double.Parse(s, NumberStyles.Float, inv).Equals(d)) return s;
+            var e = d.ToString("E" + (p - 1), inv);
+            double back;
+            if (double.TryParse(e, NumberStyles.Float, inv, out back) && back.Equals(d)) return Layout(e, 15);
         }
         return d.ToString("R", inv);
     }
@@ -84,10 +86,41 @@ public static class Render
         if (f == 0) return 1 / f < 0 ? "-0" : "0";
         for (int p = 1; p <= 9; p++)
         {
-            var s = f.ToString("G" + p, inv);
-            if (float.Parse(s, NumberStyles.Float, inv).Equals(f)) return s;
+            var e = f.ToString("E" + (p - 1), inv);
+            float back;
+            if (float.TryParse(e, NumberStyles.Float, inv, out back) && back.Equals(f)) return Layout(e, 7);
         }
         return f.ToString("R", inv);
+    }
+
+    // Lays out "-d.dddE+xxx" as .NET Core's shortest form.
+    static string Layout(string e, int sciFrom)
+    {
+        var neg = e.StartsWith("-");
+        if (neg) e = e.Substring(1);
+        var ix = e.IndexOf('E');
+        var digits = e.Substring(0, ix).Replace(".", "").TrimEnd('0');
+        if (digits.Length == 0) digits = "0";
+        var exp = int.Parse(e.Substring(ix + 1), CultureInfo.InvariantCulture);
+        string body;
+        if (exp >= sciFrom || exp < -4)
+        {
+            var mant = digits.Length > 1 ? digits.Substring(0, 1) + "." + digits.Substring(1) : digits;
+            body = mant + "E" + (exp < 0 ? "-" : "+") + Math.Abs(exp).ToString("00", CultureInfo.InvariantCulture);
+        }
+        else if (exp < 0)
+        {
+            body = "0." + new string('0', -exp - 1) + digits;
+        }
+        else if (digits.Length <= exp + 1)
+        {
+            body = digits + new string('0', exp + 1 - digits.Length);
+        }
+        else
+        {
+            body = digits.Substring(0, exp + 1) + "." + digits.Substring(exp + 1);
+        }
+        return neg ? "-" + body : body;
     }
 
     public static string Value(object v)
