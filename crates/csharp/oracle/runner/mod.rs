@@ -660,7 +660,10 @@ fn run_uncached(
 ) -> Result<HashMap<String, OracleOutcome>, OracleError> {
     let dll = newtonsoft_dll()
         .ok_or_else(|| OracleError::Mono("Newtonsoft.Json.dll not found".into()))?;
-    let work = cache_dir.join(format!("oracle-work-{}", std::process::id()));
+    // Unique per run: tests in one process may run the oracle concurrently.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let work = cache_dir.join(format!("oracle-work-{}-{run}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(io_err(&work))?;
     for (name, text) in harness {
