@@ -264,7 +264,11 @@ fn context_members() {
     );
     value("@(context.Deployment.Region)", "string", "\"West Europe\"");
     value("@(context.Response.StatusCode)", "int", "200");
-    value("@(\"u=\" + context.Request.Url)", "string", "\"u=https://contoso.azure-api.net/api/items?a=1&b=x&b=y\"");
+    value(
+        "@(\"u=\" + context.Request.Url)",
+        "string",
+        "\"u=https://contoso.azure-api.net/api/items?a=1&b=x&b=y\"",
+    );
     value("@(context.Variables[\"n\"] + \"x\")", "string", "\"3x\"");
     rejected("@(context.Request.MatchedParameters(\"x\"))", "CS1955");
     rejected("@(context.Request.Nope)", "CS1061");
