@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::backends::BackendRegistry;
 use crate::errors::{LastError, PipelineError, internal_error_response};
 use crate::http::{Request, Url};
-use crate::matching::{RouteError, RouteMatch, match_request};
+use crate::matching::{RouteError, RouteMatch, Router};
 use crate::service::{Api, ServiceDefinition};
 use crate::services::Services;
 use crate::subscription::{Caller, check_subscription};
@@ -46,6 +46,7 @@ pub struct Rejection<'a> {
 /// Runs steps 1-3 for a request whose `url` and `original_url` are the client's URL.
 pub fn admit<'a>(
     service: &'a ServiceDefinition,
+    router: &Router,
     backends: Option<&BackendRegistry>,
     mut request: Request,
     services: &Services,
@@ -62,7 +63,7 @@ pub fn admit<'a>(
             request,
         })
     };
-    let route = match match_request(
+    let route = match router.route(
         service,
         &request.method,
         &request.original_url,
@@ -91,35 +92,38 @@ pub fn admit<'a>(
     };
     let mut backend_base = None;
     let mut backend_id = None;
-    if let Some(base) = route.api.service_url.as_deref() {
-        let composed = Url::parse(base).and_then(|b| {
-            let u = Url::compose(&b, &route.rest_path, request.original_url.query())?;
-            Ok((b, u))
+    let composed = router
+        .service_url(service, &route.api.id)
+        .map(|base| match base {
+            Ok(b) => {
+                Url::compose(b, &route.rest_path, request.original_url.query()).map(|u| (b, u))
+            }
+            Err(e) => Err(e.clone()),
         });
-        match composed {
-            Ok((b, u)) => {
-                backend_id = backends.and_then(|r| r.find_by_url(&b)).map(str::to_string);
-                backend_base = Some(b);
-                request.url = u;
-            }
-            Err(e) => {
-                let error = PipelineError {
-                    last_error: LastError {
-                        source: "configuration".into(),
-                        reason: "InvalidServiceUrl".into(),
-                        message: format!(
-                            "The service URL of API '{}' is not valid: {e}",
-                            route.api.id
-                        ),
-                        scope: "api".into(),
-                        section: "inbound".into(),
-                        path: String::new(),
-                        policy_id: None,
-                    },
-                    response: internal_error_response(&request_id),
-                };
-                return Err(reject(Some(route.api), Some(route.clone()), error, request));
-            }
+    match composed {
+        None => {}
+        Some(Ok((b, u))) => {
+            backend_id = backends.and_then(|r| r.find_by_url(b)).map(str::to_string);
+            backend_base = Some(b.clone());
+            request.url = u;
+        }
+        Some(Err(e)) => {
+            let error = PipelineError {
+                last_error: LastError {
+                    source: "configuration".into(),
+                    reason: "InvalidServiceUrl".into(),
+                    message: format!(
+                        "The service URL of API '{}' is not valid: {e}",
+                        route.api.id
+                    ),
+                    scope: "api".into(),
+                    section: "inbound".into(),
+                    path: String::new(),
+                    policy_id: None,
+                },
+                response: internal_error_response(&request_id),
+            };
+            return Err(reject(Some(route.api), Some(route.clone()), error, request));
         }
     }
     Ok(Admission {
@@ -182,6 +186,7 @@ mod tests {
         let reg = BackendRegistry::new(&s, services.clock.clone()).unwrap();
         let a = admit(
             &s,
+            &Router::new(&s),
             Some(&reg),
             request(
                 "https://gw/openai/deployments/gpt/chat/completions?api-version=1",
@@ -211,6 +216,7 @@ mod tests {
         let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 1);
         let nf = admit(
             &s,
+            &crate::matching::Router::new(&s),
             None,
             request("https://gw/openai/unknown", Some("k")),
             &services,
@@ -222,6 +228,7 @@ mod tests {
         );
         let nokey = admit(
             &s,
+            &crate::matching::Router::new(&s),
             None,
             request("https://gw/openai/deployments/gpt/chat/completions", None),
             &services,

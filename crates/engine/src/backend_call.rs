@@ -125,13 +125,15 @@ pub async fn forward_request<V>(
             }
             Err(BackendError::Unavailable(b)) => {
                 let message = format!("Backend '{b}' is unavailable: its circuit breaker is open.");
-                trace(
-                    ctx,
-                    services,
-                    section,
-                    "forward-request",
-                    json!({"messages": [message.clone()]}),
-                );
+                if ctx.trace.is_enabled() {
+                    trace(
+                        ctx,
+                        services,
+                        section,
+                        "forward-request",
+                        json!({"messages": [message.clone()]}),
+                    );
+                }
                 return Err(Box::new(PipelineError::backend_unavailable(loc, message)));
             }
             Err(e) => {
@@ -167,16 +169,18 @@ pub async fn forward_request<V>(
     }
     let body = ctx.request.body.take_for_send();
     let timeout_secs = opts.timeout.as_secs_f64();
-    trace(
-        ctx,
-        services,
-        section,
-        "forward-request",
-        json!({
-            "message": format!("Request is being forwarded to the backend service. Timeout set to {timeout_secs} seconds"),
-            "request": {"method": ctx.request.method, "url": url.to_string(), "headers": headers_trace(&headers)},
-        }),
-    );
+    if ctx.trace.is_enabled() {
+        trace(
+            ctx,
+            services,
+            section,
+            "forward-request",
+            json!({
+                "message": format!("Request is being forwarded to the backend service. Timeout set to {timeout_secs} seconds"),
+                "request": {"method": ctx.request.method, "url": url.to_string(), "headers": headers_trace(&headers)},
+            }),
+        );
+    }
     let req = BackendRequest {
         method: ctx.request.method.clone(),
         url,
@@ -203,13 +207,15 @@ pub async fn forward_request<V>(
                     },
                 );
             }
-            trace(
-                ctx,
-                services,
-                section,
-                "forward-request",
-                json!({"messages": ["Error occured while calling backend service.", e.to_string()]}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    services,
+                    section,
+                    "forward-request",
+                    json!({"messages": ["Error occured while calling backend service.", e.to_string()]}),
+                );
+            }
             Err(Box::new(PipelineError::backend_failure(
                 loc,
                 &e,
@@ -220,13 +226,15 @@ pub async fn forward_request<V>(
             if let (Some(b), Some(reg)) = (&chosen, registry) {
                 reg.record_response(b, resp.status, &resp.headers);
             }
-            trace(
-                ctx,
-                services,
-                section,
-                "forward-request",
-                json!({"response": {"status": {"code": resp.status, "reason": resp.reason}, "headers": headers_trace(&resp.headers)}}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    services,
+                    section,
+                    "forward-request",
+                    json!({"response": {"status": {"code": resp.status, "reason": resp.reason}, "headers": headers_trace(&resp.headers)}}),
+                );
+            }
             let status = resp.status;
             ctx.response = resp;
             if opts.fail_on_error_status_code && (400..=599).contains(&status) {
@@ -242,6 +250,63 @@ pub async fn forward_request<V>(
             }
             Ok(())
         }
+    }
+}
+
+/// `send-request mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendMode {
+    #[default]
+    New,
+    /// Start from the current request's method, URL, headers and body (the body is not copied
+    /// in outbound).
+    Copy,
+}
+
+/// The request send-request starts from, before its `set-url`/`set-method`/`set-header`/
+/// `set-body` children apply. `None` for mode `new` without a URL yet.
+pub fn send_request_base<V>(
+    ctx: &RequestContext<'_, V>,
+    mode: SendMode,
+    section: Section,
+) -> Option<BackendRequest> {
+    match mode {
+        SendMode::New => None,
+        SendMode::Copy => {
+            let mut req = BackendRequest::new(ctx.request.method.clone(), ctx.request.url.clone());
+            req.headers = ctx.request.headers.clone();
+            if section != Section::Outbound {
+                req.body = ctx.request.body.try_clone().unwrap_or_default();
+            }
+            Some(req)
+        }
+    }
+}
+
+/// `send-request` / `send-one-way-request`: sends with the timeout (default 60 s) on the engine
+/// clock. Non-2xx answers are responses, not errors. With `ignore_error` a failure yields
+/// `Ok(None)` (the response variable becomes null); otherwise it is the error on-error sees.
+pub async fn send_request(
+    services: &Services,
+    req: BackendRequest,
+    timeout: Duration,
+    ignore_error: bool,
+    loc: &PolicyLocation,
+    request_id: &str,
+) -> Result<Option<crate::http::Response>, Box<PipelineError>> {
+    match send_with_timeout(
+        services.http.as_ref(),
+        services.clock.as_ref(),
+        req,
+        timeout,
+    )
+    .await
+    {
+        Ok(r) => Ok(Some(r)),
+        Err(_) if ignore_error => Ok(None),
+        Err(e) => Err(Box::new(PipelineError::backend_failure(
+            loc, &e, request_id,
+        ))),
     }
 }
 
@@ -348,7 +413,7 @@ mod tests {
         req.headers.set_one("Host", "gw.local").unwrap();
         req.body = crate::http::Body::from("{\"messages\":[]}");
         req.ip_address = "10.0.0.5".into();
-        let adm = admit(s, None, req, services).unwrap();
+        let adm = admit(s, &crate::matching::Router::new(s), None, req, services).unwrap();
         RequestContext::new(s, adm, services.clock.monotonic(), true)
     }
 
@@ -436,6 +501,82 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("Timeout set to 300 seconds")
+        );
+    }
+
+    #[tokio::test]
+    async fn send_request_copy_mode_and_errors() {
+        let s = service();
+        let (services, h, _reg) = setup(&s);
+        h.http.always(
+            MockMatch::host("placeholder.example.com"),
+            MockReply::status(404),
+        );
+        h.http.always(
+            MockMatch::host("down.example.com"),
+            MockReply::fault(MockFault::ConnectionRefused),
+        );
+        let ctx = context(&s, &services);
+        assert!(send_request_base(&ctx, SendMode::New, Section::Inbound).is_none());
+        let copy = send_request_base(&ctx, SendMode::Copy, Section::Inbound).unwrap();
+        assert_eq!(copy.body.peek().map(|b| b.len()), Some(15));
+        let out = send_request_base(&ctx, SendMode::Copy, Section::Outbound).unwrap();
+        assert!(
+            !out.body.is_present(),
+            "copy in outbound does not copy the body"
+        );
+        let loc = PolicyLocation {
+            policy: "send-request".into(),
+            ..loc()
+        };
+        let r = h
+            .clock
+            .run(send_request(
+                &services,
+                copy,
+                Duration::from_secs(60),
+                false,
+                &loc,
+                "rid",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.unwrap().status,
+            404,
+            "non-2xx is a response, not an error"
+        );
+        let down = BackendRequest::new("GET", Url::parse("https://down.example.com/").unwrap());
+        assert!(
+            h.clock
+                .run(send_request(
+                    &services,
+                    down,
+                    Duration::from_secs(60),
+                    true,
+                    &loc,
+                    "rid"
+                ))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let down = BackendRequest::new("GET", Url::parse("https://down.example.com/").unwrap());
+        let e = h
+            .clock
+            .run(send_request(
+                &services,
+                down,
+                Duration::from_secs(60),
+                false,
+                &loc,
+                "rid",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.last_error.source.as_str(), e.last_error.reason.as_str()),
+            ("send-request", "BackendConnectionFailure")
         );
     }
 

@@ -158,6 +158,8 @@ pub struct BackendInfo {
 #[derive(Debug)]
 pub struct BackendRegistry {
     backends: HashMap<String, Runtime>,
+    /// Single backends' URLs, by id (for `find_by_url`).
+    by_url: Vec<(Url, String)>,
     clock: Arc<dyn Clock>,
 }
 
@@ -197,7 +199,16 @@ impl BackendRegistry {
                 },
             );
         }
-        Ok(BackendRegistry { backends, clock })
+        let mut by_url: Vec<(Url, String)> = backends
+            .iter()
+            .filter_map(|(id, r)| r.url.clone().map(|u| (u, id.clone())))
+            .collect();
+        by_url.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(BackendRegistry {
+            backends,
+            by_url,
+            clock,
+        })
     }
 
     pub fn get(&self, id: &str) -> Option<&Backend> {
@@ -215,19 +226,15 @@ impl BackendRegistry {
 
     /// The Single backend whose URL is `url`'s base (APIM uses such a backend automatically).
     pub fn find_by_url(&self, service_url: &Url) -> Option<&str> {
-        let mut ids: Vec<&String> = self.backends.keys().collect();
-        ids.sort();
-        ids.into_iter()
-            .find(|id| {
-                self.backends[*id].url.as_ref().is_some_and(|u| {
-                    u.scheme() == service_url.scheme()
-                        && u.host() == service_url.host()
-                        && u.port() == service_url.port()
-                        && u.path().trim_end_matches('/')
-                            == service_url.path().trim_end_matches('/')
-                })
+        self.by_url
+            .iter()
+            .find(|(u, _)| {
+                u.scheme() == service_url.scheme()
+                    && u.host() == service_url.host()
+                    && u.port() == service_url.port()
+                    && u.path().trim_end_matches('/') == service_url.path().trim_end_matches('/')
             })
-            .map(String::as_str)
+            .map(|(_, id)| id.as_str())
     }
 
     /// True while the backend's circuit breaker is open.

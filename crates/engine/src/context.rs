@@ -114,6 +114,8 @@ pub struct RequestContext<'a, V> {
     pub backend_id: Option<String>,
     /// `context.Backend`.
     pub backend: Option<BackendInfo>,
+    /// `backend_id` came from `set-backend-service backend-id` (not from URL matching).
+    pub backend_from_policy: bool,
     /// `context.LastError` (set when on-error runs).
     pub last_error: Option<LastError>,
     pub variables: Variables<V>,
@@ -154,6 +156,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_base: admission.backend_base,
             backend_id: admission.backend_id,
             backend: None,
+            backend_from_policy: false,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
@@ -196,6 +199,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_base: None,
             backend_id: None,
             backend: None,
+            backend_from_policy: false,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
@@ -321,7 +325,14 @@ mod tests {
             .set_one("Ocp-Apim-Subscription-Key", "k")
             .unwrap();
         req.headers.set_one("Accept", "application/json").unwrap();
-        let adm = admit(&service, None, req, &services).unwrap();
+        let adm = admit(
+            &service,
+            &crate::matching::Router::new(&service),
+            None,
+            req,
+            &services,
+        )
+        .unwrap();
         let ctx: RequestContext<'_, ()> =
             RequestContext::new(&service, adm, services.clock.monotonic(), true);
         assert_eq!(ctx.subscription.unwrap().id, "s");
@@ -371,6 +382,7 @@ mod tests {
         let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 5);
         let rej = admit(
             &service,
+            &crate::matching::Router::new(&service),
             None,
             Request::new("GET", Url::parse("https://gw/echo/x").unwrap()),
             &services,

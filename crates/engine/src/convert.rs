@@ -18,6 +18,8 @@ pub enum ConvertError {
 
 /// Largest XML document converted (nodes), against hostile input.
 pub const MAX_XML_NODES: u32 = 1_000_000;
+/// Deepest element nesting converted.
+pub const MAX_XML_DEPTH: usize = 256;
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
@@ -342,7 +344,16 @@ fn qualified(node: roxmltree::Node, local: &str, ns: Option<&str>) -> String {
     }
 }
 
-fn element_to_json(node: roxmltree::Node, opts: &XmlToJsonOptions) -> Value {
+fn element_to_json(
+    node: roxmltree::Node,
+    opts: &XmlToJsonOptions,
+    depth: usize,
+) -> Result<Value, ConvertError> {
+    if depth > MAX_XML_DEPTH {
+        return Err(ConvertError::InvalidXml(format!(
+            "elements are nested more than {MAX_XML_DEPTH} deep"
+        )));
+    }
     let attr_prefix = if opts.kind == XmlToJsonKind::Direct {
         "@"
     } else {
@@ -373,7 +384,7 @@ fn element_to_json(node: roxmltree::Node, opts: &XmlToJsonOptions) -> Value {
     for child in node.children() {
         if child.is_element() {
             let name = qualified(child, child.tag_name().name(), child.tag_name().namespace());
-            let v = element_to_json(child, opts);
+            let v = element_to_json(child, opts, depth + 1)?;
             match groups.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, vs)) => vs.push(v),
                 None => groups.push((name, vec![v])),
@@ -387,11 +398,11 @@ fn element_to_json(node: roxmltree::Node, opts: &XmlToJsonOptions) -> Value {
         }
     }
     if obj.is_empty() && groups.is_empty() {
-        return match texts.len() {
+        return Ok(match texts.len() {
             0 => Value::Null,
             1 => Value::String(texts.remove(0)),
             _ => Value::Array(texts.into_iter().map(Value::String).collect()),
-        };
+        });
     }
     match texts.len() {
         0 => {}
@@ -413,7 +424,7 @@ fn element_to_json(node: roxmltree::Node, opts: &XmlToJsonOptions) -> Value {
         };
         obj.insert(name, v);
     }
-    Value::Object(obj)
+    Ok(Value::Object(obj))
 }
 
 /// Attributes of the `<?xml ...?>` declaration, if the text starts with one.
@@ -460,7 +471,7 @@ pub fn xml_to_json(xml: &str, opts: &XmlToJsonOptions) -> Result<String, Convert
         }
     }
     let name = qualified(root, root.tag_name().name(), root.tag_name().namespace());
-    let v = element_to_json(root, opts);
+    let v = element_to_json(root, opts, 0)?;
     out.insert(name, v);
     Ok(Value::Object(out).to_string())
 }

@@ -415,6 +415,39 @@ impl RetryBackoff {
     }
 }
 
+/// The retries of one `retry` execution: `count` retries at most, each after its backoff.
+#[derive(Debug, Clone)]
+pub struct RetrySchedule {
+    backoff: RetryBackoff,
+    count: u32,
+    done: u32,
+}
+
+impl RetrySchedule {
+    pub fn new(backoff: RetryBackoff, count: u32) -> Self {
+        RetrySchedule {
+            backoff,
+            count,
+            done: 0,
+        }
+    }
+
+    /// The wait before the next retry, or `None` once `count` retries were made. Call after the
+    /// children ran and the condition was true.
+    pub fn next_delay(&mut self, rng: &crate::services::Rng) -> Option<Duration> {
+        if self.done >= self.count {
+            return None;
+        }
+        self.done += 1;
+        Some(self.backoff.delay(self.done, rng))
+    }
+
+    /// Retries made so far.
+    pub fn retries(&self) -> u32 {
+        self.done
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,6 +667,28 @@ mod tests {
             ..fixed
         };
         assert_eq!(no_delta.delay(4, &rng), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn schedule_stops_after_count_retries() {
+        let rng = Rng::seeded(1);
+        let b = RetryBackoff {
+            interval: Duration::from_secs(1),
+            max_interval: None,
+            delta: Some(Duration::from_secs(1)),
+            first_fast_retry: false,
+        };
+        let mut s = RetrySchedule::new(b, 3);
+        let waits: Vec<Duration> = std::iter::from_fn(|| s.next_delay(&rng)).collect();
+        assert_eq!(
+            waits,
+            [
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(3)
+            ]
+        );
+        assert_eq!(s.retries(), 3);
     }
 
     #[test]

@@ -369,107 +369,153 @@ fn strip_revision(rest: &str) -> (Option<&str>, &str) {
     (None, rest)
 }
 
-/// Matches a request to an API and operation. `path` is the raw request path (`/openai/...`).
+/// Matches a request to an API and operation (builds a [`Router`] each time; hosts keep one).
 pub fn match_request<'a>(
     service: &'a ServiceDefinition,
     method: &str,
     url: &Url,
     headers: &HeaderMap,
 ) -> Result<RouteMatch<'a>, RouteError> {
-    let path = url.path();
-    let mut candidates: Vec<(&Api, &str)> = Vec::new();
-    for api in &service.apis {
-        let Some(rest) = strip_api_path(path, &api.path) else {
-            continue;
-        };
-        let (rev, rest) = strip_revision(rest);
-        match rev {
-            Some(r) if r != api.revision => continue,
-            None if !api.is_current_revision => continue,
-            _ => {}
-        }
-        if rest.starts_with(';') {
-            continue;
-        }
-        let rest = match (&api.versioning_scheme, api.version.as_deref()) {
-            (Some(VersioningScheme::Segment), Some(v)) => {
-                let r = rest.strip_prefix('/').unwrap_or("");
-                let end = r.find('/').unwrap_or(r.len());
-                if !r[..end].eq_ignore_ascii_case(v) {
-                    continue;
-                }
-                &r[end..]
-            }
-            (Some(VersioningScheme::Query { name }), Some(v)) => {
-                if url
-                    .query()
-                    .get(name)
-                    .and_then(|x| x.first())
-                    .is_none_or(|x| x != v)
-                {
-                    continue;
-                }
-                rest
-            }
-            (Some(VersioningScheme::Header { name }), Some(v)) => {
-                if headers.first(name).is_none_or(|x| x != v) {
-                    continue;
-                }
-                rest
-            }
-            _ => rest,
-        };
-        candidates.push((api, rest));
+    Router::new(service).route(service, method, url, headers)
+}
+
+struct ApiRoute {
+    /// Index into `ServiceDefinition::apis`.
+    api: usize,
+    /// Parsed operation templates (`None` when invalid: never matches; `validate` reports it).
+    templates: Vec<Option<UrlTemplate>>,
+    service_url: Option<Result<Url, crate::http::UrlError>>,
+}
+
+/// API and operation matching prepared once for a `ServiceDefinition`: templates parsed, APIs
+/// ordered by URL suffix length. Use it only with the definition it was built from.
+pub struct Router {
+    routes: Vec<ApiRoute>,
+}
+
+impl Router {
+    pub fn new(service: &ServiceDefinition) -> Router {
+        let mut routes: Vec<ApiRoute> = service
+            .apis
+            .iter()
+            .enumerate()
+            .map(|(i, api)| ApiRoute {
+                api: i,
+                templates: api
+                    .operations
+                    .iter()
+                    .map(|o| UrlTemplate::parse(&o.url_template).ok())
+                    .collect(),
+                service_url: api.service_url.as_deref().map(Url::parse),
+            })
+            .collect();
+        // Longest API URL suffix first (stable: declaration order among equals).
+        routes.sort_by_key(|r| std::cmp::Reverse(service.apis[r.api].path.trim_matches('/').len()));
+        Router { routes }
     }
-    // Longest API URL suffix first.
-    candidates.sort_by_key(|(api, _)| std::cmp::Reverse(api.path.trim_matches('/').len()));
-    let Some(&(first_api, _)) = candidates.first() else {
-        return Err(RouteError::OperationNotFound { api_id: None });
-    };
-    for (api, rest) in &candidates {
-        let mut best: Option<(&Operation, UrlTemplate, MatchedParameters)> = None;
-        for op in &api.operations {
-            if op.method != "*" && !op.method.eq_ignore_ascii_case(method) {
-                continue;
-            }
-            let Ok(tpl) = UrlTemplate::parse(&op.url_template) else {
+
+    /// The parsed service URL of an API.
+    pub fn service_url(
+        &self,
+        service: &ServiceDefinition,
+        api_id: &str,
+    ) -> Option<Result<&Url, &crate::http::UrlError>> {
+        self.routes
+            .iter()
+            .find(|r| service.apis[r.api].id == api_id)
+            .and_then(|r| r.service_url.as_ref().map(|x| x.as_ref()))
+    }
+
+    /// Matches a request. `url` is the client's URL.
+    pub fn route<'a>(
+        &self,
+        service: &'a ServiceDefinition,
+        method: &str,
+        url: &Url,
+        headers: &HeaderMap,
+    ) -> Result<RouteMatch<'a>, RouteError> {
+        let path = url.path();
+        let mut first_api: Option<&'a Api> = None;
+        for route in &self.routes {
+            let Some(api) = service.apis.get(route.api) else {
                 continue;
             };
-            let Some(params) = tpl.matches(rest, url.query()) else {
+            let Some(rest) = api_rest(api, path, url, headers) else {
                 continue;
             };
-            let better = match &best {
-                None => true,
-                Some((bop, btpl, _)) => match tpl.specificity_cmp(btpl) {
-                    Ordering::Greater => true,
-                    Ordering::Equal => bop.method == "*" && op.method != "*",
-                    Ordering::Less => false,
-                },
-            };
-            if better {
-                best = Some((op, tpl, params));
-            }
-        }
-        if let Some((op, tpl, params)) = best {
-            let named: Vec<&str> = tpl.query_names().collect();
-            let mut unmatched = QueryMap::new();
-            for (n, v) in url.query().iter() {
-                if !named.iter().any(|x| x.eq_ignore_ascii_case(n)) {
-                    unmatched.append(n, v.to_vec());
+            first_api.get_or_insert(api);
+            let mut best: Option<(&'a Operation, &UrlTemplate, MatchedParameters)> = None;
+            for (op, tpl) in api.operations.iter().zip(&route.templates) {
+                if op.method != "*" && !op.method.eq_ignore_ascii_case(method) {
+                    continue;
+                }
+                let Some(tpl) = tpl else { continue };
+                let Some(params) = tpl.matches(rest, url.query()) else {
+                    continue;
+                };
+                let better = match &best {
+                    None => true,
+                    Some((bop, btpl, _)) => match tpl.specificity_cmp(btpl) {
+                        Ordering::Greater => true,
+                        Ordering::Equal => bop.method == "*" && op.method != "*",
+                        Ordering::Less => false,
+                    },
+                };
+                if better {
+                    best = Some((op, tpl, params));
                 }
             }
-            return Ok(RouteMatch {
-                api,
-                operation: op,
-                rest_path: rest.to_string(),
-                matched_parameters: params,
-                unmatched_query: unmatched,
-            });
+            if let Some((op, tpl, params)) = best {
+                let mut unmatched = QueryMap::new();
+                for (n, v) in url.query().iter() {
+                    if !tpl.query_names().any(|x| x.eq_ignore_ascii_case(n)) {
+                        unmatched.append(n, v.to_vec());
+                    }
+                }
+                return Ok(RouteMatch {
+                    api,
+                    operation: op,
+                    rest_path: rest.to_string(),
+                    matched_parameters: params,
+                    unmatched_query: unmatched,
+                });
+            }
         }
+        Err(RouteError::OperationNotFound {
+            api_id: first_api.map(|a| a.id.clone()),
+        })
     }
-    Err(RouteError::OperationNotFound {
-        api_id: Some(first_api.id.clone()),
-    })
+}
+
+/// The path after the API's URL suffix, revision and version, when the request is for `api`.
+fn api_rest<'p>(api: &Api, path: &'p str, url: &Url, headers: &HeaderMap) -> Option<&'p str> {
+    let rest = strip_api_path(path, &api.path)?;
+    let (rev, rest) = strip_revision(rest);
+    match rev {
+        Some(r) if r != api.revision => return None,
+        None if !api.is_current_revision => return None,
+        _ => {}
+    }
+    if rest.starts_with(';') {
+        return None;
+    }
+    match (&api.versioning_scheme, api.version.as_deref()) {
+        (Some(VersioningScheme::Segment), Some(v)) => {
+            let r = rest.strip_prefix('/').unwrap_or("");
+            let end = r.find('/').unwrap_or(r.len());
+            r[..end].eq_ignore_ascii_case(v).then_some(&r[end..])
+        }
+        (Some(VersioningScheme::Query { name }), Some(v)) => url
+            .query()
+            .get(name)
+            .and_then(|x| x.first())
+            .is_some_and(|x| x == v)
+            .then_some(rest),
+        (Some(VersioningScheme::Header { name }), Some(v)) => {
+            headers.first(name).is_some_and(|x| x == v).then_some(rest)
+        }
+        _ => Some(rest),
+    }
 }
 
 #[cfg(test)]
@@ -482,7 +528,7 @@ mod tests {
             name: id.into(),
             method: method.into(),
             url_template: t.into(),
-            policy: None,
+            ..Default::default()
         }
     }
 

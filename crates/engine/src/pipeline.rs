@@ -244,6 +244,7 @@ mod tests {
         let (s, services) = setup();
         let adm = admit(
             &s,
+            &crate::matching::Router::new(&s),
             None,
             Request::new("GET", Url::parse("http://gw/a/").unwrap()),
             &services,

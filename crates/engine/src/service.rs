@@ -202,6 +202,37 @@ pub struct Operation {
     /// URL template, e.g. `/deployments/{deployment-id}/chat/completions?api-version={v}`.
     pub url_template: String,
     pub policy: Option<PolicySource>,
+    /// Declared responses (for mock-response).
+    pub responses: Vec<OperationResponse>,
+}
+
+/// A response an operation declares (OpenAPI import or configuration).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OperationResponse {
+    pub status_code: u16,
+    pub description: String,
+    pub representations: Vec<Representation>,
+}
+
+/// One content type of a declared response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Representation {
+    pub content_type: String,
+    /// The example; a JSON string is used as raw text (XML, plain text).
+    pub example: Option<serde_json::Value>,
+    /// Named examples, in declaration order.
+    pub examples: Vec<NamedExample>,
+    /// JSON Schema used to generate a sample when there is no example.
+    pub schema: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NamedExample {
+    pub name: String,
+    pub value: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -101,7 +101,6 @@ pub fn check_subscription<'a>(
     original_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<Caller<'a>, Box<PipelineError>> {
-    let realm = realm(original_url, api);
     let header_name = &api.subscription_key_parameter_names.header;
     // An API that does not require a subscription ignores any key.
     if !api.subscription_required {
@@ -110,7 +109,7 @@ pub fn check_subscription<'a>(
     let Some((key, _)) = find_key(api, headers, original_url) else {
         return keyless(service, api).ok_or_else(|| {
             Box::new(PipelineError::subscription_key_not_found(
-                &realm,
+                &realm(original_url, api),
                 header_name,
             ))
         });
@@ -134,8 +133,12 @@ pub fn check_subscription<'a>(
                 user,
             })
         }
-        None => keyless(service, api)
-            .ok_or_else(|| Box::new(PipelineError::subscription_key_invalid(&realm, header_name))),
+        None => keyless(service, api).ok_or_else(|| {
+            Box::new(PipelineError::subscription_key_invalid(
+                &realm(original_url, api),
+                header_name,
+            ))
+        }),
     }
 }
 

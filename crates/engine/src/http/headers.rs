@@ -308,3 +308,98 @@ mod tests {
         assert_eq!(h.media_type().as_deref(), Some("application/json"));
     }
 }
+
+/// `exists-action` of set-header / set-query-parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExistsAction {
+    #[default]
+    Override,
+    Skip,
+    Append,
+    Delete,
+}
+
+impl ExistsAction {
+    /// Parses the attribute value (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "override" => Some(ExistsAction::Override),
+            "skip" => Some(ExistsAction::Skip),
+            "append" => Some(ExistsAction::Append),
+            "delete" => Some(ExistsAction::Delete),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetHeaderError {
+    #[error("header '{0}' cannot be modified by policies")]
+    Protected(String),
+    #[error("header 'Server' cannot be removed")]
+    ServerNotRemovable,
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+}
+
+impl HeaderMap {
+    /// set-header: applies `action` with APIM's restrictions (Connection, Content-Length,
+    /// Keep-Alive, Transfer-Encoding cannot be changed; Server cannot be removed).
+    pub fn apply(
+        &mut self,
+        name: &str,
+        action: ExistsAction,
+        values: Vec<String>,
+    ) -> Result<(), SetHeaderError> {
+        if is_protected_header(name) {
+            return Err(SetHeaderError::Protected(name.to_string()));
+        }
+        match action {
+            ExistsAction::Override => self.set(name, values)?,
+            ExistsAction::Skip => {
+                self.set_if_absent(name, values)?;
+            }
+            ExistsAction::Append => self.append(name, values)?,
+            ExistsAction::Delete => {
+                if name.eq_ignore_ascii_case("Server") {
+                    return Err(SetHeaderError::ServerNotRemovable);
+                }
+                self.remove(name);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+
+    #[test]
+    fn set_header_actions_and_restrictions() {
+        let mut h = HeaderMap::new();
+        h.apply("X-A", ExistsAction::Override, vec!["1".into(), "2".into()])
+            .unwrap();
+        h.apply("x-a", ExistsAction::Skip, vec!["3".into()])
+            .unwrap();
+        h.apply("x-a", ExistsAction::Append, vec!["4".into()])
+            .unwrap();
+        assert_eq!(h.get("X-A").unwrap(), ["1", "2", "4"]);
+        h.apply("X-A", ExistsAction::Delete, vec![]).unwrap();
+        assert!(!h.contains("x-a"));
+        assert_eq!(
+            h.apply("content-length", ExistsAction::Override, vec!["1".into()]),
+            Err(SetHeaderError::Protected("content-length".into()))
+        );
+        assert_eq!(
+            h.apply("Server", ExistsAction::Delete, vec![]),
+            Err(SetHeaderError::ServerNotRemovable)
+        );
+        assert!(
+            h.apply("Server", ExistsAction::Override, vec!["x".into()])
+                .is_ok()
+        );
+        assert_eq!(ExistsAction::parse("Append"), Some(ExistsAction::Append));
+        assert_eq!(ExistsAction::parse("bogus"), None);
+    }
+}

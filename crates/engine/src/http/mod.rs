@@ -7,8 +7,9 @@ mod url;
 
 pub use body::{Body, BodyError, BodyStream, DEFAULT_BUFFER_LIMIT};
 pub use headers::{
-    HeaderError, HeaderMap, MAX_HEADER_BYTES, PROTECTED_HEADERS, REPEATED_LINE_HEADERS,
-    is_protected_header, is_repeated_line_header, is_valid_name, is_valid_value,
+    ExistsAction, HeaderError, HeaderMap, MAX_HEADER_BYTES, PROTECTED_HEADERS,
+    REPEATED_LINE_HEADERS, SetHeaderError, is_protected_header, is_repeated_line_header,
+    is_valid_name, is_valid_value,
 };
 pub use message::{Request, Response, reason_phrase};
 pub use url::{

@@ -197,6 +197,33 @@ impl QueryMap {
     }
 }
 
+impl QueryMap {
+    /// set-query-parameter: `exists-action` on this map.
+    pub fn apply(&mut self, name: &str, action: super::ExistsAction, values: Vec<String>) {
+        match action {
+            super::ExistsAction::Override => self.set(name, values),
+            super::ExistsAction::Skip => {
+                self.set_if_absent(name, values);
+            }
+            super::ExistsAction::Append => self.append(name, values),
+            super::ExistsAction::Delete => {
+                self.remove(name);
+            }
+        }
+    }
+
+    /// `IMessageBody.AsFormUrlEncodedContent()`: parses `application/x-www-form-urlencoded` text.
+    pub fn parse_form(body: &str) -> Self {
+        QueryMap::parse(body)
+    }
+
+    /// `ToQueryString()` of a form: `?a=b...`, or `None` when empty.
+    pub fn to_query_string(&self) -> Option<String> {
+        let q = self.encode();
+        (!q.is_empty()).then(|| format!("?{q}"))
+    }
+}
+
 /// An absolute URL as APIM's `IUrl` exposes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
@@ -415,23 +442,33 @@ impl Url {
     /// followed by `rest` (the request path after the API URL suffix) and the request query.
     /// The base's own query parameters come first.
     pub fn compose(base: &Url, rest_path: &str, query: &QueryMap) -> Result<Url, UrlError> {
-        let mut url = base.clone();
         let rest = rest_path.trim_start_matches('/');
-        let base_path = base.path.trim_end_matches('/');
-        let path = if rest.is_empty() {
-            if rest_path.is_empty() && !base_path.is_empty() {
-                base_path.to_string()
-            } else {
-                format!("{base_path}/")
-            }
-        } else {
-            format!("{base_path}/{rest}")
-        };
-        url.set_path(&path)?;
-        for (n, v) in query.iter() {
-            url.query.append(n, v.to_vec());
+        if !valid_path(rest) {
+            return Err(UrlError::InvalidPath(shorten(rest_path)));
         }
-        Ok(url)
+        let base_path = base.path.trim_end_matches('/');
+        let mut path = String::with_capacity(base_path.len() + rest.len() + 2);
+        if base_path.is_empty() || !base_path.starts_with('/') {
+            path.push('/');
+        }
+        path.push_str(base_path);
+        if !(rest.is_empty() && rest_path.is_empty() && !base_path.is_empty()) {
+            if !path.ends_with('/') {
+                path.push('/');
+            }
+            path.push_str(rest);
+        }
+        let mut q = base.query.clone();
+        for (n, v) in query.iter() {
+            q.append(n, v.to_vec());
+        }
+        Ok(Url {
+            scheme: base.scheme.clone(),
+            host: base.host.clone(),
+            port: base.port,
+            path,
+            query: q,
+        })
     }
 
     /// `set-backend-service base-url`: replaces `old_base` (the base this URL was composed from)
@@ -566,6 +603,21 @@ mod tests {
                 .to_string(),
             "https://f.azurewebsites.net/api/run?code=secret&a=1"
         );
+    }
+
+    #[test]
+    fn query_actions_and_forms() {
+        let mut q = QueryMap::parse("a=1");
+        q.apply("A", crate::http::ExistsAction::Append, vec!["2".into()]);
+        q.apply("b", crate::http::ExistsAction::Skip, vec!["3".into()]);
+        q.apply("b", crate::http::ExistsAction::Skip, vec!["4".into()]);
+        assert_eq!(q.encode(), "a=1&a=2&b=3");
+        q.apply("a", crate::http::ExistsAction::Delete, vec![]);
+        assert_eq!(q.to_query_string().as_deref(), Some("?b=3"));
+        let form = QueryMap::parse_form("name=J%C3%BCrgen+S&tags=a&tags=b");
+        assert_eq!(form.get("name").unwrap(), ["Jürgen S"]);
+        assert_eq!(form.get("tags").unwrap(), ["a", "b"]);
+        assert_eq!(QueryMap::new().to_query_string(), None);
     }
 
     #[test]

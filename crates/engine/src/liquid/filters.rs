@@ -674,8 +674,9 @@ pub fn apply(name: &str, input: LValue, args: &[LValue], now: DateTime<Utc>) -> 
             if matches!(input, LValue::Str(_)) && matches!(args.first(), Some(LValue::Int(_))) =>
         {
             let n = args.first().and_then(LValue::as_i64).unwrap_or(0);
-            if n > 1_000_000 {
-                return Err("Times: count too large".into());
+            let len = s(&input).len() as i64;
+            if n > 1_000_000 || n.saturating_mul(len) > super::MAX_OUTPUT_BYTES as i64 {
+                return Err("Times: result too large".into());
             }
             LValue::Array((0..n.max(0)).map(|_| input.clone()).collect())
         }

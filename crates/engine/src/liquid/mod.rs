@@ -156,6 +156,7 @@ fn tokenize(markup: &str, offset: usize) -> Result<Vec<Tok>, LiquidError> {
     let b = markup.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    let mut open = 0usize;
     while i < b.len() {
         let c = b[i];
         match c {
@@ -208,18 +209,28 @@ fn tokenize(markup: &str, offset: usize) -> Result<Vec<Tok>, LiquidError> {
                 i += 1;
             }
             b'[' => {
+                open += 1;
+                if open > MAX_NESTING {
+                    return Err(syntax("brackets are nested too deep", offset + i));
+                }
                 out.push(Tok::LBracket);
                 i += 1;
             }
             b']' => {
+                open = open.saturating_sub(1);
                 out.push(Tok::RBracket);
                 i += 1;
             }
             b'(' => {
+                open += 1;
+                if open > MAX_NESTING {
+                    return Err(syntax("parentheses are nested too deep", offset + i));
+                }
                 out.push(Tok::LParen);
                 i += 1;
             }
             b')' => {
+                open = open.saturating_sub(1);
                 out.push(Tok::RParen);
                 i += 1;
             }
@@ -306,6 +317,8 @@ struct P<'a> {
     toks: &'a [Tok],
     pos: usize,
     offset: usize,
+    /// `and`/`or` seen so far in this markup.
+    connectives: usize,
 }
 
 impl<'a> P<'a> {
@@ -314,6 +327,7 @@ impl<'a> P<'a> {
             toks,
             pos: 0,
             offset,
+            connectives: 0,
         }
     }
     fn peek(&self) -> Option<&Tok> {
@@ -448,6 +462,10 @@ impl<'a> P<'a> {
 
     /// `and`/`or` bind right to left, as in Liquid.
     fn condition(&mut self) -> Result<Cond, LiquidError> {
+        self.connectives += 1;
+        if self.connectives > MAX_NESTING {
+            return Err(self.err("too many 'and'/'or' in one condition"));
+        }
         let left = self.test()?;
         match self.peek() {
             Some(Tok::Ident(k)) if k == "and" => {
@@ -507,11 +525,28 @@ type EndTag = (String, String, usize);
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
+
+/// Deepest nesting of block tags accepted (against hostile templates).
+pub const MAX_NESTING: usize = 128;
 
 impl Parser {
     /// Parses nodes until one of `ends` (returns that tag's name, markup and offset).
     fn block(&mut self, ends: &[&str]) -> Result<(Vec<Node>, Option<EndTag>), LiquidError> {
+        if self.depth >= MAX_NESTING {
+            return Err(syntax(
+                format!("blocks are nested more than {MAX_NESTING} deep"),
+                self.pos,
+            ));
+        }
+        self.depth += 1;
+        let r = self.block_inner(ends);
+        self.depth -= 1;
+        r
+    }
+
+    fn block_inner(&mut self, ends: &[&str]) -> Result<(Vec<Node>, Option<EndTag>), LiquidError> {
         let mut nodes = Vec::new();
         while self.pos < self.tokens.len() {
             let tok = self.tokens[self.pos].clone();
@@ -726,7 +761,11 @@ struct Render<'a> {
 impl Template {
     pub fn parse(src: &str) -> Result<Template, LiquidError> {
         let tokens = lex(src)?;
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let (nodes, _) = p.block(&[])?;
         Ok(Template { nodes })
     }
@@ -1181,6 +1220,16 @@ mod tests {
                 .render(&Bindings::default()),
             Err(LiquidError::Render(_))
         ));
+        let deep = "{% if true %}".repeat(MAX_NESTING + 1);
+        assert!(Template::parse(&deep).is_err());
+        assert!(Template::parse(&format!("{{{{ a{} }}}}", "[".repeat(10_000))).is_err());
+        assert!(
+            Template::parse(&format!(
+                "{{% if {} %}}{{% endif %}}",
+                vec!["true"; 10_000].join(" and ")
+            ))
+            .is_err()
+        );
         let div = Template::parse("{{ 1 | DividedBy: 0 }}").unwrap();
         assert!(matches!(
             div.render(&Bindings::default()),

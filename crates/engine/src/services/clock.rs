@@ -56,11 +56,18 @@ impl Clock for WallClock {
     }
 }
 
+/// Shared between a pending sleep and the clock.
+struct SleepState {
+    fired: AtomicBool,
+    /// The sleep future was dropped before firing (a timeout that lost its race).
+    cancelled: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
 struct Sleeper {
     deadline: Duration,
     seq: u64,
-    fired: Arc<AtomicBool>,
-    waker: Arc<Mutex<Option<Waker>>>,
+    state: Arc<SleepState>,
 }
 
 impl PartialEq for Sleeper {
@@ -151,16 +158,33 @@ impl VirtualClock {
             }
         }
         for x in due {
-            x.fired.store(true, Ordering::SeqCst);
-            if let Some(w) = x.waker.lock().take() {
+            x.state.fired.store(true, Ordering::SeqCst);
+            if let Some(w) = x.state.waker.lock().take() {
                 w.wake();
             }
         }
     }
 
+    /// Drops cancelled sleeps at the top of the heap, and compacts it when it is mostly dead.
+    fn purge(s: &mut VirtualState) {
+        while s
+            .sleepers
+            .peek()
+            .is_some_and(|Reverse(x)| x.state.cancelled.load(Ordering::SeqCst))
+        {
+            s.sleepers.pop();
+        }
+        let len = s.sleepers.len();
+        if len >= 1024 && len.is_power_of_two() {
+            s.sleepers
+                .retain(|Reverse(x)| !x.state.cancelled.load(Ordering::SeqCst));
+        }
+    }
+
     /// Deadline of the earliest pending sleep, relative to now.
     pub fn next_deadline(&self) -> Option<Duration> {
-        let s = self.state.lock();
+        let mut s = self.state.lock();
+        Self::purge(&mut s);
         s.sleepers
             .peek()
             .map(|Reverse(x)| x.deadline.saturating_sub(s.elapsed))
@@ -169,7 +193,8 @@ impl VirtualClock {
     /// Advances to the earliest pending sleep; false when nothing sleeps.
     pub fn advance_to_next(&self) -> bool {
         let next = {
-            let s = self.state.lock();
+            let mut s = self.state.lock();
+            Self::purge(&mut s);
             s.sleepers.peek().map(|Reverse(x)| x.deadline)
         };
         match next {
@@ -181,8 +206,14 @@ impl VirtualClock {
         }
     }
 
+    /// Sleeps still waiting (not fired, not dropped).
     pub fn pending_sleeps(&self) -> usize {
-        self.state.lock().sleepers.len()
+        self.state
+            .lock()
+            .sleepers
+            .iter()
+            .filter(|Reverse(x)| !x.state.cancelled.load(Ordering::SeqCst))
+            .count()
     }
 
     /// Runs `fut` to completion, advancing virtual time to the next sleep deadline whenever the
@@ -253,21 +284,28 @@ impl Wake for FlagWaker {
 }
 
 struct VirtualSleep {
-    fired: Arc<AtomicBool>,
-    waker: Arc<Mutex<Option<Waker>>>,
+    state: Arc<SleepState>,
 }
 
 impl Future for VirtualSleep {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.fired.load(Ordering::SeqCst) {
+        if self.state.fired.load(Ordering::SeqCst) {
             return Poll::Ready(());
         }
-        *self.waker.lock() = Some(cx.waker().clone());
-        if self.fired.load(Ordering::SeqCst) {
+        *self.state.waker.lock() = Some(cx.waker().clone());
+        if self.state.fired.load(Ordering::SeqCst) {
             Poll::Ready(())
         } else {
             Poll::Pending
+        }
+    }
+}
+
+impl Drop for VirtualSleep {
+    fn drop(&mut self) {
+        if !self.state.fired.load(Ordering::SeqCst) {
+            self.state.cancelled.store(true, Ordering::SeqCst);
         }
     }
 }
@@ -281,20 +319,23 @@ impl Clock for VirtualClock {
         self.state.lock().elapsed
     }
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        let fired = Arc::new(AtomicBool::new(d.is_zero()));
-        let waker = Arc::new(Mutex::new(None));
+        let state = Arc::new(SleepState {
+            fired: AtomicBool::new(d.is_zero()),
+            cancelled: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        });
         if !d.is_zero() {
             let mut s = self.state.lock();
+            Self::purge(&mut s);
             s.seq += 1;
             let sleeper = Sleeper {
                 deadline: s.elapsed.saturating_add(d),
                 seq: s.seq,
-                fired: fired.clone(),
-                waker: waker.clone(),
+                state: state.clone(),
             };
             s.sleepers.push(Reverse(sleeper));
         }
-        Box::pin(VirtualSleep { fired, waker })
+        Box::pin(VirtualSleep { state })
     }
 }
 
@@ -351,6 +392,27 @@ mod tests {
                 Duration::from_secs(5)
             )
         );
+    }
+
+    #[tokio::test]
+    async fn dropped_sleeps_do_not_move_time() {
+        let c = VirtualClock::at_default_start();
+        for _ in 0..3000 {
+            drop(c.sleep(Duration::from_secs(300)));
+        }
+        assert_eq!(c.pending_sleeps(), 0);
+        assert_eq!(c.next_deadline(), None);
+        assert!(
+            !c.advance_to_next(),
+            "a lost timeout must not be a deadline to advance to"
+        );
+        assert!(
+            c.state.lock().sleepers.len() < 1100,
+            "cancelled sleeps are compacted"
+        );
+        let keep = c.sleep(Duration::from_secs(5));
+        assert_eq!(c.next_deadline(), Some(Duration::from_secs(5)));
+        drop(keep);
     }
 
     #[tokio::test]

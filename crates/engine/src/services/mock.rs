@@ -246,6 +246,9 @@ fn reply_body(
         if chunks.is_empty() {
             return Body::none();
         }
+        if chunks.len() == 1 {
+            return Body::from_bytes(chunks[0].1.clone());
+        }
         let all: Vec<u8> = chunks.iter().flat_map(|(_, b)| b.iter().copied()).collect();
         return Body::from_bytes(all);
     }

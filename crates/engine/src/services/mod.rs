@@ -6,6 +6,7 @@ mod http_client;
 mod mock;
 mod rng;
 mod store;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -20,6 +21,9 @@ pub use store::{
     CacheStore, CounterStore, EventRecord, EventSink, MemoryCacheStore, MemoryCounterStore,
     MemoryEventSink, MemoryMetricSink, MetricRecord, MetricSink, StoreError,
 };
+pub use tokens::{
+    AccessToken, LocalIssuerConfig, LocalTokenIssuer, TokenClaims, TokenError, TokenProvider,
+};
 
 /// The services one engine instance runs on. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -31,6 +35,8 @@ pub struct Services {
     pub cache: Arc<dyn CacheStore>,
     pub metrics: Arc<dyn MetricSink>,
     pub events: Arc<dyn EventSink>,
+    /// Managed-identity tokens.
+    pub tokens: Arc<dyn TokenProvider>,
 }
 
 /// Handles to the test doubles behind [`Services::for_tests`].
@@ -40,6 +46,7 @@ pub struct TestHandles {
     pub http: MockHttp,
     pub metrics: MemoryMetricSink,
     pub events: MemoryEventSink,
+    pub tokens: LocalTokenIssuer,
 }
 
 impl Services {
@@ -53,6 +60,10 @@ impl Services {
             cache: Arc::new(MemoryCacheStore::new(clock.clone())),
             metrics: Arc::new(MemoryMetricSink::default()),
             events: Arc::new(MemoryEventSink::default()),
+            tokens: Arc::new(LocalTokenIssuer::new(
+                LocalIssuerConfig::default(),
+                clock.clone(),
+            )),
             clock,
         }
     }
@@ -63,6 +74,7 @@ impl Services {
         let http = MockHttp::new(shared.clone());
         let metrics = MemoryMetricSink::default();
         let events = MemoryEventSink::default();
+        let tokens = LocalTokenIssuer::new(LocalIssuerConfig::default(), shared.clone());
         let services = Services {
             rng: Rng::seeded(seed),
             http: Arc::new(http.clone()),
@@ -70,6 +82,7 @@ impl Services {
             cache: Arc::new(MemoryCacheStore::new(shared.clone())),
             metrics: Arc::new(metrics.clone()),
             events: Arc::new(events.clone()),
+            tokens: Arc::new(tokens.clone()),
             clock: shared,
         };
         (
@@ -79,6 +92,7 @@ impl Services {
                 http,
                 metrics,
                 events,
+                tokens,
             },
         )
     }

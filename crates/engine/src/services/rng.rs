@@ -119,15 +119,16 @@ impl Rng {
 
 /// "D" format of RFC-order GUID bytes.
 pub fn format_guid(b: &[u8; 16]) -> String {
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[(x >> 4) as usize] as char);
+        out.push(HEX[(x & 15) as usize] as char);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -165,6 +166,12 @@ mod tests {
         assert_eq!(&g[14..15], "4");
         assert!(matches!(&g[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(r.below(0), 0);
+        assert_eq!(
+            format_guid(&[
+                0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef, 0x80, 1, 2, 3, 4, 5, 6, 0xff
+            ]),
+            "12345678-9abc-4def-8001-0203040506ff"
+        );
     }
 
     #[test]
