@@ -1,0 +1,1064 @@
+//! Library bindings: Random, Regex, StringBuilder, Encoding, hashes, WebUtility, Uri,
+//! BitConverter, Jwt / BasicAuthCredentials, XDocument basics.
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::code::Fault;
+use crate::interp::Machine;
+use crate::lib_core::{R, bytes_of, exc, i32_of, recv_str, s_of, str_array, utf16_len};
+use crate::members::{Member, P};
+use crate::types::{Cls, Exc, Hash, Ty};
+use crate::value::*;
+
+pub type NetRandom = apim_dotnet::random::Random;
+
+pub fn tables(c: Cls) -> Vec<&'static [Member]> {
+    match c {
+        Cls::Random => vec![RANDOM],
+        Cls::Regex => vec![REGEX],
+        Cls::Match => vec![MATCH, GROUP],
+        Cls::Group | Cls::Capture => vec![GROUP],
+        Cls::GroupCollection => vec![GROUPS],
+        Cls::MatchCollection => vec![MATCHES],
+        Cls::StringBuilder => vec![STRINGBUILDER],
+        Cls::Encoding => vec![ENCODING],
+        Cls::HashAlgo(_) => vec![HASH],
+        Cls::WebUtility => vec![WEBUTILITY],
+        Cls::Uri => vec![URI],
+        Cls::BitConverter => vec![BITCONVERTER],
+        Cls::Jwt => vec![JWT],
+        Cls::BasicAuth => vec![BASIC],
+        Cls::XDocument => vec![XDOC, XELEM],
+        Cls::XElement => vec![XELEM],
+        Cls::StringComparer => vec![STRINGCOMPARER],
+        _ => vec![],
+    }
+}
+
+fn obj(v: &Value) -> R<&Obj> {
+    match v {
+        Value::Obj(o) => Ok(o),
+        Value::Null => Err(Exception::null_ref().into()),
+        _ => Err(exc(Exc::InvalidCastException, "unexpected value")),
+    }
+}
+
+macro_rules! mfn {
+    ($name:ident, |$m:ident, $a:ident| $body:expr) => {
+        fn $name($m: &mut Machine<'_>, $a: &mut [Value]) -> R<Value> {
+            let _ = (&$m, &$a);
+            $body
+        }
+    };
+}
+
+// ------------------------------------------------------------------ Random
+mfn!(rnd_new, |m, a| {
+    let seed = if a.len() > 1 {
+        i32_of(&a[1])
+    } else {
+        m.env.random_seed()
+    };
+    Ok(Value::Obj(Arc::new(Obj::Random(Mutex::new(
+        NetRandom::new(seed),
+    )))))
+});
+fn rnd(v: &Value) -> R<&Mutex<NetRandom>> {
+    match obj(v)? {
+        Obj::Random(r) => Ok(r),
+        _ => Err(exc(Exc::InvalidCastException, "expected Random")),
+    }
+}
+mfn!(rnd_next, |m, a| {
+    let r = rnd(&a[0])?;
+    let v = match a.len() {
+        1 => r.lock().next(),
+        2 => r.lock().next_max(i32_of(&a[1]))?,
+        _ => r.lock().next_range(i32_of(&a[1]), i32_of(&a[2]))?,
+    };
+    Ok(Value::I32(v))
+});
+mfn!(rnd_next_double, |m, a| Ok(Value::F64(
+    rnd(&a[0])?.lock().next_double()
+)));
+mfn!(rnd_next_bytes, |m, a| {
+    let Value::Array(s) = &a[1] else {
+        return Err(crate::lib_core::arg_null("buffer"));
+    };
+    let mut buf = vec![0u8; s.items.read().len()];
+    rnd(&a[0])?.lock().next_bytes(&mut buf);
+    *s.items.write() = buf.into_iter().map(Value::U8).collect();
+    Ok(Value::Null)
+});
+static RANDOM: &[Member] = &[
+    Member::ctor(&[], rnd_new),
+    Member::ctor(&[P::I32], rnd_new),
+    Member::method("Next", &[], P::I32, rnd_next),
+    Member::method("Next", &[P::I32], P::I32, rnd_next),
+    Member::method("Next", &[P::I32, P::I32], P::I32, rnd_next),
+    Member::method("NextDouble", &[], P::F64, rnd_next_double),
+    Member::method("NextBytes", &[P::Arr(&P::U8)], P::Void, rnd_next_bytes),
+];
+
+// ------------------------------------------------------------------ Regex
+/// A compiled .NET regular expression (apim_dotnet's .NET dialect).
+pub type NetRegex = apim_dotnet::regex::Regex;
+/// A regex match (a `Match`, or one of its groups when the index is not 0).
+pub type MatchData = apim_dotnet::regex::Match;
+
+fn regex_options(v: Option<&Value>) -> u32 {
+    match v {
+        Some(Value::Enum(Cls::RegexOptions, k)) => *k as u32,
+        _ => 0,
+    }
+}
+
+fn compile_regex(pattern: &str, opts: u32) -> R<Arc<NetRegex>> {
+    Ok(Arc::new(NetRegex::new(pattern, opts)?))
+}
+
+/// The receiver regex for instance calls (`a[0]`), or a new one from a static call's
+/// pattern argument.
+fn regex_arg(a: &[Value], pat_index: usize, opts_index: usize) -> R<Arc<NetRegex>> {
+    match &a[0] {
+        Value::Obj(o) => match &**o {
+            Obj::Regex(r) => Ok(r.clone()),
+            _ => Err(exc(Exc::InvalidCastException, "expected Regex")),
+        },
+        _ => compile_regex(
+            s_of(&a[pat_index], "pattern")?,
+            regex_options(a.get(opts_index)),
+        ),
+    }
+}
+
+fn match_value(m: MatchData) -> Value {
+    Value::Obj(Arc::new(Obj::Match(Arc::new(m), 0)))
+}
+
+fn matches_value(ms: Vec<MatchData>) -> Value {
+    Value::List(Seq::new(
+        SeqKind::Enumerable,
+        Ty::Named(Cls::Match),
+        ms.into_iter().map(match_value).collect(),
+    ))
+}
+
+mfn!(re_new, |m, a| Ok(Value::Obj(Arc::new(Obj::Regex(
+    compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?
+)))));
+mfn!(re_is_match_s, |m, a| {
+    let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
+    Ok(Value::Bool(re.is_match(s_of(&a[0], "input")?)?))
+});
+mfn!(re_is_match_i, |m, a| {
+    let re = regex_arg(a, 0, 9)?;
+    Ok(Value::Bool(re.is_match(s_of(&a[1], "input")?)?))
+});
+mfn!(re_match_s, |m, a| {
+    let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
+    Ok(match_value(re.match_first(s_of(&a[0], "input")?)?))
+});
+mfn!(re_match_i, |m, a| {
+    let re = regex_arg(a, 0, 9)?;
+    Ok(match_value(re.match_first(s_of(&a[1], "input")?)?))
+});
+mfn!(re_matches_s, |m, a| {
+    let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
+    Ok(matches_value(re.matches(s_of(&a[0], "input")?, 0)?))
+});
+mfn!(re_matches_i, |m, a| {
+    let re = regex_arg(a, 0, 9)?;
+    Ok(matches_value(re.matches(s_of(&a[1], "input")?, 0)?))
+});
+mfn!(re_replace_s, |m, a| {
+    let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(3)))?;
+    Ok(Value::string(re.replace(
+        s_of(&a[0], "input")?,
+        s_of(&a[2], "replacement")?,
+        -1,
+        0,
+    )?))
+});
+mfn!(re_replace_i, |m, a| {
+    let re = regex_arg(a, 0, 9)?;
+    Ok(Value::string(re.replace(
+        s_of(&a[1], "input")?,
+        s_of(&a[2], "replacement")?,
+        -1,
+        0,
+    )?))
+});
+mfn!(re_split_s, |m, a| {
+    let re = compile_regex(s_of(&a[1], "pattern")?, regex_options(a.get(2)))?;
+    Ok(str_array(re.split(s_of(&a[0], "input")?, 0, 0)?))
+});
+mfn!(re_split_i, |m, a| {
+    let re = regex_arg(a, 0, 9)?;
+    Ok(str_array(re.split(s_of(&a[1], "input")?, 0, 0)?))
+});
+mfn!(re_unescape, |m, a| Ok(Value::string(
+    apim_dotnet::regex::unescape(s_of(&a[0], "str")?)?
+)));
+const OPTS: P = P::C(Cls::RegexOptions);
+static REGEX: &[Member] = &[
+    Member::ctor(&[P::Str], re_new),
+    Member::ctor(&[P::Str, OPTS], re_new),
+    Member::stat("IsMatch", &[P::Str, P::Str], P::Bool, re_is_match_s),
+    Member::stat("IsMatch", &[P::Str, P::Str, OPTS], P::Bool, re_is_match_s),
+    Member::stat("Match", &[P::Str, P::Str], P::C(Cls::Match), re_match_s),
+    Member::stat(
+        "Match",
+        &[P::Str, P::Str, OPTS],
+        P::C(Cls::Match),
+        re_match_s,
+    ),
+    Member::stat(
+        "Matches",
+        &[P::Str, P::Str],
+        P::C(Cls::MatchCollection),
+        re_matches_s,
+    ),
+    Member::stat(
+        "Matches",
+        &[P::Str, P::Str, OPTS],
+        P::C(Cls::MatchCollection),
+        re_matches_s,
+    ),
+    Member::stat("Replace", &[P::Str, P::Str, P::Str], P::Str, re_replace_s),
+    Member::stat(
+        "Replace",
+        &[P::Str, P::Str, P::Str, OPTS],
+        P::Str,
+        re_replace_s,
+    ),
+    Member::stat("Split", &[P::Str, P::Str], P::Arr(&P::Str), re_split_s),
+    Member::stat(
+        "Split",
+        &[P::Str, P::Str, OPTS],
+        P::Arr(&P::Str),
+        re_split_s,
+    ),
+    Member::stat("Unescape", &[P::Str], P::Str, re_unescape),
+    Member::method("IsMatch", &[P::Str], P::Bool, re_is_match_i),
+    Member::method("Match", &[P::Str], P::C(Cls::Match), re_match_i),
+    Member::method(
+        "Matches",
+        &[P::Str],
+        P::C(Cls::MatchCollection),
+        re_matches_i,
+    ),
+    Member::method("Replace", &[P::Str, P::Str], P::Str, re_replace_i),
+    Member::method("Split", &[P::Str], P::Arr(&P::Str), re_split_i),
+];
+
+fn group_of(v: &Value) -> R<(Arc<MatchData>, apim_dotnet::regex::Group)> {
+    match obj(v)? {
+        Obj::Match(m, g) => {
+            let grp = m.group_by_number(*g as i32);
+            Ok((m.clone(), grp))
+        }
+        _ => Err(exc(Exc::InvalidCastException, "expected Match")),
+    }
+}
+mfn!(m_success, |m, a| Ok(Value::Bool(
+    group_of(&a[0])?.1.success
+)));
+mfn!(m_value, |m, a| Ok(Value::string(group_of(&a[0])?.1.value)));
+mfn!(m_index, |m, a| Ok(Value::I32(group_of(&a[0])?.1.index)));
+mfn!(m_length, |m, a| Ok(Value::I32(group_of(&a[0])?.1.length)));
+mfn!(m_groups, |m, a| Ok(a[0].clone()));
+mfn!(m_result, |m, a| {
+    let (md, _) = group_of(&a[0])?;
+    Ok(Value::string(md.result(s_of(&a[1], "replacement")?)?))
+});
+mfn!(groups_get, |m, a| {
+    let (md, _) = group_of(&a[0])?;
+    let g = match &a[1] {
+        Value::Str(name) => md.group_by_name(name),
+        v => md.group_by_number(i32_of(v)),
+    };
+    // a group is represented by its match and number; unknown names give an unsuccessful group
+    let number = if g.success
+        || md
+            .groups()
+            .iter()
+            .any(|x| x.number == g.number && x.name == g.name)
+    {
+        g.number
+    } else {
+        usize::MAX
+    };
+    Ok(Value::Obj(Arc::new(Obj::Match(md, number))))
+});
+mfn!(groups_count, |m, a| Ok(Value::I32(
+    group_of(&a[0])?.0.groups().len() as i32
+)));
+mfn!(matches_count, |m, a| match &a[0] {
+    Value::List(s) => Ok(Value::I32(s.items.read().len() as i32)),
+    _ => Ok(Value::I32(0)),
+});
+mfn!(matches_get, |m, a| match &a[0] {
+    Value::List(s) => s
+        .items
+        .read()
+        .get(i32_of(&a[1]) as usize)
+        .cloned()
+        .ok_or_else(|| Exception::arg_range("i").into()),
+    _ => Ok(Value::Null),
+});
+static MATCH: &[Member] = &[
+    Member::prop("Groups", P::C(Cls::GroupCollection), m_groups),
+    Member::method("Result", &[P::Str], P::Str, m_result),
+];
+static GROUP: &[Member] = &[
+    Member::prop("Success", P::Bool, m_success),
+    Member::prop("Value", P::Str, m_value),
+    Member::prop("Index", P::I32, m_index),
+    Member::prop("Length", P::I32, m_length),
+];
+static GROUPS: &[Member] = &[
+    Member::indexer(&[P::Str], P::C(Cls::Group), groups_get, None),
+    Member::indexer(&[P::I32], P::C(Cls::Group), groups_get, None),
+    Member::prop("Count", P::I32, groups_count),
+];
+static MATCHES: &[Member] = &[
+    Member::indexer(&[P::I32], P::C(Cls::Match), matches_get, None),
+    Member::prop("Count", P::I32, matches_count),
+];
+
+// ------------------------------------------------------------------ StringBuilder
+fn sb(v: &Value) -> R<&Mutex<String>> {
+    match obj(v)? {
+        Obj::StringBuilder(s) => Ok(s),
+        _ => Err(exc(Exc::InvalidCastException, "expected StringBuilder")),
+    }
+}
+mfn!(sb_new, |m, a| {
+    let init = match a.get(1) {
+        Some(Value::Str(s)) => s.to_string(),
+        _ => String::new(),
+    };
+    Ok(Value::Obj(Arc::new(Obj::StringBuilder(Mutex::new(init)))))
+});
+mfn!(sb_append, |m, a| {
+    let text = crate::render::net_string(&a[1]);
+    sb(&a[0])?.lock().push_str(&text);
+    Ok(a[0].clone())
+});
+mfn!(sb_append_line, |m, a| {
+    let text = if a.len() > 1 {
+        crate::render::net_string(&a[1])
+    } else {
+        String::new()
+    };
+    let mut s = sb(&a[0])?.lock();
+    s.push_str(&text);
+    s.push_str("\r\n");
+    drop(s);
+    Ok(a[0].clone())
+});
+mfn!(sb_append_format, |m, a| {
+    let args = crate::lib_core::seq_items(&a[2]).unwrap_or_default();
+    let text = crate::lib_core::composite_format(s_of(&a[1], "format")?, &args)?;
+    sb(&a[0])?.lock().push_str(&text);
+    Ok(a[0].clone())
+});
+mfn!(sb_length, |m, a| Ok(Value::I32(
+    utf16_len(&sb(&a[0])?.lock()) as i32
+)));
+mfn!(sb_clear, |m, a| {
+    sb(&a[0])?.lock().clear();
+    Ok(a[0].clone())
+});
+mfn!(sb_to_string, |m, a| Ok(Value::string(
+    sb(&a[0])?.lock().clone()
+)));
+static STRINGBUILDER: &[Member] = &[
+    Member::ctor(&[], sb_new),
+    Member::ctor(&[P::Str], sb_new),
+    Member::method("Append", &[P::Obj], P::C(Cls::StringBuilder), sb_append),
+    Member::method("AppendLine", &[], P::C(Cls::StringBuilder), sb_append_line),
+    Member::method(
+        "AppendLine",
+        &[P::Str],
+        P::C(Cls::StringBuilder),
+        sb_append_line,
+    ),
+    Member::method(
+        "AppendFormat",
+        &[P::Str, P::Params(&P::Obj)],
+        P::C(Cls::StringBuilder),
+        sb_append_format,
+    ),
+    Member::method("Clear", &[], P::C(Cls::StringBuilder), sb_clear),
+    Member::method("ToString", &[], P::Str, sb_to_string),
+    Member::prop("Length", P::I32, sb_length),
+];
+
+// ------------------------------------------------------------------ Encoding
+pub type Enc = apim_dotnet::encoding::Encoding;
+fn enc_value(e: Enc) -> Value {
+    Value::Obj(Arc::new(Obj::Encoding(e)))
+}
+mfn!(enc_utf8, |m, a| Ok(enc_value(Enc::Utf8)));
+mfn!(enc_ascii, |m, a| Ok(enc_value(Enc::Ascii)));
+mfn!(enc_unicode, |m, a| Ok(enc_value(Enc::Unicode)));
+mfn!(enc_be_unicode, |m, a| Ok(enc_value(Enc::BigEndianUnicode)));
+mfn!(enc_utf32, |m, a| Ok(enc_value(Enc::Utf32)));
+mfn!(enc_latin1, |m, a| Ok(enc_value(Enc::Latin1)));
+mfn!(enc_get_encoding, |m, a| Ok(enc_value(Enc::from_name(
+    s_of(&a[0], "name")?
+)?)));
+fn enc(v: &Value) -> R<Enc> {
+    match obj(v)? {
+        Obj::Encoding(e) => Ok(*e),
+        _ => Err(exc(Exc::InvalidCastException, "expected Encoding")),
+    }
+}
+mfn!(enc_get_bytes, |m, a| Ok(Value::bytes(
+    enc(&a[0])?.get_bytes(s_of(&a[1], "s")?)
+)));
+mfn!(enc_get_string, |m, a| Ok(Value::string(
+    enc(&a[0])?.get_string(&bytes_of(&a[1])?)
+)));
+mfn!(enc_byte_count, |m, a| Ok(Value::I32(
+    enc(&a[0])?.get_byte_count(s_of(&a[1], "s")?)
+)));
+mfn!(enc_web_name, |m, a| Ok(Value::str(enc(&a[0])?.web_name())));
+static ENCODING: &[Member] = &[
+    Member::sprop("UTF8", P::C(Cls::Encoding), enc_utf8),
+    Member::sprop("ASCII", P::C(Cls::Encoding), enc_ascii),
+    Member::sprop("Unicode", P::C(Cls::Encoding), enc_unicode),
+    Member::sprop("BigEndianUnicode", P::C(Cls::Encoding), enc_be_unicode),
+    Member::sprop("UTF32", P::C(Cls::Encoding), enc_utf32),
+    Member::sprop("Latin1", P::C(Cls::Encoding), enc_latin1),
+    Member::stat(
+        "GetEncoding",
+        &[P::Str],
+        P::C(Cls::Encoding),
+        enc_get_encoding,
+    ),
+    Member::method("GetBytes", &[P::Str], P::Arr(&P::U8), enc_get_bytes),
+    Member::method("GetString", &[P::Arr(&P::U8)], P::Str, enc_get_string),
+    Member::method("GetByteCount", &[P::Str], P::I32, enc_byte_count),
+    Member::prop("WebName", P::Str, enc_web_name),
+];
+
+// ------------------------------------------------------------------ hashes
+fn hash_new(h: Hash, key: Vec<u8>) -> Value {
+    Value::Obj(Arc::new(Obj::Hash(h, key)))
+}
+mfn!(hash_ctor, |m, a| {
+    let Ty::Named(Cls::HashAlgo(h)) = crate::lib_core::ty_of(&a[0]) else {
+        return Ok(Value::Null);
+    };
+    let key = if a.len() > 1 {
+        bytes_of(&a[1])?
+    } else {
+        vec![0u8; 64]
+    };
+    Ok(hash_new(h, key))
+});
+fn compute(h: Hash, key: &[u8], data: &[u8]) -> Vec<u8> {
+    use apim_dotnet::crypto::HashAlgorithm as A;
+    let (alg, hmac) = match h {
+        Hash::Md5 => (A::Md5, false),
+        Hash::Sha1 => (A::Sha1, false),
+        Hash::Sha256 => (A::Sha256, false),
+        Hash::Sha384 => (A::Sha384, false),
+        Hash::Sha512 => (A::Sha512, false),
+        Hash::HmacMd5 => (A::Md5, true),
+        Hash::HmacSha1 => (A::Sha1, true),
+        Hash::HmacSha256 => (A::Sha256, true),
+        Hash::HmacSha384 => (A::Sha384, true),
+        Hash::HmacSha512 => (A::Sha512, true),
+    };
+    if hmac {
+        alg.compute_hmac(key, data)
+    } else {
+        alg.compute_hash(data)
+    }
+}
+mfn!(hash_compute, |m, a| {
+    let (h, key) = match obj(&a[0])? {
+        Obj::Hash(h, k) => (*h, k.clone()),
+        _ => return Err(exc(Exc::InvalidCastException, "expected a hash algorithm")),
+    };
+    let data = bytes_of(&a[1])?;
+    Ok(Value::bytes(compute(h, &key, &data)))
+});
+mfn!(hash_dispose, |m, a| Ok(Value::Null));
+static HASH: &[Member] = &[
+    Member::ctor(&[], hash_ctor),
+    Member::ctor(&[P::Arr(&P::U8)], hash_ctor),
+    Member::method(
+        "ComputeHash",
+        &[P::Arr(&P::U8)],
+        P::Arr(&P::U8),
+        hash_compute,
+    ),
+    Member::method("Dispose", &[], P::Void, hash_dispose),
+];
+
+// ------------------------------------------------------------------ WebUtility / Uri
+fn html_encode(s: &str) -> String {
+    apim_dotnet::web::html_encode(s)
+}
+mfn!(wu_url_encode, |m, a| Ok(match &a[0] {
+    Value::Str(s) => Value::string(apim_dotnet::web::url_encode(s)),
+    _ => Value::Null,
+}));
+mfn!(wu_url_decode, |m, a| Ok(match &a[0] {
+    Value::Str(s) => Value::string(apim_dotnet::web::url_decode(s)),
+    _ => Value::Null,
+}));
+mfn!(wu_html_encode, |m, a| Ok(match &a[0] {
+    Value::Str(s) => Value::string(html_encode(s)),
+    _ => Value::Null,
+}));
+mfn!(wu_html_decode, |m, a| Ok(match &a[0] {
+    Value::Str(s) => Value::string(apim_dotnet::web::html_decode(s)),
+    _ => Value::Null,
+}));
+static WEBUTILITY: &[Member] = &[
+    Member::stat("UrlEncode", &[P::Str], P::Str, wu_url_encode),
+    Member::stat("UrlDecode", &[P::Str], P::Str, wu_url_decode),
+    Member::stat("HtmlEncode", &[P::Str], P::Str, wu_html_encode),
+    Member::stat("HtmlDecode", &[P::Str], P::Str, wu_html_decode),
+];
+mfn!(uri_escape_data, |m, a| Ok(Value::string(
+    apim_dotnet::web::escape_data_string(s_of(&a[0], "stringToEscape")?)
+)));
+mfn!(uri_unescape_data, |m, a| Ok(Value::string(
+    apim_dotnet::web::unescape_data_string(s_of(&a[0], "stringToUnescape")?)
+)));
+mfn!(uri_new, |m, a| {
+    let s = s_of(&a[1], "uriString")?;
+    if !s.contains("://") {
+        return Err(exc(
+            Exc::UriFormatException,
+            "Invalid URI: The format of the URI could not be determined.",
+        ));
+    }
+    Ok(Value::Obj(Arc::new(Obj::Uri(s.to_string()))))
+});
+fn uri_str(v: &Value) -> R<String> {
+    match obj(v)? {
+        Obj::Uri(u) => Ok(u.clone()),
+        _ => Err(exc(Exc::InvalidCastException, "expected Uri")),
+    }
+}
+fn uri_parts(u: &str) -> (String, String, String, String) {
+    let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
+    let (authority, path_q) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (path, query) = match path_q.find('?') {
+        Some(i) => (&path_q[..i], &path_q[i..]),
+        None => (path_q, ""),
+    };
+    (
+        scheme.to_lowercase(),
+        authority.to_lowercase(),
+        path.to_string(),
+        query.to_string(),
+    )
+}
+mfn!(uri_host, |m, a| Ok(Value::string(
+    uri_parts(&uri_str(&a[0])?)
+        .1
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_string()
+)));
+mfn!(uri_scheme, |m, a| Ok(Value::string(
+    uri_parts(&uri_str(&a[0])?).0
+)));
+mfn!(uri_path, |m, a| Ok(Value::string(
+    uri_parts(&uri_str(&a[0])?).2
+)));
+mfn!(uri_query, |m, a| Ok(Value::string(
+    uri_parts(&uri_str(&a[0])?).3
+)));
+mfn!(uri_path_and_query, |m, a| {
+    let p = uri_parts(&uri_str(&a[0])?);
+    Ok(Value::string(format!("{}{}", p.2, p.3)))
+});
+mfn!(uri_absolute, |m, a| {
+    let p = uri_parts(&uri_str(&a[0])?);
+    Ok(Value::string(format!("{}://{}{}{}", p.0, p.1, p.2, p.3)))
+});
+mfn!(uri_port, |m, a| {
+    let p = uri_parts(&uri_str(&a[0])?);
+    let port =
+        p.1.split_once(':')
+            .and_then(|(_, x)| x.parse().ok())
+            .unwrap_or(if p.0 == "https" { 443 } else { 80 });
+    Ok(Value::I32(port))
+});
+static URI: &[Member] = &[
+    Member::ctor(&[P::Str], uri_new),
+    Member::stat("EscapeDataString", &[P::Str], P::Str, uri_escape_data),
+    Member::stat("UnescapeDataString", &[P::Str], P::Str, uri_unescape_data),
+    Member::prop("Host", P::Str, uri_host),
+    Member::prop("Scheme", P::Str, uri_scheme),
+    Member::prop("AbsolutePath", P::Str, uri_path),
+    Member::prop("Query", P::Str, uri_query),
+    Member::prop("PathAndQuery", P::Str, uri_path_and_query),
+    Member::prop("AbsoluteUri", P::Str, uri_absolute),
+    Member::prop("Port", P::I32, uri_port),
+];
+
+mfn!(bc_to_string, |m, a| {
+    let b = bytes_of(&a[0])?;
+    Ok(Value::string(
+        b.iter()
+            .map(|x| format!("{x:02X}"))
+            .collect::<Vec<_>>()
+            .join("-"),
+    ))
+});
+mfn!(bc_get_bytes_i32, |m, a| Ok(Value::bytes(
+    i32_of(&a[0]).to_le_bytes().to_vec()
+)));
+mfn!(bc_get_bytes_i64, |m, a| Ok(Value::bytes(
+    crate::lib_core::i64_of(&a[0]).to_le_bytes().to_vec()
+)));
+mfn!(bc_to_i32, |m, a| {
+    let b = bytes_of(&a[0])?;
+    let i = i32_of(&a[1]).max(0) as usize;
+    if i + 4 > b.len() {
+        return Err(exc(
+            Exc::ArgumentException,
+            "Destination array is not long enough to copy all the items in the collection. Check array index and length.",
+        ));
+    }
+    Ok(Value::I32(i32::from_le_bytes([
+        b[i],
+        b[i + 1],
+        b[i + 2],
+        b[i + 3],
+    ])))
+});
+static BITCONVERTER: &[Member] = &[
+    Member::stat("ToString", &[P::Arr(&P::U8)], P::Str, bc_to_string),
+    Member::stat("GetBytes", &[P::I32], P::Arr(&P::U8), bc_get_bytes_i32),
+    Member::stat("GetBytes", &[P::I64], P::Arr(&P::U8), bc_get_bytes_i64),
+    Member::stat("ToInt32", &[P::Arr(&P::U8), P::I32], P::I32, bc_to_i32),
+];
+
+mfn!(sc_ordinal, |m, a| Ok(Value::Obj(Arc::new(
+    Obj::StringComparer(4)
+))));
+mfn!(sc_ordinal_ic, |m, a| Ok(Value::Obj(Arc::new(
+    Obj::StringComparer(5)
+))));
+static STRINGCOMPARER: &[Member] = &[
+    Member::sprop("Ordinal", P::C(Cls::StringComparer), sc_ordinal),
+    Member::sprop(
+        "OrdinalIgnoreCase",
+        P::C(Cls::StringComparer),
+        sc_ordinal_ic,
+    ),
+    Member::sprop(
+        "InvariantCultureIgnoreCase",
+        P::C(Cls::StringComparer),
+        sc_ordinal_ic,
+    ),
+    Member::sprop("InvariantCulture", P::C(Cls::StringComparer), sc_ordinal),
+];
+
+// ------------------------------------------------------------------ Jwt / Basic
+/// A parsed JWT (no signature validation, as APIM's `AsJwt`).
+pub struct JwtData {
+    pub header: apim_dotnet::JToken,
+    pub payload: apim_dotnet::JToken,
+}
+
+fn b64url(s: &str) -> Option<Vec<u8>> {
+    let mut t: String = s.replace('-', "+").replace('_', "/");
+    while t.len() % 4 != 0 {
+        t.push('=');
+    }
+    apim_dotnet::convert::from_base64_string(&t).ok()
+}
+
+pub fn as_jwt(s: &str) -> R<Value> {
+    let token = s.trim();
+    let token = token
+        .strip_prefix("Bearer ")
+        .or_else(|| token.strip_prefix("bearer "))
+        .unwrap_or(token)
+        .trim();
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return Ok(Value::Null);
+    }
+    let (Some(h), Some(p)) = (b64url(parts[0]), b64url(parts[1])) else {
+        return Ok(Value::Null);
+    };
+    let (Ok(hs), Ok(ps)) = (String::from_utf8(h), String::from_utf8(p)) else {
+        return Ok(Value::Null);
+    };
+    let (Ok(header), Ok(payload)) = (
+        apim_dotnet::JToken::parse(&hs),
+        apim_dotnet::JToken::parse(&ps),
+    ) else {
+        return Ok(Value::Null);
+    };
+    if !header.is_object() || !payload.is_object() {
+        return Ok(Value::Null);
+    }
+    Ok(Value::Obj(Arc::new(Obj::Jwt(Arc::new(JwtData {
+        header,
+        payload,
+    })))))
+}
+
+pub fn as_basic(s: &str) -> R<Value> {
+    let t = s.trim();
+    let Some(rest) = t
+        .strip_prefix("Basic ")
+        .or_else(|| t.strip_prefix("basic "))
+    else {
+        return Ok(Value::Null);
+    };
+    let Ok(bytes) = apim_dotnet::convert::from_base64_string(rest.trim()) else {
+        return Ok(Value::Null);
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let Some((u, p)) = text.split_once(':') else {
+        return Ok(Value::Null);
+    };
+    Ok(Value::Obj(Arc::new(Obj::Basic(
+        u.to_string(),
+        p.to_string(),
+    ))))
+}
+
+fn jwt(v: &Value) -> R<Arc<JwtData>> {
+    match obj(v)? {
+        Obj::Jwt(j) => Ok(j.clone()),
+        _ => Err(exc(Exc::InvalidCastException, "expected Jwt")),
+    }
+}
+fn claim_strings(t: &apim_dotnet::JToken) -> Vec<String> {
+    if t.is_array() {
+        t.children().iter().map(|c| c.to_string_default()).collect()
+    } else {
+        vec![t.to_string_default()]
+    }
+}
+fn jwt_str(j: &apim_dotnet::JToken, name: &str) -> Value {
+    match j.get(name).ok().flatten() {
+        Some(t) if t.is_value() => Value::string(t.to_string_default()),
+        _ => Value::Null,
+    }
+}
+fn jwt_date(j: &apim_dotnet::JToken, name: &str) -> Value {
+    match j
+        .get(name)
+        .ok()
+        .flatten()
+        .and_then(|t| t.to_string_default().parse::<f64>().ok())
+    {
+        Some(secs) => match apim_dotnet::DateTime::UNIX_EPOCH.add_seconds(secs.trunc()) {
+            Ok(d) => Value::DateTime(d),
+            Err(_) => Value::Null,
+        },
+        None => Value::Null,
+    }
+}
+mfn!(jwt_algorithm, |m, a| Ok(jwt_str(
+    &jwt(&a[0])?.header,
+    "alg"
+)));
+mfn!(jwt_type, |m, a| Ok(jwt_str(&jwt(&a[0])?.header, "typ")));
+mfn!(jwt_id, |m, a| Ok(jwt_str(&jwt(&a[0])?.payload, "jti")));
+mfn!(jwt_issuer, |m, a| Ok(jwt_str(&jwt(&a[0])?.payload, "iss")));
+mfn!(jwt_subject, |m, a| Ok(jwt_str(&jwt(&a[0])?.payload, "sub")));
+mfn!(jwt_exp, |m, a| Ok(jwt_date(&jwt(&a[0])?.payload, "exp")));
+mfn!(jwt_nbf, |m, a| Ok(jwt_date(&jwt(&a[0])?.payload, "nbf")));
+mfn!(jwt_iat, |m, a| Ok(jwt_date(&jwt(&a[0])?.payload, "iat")));
+mfn!(jwt_audiences, |m, a| {
+    let j = jwt(&a[0])?;
+    let items = match j.payload.get("aud").ok().flatten() {
+        Some(t) => claim_strings(&t),
+        None => vec![],
+    };
+    Ok(Value::List(Seq::new(
+        SeqKind::Enumerable,
+        Ty::String,
+        items.into_iter().map(Value::string).collect(),
+    )))
+});
+mfn!(jwt_claims, |m, a| {
+    let j = jwt(&a[0])?;
+    let d = Dict {
+        key: Ty::String,
+        value: Ty::array(Ty::String),
+        entries: parking_lot::RwLock::new(Vec::new()),
+        ignore_case: false,
+    };
+    for p in j.payload.properties().unwrap_or_default() {
+        let name = p.name().unwrap_or_default();
+        let v = p
+            .property_value()
+            .map(|t| claim_strings(&t))
+            .unwrap_or_default();
+        d.entries.write().push((Value::string(name), str_array(v)));
+    }
+    Ok(Value::Dict(Arc::new(d)))
+});
+static JWT: &[Member] = &[
+    Member::prop("Algorithm", P::Str, jwt_algorithm),
+    Member::prop("Type", P::Str, jwt_type),
+    Member::prop("Id", P::Str, jwt_id),
+    Member::prop("Issuer", P::Str, jwt_issuer),
+    Member::prop("Subject", P::Str, jwt_subject),
+    Member::prop("ExpirationTime", P::Nul(&P::C(Cls::DateTime)), jwt_exp),
+    Member::prop("NotBefore", P::Nul(&P::C(Cls::DateTime)), jwt_nbf),
+    Member::prop("IssuedAt", P::Nul(&P::C(Cls::DateTime)), jwt_iat),
+    Member::prop("Audiences", P::IEnum(&P::Str), jwt_audiences),
+    Member::prop("Claims", P::Dyn(claims_ty), jwt_claims),
+];
+fn claims_ty(_: &Ty, _: &[Ty]) -> Ty {
+    Ty::generic(
+        crate::types::Gen::IReadOnlyDictionary,
+        vec![Ty::String, Ty::array(Ty::String)],
+    )
+}
+mfn!(basic_user, |m, a| match obj(&a[0])? {
+    Obj::Basic(u, _) => Ok(Value::string(u.clone())),
+    _ => Ok(Value::Null),
+});
+mfn!(basic_password, |m, a| match obj(&a[0])? {
+    Obj::Basic(_, p) => Ok(Value::string(p.clone())),
+    _ => Ok(Value::Null),
+});
+static BASIC: &[Member] = &[
+    Member::prop("UserId", P::Str, basic_user),
+    Member::prop("Password", P::Str, basic_password),
+];
+
+// ------------------------------------------------------------------ XDocument / XElement
+/// An immutable XML element tree (enough for `Parse`, `Root`, `Element`, `Elements`,
+/// `Attribute`, `Value`).
+#[derive(Debug)]
+pub struct XNode {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<XChild>,
+}
+
+#[derive(Debug)]
+pub enum XChild {
+    Element(Arc<XNode>),
+    Text(String),
+}
+
+#[derive(Clone)]
+pub struct XNodeRef {
+    pub node: Arc<XNode>,
+    pub document: bool,
+}
+
+impl XNodeRef {
+    pub fn matches_class(&self, c: Cls) -> bool {
+        match c {
+            Cls::XDocument => self.document,
+            Cls::XElement => !self.document,
+            _ => false,
+        }
+    }
+    pub fn class_name(&self) -> &'static str {
+        if self.document {
+            "XDocument"
+        } else {
+            "XElement"
+        }
+    }
+    pub fn to_string_default(&self) -> String {
+        let mut out = String::new();
+        write_node(&self.node, &mut out, 0);
+        out
+    }
+}
+
+fn write_node(n: &XNode, out: &mut String, indent: usize) {
+    out.push_str(&"  ".repeat(indent));
+    out.push('<');
+    out.push_str(&n.name);
+    for (k, v) in &n.attrs {
+        out.push_str(&format!(" {k}=\"{}\"", html_encode(v)));
+    }
+    if n.children.is_empty() {
+        out.push_str(" />");
+        return;
+    }
+    out.push('>');
+    let only_text = n.children.iter().all(|c| matches!(c, XChild::Text(_)));
+    for c in &n.children {
+        match c {
+            XChild::Text(t) => out.push_str(
+                &t.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;"),
+            ),
+            XChild::Element(e) => {
+                out.push_str("\r\n");
+                write_node(e, out, indent + 1);
+            }
+        }
+    }
+    if !only_text {
+        out.push_str("\r\n");
+        out.push_str(&"  ".repeat(indent));
+    }
+    out.push_str(&format!("</{}>", n.name));
+}
+
+fn convert_xml(n: roxmltree::Node<'_, '_>) -> XNode {
+    let name = n.tag_name().name().to_string();
+    let attrs = n
+        .attributes()
+        .map(|a| (a.name().to_string(), a.value().to_string()))
+        .collect();
+    let mut children = Vec::new();
+    for c in n.children() {
+        if c.is_element() {
+            children.push(XChild::Element(Arc::new(convert_xml(c))));
+        } else if c.is_text() {
+            if let Some(t) = c.text() {
+                if !t.trim().is_empty() {
+                    children.push(XChild::Text(t.to_string()));
+                }
+            }
+        }
+    }
+    XNode {
+        name,
+        attrs,
+        children,
+    }
+}
+
+fn xml_value(n: &XNode) -> String {
+    let mut s = String::new();
+    for c in &n.children {
+        match c {
+            XChild::Text(t) => s.push_str(t),
+            XChild::Element(e) => s.push_str(&xml_value(e)),
+        }
+    }
+    s
+}
+
+fn xnode(v: &Value) -> R<XNodeRef> {
+    match obj(v)? {
+        Obj::Xml(x) => Ok(x.clone()),
+        _ => Err(exc(Exc::InvalidCastException, "expected XElement")),
+    }
+}
+fn xval(node: Arc<XNode>, document: bool) -> Value {
+    Value::Obj(Arc::new(Obj::Xml(XNodeRef { node, document })))
+}
+pub fn parse_xml(text: &str, document: bool) -> R<Value> {
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(text, opts)
+        .map_err(|e| exc(Exc::Exception, format!("System.Xml.XmlException: {e}")))?;
+    Ok(xval(Arc::new(convert_xml(doc.root_element())), document))
+}
+mfn!(xdoc_parse, |m, a| parse_xml(s_of(&a[0], "text")?, true));
+mfn!(xelem_parse, |m, a| parse_xml(s_of(&a[0], "text")?, false));
+mfn!(xdoc_root, |m, a| {
+    let x = xnode(&a[0])?;
+    Ok(xval(x.node.clone(), false))
+});
+mfn!(xelem_element, |m, a| {
+    let x = xnode(&a[0])?;
+    let name = s_of(&a[1], "name")?;
+    if x.document {
+        return Ok(if x.node.name == name {
+            xval(x.node.clone(), false)
+        } else {
+            Value::Null
+        });
+    }
+    for c in &x.node.children {
+        if let XChild::Element(e) = c {
+            if e.name == name {
+                return Ok(xval(e.clone(), false));
+            }
+        }
+    }
+    Ok(Value::Null)
+});
+mfn!(xelem_elements, |m, a| {
+    let x = xnode(&a[0])?;
+    let name = if a.len() > 1 {
+        Some(s_of(&a[1], "name")?.to_string())
+    } else {
+        None
+    };
+    let items: Vec<Value> = x
+        .node
+        .children
+        .iter()
+        .filter_map(|c| match c {
+            XChild::Element(e) if name.as_deref().is_none_or(|n| n == e.name) => {
+                Some(xval(e.clone(), false))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(Value::List(Seq::new(
+        SeqKind::Enumerable,
+        Ty::Named(Cls::XElement),
+        items,
+    )))
+});
+mfn!(xelem_value, |m, a| Ok(Value::string(xml_value(
+    &xnode(&a[0])?.node
+))));
+mfn!(xelem_name, |m, a| Ok(Value::string(
+    xnode(&a[0])?.node.name.clone()
+)));
+mfn!(xelem_to_string, |m, a| Ok(Value::string(
+    xnode(&a[0])?.to_string_default()
+)));
+static XDOC: &[Member] = &[
+    Member::stat("Parse", &[P::Str], P::C(Cls::XDocument), xdoc_parse),
+    Member::prop("Root", P::C(Cls::XElement), xdoc_root),
+];
+static XELEM: &[Member] = &[
+    Member::stat("Parse", &[P::Str], P::C(Cls::XElement), xelem_parse),
+    Member::method("Element", &[P::Str], P::C(Cls::XElement), xelem_element),
+    Member::method(
+        "Elements",
+        &[],
+        P::IEnum(&P::C(Cls::XElement)),
+        xelem_elements,
+    ),
+    Member::method(
+        "Elements",
+        &[P::Str],
+        P::IEnum(&P::C(Cls::XElement)),
+        xelem_elements,
+    ),
+    Member::prop("Value", P::Str, xelem_value),
+    Member::prop("Name", P::Str, xelem_name),
+    Member::method("ToString", &[], P::Str, xelem_to_string),
+];
+
+#[allow(dead_code)]
+fn _unused(_: Fault) {
+    let _ = recv_str;
+}
