@@ -1,0 +1,119 @@
+//! One request through a [`Plan`](super::Plan): admission (404 / 401 through on-error), then the
+//! effective sections of the matched (operation, product-or-none).
+
+use crate::admission::admit;
+use crate::context::RequestContext;
+use crate::http::{Request, Response};
+use crate::pipeline::{Env, RunSummary, run_on_error};
+use crate::services::Services;
+use crate::trace::Trace;
+
+use super::Plan;
+
+/// What one request produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// What the client gets.
+    pub response: Response,
+    /// The request trace (entries only when tracing was asked for).
+    pub trace: Trace,
+    /// `context.RequestId`.
+    pub request_id: String,
+    /// The error on-error ran for, where the pipeline returned, whether on-error failed.
+    pub summary: RunSummary,
+    /// `context.Variables` at the end, as .NET `ToString()` text (for tests and `test`).
+    pub variables: Vec<(String, String)>,
+}
+
+/// Runs `request` (its `url` and `original_url` the client's URL) with tracing off.
+pub async fn run(plan: &Plan, request: Request, services: &Services) -> Outcome {
+    run_with(plan, request, services, false).await
+}
+
+/// Runs `request`; `tracing` is what `context.Tracing` reports and whether the trace records.
+pub async fn run_with(
+    plan: &Plan,
+    request: Request,
+    services: &Services,
+    tracing: bool,
+) -> Outcome {
+    let inner = &plan.inner;
+    let service = &*inner.service;
+    let env = Env {
+        services,
+        backends: Some(&inner.backends),
+    };
+    let started = services.clock.monotonic();
+    match admit(
+        service,
+        &inner.router,
+        Some(&inner.backends),
+        request,
+        services,
+    ) {
+        Ok(adm) => {
+            let key = (
+                Some(adm.route.api.id.clone()),
+                Some(adm.route.operation.id.clone()),
+                adm.caller.product.map(|p| p.id.clone()),
+            );
+            let mut ctx = RequestContext::new(service, adm, started, tracing);
+            let summary = match inner.effective.get(&key) {
+                Some(sections) => crate::pipeline::run(sections, &mut ctx, env).await,
+                None => {
+                    // Every (operation, product) is compiled; a miss means the service changed.
+                    ctx.response = crate::errors::internal_error_response(&ctx.request_id);
+                    RunSummary {
+                        error: None,
+                        returned_in: None,
+                        on_error_failed: true,
+                    }
+                }
+            };
+            finish(ctx, summary)
+        }
+        Err(rejection) => {
+            let key = (
+                rejection.api.map(|a| a.id.clone()),
+                rejection.route.as_ref().map(|r| r.operation.id.clone()),
+                None,
+            );
+            let fallback = (key.0.clone(), None, None);
+            let (mut ctx, err) =
+                RequestContext::from_rejection(service, *rejection, started, tracing);
+            let sections = inner
+                .effective
+                .get(&key)
+                .or_else(|| inner.effective.get(&fallback))
+                .or_else(|| inner.effective.get(&(None, None, None)));
+            let summary = match sections {
+                Some(s) => run_on_error(&s.on_error, &mut ctx, env, err).await,
+                None => {
+                    ctx.last_error = Some(err.last_error.clone());
+                    ctx.response = err.response;
+                    RunSummary {
+                        error: Some(err.last_error),
+                        returned_in: None,
+                        on_error_failed: false,
+                    }
+                }
+            };
+            finish(ctx, summary)
+        }
+    }
+}
+
+fn finish(mut ctx: RequestContext<'_, apim_csharp::Value>, summary: RunSummary) -> Outcome {
+    let variables = ctx
+        .variables
+        .iter()
+        .map(|(n, v)| (n.to_string(), apim_csharp::render::net_string(v)))
+        .collect();
+    Outcome {
+        response: std::mem::take(&mut ctx.response),
+        trace: std::mem::replace(&mut ctx.trace, Trace::new(false)),
+        request_id: ctx.request_id.clone(),
+        summary,
+        variables,
+    }
+}

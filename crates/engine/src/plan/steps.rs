@@ -1,0 +1,573 @@
+//! Compiled policy statements and how each one runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apim_csharp::{EvalError, Program, Value};
+use futures_util::future::BoxFuture;
+
+use super::host;
+use crate::backend_call::{ForwardOptions, forward_request};
+use crate::context::RequestContext;
+use crate::errors::{
+    PipelineError, PolicyLocation, RetryBackoff, RetrySchedule, internal_error_response,
+};
+use crate::http::{ExistsAction, Response, Url};
+use crate::matching::UrlTemplate;
+use crate::pipeline::{Env, Flow, Step, StepResult};
+use crate::service::ServiceDefinition;
+use crate::trace::TraceEntry;
+
+/// An attribute value or element text after named-value substitution.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Lit(String),
+    Expr(Arc<Program>),
+}
+
+/// One compiled policy statement and where it sits (for `context.LastError`).
+pub(crate) struct Node {
+    pub loc: PolicyLocation,
+    pub kind: Kind,
+}
+
+pub(crate) enum Kind {
+    Choose {
+        whens: Vec<(Val, Vec<Node>)>,
+        otherwise: Vec<Node>,
+    },
+    SetVariable {
+        name: String,
+        value: Val,
+    },
+    /// set-header; `response`: targets the response (outbound, on-error, return-response).
+    SetHeader {
+        response: bool,
+        name: String,
+        action: ExistsAction,
+        values: Vec<Val>,
+    },
+    SetQueryParameter {
+        name: String,
+        action: ExistsAction,
+        values: Vec<Val>,
+    },
+    SetBody {
+        response: bool,
+        value: Val,
+    },
+    SetStatus {
+        code: Val,
+        reason: Option<Val>,
+    },
+    SetMethod {
+        value: Val,
+    },
+    /// Children run against a fresh 200 response, which then replaces `context.Response`.
+    ReturnResponse {
+        children: Vec<Node>,
+    },
+    SetBackendService {
+        base_url: Option<Val>,
+        backend_id: Option<Val>,
+    },
+    ForwardRequest {
+        opts: ForwardOptions,
+    },
+    Retry {
+        condition: Val,
+        count: Val,
+        interval: Val,
+        max_interval: Option<Val>,
+        delta: Option<Val>,
+        first_fast_retry: Option<Val>,
+        children: Vec<Node>,
+    },
+    RewriteUri {
+        template: Val,
+        copy_unmatched: Option<Val>,
+    },
+    AuthenticationBasic {
+        username: Val,
+        password: Val,
+    },
+    MockResponse {
+        status: u16,
+        content_type: Option<String>,
+    },
+    CacheLookupValue {
+        key: Val,
+        variable: String,
+        default: Option<Val>,
+    },
+    CacheStoreValue {
+        key: Val,
+        value: Val,
+        duration: Val,
+    },
+}
+
+/// A top-level statement of an effective section.
+pub(crate) struct PlanStep {
+    pub node: Node,
+    pub service: Arc<ServiceDefinition>,
+}
+
+impl Step<Value> for PlanStep {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext<'_, Value>,
+        env: Env<'a>,
+    ) -> BoxFuture<'a, StepResult> {
+        exec(&self.node, &self.service, ctx, env)
+    }
+}
+
+type PErr = Box<PipelineError>;
+
+fn expr_err(loc: &PolicyLocation, ctx: &RequestContext<'_, Value>, msg: impl Into<String>) -> PErr {
+    Box::new(PipelineError::expression_failure(loc, msg, &ctx.request_id))
+}
+
+fn trace(ctx: &mut RequestContext<'_, Value>, env: Env<'_>, source: &str, data: serde_json::Value) {
+    if !ctx.trace.is_enabled() {
+        return;
+    }
+    let entry = TraceEntry {
+        source: source.to_string(),
+        timestamp: env.services.clock.now(),
+        elapsed: ctx.elapsed(env.services.clock.monotonic()),
+        data,
+    };
+    ctx.trace.record(crate::errors::Section::Inbound, entry);
+}
+
+/// Evaluates an expression over the context.
+fn evaluate(
+    prog: &Program,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Value, PErr> {
+    let (context, live) = host::enter(ctx, service, env.services.clock.monotonic());
+    let environment = host::EngineEnvironment {
+        now: env.services.clock.now(),
+        rng: &env.services.rng,
+    };
+    let r = prog.evaluate(&context, &environment);
+    drop(context);
+    let traces = host::restore(ctx, &live);
+    for t in traces {
+        if ctx.trace.is_enabled() {
+            let entry = TraceEntry {
+                source: "context.Trace".into(),
+                timestamp: env.services.clock.now(),
+                elapsed: ctx.elapsed(env.services.clock.monotonic()),
+                data: serde_json::Value::String(t),
+            };
+            ctx.trace.record(loc.section, entry);
+        }
+    }
+    r.map_err(|e| match e {
+        EvalError::Exception(x) => expr_err(loc, ctx, x.message),
+        EvalError::StepBudget(_) => expr_err(loc, ctx, e.to_string()),
+    })
+}
+
+fn value(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Value, PErr> {
+    match v {
+        Val::Lit(s) => Ok(Value::str(s)),
+        Val::Expr(p) => evaluate(p, service, ctx, env, loc),
+    }
+}
+
+fn text(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<String, PErr> {
+    match v {
+        Val::Lit(s) => Ok(s.clone()),
+        Val::Expr(p) => {
+            let v = evaluate(p, service, ctx, env, loc)?;
+            Ok(match v {
+                Value::Null => String::new(),
+                other => apim_csharp::render::net_string(&other),
+            })
+        }
+    }
+}
+
+fn boolean(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<bool, PErr> {
+    match value(v, service, ctx, env, loc)? {
+        Value::Bool(b) => Ok(b),
+        Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(expr_err(
+                loc,
+                ctx,
+                format!("String '{s}' was not recognized as a valid Boolean."),
+            )),
+        },
+        other => Err(expr_err(
+            loc,
+            ctx,
+            format!(
+                "Unable to cast object of type '{}' to type 'System.Boolean'.",
+                apim_csharp::render::clr_full_name(&other)
+            ),
+        )),
+    }
+}
+
+fn integer(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<i64, PErr> {
+    let t = text(v, service, ctx, env, loc)?;
+    t.trim().parse::<i64>().map_err(|_| {
+        expr_err(
+            loc,
+            ctx,
+            format!("Input string '{t}' was not in a correct format."),
+        )
+    })
+}
+
+fn seconds(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Duration, PErr> {
+    let n = integer(v, service, ctx, env, loc)?;
+    Ok(Duration::from_secs(u64::try_from(n).unwrap_or(0)))
+}
+
+fn policy_err(
+    loc: &PolicyLocation,
+    ctx: &RequestContext<'_, Value>,
+    reason: &str,
+    msg: String,
+) -> PErr {
+    Box::new(PipelineError::policy(
+        loc,
+        reason,
+        msg,
+        internal_error_response(&ctx.request_id),
+    ))
+}
+
+/// Runs a list of statements; stops at the first `Return` or error.
+pub(crate) fn exec_all<'a>(
+    nodes: &'a [Node],
+    service: &'a Arc<ServiceDefinition>,
+    ctx: &'a mut RequestContext<'_, Value>,
+    env: Env<'a>,
+) -> BoxFuture<'a, StepResult> {
+    Box::pin(async move {
+        for n in nodes {
+            if exec(n, service, ctx, env).await? == Flow::Return {
+                return Ok(Flow::Return);
+            }
+        }
+        Ok(Flow::Continue)
+    })
+}
+
+pub(crate) fn exec<'a>(
+    node: &'a Node,
+    service: &'a Arc<ServiceDefinition>,
+    ctx: &'a mut RequestContext<'_, Value>,
+    env: Env<'a>,
+) -> BoxFuture<'a, StepResult> {
+    Box::pin(async move {
+        let loc = &node.loc;
+        match &node.kind {
+            Kind::Choose { whens, otherwise } => {
+                for (cond, body) in whens {
+                    if boolean(cond, service, ctx, env, loc)? {
+                        return exec_all(body, service, ctx, env).await;
+                    }
+                }
+                exec_all(otherwise, service, ctx, env).await
+            }
+            Kind::SetVariable { name, value: v } => {
+                let val = value(v, service, ctx, env, loc)?;
+                ctx.variables.set(name.clone(), val);
+                Ok(Flow::Continue)
+            }
+            Kind::SetHeader {
+                response,
+                name,
+                action,
+                values,
+            } => {
+                let mut vals = Vec::with_capacity(values.len());
+                for v in values {
+                    vals.push(text(v, service, ctx, env, loc)?);
+                }
+                let headers = if *response {
+                    &mut ctx.response.headers
+                } else {
+                    &mut ctx.request.headers
+                };
+                headers
+                    .apply(name, *action, vals)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+            Kind::SetQueryParameter {
+                name,
+                action,
+                values,
+            } => {
+                let mut vals = Vec::with_capacity(values.len());
+                for v in values {
+                    vals.push(text(v, service, ctx, env, loc)?);
+                }
+                ctx.request.url.query_mut().apply(name, *action, vals);
+                Ok(Flow::Continue)
+            }
+            Kind::SetBody { response, value: v } => {
+                let body = text(v, service, ctx, env, loc)?;
+                if *response {
+                    ctx.response.body.set(body.into_bytes());
+                } else {
+                    ctx.request.body.set(body.into_bytes());
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::SetStatus { code, reason } => {
+                let c = integer(code, service, ctx, env, loc)?;
+                let c = u16::try_from(c)
+                    .ok()
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or_else(|| expr_err(loc, ctx, format!("Status code {c} is not valid.")))?;
+                let reason = match reason {
+                    Some(r) => Some(text(r, service, ctx, env, loc)?),
+                    None => None,
+                };
+                let fresh = Response::new(c);
+                ctx.response.status = c;
+                ctx.response.reason = reason.unwrap_or(fresh.reason);
+                Ok(Flow::Continue)
+            }
+            Kind::SetMethod { value: v } => {
+                let m = text(v, service, ctx, env, loc)?;
+                ctx.request.method = m.trim().to_string();
+                Ok(Flow::Continue)
+            }
+            Kind::ReturnResponse { children } => {
+                // Children build a new response; the pending one is kept aside meanwhile.
+                let previous = std::mem::replace(&mut ctx.response, Response::new(200));
+                match exec_all(children, service, ctx, env).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        ctx.response = previous;
+                        return Err(e);
+                    }
+                }
+                trace(
+                    ctx,
+                    env,
+                    "return-response",
+                    serde_json::json!({"status": ctx.response.status}),
+                );
+                Ok(Flow::Return)
+            }
+            Kind::SetBackendService {
+                base_url,
+                backend_id,
+            } => {
+                if let Some(b) = backend_id {
+                    let id = text(b, service, ctx, env, loc)?;
+                    let Some(reg) = env.backends else {
+                        return Err(policy_err(
+                            loc,
+                            ctx,
+                            "BackendNotFound",
+                            format!("Backend with id '{id}' could not be found."),
+                        ));
+                    };
+                    ctx.set_backend_id(&id, reg)
+                        .map_err(|e| policy_err(loc, ctx, "BackendNotFound", e.to_string()))?;
+                }
+                if let Some(u) = base_url {
+                    let raw = text(u, service, ctx, env, loc)?;
+                    let url = Url::parse(raw.trim())
+                        .map_err(|e| expr_err(loc, ctx, format!("Invalid URI: {e}")))?;
+                    ctx.set_backend_base_url(url)
+                        .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::ForwardRequest { opts } => {
+                forward_request(ctx, env.services, env.backends, opts, loc).await?;
+                Ok(Flow::Continue)
+            }
+            Kind::Retry {
+                condition,
+                count,
+                interval,
+                max_interval,
+                delta,
+                first_fast_retry,
+                children,
+            } => {
+                let count = integer(count, service, ctx, env, loc)?;
+                let backoff = RetryBackoff {
+                    interval: seconds(interval, service, ctx, env, loc)?,
+                    max_interval: match max_interval {
+                        Some(v) => Some(seconds(v, service, ctx, env, loc)?),
+                        None => None,
+                    },
+                    delta: match delta {
+                        Some(v) => Some(seconds(v, service, ctx, env, loc)?),
+                        None => None,
+                    },
+                    first_fast_retry: match first_fast_retry {
+                        Some(v) => boolean(v, service, ctx, env, loc)?,
+                        None => false,
+                    },
+                };
+                let mut schedule =
+                    RetrySchedule::new(backoff, u32::try_from(count.max(0)).unwrap_or(u32::MAX));
+                loop {
+                    if exec_all(children, service, ctx, env).await? == Flow::Return {
+                        return Ok(Flow::Return);
+                    }
+                    if !boolean(condition, service, ctx, env, loc)? {
+                        break;
+                    }
+                    let Some(wait) = schedule.next_delay(&env.services.rng) else {
+                        break;
+                    };
+                    trace(
+                        ctx,
+                        env,
+                        "retry",
+                        serde_json::json!({"retry": schedule.retries(), "waitMs": wait.as_millis() as u64}),
+                    );
+                    if !wait.is_zero() {
+                        env.services.clock.sleep(wait).await;
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::RewriteUri {
+                template,
+                copy_unmatched,
+            } => {
+                let t = text(template, service, ctx, env, loc)?;
+                let copy = match copy_unmatched {
+                    Some(v) => boolean(v, service, ctx, env, loc)?,
+                    None => true,
+                };
+                let op_template = ctx
+                    .operation
+                    .map(|o| o.url_template.as_str())
+                    .unwrap_or("/");
+                let op_template = UrlTemplate::parse(op_template)
+                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                let base = match &ctx.backend_base {
+                    Some(b) => b.clone(),
+                    None => Url::parse(&format!("{}/", ctx.request.url.authority_prefix()))
+                        .map_err(|e| expr_err(loc, ctx, e.to_string()))?,
+                };
+                let url = crate::routing::rewrite_uri(
+                    &base,
+                    &t,
+                    &ctx.matched_parameters,
+                    &op_template,
+                    ctx.request.url.query(),
+                    copy,
+                )
+                .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                ctx.request.url = url;
+                Ok(Flow::Continue)
+            }
+            Kind::AuthenticationBasic { username, password } => {
+                let u = text(username, service, ctx, env, loc)?;
+                let p = text(password, service, ctx, env, loc)?;
+                ctx.request
+                    .headers
+                    .set_one("Authorization", crate::limits::basic_authorization(&u, &p))
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+            Kind::MockResponse {
+                status,
+                content_type,
+            } => {
+                ctx.response = crate::mock_response::mock_response(
+                    ctx.operation,
+                    *status,
+                    content_type.as_deref(),
+                );
+                Ok(Flow::Return)
+            }
+            Kind::CacheLookupValue {
+                key,
+                variable,
+                default,
+            } => {
+                let k = text(key, service, ctx, env, loc)?;
+                let found = env
+                    .services
+                    .cache
+                    .get(&k)
+                    .await
+                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                match found {
+                    Some(bytes) => {
+                        let s = String::from_utf8_lossy(&bytes).into_owned();
+                        ctx.variables.set(variable.clone(), Value::str(&s));
+                    }
+                    None => {
+                        if let Some(d) = default {
+                            let v = value(d, service, ctx, env, loc)?;
+                            ctx.variables.set(variable.clone(), v);
+                        }
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::CacheStoreValue {
+                key,
+                value: v,
+                duration,
+            } => {
+                let k = text(key, service, ctx, env, loc)?;
+                let val = text(v, service, ctx, env, loc)?;
+                let d = seconds(duration, service, ctx, env, loc)?;
+                env.services
+                    .cache
+                    .set(&k, val.into_bytes().into(), d)
+                    .await
+                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+        }
+    })
+}
