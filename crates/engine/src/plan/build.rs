@@ -122,7 +122,8 @@ impl<'s> Builder<'s> {
             line,
             col,
             code,
-            message: msg,
+            // Secret named values never appear in messages.
+            message: self.named.mask(&msg),
         });
     }
 
@@ -442,13 +443,41 @@ impl<'s> Builder<'s> {
                 if let Some(t) = el.attr("template").and_then(|v| v.as_literal())
                     && t.eq_ignore_ascii_case("liquid")
                 {
-                    self.diag(
-                        doc,
-                        el.span.line,
-                        el.span.col,
-                        "PLAN0001",
-                        "set-body template=\"liquid\" is not supported by the emulator yet".into(),
-                    );
+                    let source = match el.text().map(|v| &v.value) {
+                        None => String::new(),
+                        Some(AttrValue::Literal(s)) => s.clone(),
+                        Some(_) => match self.text(doc, el) {
+                            Some(Val::Lit(s)) => s,
+                            _ => {
+                                self.diag(
+                                    doc,
+                                    el.span.line,
+                                    el.span.col,
+                                    "PLAN0004",
+                                    "a Liquid template cannot be a policy expression".into(),
+                                );
+                                return;
+                            }
+                        },
+                    };
+                    match crate::liquid::Template::parse(&source) {
+                        Ok(t) => {
+                            out.push(Node {
+                                loc,
+                                kind: Kind::SetBodyLiquid {
+                                    response: response_target,
+                                    template: Arc::new(t),
+                                },
+                            });
+                        }
+                        Err(e) => self.diag(
+                            doc,
+                            el.span.line,
+                            el.span.col,
+                            "PLAN0009",
+                            format!("Liquid template: {e}"),
+                        ),
+                    }
                     return;
                 }
                 let Some(value) = self.text(doc, el) else {
@@ -671,6 +700,101 @@ impl<'s> Builder<'s> {
                     value,
                     duration,
                 }
+            }
+            ElementKind::FindAndReplace => {
+                let from = self.required(doc, el, "from");
+                let to = self.required(doc, el, "to");
+                let (Some(from), Some(to)) = (from, to) else {
+                    return;
+                };
+                Kind::FindAndReplace {
+                    response: response_target,
+                    from,
+                    to,
+                }
+            }
+            ElementKind::Trace => {
+                let source = self.literal(doc, el, "source");
+                let mut message = None;
+                let mut metadata = Vec::new();
+                for c in el.children() {
+                    match c.kind {
+                        ElementKind::Message => message = self.text(doc, c),
+                        ElementKind::Metadata => {
+                            let n = self.literal(doc, c, "name");
+                            let v = self.required(doc, c, "value");
+                            if let (Some(n), Some(v)) = (n, v) {
+                                metadata.push((n, v));
+                            }
+                        }
+                        _ => self.unsupported(doc, c),
+                    }
+                }
+                let (Some(source), Some(message)) = (source, message) else {
+                    self.diag(
+                        doc,
+                        el.span.line,
+                        el.span.col,
+                        "PLAN0003",
+                        "trace requires a source and a <message>".into(),
+                    );
+                    return;
+                };
+                Kind::Trace {
+                    source,
+                    message,
+                    metadata,
+                }
+            }
+            ElementKind::CheckHeader => {
+                let name = self.literal(doc, el, "name");
+                let status = self.literal(doc, el, "failed-check-httpcode");
+                let error_message = self.required(doc, el, "failed-check-error-message");
+                let ignore_case = self.literal(doc, el, "ignore-case");
+                let mut values = Vec::new();
+                for v in el.children_of(ElementKind::Value) {
+                    if let Some(x) = self.text(doc, v) {
+                        values.push(x);
+                    }
+                }
+                let status = status.and_then(|s| s.trim().parse::<u16>().ok());
+                let (Some(name), Some(status), Some(error_message), Some(ignore_case)) =
+                    (name, status, error_message, ignore_case)
+                else {
+                    self.diag(doc, el.span.line, el.span.col, "PLAN0003", "check-header requires name, failed-check-httpcode (a status code), failed-check-error-message and ignore-case".into());
+                    return;
+                };
+                Kind::CheckHeader {
+                    name,
+                    status,
+                    error_message,
+                    ignore_case: ignore_case.trim().eq_ignore_ascii_case("true"),
+                    values,
+                }
+            }
+            ElementKind::IpFilter => {
+                let Some(action) = self.required(doc, el, "action") else {
+                    return;
+                };
+                let mut rules = Vec::new();
+                for c in el.children() {
+                    match c.kind {
+                        ElementKind::Address => {
+                            if let Some(a) = self.text(doc, c) {
+                                rules.push((a, None));
+                            }
+                        }
+                        ElementKind::AddressRange => {
+                            let a = self.required(doc, c, "from");
+                            let b = self.required(doc, c, "to");
+                            if let (Some(a), Some(b)) = (a, b) {
+                                rules.push((a, Some(b)));
+                            }
+                        }
+                        _ => self.unsupported(doc, c),
+                    }
+                }
+                Kind::IpFilter { action, rules }
             }
             _ => {
                 self.unsupported(doc, el);

@@ -105,6 +105,32 @@ pub(crate) enum Kind {
         value: Val,
         duration: Val,
     },
+    SetBodyLiquid {
+        response: bool,
+        template: Arc<crate::liquid::Template>,
+    },
+    FindAndReplace {
+        response: bool,
+        from: Val,
+        to: Val,
+    },
+    Trace {
+        source: String,
+        message: Val,
+        metadata: Vec<(String, Val)>,
+    },
+    CheckHeader {
+        name: String,
+        status: u16,
+        error_message: Val,
+        ignore_case: bool,
+        values: Vec<Val>,
+    },
+    /// `rules`: an address (`to` = None) or an address range.
+    IpFilter {
+        action: Val,
+        rules: Vec<(Val, Option<Val>)>,
+    },
 }
 
 /// A top-level statement of an effective section.
@@ -129,7 +155,13 @@ fn expr_err(loc: &PolicyLocation, ctx: &RequestContext<'_, Value>, msg: impl Int
     Box::new(PipelineError::expression_failure(loc, msg, &ctx.request_id))
 }
 
-fn trace(ctx: &mut RequestContext<'_, Value>, env: Env<'_>, source: &str, data: serde_json::Value) {
+fn trace(
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    section: crate::errors::Section,
+    source: &str,
+    data: serde_json::Value,
+) {
     if !ctx.trace.is_enabled() {
         return;
     }
@@ -139,7 +171,7 @@ fn trace(ctx: &mut RequestContext<'_, Value>, env: Env<'_>, source: &str, data: 
         elapsed: ctx.elapsed(env.services.clock.monotonic()),
         data,
     };
-    ctx.trace.record(crate::errors::Section::Inbound, entry);
+    ctx.trace.record(section, entry);
 }
 
 /// Evaluates an expression over the context.
@@ -391,6 +423,7 @@ pub(crate) fn exec<'a>(
                 trace(
                     ctx,
                     env,
+                    loc.section,
                     "return-response",
                     serde_json::json!({"status": ctx.response.status}),
                 );
@@ -466,6 +499,7 @@ pub(crate) fn exec<'a>(
                     trace(
                         ctx,
                         env,
+                        loc.section,
                         "retry",
                         serde_json::json!({"retry": schedule.retries(), "waitMs": wait.as_millis() as u64}),
                     );
@@ -566,6 +600,191 @@ pub(crate) fn exec<'a>(
                     .set(&k, val.into_bytes().into(), d)
                     .await
                     .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+            Kind::SetBodyLiquid { response, template } => {
+                let msg = if *response {
+                    &mut ctx.response.headers
+                } else {
+                    &mut ctx.request.headers
+                };
+                let is_json = msg.media_type().is_some_and(|m| m.contains("json"));
+                let body = if *response {
+                    &mut ctx.response.body
+                } else {
+                    &mut ctx.request.body
+                };
+                // Liquid binds `body` only for JSON content (XML bodies bind nil here).
+                let bound = if is_json && body.is_present() {
+                    body.read_text(true)
+                        .ok()
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                } else {
+                    None
+                };
+                let bindings = crate::liquid::Bindings {
+                    body: bound,
+                    context: ctx.liquid_context(),
+                    now: Some(env.services.clock.now()),
+                };
+                let out = template
+                    .render(&bindings)
+                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                if *response {
+                    ctx.response.body.set(out.into_bytes());
+                } else {
+                    ctx.request.body.set(out.into_bytes());
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::FindAndReplace { response, from, to } => {
+                let from = text(from, service, ctx, env, loc)?;
+                let to = text(to, service, ctx, env, loc)?;
+                let body = if *response {
+                    &mut ctx.response.body
+                } else {
+                    &mut ctx.request.body
+                };
+                if body.is_present() && !from.is_empty() {
+                    let current = body
+                        .read_text(true)
+                        .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                    let body = if *response {
+                        &mut ctx.response.body
+                    } else {
+                        &mut ctx.request.body
+                    };
+                    body.set(current.replace(&from, &to).into_bytes());
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::Trace {
+                source,
+                message,
+                metadata,
+            } => {
+                let m = text(message, service, ctx, env, loc)?;
+                let mut meta = serde_json::Map::new();
+                for (n, v) in metadata {
+                    meta.insert(
+                        n.clone(),
+                        serde_json::Value::String(text(v, service, ctx, env, loc)?),
+                    );
+                }
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    source,
+                    serde_json::json!({"message": m, "metadata": meta}),
+                );
+                Ok(Flow::Continue)
+            }
+            Kind::CheckHeader {
+                name,
+                status,
+                error_message,
+                ignore_case,
+                values,
+            } => {
+                let present = ctx.request.headers.get(name).map(|v| v.to_vec());
+                let mut allowed = Vec::with_capacity(values.len());
+                for v in values {
+                    allowed.push(text(v, service, ctx, env, loc)?);
+                }
+                let failure = match present {
+                    None => Some((
+                        "HeaderNotFound",
+                        format!("Header {name} was not found in the request. Access denied."),
+                    )),
+                    Some(got) if !allowed.is_empty() => {
+                        let joined = got.join(",");
+                        let ok = got.iter().any(|g| {
+                            allowed.iter().any(|a| {
+                                if *ignore_case {
+                                    a.eq_ignore_ascii_case(g)
+                                } else {
+                                    a == g
+                                }
+                            })
+                        });
+                        (!ok).then(|| {
+                            (
+                                "HeaderValueNotAllowed",
+                                format!(
+                                    "Header {name} value of {joined} is not allowed. Access denied."
+                                ),
+                            )
+                        })
+                    }
+                    Some(_) => None,
+                };
+                if let Some((reason, msg)) = failure {
+                    let body = text(error_message, service, ctx, env, loc)?;
+                    return Err(Box::new(PipelineError::policy(
+                        loc,
+                        reason,
+                        msg,
+                        crate::errors::error_response(*status, &body),
+                    )));
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::IpFilter { action, rules } => {
+                let action = text(action, service, ctx, env, loc)?;
+                let allow = match action.trim().to_ascii_lowercase().as_str() {
+                    "allow" => true,
+                    "forbid" => false,
+                    other => {
+                        return Err(expr_err(
+                            loc,
+                            ctx,
+                            format!("ip-filter action '{other}' must be allow or forbid"),
+                        ));
+                    }
+                };
+                let mut parsed = Vec::with_capacity(rules.len());
+                for (a, b) in rules {
+                    let a = text(a, service, ctx, env, loc)?;
+                    let rule = match b {
+                        None => crate::limits::IpRule::address(a.trim()),
+                        Some(b) => {
+                            let b = text(b, service, ctx, env, loc)?;
+                            crate::limits::IpRule::range(a.trim(), b.trim())
+                        }
+                    };
+                    parsed.push(rule.map_err(|e| expr_err(loc, ctx, e.to_string()))?);
+                }
+                let forbidden = |reason: &str, msg: String| {
+                    Box::new(PipelineError::policy(
+                        loc,
+                        reason,
+                        msg.clone(),
+                        crate::errors::error_response(403, &msg),
+                    ))
+                };
+                let ip = match crate::limits::caller_ip(&ctx.request.ip_address) {
+                    Ok(ip) => ip,
+                    Err(_) => {
+                        return Err(forbidden(
+                            "FailedToParseCallerIP",
+                            "Failed to establish IP address for the caller. Access denied.".into(),
+                        ));
+                    }
+                };
+                let listed = parsed.iter().any(|r| r.contains(ip));
+                if allow && !listed {
+                    return Err(forbidden(
+                        "CallerIpNotAllowed",
+                        format!("Caller IP address {ip} is not allowed. Access denied."),
+                    ));
+                }
+                if !allow && listed {
+                    return Err(forbidden(
+                        "CallerIpBlocked",
+                        "Caller IP address is blocked. Access denied.".into(),
+                    ));
+                }
                 Ok(Flow::Continue)
             }
         }
