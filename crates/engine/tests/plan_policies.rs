@@ -376,3 +376,101 @@ async fn secret_named_values_never_appear_in_diagnostics_and_unknown_ones_are_re
     );
     assert!(all.contains("api:echo:3:"), "{all}");
 }
+
+#[tokio::test]
+async fn send_request_stores_the_response_and_ignore_error_gives_null() {
+    let policy = r#"<policies>
+  <inbound>
+    <send-request mode="new" response-variable-name="lookup" timeout="10" ignore-error="false">
+      <set-url>@("https://lookup.example.com/users/" + context.Request.MatchedParameters["id"])</set-url>
+      <set-method>GET</set-method>
+      <set-header name="X-Caller" exists-action="override"><value>gw</value></set-header>
+      <authentication-managed-identity resource="https://lookup.example.com" />
+    </send-request>
+    <set-variable name="status" value="@(((IResponse)context.Variables["lookup"]).StatusCode)" />
+    <set-variable name="name" value="@(((IResponse)context.Variables["lookup"]).Body.As<JObject>()["name"].ToString())" />
+    <send-request mode="new" response-variable-name="down" timeout="1" ignore-error="true">
+      <set-url>https://down.example.com/</set-url>
+      <set-method>GET</set-method>
+    </send-request>
+    <set-variable name="downIsNull" value="@(context.Variables["down"] == null)" />
+  </inbound>
+  <backend />
+</policies>"#;
+    let (plan, services, h) = setup(&service(policy));
+    h.http.always(
+        MockMatch::host("lookup.example.com"),
+        MockReply::json(404, r#"{"name":"nobody"}"#),
+    );
+    h.http.always(
+        MockMatch::host("down.example.com"),
+        MockReply::status(200).latency(Duration::from_secs(5)),
+    );
+    let o = go(&plan, &services, &h, request("{}")).await;
+    assert_eq!(o.response.status, 200, "{}", body_text(&o));
+    assert_eq!(var(&o, "status").as_deref(), Some("404"));
+    assert_eq!(var(&o, "name").as_deref(), Some("nobody"));
+    assert_eq!(var(&o, "downIsNull").as_deref(), Some("True"));
+    let call = &h.http.calls_to("lookup.example.com")[0];
+    assert_eq!(call.url.path(), "/users/42");
+    assert_eq!(call.headers.first("X-Caller"), Some("gw"));
+    let bearer = call.headers.first("Authorization").unwrap();
+    let token = bearer.strip_prefix("Bearer ").unwrap();
+    assert!(h.tokens.verify(token, "https://lookup.example.com").is_ok());
+}
+
+#[tokio::test]
+async fn limit_concurrency_refuses_beyond_max_count_with_429() {
+    let policy = r#"<policies>
+  <inbound>
+    <limit-concurrency key="k" max-count="1">
+      <set-variable name="outer" value="in" />
+      <limit-concurrency key="k" max-count="1">
+        <set-variable name="inner" value="in" />
+      </limit-concurrency>
+    </limit-concurrency>
+  </inbound>
+  <backend />
+  <on-error>
+    <set-header name="X-Reason" exists-action="override"><value>@(context.LastError.Source)</value></set-header>
+  </on-error>
+</policies>"#;
+    let (plan, services, h) = setup(&service(policy));
+    let o = go(&plan, &services, &h, request("{}")).await;
+    assert_eq!(o.response.status, 429);
+    assert_eq!(var(&o, "outer").as_deref(), Some("in"));
+    assert_eq!(var(&o, "inner"), None);
+    assert_eq!(
+        o.response.headers.first("X-Reason"),
+        Some("limit-concurrency")
+    );
+    // the slot was released: the next request gets in again
+    let o = go(&plan, &services, &h, request("{}")).await;
+    assert_eq!(var(&o, "outer").as_deref(), Some("in"));
+}
+
+#[tokio::test]
+async fn json_to_xml_converts_the_backend_response_when_xml_is_accepted() {
+    let policy = r#"<policies>
+  <inbound />
+  <backend><forward-request /></backend>
+  <outbound>
+    <json-to-xml apply="content-type-json" consider-accept-header="true" />
+  </outbound>
+</policies>"#;
+    let (plan, services, h) = setup(&service(policy));
+    h.http.always(
+        MockMatch::host("backend.example.com"),
+        MockReply::json(200, r#"{"a":"1"}"#),
+    );
+    let o = go(&plan, &services, &h, request("{}")).await;
+    assert_eq!(body_text(&o), r#"{"a":"1"}"#);
+    let mut req = request("{}");
+    req.headers.set_one("Accept", "application/xml").unwrap();
+    let o = go(&plan, &services, &h, req).await;
+    assert!(body_text(&o).contains("<a>1</a>"), "{}", body_text(&o));
+    assert_eq!(
+        o.response.headers.first("Content-Type"),
+        Some("application/xml")
+    );
+}

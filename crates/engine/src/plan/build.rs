@@ -9,7 +9,7 @@ use apim_policy::{
     AttrValue, Element, ElementKind, LineIndex, PolicyDocument, SectionKind, TemplatePart,
 };
 
-use super::steps::{Kind, Node, PlanStep, Val};
+use super::steps::{Kind, Node, PlanStep, SendSpec, Val};
 use super::{Effective, PlanDiagnostic, PlanKey};
 use crate::backend_call::ForwardOptions;
 use crate::errors::{PolicyLocation, Scope, Section};
@@ -104,6 +104,8 @@ struct Builder<'s> {
     fragments: &'s HashMap<String, Doc>,
     programs: HashMap<String, Arc<Program>>,
     diags: Vec<PlanDiagnostic>,
+    /// limit-concurrency slots, shared by every request of the plan.
+    limiter: Arc<crate::limits::ConcurrencyLimiter>,
 }
 
 struct At<'d> {
@@ -796,6 +798,185 @@ impl<'s> Builder<'s> {
                 }
                 Kind::IpFilter { action, rules }
             }
+            ElementKind::SendRequest | ElementKind::SendOneWayRequest => {
+                let one_way = el.kind == ElementKind::SendOneWayRequest;
+                let mode = self.attr(doc, el, "mode");
+                let variable = if one_way {
+                    None
+                } else {
+                    match self.literal(doc, el, "response-variable-name") {
+                        Some(v) => Some(v),
+                        None => {
+                            self.diag(
+                                doc,
+                                el.span.line,
+                                el.span.col,
+                                "PLAN0003",
+                                "send-request requires a literal response-variable-name".into(),
+                            );
+                            return;
+                        }
+                    }
+                };
+                let timeout = self.attr(doc, el, "timeout");
+                let ignore_error = self
+                    .literal(doc, el, "ignore-error")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+                let mut spec = SendSpec {
+                    mode,
+                    variable,
+                    timeout,
+                    ignore_error,
+                    url: None,
+                    method: None,
+                    headers: Vec::new(),
+                    body: None,
+                    identity: None,
+                };
+                for c in el.children() {
+                    match c.kind {
+                        ElementKind::SetUrl => spec.url = self.text(doc, c),
+                        ElementKind::SetMethod => spec.method = self.text(doc, c),
+                        ElementKind::SetBody => spec.body = self.text(doc, c),
+                        ElementKind::SetHeader => {
+                            let name = self.literal(doc, c, "name");
+                            let action = c
+                                .attr("exists-action")
+                                .and_then(|v| v.as_literal())
+                                .map(ExistsAction::parse)
+                                .unwrap_or(Some(ExistsAction::Override));
+                            let mut values = Vec::new();
+                            for v in c.children_of(ElementKind::Value) {
+                                if let Some(x) = self.text(doc, v) {
+                                    values.push(x);
+                                }
+                            }
+                            match (name, action) {
+                                (Some(n), Some(a)) => spec.headers.push((n, a, values)),
+                                _ => self.diag(
+                                    doc,
+                                    c.span.line,
+                                    c.span.col,
+                                    "PLAN0008",
+                                    "set-header needs a name and a valid exists-action".into(),
+                                ),
+                            }
+                        }
+                        ElementKind::AuthenticationManagedIdentity => {
+                            let r = self.required(doc, c, "resource");
+                            let id = self.literal(doc, c, "client-id");
+                            if let Some(r) = r {
+                                spec.identity = Some((r, id));
+                            }
+                        }
+                        _ => self.unsupported(doc, c),
+                    }
+                }
+                Kind::SendRequest(Box::new(spec))
+            }
+            ElementKind::AuthenticationManagedIdentity => {
+                let Some(resource) = self.required(doc, el, "resource") else {
+                    return;
+                };
+                let client_id = self.literal(doc, el, "client-id");
+                let output_variable = self.literal(doc, el, "output-token-variable-name");
+                let ignore_error = self
+                    .literal(doc, el, "ignore-error")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+                Kind::AuthenticationManagedIdentity {
+                    resource,
+                    client_id,
+                    output_variable,
+                    ignore_error,
+                }
+            }
+            ElementKind::LimitConcurrency => {
+                let key = self.required(doc, el, "key");
+                let max = self
+                    .literal(doc, el, "max-count")
+                    .and_then(|m| m.trim().parse::<u32>().ok());
+                let children = self.nodes(el.children(), at);
+                let (Some(key), Some(max)) = (key, max) else {
+                    self.diag(
+                        doc,
+                        el.span.line,
+                        el.span.col,
+                        "PLAN0003",
+                        "limit-concurrency requires key and a numeric max-count".into(),
+                    );
+                    return;
+                };
+                Kind::LimitConcurrency {
+                    key,
+                    max,
+                    limiter: self.limiter.clone(),
+                    children,
+                }
+            }
+            ElementKind::JsonToXml => {
+                let Some(apply) = self.required(doc, el, "apply") else {
+                    return;
+                };
+                let consider_accept = self.attr(doc, el, "consider-accept-header");
+                let mut opts = crate::convert::JsonToXmlOptions::default();
+                if let Some(p) = self.literal(doc, el, "parse-date") {
+                    opts.parse_date = !p.trim().eq_ignore_ascii_case("false");
+                }
+                if let Some(sep) = self.literal(doc, el, "namespace-separator") {
+                    match sep.chars().next() {
+                        Some(c) => opts.namespace_separator = c,
+                        None => self.diag(
+                            doc,
+                            el.span.line,
+                            el.span.col,
+                            "PLAN0008",
+                            "namespace-separator is empty".into(),
+                        ),
+                    }
+                }
+                opts.namespace_prefix = self.literal(doc, el, "namespace-prefix");
+                opts.attribute_block_name = self.literal(doc, el, "attribute-block-name");
+                Kind::JsonToXml {
+                    response: response_target,
+                    apply,
+                    consider_accept,
+                    opts,
+                }
+            }
+            ElementKind::XmlToJson => {
+                let Some(apply) = self.required(doc, el, "apply") else {
+                    return;
+                };
+                let consider_accept = self.attr(doc, el, "consider-accept-header");
+                let kind = match self.literal(doc, el, "kind").as_deref().map(str::trim) {
+                    Some("direct") => crate::convert::XmlToJsonKind::Direct,
+                    Some("javascript-friendly") => {
+                        crate::convert::XmlToJsonKind::JavascriptFriendly
+                    }
+                    _ => {
+                        self.diag(
+                            doc,
+                            el.span.line,
+                            el.span.col,
+                            "PLAN0008",
+                            "xml-to-json kind must be direct or javascript-friendly".into(),
+                        );
+                        return;
+                    }
+                };
+                let always_array_child_elements = self
+                    .literal(doc, el, "always-array-child-elements")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+                Kind::XmlToJson {
+                    response: response_target,
+                    apply,
+                    consider_accept,
+                    opts: crate::convert::XmlToJsonOptions {
+                        kind,
+                        always_array_child_elements,
+                    },
+                }
+            }
             _ => {
                 self.unsupported(doc, el);
                 return;
@@ -915,6 +1096,7 @@ pub(super) fn build_all(
         fragments: &fragments,
         programs: HashMap::new(),
         diags,
+        limiter: Arc::new(crate::limits::ConcurrencyLimiter::new()),
     };
     let mut effective = HashMap::new();
     effective.insert(

@@ -602,3 +602,71 @@ impl HostObject for BodyHost {
         apim_csharp::json_context::body_as(&text, target)
     }
 }
+
+/// A response kept in a variable (`send-request response-variable-name`): an `IResponse`.
+pub(crate) fn response_value(resp: Response) -> Value {
+    Value::Host(Arc::new(StoredResponse {
+        status: resp.status,
+        reason: resp.reason,
+        headers: resp.headers,
+        body: Arc::new(Mutex::new(resp.body)),
+    }))
+}
+
+struct StoredResponse {
+    status: u16,
+    reason: String,
+    headers: HeaderMap,
+    body: Arc<Mutex<crate::http::Body>>,
+}
+
+impl HostObject for StoredResponse {
+    fn class(&self) -> Cls {
+        Cls::Response
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        Ok(match member {
+            M::StatusCode => Value::I32(i32::from(self.status)),
+            M::StatusReason => s(&self.reason),
+            M::Headers => headers_dict(&self.headers),
+            M::Body => {
+                if self.body.lock().is_present() {
+                    Value::Host(Arc::new(StoredBody {
+                        body: self.body.clone(),
+                    }))
+                } else {
+                    Value::Null
+                }
+            }
+            other => return Err(not_supported(other, Cls::Response)),
+        })
+    }
+}
+
+struct StoredBody {
+    body: Arc<Mutex<crate::http::Body>>,
+}
+
+impl HostObject for StoredBody {
+    fn class(&self) -> Cls {
+        Cls::MessageBody
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        Err(not_supported(member, Cls::MessageBody))
+    }
+    fn call(&self, member: M, args: &[Value]) -> Result<Value, Exception> {
+        let M::BodyAs(target) = member else {
+            return Err(not_supported(member, Cls::MessageBody));
+        };
+        let preserve = matches!(args.first(), Some(Value::Bool(true)));
+        let text = self
+            .body
+            .lock()
+            .read_text(preserve)
+            .map_err(|e| Exception::new(Exc::InvalidOperationException, e.to_string()))?;
+        if target == BodyTarget::String {
+            return Ok(Value::str(&text));
+        }
+        apim_csharp::json_context::body_as(&text, target)
+    }
+}

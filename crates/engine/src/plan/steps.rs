@@ -131,6 +131,46 @@ pub(crate) enum Kind {
         action: Val,
         rules: Vec<(Val, Option<Val>)>,
     },
+    SendRequest(Box<SendSpec>),
+    AuthenticationManagedIdentity {
+        resource: Val,
+        client_id: Option<String>,
+        output_variable: Option<String>,
+        ignore_error: bool,
+    },
+    LimitConcurrency {
+        key: Val,
+        max: u32,
+        limiter: Arc<crate::limits::ConcurrencyLimiter>,
+        children: Vec<Node>,
+    },
+    JsonToXml {
+        response: bool,
+        apply: Val,
+        consider_accept: Option<Val>,
+        opts: crate::convert::JsonToXmlOptions,
+    },
+    XmlToJson {
+        response: bool,
+        apply: Val,
+        consider_accept: Option<Val>,
+        opts: crate::convert::XmlToJsonOptions,
+    },
+}
+
+/// send-request / send-one-way-request.
+pub(crate) struct SendSpec {
+    pub mode: Option<Val>,
+    /// `None`: send-one-way-request.
+    pub variable: Option<String>,
+    pub timeout: Option<Val>,
+    pub ignore_error: bool,
+    pub url: Option<Val>,
+    pub method: Option<Val>,
+    pub headers: Vec<(String, ExistsAction, Vec<Val>)>,
+    pub body: Option<Val>,
+    /// authentication-managed-identity child: resource, client id.
+    pub identity: Option<(Val, Option<String>)>,
 }
 
 /// A top-level statement of an effective section.
@@ -787,6 +827,317 @@ pub(crate) fn exec<'a>(
                 }
                 Ok(Flow::Continue)
             }
+            Kind::SendRequest(spec) => send(spec, node, service, ctx, env).await,
+            Kind::AuthenticationManagedIdentity {
+                resource,
+                client_id,
+                output_variable,
+                ignore_error,
+            } => {
+                let res = text(resource, service, ctx, env, loc)?;
+                match env.services.tokens.token(&res, client_id.as_deref()).await {
+                    Ok(t) => match output_variable {
+                        Some(v) => ctx.variables.set(v.clone(), Value::str(&t.token)),
+                        None => ctx
+                            .request
+                            .headers
+                            .set_one("Authorization", format!("Bearer {}", t.token))
+                            .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?,
+                    },
+                    Err(_) if *ignore_error => {}
+                    Err(e) => {
+                        return Err(policy_err(
+                            loc,
+                            ctx,
+                            "ManagedIdentityTokenFailure",
+                            e.to_string(),
+                        ));
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::LimitConcurrency {
+                key,
+                max,
+                limiter,
+                children,
+            } => {
+                let k = text(key, service, ctx, env, loc)?;
+                let Some(slot) = limiter.try_acquire(&k, *max) else {
+                    return Err(Box::new(PipelineError::policy(
+                        loc,
+                        "ConcurrencyLimitExceeded",
+                        "Too many concurrent requests.",
+                        crate::errors::error_response(429, "Too many requests"),
+                    )));
+                };
+                let r = exec_all(children, service, ctx, env).await;
+                drop(slot);
+                r
+            }
+            Kind::JsonToXml {
+                response,
+                apply,
+                consider_accept,
+                opts,
+            } => {
+                if !should_convert(
+                    apply,
+                    consider_accept,
+                    "json",
+                    "xml",
+                    *response,
+                    service,
+                    ctx,
+                    env,
+                    loc,
+                )? {
+                    return Ok(Flow::Continue);
+                }
+                let text = take_text(ctx, *response)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
+                let out = crate::convert::json_to_xml(&text, opts)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                put_text(ctx, *response, out, "application/xml");
+                Ok(Flow::Continue)
+            }
+            Kind::XmlToJson {
+                response,
+                apply,
+                consider_accept,
+                opts,
+            } => {
+                if !should_convert(
+                    apply,
+                    consider_accept,
+                    "xml",
+                    "json",
+                    *response,
+                    service,
+                    ctx,
+                    env,
+                    loc,
+                )? {
+                    return Ok(Flow::Continue);
+                }
+                let text = take_text(ctx, *response)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
+                let out = crate::convert::xml_to_json(&text, opts)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                put_text(ctx, *response, out, "application/json");
+                Ok(Flow::Continue)
+            }
         }
     })
+}
+
+fn take_text(ctx: &mut RequestContext<'_, Value>, response: bool) -> Result<String, String> {
+    let body = if response {
+        &mut ctx.response.body
+    } else {
+        &mut ctx.request.body
+    };
+    body.read_text(true).map_err(|e| e.to_string())
+}
+
+fn put_text(ctx: &mut RequestContext<'_, Value>, response: bool, text: String, content_type: &str) {
+    let (headers, body) = if response {
+        (&mut ctx.response.headers, &mut ctx.response.body)
+    } else {
+        (&mut ctx.request.headers, &mut ctx.request.body)
+    };
+    body.set(text.into_bytes());
+    let _ = headers.set_one("Content-Type", content_type);
+}
+
+/// json-to-xml / xml-to-json `apply` and `consider-accept-header`.
+#[allow(clippy::too_many_arguments)]
+fn should_convert(
+    apply: &Val,
+    consider_accept: &Option<Val>,
+    from: &str,
+    to: &str,
+    response: bool,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<bool, PErr> {
+    let apply = text(apply, service, ctx, env, loc)?;
+    let headers = if response {
+        &ctx.response.headers
+    } else {
+        &ctx.request.headers
+    };
+    let present = if response {
+        ctx.response.body.is_present()
+    } else {
+        ctx.request.body.is_present()
+    };
+    if !present {
+        return Ok(false);
+    }
+    let is_from = headers
+        .media_type()
+        .is_some_and(|m| m.to_ascii_lowercase().contains(from));
+    match apply.trim().to_ascii_lowercase().as_str() {
+        "always" => {}
+        a if a == format!("content-type-{from}") => {
+            if !is_from {
+                return Ok(false);
+            }
+        }
+        other => {
+            return Err(expr_err(
+                loc,
+                ctx,
+                format!("apply '{other}' must be always or content-type-{from}"),
+            ));
+        }
+    }
+    let consider = match consider_accept {
+        Some(v) => boolean(v, service, ctx, env, loc)?,
+        None => true,
+    };
+    if consider {
+        let accept = ctx.request.headers.get_joined("Accept").unwrap_or_default();
+        if !accept.to_ascii_lowercase().contains(to) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+async fn send(
+    spec: &SendSpec,
+    node: &Node,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> StepResult {
+    let loc = &node.loc;
+    let mode = match &spec.mode {
+        Some(m) => text(m, service, ctx, env, loc)?,
+        None => "new".into(),
+    };
+    let mode = match mode.trim().to_ascii_lowercase().as_str() {
+        "new" => crate::backend_call::SendMode::New,
+        "copy" => crate::backend_call::SendMode::Copy,
+        other => {
+            return Err(expr_err(
+                loc,
+                ctx,
+                format!("mode '{other}' must be new or copy"),
+            ));
+        }
+    };
+    let base = crate::backend_call::send_request_base(ctx, mode, loc.section);
+    let url = match &spec.url {
+        Some(u) => {
+            let raw = text(u, service, ctx, env, loc)?;
+            Some(
+                Url::parse(raw.trim())
+                    .map_err(|e| expr_err(loc, ctx, format!("Invalid URI: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let mut req = match (base, url) {
+        (Some(mut b), Some(u)) => {
+            b.url = u;
+            b
+        }
+        (Some(b), None) => b,
+        (None, Some(u)) => crate::services::BackendRequest::new("GET", u),
+        (None, None) => {
+            return Err(expr_err(
+                loc,
+                ctx,
+                "send-request requires set-url in mode new",
+            ));
+        }
+    };
+    if let Some(m) = &spec.method {
+        req.method = text(m, service, ctx, env, loc)?.trim().to_string();
+    }
+    for (name, action, values) in &spec.headers {
+        let mut vals = Vec::with_capacity(values.len());
+        for v in values {
+            vals.push(text(v, service, ctx, env, loc)?);
+        }
+        req.headers
+            .apply(name, *action, vals)
+            .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+    }
+    if let Some(b) = &spec.body {
+        let t = text(b, service, ctx, env, loc)?;
+        req.body = crate::http::Body::from_bytes(t.into_bytes());
+    }
+    if let Some((resource, client_id)) = &spec.identity {
+        let res = text(resource, service, ctx, env, loc)?;
+        let token = env
+            .services
+            .tokens
+            .token(&res, client_id.as_deref())
+            .await
+            .map_err(|e| policy_err(loc, ctx, "ManagedIdentityTokenFailure", e.to_string()))?;
+        req.headers
+            .set_one("Authorization", format!("Bearer {}", token.token))
+            .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+    }
+    let timeout = match &spec.timeout {
+        Some(t) => seconds(t, service, ctx, env, loc)?,
+        None => Duration::from_secs(60),
+    };
+    let Some(variable) = &spec.variable else {
+        // send-one-way-request: fire and forget; failures never reach the pipeline.
+        let services = env.services.clone();
+        let loc = loc.clone();
+        let rid = ctx.request_id.clone();
+        let fut = async move {
+            let _ =
+                crate::backend_call::send_request(&services, req, timeout, true, &loc, &rid).await;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(fut);
+            }
+            Err(_) => fut.await,
+        }
+        return Ok(Flow::Continue);
+    };
+    let resp = crate::backend_call::send_request(
+        env.services,
+        req,
+        timeout,
+        spec.ignore_error,
+        loc,
+        &ctx.request_id,
+    )
+    .await?;
+    let value = match resp {
+        Some(mut r) => {
+            if r.body
+                .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
+                .await
+                .is_err()
+            {
+                if spec.ignore_error {
+                    Value::Null
+                } else {
+                    return Err(policy_err(
+                        loc,
+                        ctx,
+                        "BackendConnectionFailure",
+                        "The response body could not be read.".into(),
+                    ));
+                }
+            } else {
+                host::response_value(r)
+            }
+        }
+        None => Value::Null,
+    };
+    ctx.variables.set(variable.clone(), value);
+    Ok(Flow::Continue)
 }
