@@ -481,3 +481,111 @@ async fn backend_failure_goes_to_on_error_and_rewrite_uri_and_basic_auth_apply()
         Some("Basic dXNlcjpwYXNz")
     );
 }
+
+fn seed(rel: &str) -> Option<String> {
+    let path = format!("{CORPUS}/seed/{rel}");
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            println!("skipping: corpus file {path} is absent");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn latency_routing_seed_prefers_the_lowest_latency_backend_and_falls_back_on_429() {
+    let toolkit = "apim-genai-gateway-toolkit";
+    let (Some(set_latency), Some(policy), Some(inbound), Some(backend_frag)) = (
+        seed(&format!(
+            "{toolkit}/latency-routing__set-latency-policy.xml"
+        )),
+        seed(&format!(
+            "{toolkit}/latency-routing__latency-routing-policy.xml"
+        )),
+        seed(&format!(
+            "{toolkit}/latency-routing__latency-routing-inbound.xml"
+        )),
+        seed(&format!(
+            "{toolkit}/latency-routing__latency-routing-backend.xml"
+        )),
+    ) else {
+        return;
+    };
+    let mut s = service(None);
+    s.apis[0].operations[0].policy = Some(PolicySource::inline("latency-routing", policy));
+    s.apis[0].operations.push(Operation {
+        id: "set-latency".into(),
+        name: "set-latency".into(),
+        method: "POST".into(),
+        url_template: "/helpers/set-latency".into(),
+        policy: Some(PolicySource::inline("set-latency", set_latency)),
+        ..Default::default()
+    });
+    s.policy_fragments = vec![
+        PolicyFragment {
+            id: "latency-routing-inbound".into(),
+            source: PolicySource::inline("latency-routing-inbound", inbound),
+        },
+        PolicyFragment {
+            id: "latency-routing-backend".into(),
+            source: PolicySource::inline("latency-routing-backend", backend_frag),
+        },
+    ];
+    s.backends = vec![
+        backend("payg-backend-1", "https://payg.example.com/openai"),
+        backend("ptu-east", "https://east.example.com/openai"),
+        backend("ptu-west", "https://west.example.com/openai"),
+    ];
+    let (plan, services, h) = setup(&s);
+    h.http.always(
+        MockMatch::host("payg.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    h.http.always(
+        MockMatch::host("west.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    h.http.sequence(
+        MockMatch::host("east.example.com"),
+        vec![MockReply::json(200, "{}"), MockReply::status(429)],
+    );
+    h.http.always(
+        MockMatch::host("east.example.com"),
+        MockReply::json(200, "{}"),
+    );
+
+    // before any latency is measured: the default PAYG backend
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(
+        o.response.headers.first("x-apim-backend"),
+        Some("payg-backend-1")
+    );
+
+    // the helper stores the backends ordered by latency
+    let mut req = Request::new(
+        "POST",
+        Url::parse("https://gw.example.com/openai/helpers/set-latency").unwrap(),
+    );
+    req.body = Body::from_bytes(r#"{"preferredBackends":["ptu-east","ptu-west"]}"#);
+    let o = go(&plan, &services, &h, req).await;
+    assert_eq!(o.response.status, 200);
+    assert_eq!(
+        body_text(&o),
+        r#"{"message": "preferred backends are set successfully"}"#
+    );
+
+    // the fastest backend is used
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.headers.first("x-apim-backend"), Some("ptu-east"));
+
+    // a 429 from it moves the call to the next one after the retry interval
+    h.http.clear_calls();
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 200);
+    assert_eq!(o.response.headers.first("x-apim-backend"), Some("ptu-west"));
+    let calls = h.http.calls();
+    let hosts: Vec<&str> = calls.iter().map(|c| c.url.host()).collect();
+    assert_eq!(hosts, ["east.example.com", "west.example.com"]);
+    assert_eq!((calls[1].at - calls[0].at).num_seconds(), 1);
+}

@@ -503,16 +503,13 @@ impl<'s> Builder<'s> {
                 Kind::SetMethod { value }
             }
             ElementKind::ReturnResponse => {
-                if el.attr("response-variable-name").is_some() {
-                    self.diag(doc, el.span.line, el.span.col, "PLAN0001", "return-response response-variable-name is not supported by the emulator yet".into());
-                    return;
-                }
+                let variable = self.literal(doc, el, "response-variable-name");
                 let sub = At {
                     in_return: true,
                     ..inner_clone(at)
                 };
                 let children = self.nodes(el.children(), &sub);
-                Kind::ReturnResponse { children }
+                Kind::ReturnResponse { variable, children }
             }
             ElementKind::SetBackendService => {
                 let base_url = self.attr(doc, el, "base-url");

@@ -670,3 +670,77 @@ impl HostObject for StoredBody {
         apim_csharp::json_context::body_as(&text, target)
     }
 }
+
+/// A response kept in a variable, as a [`Response`] (`return-response response-variable-name`).
+/// Read through the `IResponse` members, so it works for any response object; the body is read
+/// with preserveContent.
+pub(crate) fn response_from_value(h: &dyn HostObject) -> Option<Response> {
+    if h.class() != Cls::Response {
+        return None;
+    }
+    let status = match h.get(M::StatusCode).ok()? {
+        Value::I32(n) => u16::try_from(n).ok()?,
+        _ => return None,
+    };
+    let mut r = Response::new(status);
+    if let Ok(Value::Str(reason)) = h.get(M::StatusReason) {
+        r.reason = reason.to_string();
+    }
+    if let Ok(Value::HostDict(d)) = h.get(M::Headers) {
+        for k in d.keys() {
+            let values: Vec<String> = match d.get(&k) {
+                Some(Value::Array(seq)) => seq
+                    .items
+                    .read()
+                    .iter()
+                    .map(apim_csharp::render::net_string)
+                    .collect(),
+                Some(v) => vec![apim_csharp::render::net_string(&v)],
+                None => continue,
+            };
+            let _ = r.headers.set(&k, values);
+        }
+    }
+    if let Ok(Value::Host(b)) = h.get(M::Body)
+        && let Ok(Value::Str(text)) = b.call(M::BodyAs(BodyTarget::String), &[Value::Bool(true)])
+    {
+        r.body.set(text.as_bytes().to_vec());
+    }
+    Some(r)
+}
+
+/// cache-store-value keeps the value's type: a tag byte, then the text.
+pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
+    let (tag, text) = match v {
+        Value::Str(s) => (b's', s.to_string()),
+        Value::Bool(b) => (b'b', b.to_string()),
+        Value::I32(n) => (b'i', n.to_string()),
+        Value::I64(n) => (b'l', n.to_string()),
+        Value::F64(n) => (b'd', format!("{n:?}")),
+        Value::Json(j) => (b'j', j.to_string_formatting(apim_dotnet::Formatting::None)),
+        Value::Null => (b'n', String::new()),
+        other => (b's', apim_csharp::render::net_string(other)),
+    };
+    let mut out = vec![tag];
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+/// The value [`encode_cached`] stored.
+pub(crate) fn decode_cached(bytes: &[u8]) -> Value {
+    let (tag, rest) = match bytes.split_first() {
+        Some((t, r)) => (*t, String::from_utf8_lossy(r).into_owned()),
+        None => return Value::Null,
+    };
+    match tag {
+        b'b' => Value::Bool(rest == "true"),
+        b'i' => rest.parse().map(Value::I32).unwrap_or(Value::Null),
+        b'l' => rest.parse().map(Value::I64).unwrap_or(Value::Null),
+        b'd' => rest.parse().map(Value::F64).unwrap_or(Value::Null),
+        b'j' => apim_dotnet::JToken::parse(&rest)
+            .map(Value::Json)
+            .unwrap_or(Value::Null),
+        b'n' => Value::Null,
+        _ => Value::str(&rest),
+    }
+}

@@ -65,6 +65,7 @@ pub(crate) enum Kind {
     },
     /// Children run against a fresh 200 response, which then replaces `context.Response`.
     ReturnResponse {
+        variable: Option<String>,
         children: Vec<Node>,
     },
     SetBackendService {
@@ -450,9 +451,16 @@ pub(crate) fn exec<'a>(
                 ctx.request.method = m.trim().to_string();
                 Ok(Flow::Continue)
             }
-            Kind::ReturnResponse { children } => {
-                // Children build a new response; the pending one is kept aside meanwhile.
-                let previous = std::mem::replace(&mut ctx.response, Response::new(200));
+            Kind::ReturnResponse { variable, children } => {
+                // Children build on a new response (or the one kept in `variable`); the pending
+                // one is kept aside meanwhile.
+                let start = match variable.as_deref().and_then(|v| ctx.variables.get(v)) {
+                    Some(Value::Host(h)) => {
+                        host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
+                    }
+                    _ => Response::new(200),
+                };
+                let previous = std::mem::replace(&mut ctx.response, start);
                 match exec_all(children, service, ctx, env).await {
                     Ok(_) => {}
                     Err(e) => {
@@ -527,14 +535,24 @@ pub(crate) fn exec<'a>(
                 let mut schedule =
                     RetrySchedule::new(backoff, u32::try_from(count.max(0)).unwrap_or(u32::MAX));
                 loop {
-                    if exec_all(children, service, ctx, env).await? == Flow::Return {
-                        return Ok(Flow::Return);
-                    }
+                    // A child error (a fail-on-error-status-code 429, say) is retried while the
+                    // condition holds and retries remain; otherwise it goes on to on-error.
+                    let failure = match exec_all(children, service, ctx, env).await {
+                        Ok(Flow::Return) => return Ok(Flow::Return),
+                        Ok(Flow::Continue) => None,
+                        Err(e) => Some(e),
+                    };
                     if !boolean(condition, service, ctx, env, loc)? {
-                        break;
+                        return match failure {
+                            Some(e) => Err(e),
+                            None => Ok(Flow::Continue),
+                        };
                     }
                     let Some(wait) = schedule.next_delay(&env.services.rng) else {
-                        break;
+                        return match failure {
+                            Some(e) => Err(e),
+                            None => Ok(Flow::Continue),
+                        };
                     };
                     trace(
                         ctx,
@@ -547,7 +565,6 @@ pub(crate) fn exec<'a>(
                         env.services.clock.sleep(wait).await;
                     }
                 }
-                Ok(Flow::Continue)
             }
             Kind::RewriteUri {
                 template,
@@ -615,8 +632,8 @@ pub(crate) fn exec<'a>(
                     .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
                 match found {
                     Some(bytes) => {
-                        let s = String::from_utf8_lossy(&bytes).into_owned();
-                        ctx.variables.set(variable.clone(), Value::str(&s));
+                        ctx.variables
+                            .set(variable.clone(), host::decode_cached(&bytes));
                     }
                     None => {
                         if let Some(d) = default {
@@ -633,11 +650,11 @@ pub(crate) fn exec<'a>(
                 duration,
             } => {
                 let k = text(key, service, ctx, env, loc)?;
-                let val = text(v, service, ctx, env, loc)?;
+                let val = value(v, service, ctx, env, loc)?;
                 let d = seconds(duration, service, ctx, env, loc)?;
                 env.services
                     .cache
-                    .set(&k, val.into_bytes().into(), d)
+                    .set(&k, host::encode_cached(&val).into(), d)
                     .await
                     .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
                 Ok(Flow::Continue)
