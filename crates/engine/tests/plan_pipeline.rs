@@ -589,3 +589,93 @@ async fn latency_routing_seed_prefers_the_lowest_latency_backend_and_falls_back_
     assert_eq!(hosts, ["east.example.com", "west.example.com"]);
     assert_eq!((calls[1].at - calls[0].at).num_seconds(), 1);
 }
+
+#[tokio::test]
+async fn manage_spikes_with_payg_seed_spills_over_to_payg_on_429() {
+    let toolkit = "apim-genai-gateway-toolkit";
+    let (Some(policy), Some(fragment)) = (
+        seed(&format!(
+            "{toolkit}/manage-spikes-with-payg__retry-with-payg-policy.xml"
+        )),
+        seed(&format!(
+            "{toolkit}/manage-spikes-with-payg__retry-with-payg.xml"
+        )),
+    ) else {
+        return;
+    };
+    let mut s = service(Some(&policy));
+    s.policy_fragments = vec![PolicyFragment {
+        id: "retry-with-payg".into(),
+        source: PolicySource::inline("retry-with-payg", fragment),
+    }];
+    s.backends = vec![
+        backend("ptu-backend-1", "https://ptu.example.com/openai"),
+        backend("payg-backend-1", "https://payg.example.com/openai"),
+    ];
+    let (plan, services, h) = setup(&s);
+    h.http.sequence(
+        MockMatch::host("ptu.example.com"),
+        vec![MockReply::json(200, "{}"), MockReply::status(429)],
+    );
+    h.http.always(
+        MockMatch::host("payg.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(
+        o.response.headers.first("x-apim-backend"),
+        Some("ptu-backend-1")
+    );
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 200);
+    assert_eq!(
+        o.response.headers.first("x-apim-backend"),
+        Some("payg-backend-1")
+    );
+    let calls = h.http.calls();
+    let hosts: Vec<&str> = calls.iter().map(|c| c.url.host()).collect();
+    assert_eq!(
+        hosts,
+        ["ptu.example.com", "ptu.example.com", "payg.example.com"]
+    );
+    // first retry of the exponential schedule waits `interval`
+    assert_eq!((calls[2].at - calls[1].at).num_seconds(), 1);
+}
+
+#[tokio::test]
+async fn weighted_round_robin_seed_follows_the_weights_within_5_percent() {
+    let Some(fragment) =
+        seed("apim-genai-gateway-toolkit/load-balancing__weighted-round-robin.xml")
+    else {
+        return;
+    };
+    let policy = r#"<policies>
+  <inbound><base /><include-fragment fragment-id="weighted-round-robin" /></inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>"#;
+    let mut s = service(Some(policy));
+    s.policy_fragments = vec![PolicyFragment {
+        id: "weighted-round-robin".into(),
+        source: PolicySource::inline("weighted-round-robin", fragment),
+    }];
+    s.backends = vec![
+        backend("payg-backend-1", "https://one.example.com/openai"),
+        backend("payg-backend-2", "https://two.example.com/openai"),
+    ];
+    let (plan, services, h) = setup(&s);
+    h.http
+        .always(MockMatch::host("one.example.com"), MockReply::status(200));
+    h.http
+        .always(MockMatch::host("two.example.com"), MockReply::status(200));
+    let n = 10_000;
+    for _ in 0..n {
+        let o = go(&plan, &services, &h, chat_request()).await;
+        assert_eq!(o.response.status, 200);
+    }
+    let one = h.http.calls_to("one.example.com").len() as f64 / n as f64;
+    let two = h.http.calls_to("two.example.com").len() as f64 / n as f64;
+    assert!((one - 2.0 / 3.0).abs() < 0.05 * 2.0 / 3.0, "one: {one}");
+    assert!((two - 1.0 / 3.0).abs() < 0.05 * 1.0 / 3.0, "two: {two}");
+}
