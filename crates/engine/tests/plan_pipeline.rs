@@ -679,3 +679,100 @@ async fn weighted_round_robin_seed_follows_the_weights_within_5_percent() {
     assert!((one - 2.0 / 3.0).abs() < 0.05 * 2.0 / 3.0, "one: {one}");
     assert!((two - 1.0 / 3.0).abs() < 0.05 * 1.0 / 3.0, "two: {two}");
 }
+
+#[tokio::test]
+async fn backend_pool_seed_falls_back_to_lower_priority_only_while_the_breaker_is_open() {
+    let Some(policy) = seed("ai-gateway-current/backend-pool-load-balancing.xml") else {
+        return;
+    };
+    use apim_engine::service::{
+        BackendPool, BackendType, CircuitBreaker, CircuitBreakerRule, FailureCondition,
+        IsoDuration, PoolMember, StatusCodeRange,
+    };
+    let mut s = service(Some(&policy));
+    let mut ptu = backend("ptu", "https://ptu.example.com/openai");
+    ptu.circuit_breaker = Some(CircuitBreaker {
+        rules: vec![CircuitBreakerRule {
+            name: "throttled".into(),
+            failure_condition: FailureCondition {
+                count: Some(1),
+                interval: IsoDuration(Duration::from_secs(60)),
+                status_code_ranges: vec![StatusCodeRange { min: 429, max: 429 }],
+                ..Default::default()
+            },
+            trip_duration: IsoDuration(Duration::from_secs(60)),
+            accept_retry_after: false,
+        }],
+    });
+    s.backends = vec![
+        ptu,
+        backend("payg", "https://payg.example.com/openai"),
+        Backend {
+            id: "{backend-id}".into(),
+            backend_type: BackendType::Pool,
+            pool: Some(BackendPool {
+                services: vec![
+                    PoolMember {
+                        id: "ptu".into(),
+                        priority: Some(1),
+                        weight: None,
+                    },
+                    PoolMember {
+                        id: "payg".into(),
+                        priority: Some(2),
+                        weight: None,
+                    },
+                ],
+            }),
+            ..Default::default()
+        },
+    ];
+    let (plan, services, h) = setup(&s);
+    h.http.sequence(
+        MockMatch::host("ptu.example.com"),
+        vec![
+            MockReply::json(200, "{}"),
+            MockReply::json(200, "{}"),
+            MockReply::status(429),
+        ],
+    );
+    h.http.always(
+        MockMatch::host("ptu.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    h.http.always(
+        MockMatch::host("payg.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let mut hosts = Vec::new();
+    for _ in 0..4 {
+        h.http.clear_calls();
+        let o = go(&plan, &services, &h, chat_request()).await;
+        assert_eq!(o.response.status, 200);
+        hosts.push(
+            h.http
+                .calls()
+                .iter()
+                .map(|c| c.url.host().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    assert_eq!(
+        hosts,
+        [
+            "ptu.example.com",
+            "ptu.example.com",
+            // 429 trips the breaker: the retry goes to the lower priority
+            "ptu.example.com,payg.example.com",
+            // still tripped
+            "payg.example.com",
+        ]
+    );
+    // after the trip duration the higher priority takes the traffic again
+    h.clock.advance(Duration::from_secs(61));
+    h.http.clear_calls();
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 200);
+    assert_eq!(h.http.calls()[0].url.host(), "ptu.example.com");
+}
