@@ -776,3 +776,114 @@ async fn backend_pool_seed_falls_back_to_lower_priority_only_while_the_breaker_i
     assert_eq!(o.response.status, 200);
     assert_eq!(h.http.calls()[0].url.host(), "ptu.example.com");
 }
+
+#[tokio::test]
+async fn product_scope_applies_only_in_a_product_context_and_401_runs_the_api_on_error() {
+    use apim_engine::service::{Product, SubscriptionScope};
+    let product_policy = r#"<policies>
+  <inbound>
+    <set-header name="X-Scopes" exists-action="append"><value>@("product:" + context.Product.Name)</value></set-header>
+    <base />
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>"#;
+    let api_policy = r#"<policies>
+  <inbound>
+    <base />
+    <set-header name="X-Scopes" exists-action="append"><value>@("api:" + (context.Subscription == null ? "none" : context.Subscription.Id))</value></set-header>
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error>
+    <base />
+    <set-header name="X-Error" exists-action="override"><value>@(context.LastError.Source + ":" + context.LastError.Reason)</value></set-header>
+  </on-error>
+</policies>"#;
+    let mut s = service(Some(api_policy));
+    s.apis[0].subscription_required = true;
+    s.products = vec![Product {
+        id: "gold".into(),
+        name: "Gold".into(),
+        apis: vec!["aoai".into()],
+        policy: Some(PolicySource::inline("product:gold", product_policy)),
+        ..Default::default()
+    }];
+    s.subscriptions = vec![
+        Subscription {
+            id: "gold-sub".into(),
+            primary_key: "gold-key".into(),
+            scope: SubscriptionScope::Product("gold".into()),
+            ..Default::default()
+        },
+        Subscription {
+            id: "api-sub".into(),
+            primary_key: "api-key".into(),
+            scope: SubscriptionScope::Api("aoai".into()),
+            ..Default::default()
+        },
+    ];
+    let (plan, services, h) = setup(&s);
+    h.http.always(
+        MockMatch::host("default.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let mut req = chat_request();
+    req.headers
+        .set_one("Ocp-Apim-Subscription-Key", "gold-key")
+        .unwrap();
+    go(&plan, &services, &h, req).await;
+    let mut req = chat_request();
+    req.headers
+        .set_one("Ocp-Apim-Subscription-Key", "api-key")
+        .unwrap();
+    go(&plan, &services, &h, req).await;
+    let calls = h.http.calls();
+    assert_eq!(
+        calls[0].headers.get("X-Scopes").unwrap(),
+        ["product:Gold", "api:gold-sub"]
+    );
+    assert_eq!(calls[1].headers.get("X-Scopes").unwrap(), ["api:api-sub"]);
+    // a wrong key: 401, and the API's on-error sees the built-in error
+    let mut req = chat_request();
+    req.headers
+        .set_one("Ocp-Apim-Subscription-Key", "nope")
+        .unwrap();
+    let o = go(&plan, &services, &h, req).await;
+    assert_eq!(o.response.status, 401);
+    assert_eq!(
+        o.response.headers.first("X-Error"),
+        Some("authorization:SubscriptionKeyInvalid")
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_request_body_is_buffered_when_policies_read_it() {
+    let policy = r#"<policies>
+  <inbound>
+    <set-variable name="model" value="@((string)context.Request.Body.As<JObject>(preserveContent: true)["model"])" />
+  </inbound>
+  <backend><forward-request /></backend>
+</policies>"#;
+    let (plan, services, h) = setup(&service(Some(policy)));
+    h.http.always(
+        MockMatch::host("default.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let mut req = chat_request();
+    req.body = Body::from_chunks(vec![
+        Ok(bytes::Bytes::from_static(br#"{"model":"#)),
+        Ok(bytes::Bytes::from_static(br#""gpt-4o"}"#)),
+    ]);
+    let o = go(&plan, &services, &h, req).await;
+    assert_eq!(o.response.status, 200);
+    assert_eq!(
+        o.variables
+            .iter()
+            .find(|(n, _)| n == "model")
+            .map(|(_, v)| v.as_str()),
+        Some("gpt-4o")
+    );
+    assert_eq!(h.http.calls()[0].body.as_ref(), br#"{"model":"gpt-4o"}"#);
+}

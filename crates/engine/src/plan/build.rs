@@ -106,6 +106,8 @@ struct Builder<'s> {
     diags: Vec<PlanDiagnostic>,
     /// limit-concurrency slots, shared by every request of the plan.
     limiter: Arc<crate::limits::ConcurrencyLimiter>,
+    /// The effective plan being built reads the request body.
+    reads_body: bool,
 }
 
 struct At<'d> {
@@ -136,6 +138,9 @@ impl<'s> Builder<'s> {
         map: Option<&apim_policy::Expression>,
         at: apim_policy::Span,
     ) -> Option<Val> {
+        if source.contains("Body") {
+            self.reads_body = true;
+        }
         if let Some(p) = self.programs.get(source) {
             return Some(Val::Expr(p.clone()));
         }
@@ -462,6 +467,7 @@ impl<'s> Builder<'s> {
                             }
                         },
                     };
+                    self.reads_body |= !response_target;
                     match crate::liquid::Template::parse(&source) {
                         Ok(t) => {
                             out.push(Node {
@@ -706,6 +712,7 @@ impl<'s> Builder<'s> {
                 let (Some(from), Some(to)) = (from, to) else {
                     return;
                 };
+                self.reads_body |= !response_target;
                 Kind::FindAndReplace {
                     response: response_target,
                     from,
@@ -933,6 +940,7 @@ impl<'s> Builder<'s> {
                 }
                 opts.namespace_prefix = self.literal(doc, el, "namespace-prefix");
                 opts.attribute_block_name = self.literal(doc, el, "attribute-block-name");
+                self.reads_body |= !response_target;
                 Kind::JsonToXml {
                     response: response_target,
                     apply,
@@ -964,6 +972,7 @@ impl<'s> Builder<'s> {
                 let always_array_child_elements = self
                     .literal(doc, el, "always-array-child-elements")
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+                self.reads_body |= !response_target;
                 Kind::XmlToJson {
                     response: response_target,
                     apply,
@@ -1031,11 +1040,16 @@ impl<'s> Builder<'s> {
     }
 
     fn effective(&mut self, scopes: &[(Scope, Option<&Doc>)]) -> Effective {
-        Effective {
+        self.reads_body = false;
+        let sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
             outbound: self.section(SectionKind::Outbound, scopes),
             on_error: self.section(SectionKind::OnError, scopes),
+        };
+        Effective {
+            sections,
+            reads_request_body: self.reads_body,
         }
     }
 }
@@ -1094,6 +1108,7 @@ pub(super) fn build_all(
         programs: HashMap::new(),
         diags,
         limiter: Arc::new(crate::limits::ConcurrencyLimiter::new()),
+        reads_body: false,
     };
     let mut effective = HashMap::new();
     effective.insert(

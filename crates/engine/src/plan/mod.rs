@@ -51,7 +51,12 @@ impl fmt::Display for PlanDiagnostic {
 }
 
 /// The effective sections of one (API, operation, product-or-none).
-pub(crate) type Effective = Sections<Value>;
+pub(crate) struct Effective {
+    pub sections: Sections<Value>,
+    /// Some expression or policy reads the request body: buffer it before inbound (APIM
+    /// buffers a body that policies read).
+    pub reads_request_body: bool,
+}
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no
 /// operation, for on-error), product id (`None`: no product context).

@@ -59,7 +59,18 @@ pub async fn run_with(
             );
             let mut ctx = RequestContext::new(service, adm, started, tracing);
             let summary = match inner.effective.get(&key) {
-                Some(sections) => crate::pipeline::run(sections, &mut ctx, env).await,
+                Some(e) => {
+                    if e.reads_request_body && ctx.request.body.is_stream() {
+                        // A body too large to buffer stays a stream; reading it then fails in
+                        // the expression that tries.
+                        let _ = ctx
+                            .request
+                            .body
+                            .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
+                            .await;
+                    }
+                    crate::pipeline::run(&e.sections, &mut ctx, env).await
+                }
                 None => {
                     // Every (operation, product) is compiled; a miss means the service changed.
                     ctx.response = crate::errors::internal_error_response(&ctx.request_id);
@@ -87,7 +98,7 @@ pub async fn run_with(
                 .or_else(|| inner.effective.get(&fallback))
                 .or_else(|| inner.effective.get(&(None, None, None)));
             let summary = match sections {
-                Some(s) => run_on_error(&s.on_error, &mut ctx, env, err).await,
+                Some(s) => run_on_error(&s.sections.on_error, &mut ctx, env, err).await,
                 None => {
                     ctx.last_error = Some(err.last_error.clone());
                     ctx.response = err.response;
