@@ -474,3 +474,71 @@ async fn json_to_xml_converts_the_backend_response_when_xml_is_accepted() {
         Some("application/xml")
     );
 }
+
+#[tokio::test]
+async fn cors_answers_preflights_adds_headers_and_terminates_unmatched_requests() {
+    let policy = r#"<policies>
+  <inbound>
+    <cors allow-credentials="true">
+      <allowed-origins><origin>https://app.example.com</origin></allowed-origins>
+      <allowed-methods preflight-result-max-age="300"><method>POST</method></allowed-methods>
+      <allowed-headers><header>content-type</header></allowed-headers>
+    </cors>
+    <base />
+  </inbound>
+  <backend><forward-request /></backend>
+</policies>"#;
+    let (plan, services, h) = setup(&service(policy));
+    h.http.always(
+        MockMatch::host("backend.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let mut pre = Request::new(
+        "OPTIONS",
+        Url::parse("https://gw.example.com/echo/items/42").unwrap(),
+    );
+    pre.headers
+        .set_one("Origin", "https://app.example.com")
+        .unwrap();
+    pre.headers
+        .set_one("Access-Control-Request-Method", "POST")
+        .unwrap();
+    pre.headers
+        .set_one("Access-Control-Request-Headers", "Content-Type")
+        .unwrap();
+    let o = go(&plan, &services, &h, pre).await;
+    assert_eq!(o.response.status, 200);
+    assert_eq!(
+        o.response.headers.first("Access-Control-Allow-Origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(
+        o.response.headers.first("Access-Control-Max-Age"),
+        Some("300")
+    );
+    assert_eq!(h.http.call_count(), 0);
+
+    let mut req = request("{}");
+    req.headers
+        .set_one("Origin", "https://app.example.com")
+        .unwrap();
+    let o = go(&plan, &services, &h, req).await;
+    assert_eq!(
+        o.response.headers.first("Access-Control-Allow-Origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(h.http.call_count(), 1);
+
+    let mut req = request("{}");
+    req.headers
+        .set_one("Origin", "https://evil.example.com")
+        .unwrap();
+    let o = go(&plan, &services, &h, req).await;
+    assert_eq!(o.response.status, 200);
+    assert!(!o.response.body.is_present());
+    assert_eq!(
+        o.response.headers.first("Access-Control-Allow-Origin"),
+        None
+    );
+    assert_eq!(h.http.call_count(), 1);
+}

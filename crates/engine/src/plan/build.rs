@@ -108,6 +108,8 @@ struct Builder<'s> {
     limiter: Arc<crate::limits::ConcurrencyLimiter>,
     /// The effective plan being built reads the request body.
     reads_body: bool,
+    /// The first cors policy of the effective inbound section being built.
+    cors: Option<crate::cors::CorsConfig>,
 }
 
 struct At<'d> {
@@ -983,6 +985,66 @@ impl<'s> Builder<'s> {
                     },
                 }
             }
+            ElementKind::Cors => {
+                if at.section != Section::Inbound || at.path.contains('/') {
+                    self.diag(
+                        doc,
+                        el.span.line,
+                        el.span.col,
+                        "PLAN0007",
+                        "cors must be a direct child of the inbound section".into(),
+                    );
+                    return;
+                }
+                let mut cfg = crate::cors::CorsConfig::default();
+                if let Some(v) = self.literal(doc, el, "allow-credentials") {
+                    cfg.allow_credentials = v.trim().eq_ignore_ascii_case("true");
+                }
+                if let Some(v) = self.literal(doc, el, "terminate-unmatched-request") {
+                    cfg.terminate_unmatched_request = !v.trim().eq_ignore_ascii_case("false");
+                }
+                let lits = |b: &mut Self, parent: &Element| -> Vec<String> {
+                    parent
+                        .children()
+                        .iter()
+                        .filter_map(|c| match b.text(doc, c) {
+                            Some(Val::Lit(s)) => Some(s.trim().to_string()),
+                            Some(Val::Expr(_)) => {
+                                b.diag(
+                                    doc,
+                                    c.span.line,
+                                    c.span.col,
+                                    "PLAN0004",
+                                    format!("<{}> of cors does not accept an expression", c.name()),
+                                );
+                                None
+                            }
+                            None => None,
+                        })
+                        .collect()
+                };
+                for c in el.children() {
+                    match c.kind {
+                        ElementKind::AllowedOrigins => cfg.allowed_origins = lits(self, c),
+                        ElementKind::AllowedMethods => {
+                            if let Some(age) = c
+                                .attr("preflight-result-max-age")
+                                .and_then(|v| v.as_literal())
+                            {
+                                cfg.preflight_result_max_age = age.trim().parse().unwrap_or(0);
+                            }
+                            cfg.allowed_methods = Some(lits(self, c));
+                        }
+                        ElementKind::AllowedHeaders => cfg.allowed_headers = lits(self, c),
+                        ElementKind::ExposeHeaders => cfg.expose_headers = lits(self, c),
+                        _ => self.unsupported(doc, c),
+                    }
+                }
+                if self.cors.is_none() {
+                    self.cors = Some(cfg);
+                }
+                return;
+            }
             _ => {
                 self.unsupported(doc, el);
                 return;
@@ -1041,6 +1103,7 @@ impl<'s> Builder<'s> {
 
     fn effective(&mut self, scopes: &[(Scope, Option<&Doc>)]) -> Effective {
         self.reads_body = false;
+        self.cors = None;
         let sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
@@ -1050,6 +1113,7 @@ impl<'s> Builder<'s> {
         Effective {
             sections,
             reads_request_body: self.reads_body,
+            cors: self.cors.take(),
         }
     }
 }
@@ -1109,6 +1173,7 @@ pub(super) fn build_all(
         diags,
         limiter: Arc::new(crate::limits::ConcurrencyLimiter::new()),
         reads_body: false,
+        cors: None,
     };
     let mut effective = HashMap::new();
     effective.insert(

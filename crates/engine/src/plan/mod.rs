@@ -56,6 +56,9 @@ pub(crate) struct Effective {
     /// Some expression or policy reads the request body: buffer it before inbound (APIM
     /// buffers a body that policies read).
     pub reads_request_body: bool,
+    /// The cors policy of the effective inbound section: decided before inbound runs, its
+    /// headers added to the final response (policies.md cors).
+    pub cors: Option<crate::cors::CorsConfig>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no

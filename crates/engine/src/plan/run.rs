@@ -3,6 +3,7 @@
 
 use crate::admission::admit;
 use crate::context::RequestContext;
+use crate::cors::CorsOutcome;
 use crate::http::{Request, Response};
 use crate::pipeline::{Env, RunSummary, run_on_error};
 use crate::services::Services;
@@ -58,8 +59,24 @@ pub async fn run_with(
                 adm.caller.product.map(|p| p.id.clone()),
             );
             let mut ctx = RequestContext::new(service, adm, started, tracing);
+            let mut cors_headers = Vec::new();
             let summary = match inner.effective.get(&key) {
                 Some(e) => {
+                    if let Some(cfg) = &e.cors {
+                        match cfg.evaluate(&ctx.request.method, &ctx.request.headers) {
+                            CorsOutcome::Respond(r) => {
+                                ctx.response = r;
+                                let summary = RunSummary {
+                                    error: None,
+                                    returned_in: Some(crate::errors::Section::Inbound),
+                                    on_error_failed: false,
+                                };
+                                return finish(ctx, summary);
+                            }
+                            CorsOutcome::Continue(h) => cors_headers = h,
+                            CorsOutcome::NotCors | CorsOutcome::Unmatched => {}
+                        }
+                    }
                     if e.reads_request_body && ctx.request.body.is_stream() {
                         // A body too large to buffer stays a stream; reading it then fails in
                         // the expression that tries.
@@ -69,7 +86,11 @@ pub async fn run_with(
                             .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
                             .await;
                     }
-                    crate::pipeline::run(&e.sections, &mut ctx, env).await
+                    let summary = crate::pipeline::run(&e.sections, &mut ctx, env).await;
+                    for (n, v) in cors_headers {
+                        let _ = ctx.response.headers.set_one(&n, v);
+                    }
+                    summary
                 }
                 None => {
                     // Every (operation, product) is compiled; a miss means the service changed.
@@ -90,6 +111,25 @@ pub async fn run_with(
                 None,
             );
             let fallback = (key.0.clone(), None, None);
+            // A preflight for an API without an OPTIONS operation: only cors answers it.
+            if rejection.route.is_none()
+                && rejection.request.method.eq_ignore_ascii_case("OPTIONS")
+                && let Some(cfg) = inner.effective.get(&fallback).and_then(|e| e.cors.as_ref())
+            {
+                let outcome = cfg.evaluate(&rejection.request.method, &rejection.request.headers);
+                let (mut ctx, _) =
+                    RequestContext::from_rejection(service, *rejection, started, tracing);
+                ctx.response = match outcome {
+                    CorsOutcome::Respond(r) => r,
+                    _ => Response::new(200),
+                };
+                let summary = RunSummary {
+                    error: None,
+                    returned_in: Some(crate::errors::Section::Inbound),
+                    on_error_failed: false,
+                };
+                return finish(ctx, summary);
+            }
             let (mut ctx, err) =
                 RequestContext::from_rejection(service, *rejection, started, tracing);
             let sections = inner
