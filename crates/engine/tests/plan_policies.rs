@@ -542,3 +542,44 @@ async fn cors_answers_preflights_adds_headers_and_terminates_unmatched_requests(
     );
     assert_eq!(h.http.call_count(), 1);
 }
+
+#[tokio::test]
+async fn wait_runs_send_requests_concurrently_for_all_and_any() {
+    let make = |mode: &str| {
+        format!(
+            r#"<policies>
+  <inbound>
+    <wait for="{mode}">
+      <send-request mode="new" response-variable-name="fast" timeout="20">
+        <set-url>https://fast.example.com/</set-url>
+        <set-method>GET</set-method>
+      </send-request>
+      <send-request mode="new" response-variable-name="slow" timeout="20">
+        <set-url>https://slow.example.com/</set-url>
+        <set-method>GET</set-method>
+      </send-request>
+    </wait>
+    <set-variable name="elapsed" value="@(context.Elapsed.TotalSeconds)" />
+    <set-variable name="hasFast" value="@(context.Variables.ContainsKey("fast"))" />
+    <set-variable name="hasSlow" value="@(context.Variables.ContainsKey("slow"))" />
+  </inbound>
+  <backend />
+</policies>"#
+        )
+    };
+    for (mode, elapsed, slow) in [("all", "5", "True"), ("any", "3", "False")] {
+        let (plan, services, h) = setup(&service(&make(mode)));
+        h.http.always(
+            MockMatch::host("fast.example.com"),
+            MockReply::status(200).latency(Duration::from_secs(3)),
+        );
+        h.http.always(
+            MockMatch::host("slow.example.com"),
+            MockReply::status(200).latency(Duration::from_secs(5)),
+        );
+        let o = go(&plan, &services, &h, request("{}")).await;
+        assert_eq!(var(&o, "elapsed").as_deref(), Some(elapsed), "{mode}");
+        assert_eq!(var(&o, "hasFast").as_deref(), Some("True"), "{mode}");
+        assert_eq!(var(&o, "hasSlow").as_deref(), Some(slow), "{mode}");
+    }
+}

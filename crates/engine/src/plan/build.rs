@@ -1045,6 +1045,34 @@ impl<'s> Builder<'s> {
                 }
                 return;
             }
+            ElementKind::Wait => {
+                let any = match self.literal(doc, el, "for").as_deref().map(str::trim) {
+                    None | Some("all") => false,
+                    Some("any") => true,
+                    Some(other) => {
+                        self.diag(
+                            doc,
+                            el.span.line,
+                            el.span.col,
+                            "PLAN0008",
+                            format!("wait for='{other}' must be all or any"),
+                        );
+                        return;
+                    }
+                };
+                for c in el.children() {
+                    if !matches!(
+                        c.kind,
+                        ElementKind::SendRequest
+                            | ElementKind::CacheLookupValue
+                            | ElementKind::Choose
+                    ) {
+                        self.diag(doc, c.span.line, c.span.col, "PLAN0007", format!("<{}> is not allowed in wait (send-request, cache-lookup-value, choose)", c.name()));
+                    }
+                }
+                let children = self.nodes(el.children(), at);
+                Kind::Wait { any, children }
+            }
             _ => {
                 self.unsupported(doc, el);
                 return;

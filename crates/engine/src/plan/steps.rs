@@ -133,6 +133,10 @@ pub(crate) enum Kind {
         rules: Vec<(Val, Option<Val>)>,
     },
     SendRequest(Box<SendSpec>),
+    Wait {
+        any: bool,
+        children: Vec<Node>,
+    },
     AuthenticationManagedIdentity {
         resource: Val,
         client_id: Option<String>,
@@ -845,6 +849,7 @@ pub(crate) fn exec<'a>(
                 Ok(Flow::Continue)
             }
             Kind::SendRequest(spec) => send(spec, node, service, ctx, env).await,
+            Kind::Wait { any, children } => wait_all(children, *any, service, ctx, env).await,
             Kind::AuthenticationManagedIdentity {
                 resource,
                 client_id,
@@ -1025,13 +1030,13 @@ fn should_convert(
     Ok(true)
 }
 
-async fn send(
+async fn prepare_send(
     spec: &SendSpec,
     node: &Node,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
     env: Env<'_>,
-) -> StepResult {
+) -> Result<Prepared, PErr> {
     let loc = &node.loc;
     let mode = match &spec.mode {
         Some(m) => text(m, service, ctx, env, loc)?,
@@ -1106,14 +1111,73 @@ async fn send(
         Some(t) => seconds(t, service, ctx, env, loc)?,
         None => Duration::from_secs(60),
     };
+    Ok(Prepared { req, timeout })
+}
+
+/// A send-request ready to go.
+pub(crate) struct Prepared {
+    req: crate::services::BackendRequest,
+    timeout: Duration,
+}
+
+/// Sends and buffers the answer: the variable's value (null on an ignored error).
+async fn fetch(
+    services: &crate::services::Services,
+    p: Prepared,
+    ignore_error: bool,
+    loc: &PolicyLocation,
+    request_id: &str,
+) -> Result<Value, PErr> {
+    let resp = crate::backend_call::send_request(
+        services,
+        p.req,
+        p.timeout,
+        ignore_error,
+        loc,
+        request_id,
+    )
+    .await?;
+    Ok(match resp {
+        Some(mut r) => {
+            if r.body
+                .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
+                .await
+                .is_err()
+            {
+                if ignore_error {
+                    Value::Null
+                } else {
+                    return Err(Box::new(PipelineError::policy(
+                        loc,
+                        "BackendConnectionFailure",
+                        "The response body could not be read.",
+                        internal_error_response(request_id),
+                    )));
+                }
+            } else {
+                host::response_value(r)
+            }
+        }
+        None => Value::Null,
+    })
+}
+
+async fn send(
+    spec: &SendSpec,
+    node: &Node,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> StepResult {
+    let loc = &node.loc;
+    let p = prepare_send(spec, node, service, ctx, env).await?;
     let Some(variable) = &spec.variable else {
         // send-one-way-request: fire and forget; failures never reach the pipeline.
         let services = env.services.clone();
         let loc = loc.clone();
         let rid = ctx.request_id.clone();
         let fut = async move {
-            let _ =
-                crate::backend_call::send_request(&services, req, timeout, true, &loc, &rid).await;
+            let _ = fetch(&services, p, true, &loc, &rid).await;
         };
         match tokio::runtime::Handle::try_current() {
             Ok(h) => {
@@ -1123,38 +1187,59 @@ async fn send(
         }
         return Ok(Flow::Continue);
     };
-    let resp = crate::backend_call::send_request(
-        env.services,
-        req,
-        timeout,
-        spec.ignore_error,
-        loc,
-        &ctx.request_id,
-    )
-    .await?;
-    let value = match resp {
-        Some(mut r) => {
-            if r.body
-                .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
-                .await
-                .is_err()
-            {
-                if spec.ignore_error {
-                    Value::Null
-                } else {
-                    return Err(policy_err(
-                        loc,
-                        ctx,
-                        "BackendConnectionFailure",
-                        "The response body could not be read.".into(),
-                    ));
+    let value = fetch(env.services, p, spec.ignore_error, loc, &ctx.request_id).await?;
+    ctx.variables.set(variable.clone(), value);
+    Ok(Flow::Continue)
+}
+
+/// `wait`: send-request children run concurrently; the other children (choose,
+/// cache-lookup-value) run in order first. `any`: the first send-request to finish wins and the
+/// others are dropped.
+pub(crate) async fn wait_all(
+    children: &[Node],
+    any: bool,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> StepResult {
+    let mut sends = Vec::new();
+    for c in children {
+        match &c.kind {
+            Kind::SendRequest(spec) => {
+                let p = prepare_send(spec, c, service, ctx, env).await?;
+                sends.push((spec, c, p));
+            }
+            _ => {
+                if exec(c, service, ctx, env).await? == Flow::Return {
+                    return Ok(Flow::Return);
                 }
-            } else {
-                host::response_value(r)
             }
         }
-        None => Value::Null,
+    }
+    let rid = ctx.request_id.clone();
+    let futs: Vec<_> = sends
+        .into_iter()
+        .map(|(spec, c, p)| {
+            let rid = rid.clone();
+            Box::pin(async move {
+                let v = fetch(env.services, p, spec.ignore_error, &c.loc, &rid).await;
+                (spec, v)
+            })
+        })
+        .collect();
+    if futs.is_empty() {
+        return Ok(Flow::Continue);
+    }
+    let done = if any {
+        vec![futures_util::future::select_all(futs).await.0]
+    } else {
+        futures_util::future::join_all(futs).await
     };
-    ctx.variables.set(variable.clone(), value);
+    for (spec, v) in done {
+        let v = v?;
+        if let Some(name) = &spec.variable {
+            ctx.variables.set(name.clone(), v);
+        }
+    }
     Ok(Flow::Continue)
 }
