@@ -583,3 +583,32 @@ async fn wait_runs_send_requests_concurrently_for_all_and_any() {
         assert_eq!(var(&o, "hasSlow").as_deref(), Some(slow), "{mode}");
     }
 }
+
+#[tokio::test]
+async fn context_backend_follows_set_backend_service() {
+    let policy = r#"<policies>
+  <inbound>
+    <set-variable name="before" value="@(context.Backend == null)" />
+    <set-backend-service backend-id="east" />
+    <set-variable name="after" value="@(context.Backend.Id + "|" + context.Backend.Type.ToString() + "|" + context.Backend.AzureRegion)" />
+    <set-backend-service base-url="https://other.example.com/v2" />
+    <set-variable name="url" value="@(context.Request.Url.ToString())" />
+  </inbound>
+  <backend />
+</policies>"#;
+    let mut s = service(policy);
+    s.backends = vec![apim_engine::service::Backend {
+        id: "east".into(),
+        url: Some("https://east.example.com/api".into()),
+        azure_region: Some("eastus".into()),
+        ..Default::default()
+    }];
+    let (plan, services, h) = setup(&s);
+    let o = go(&plan, &services, &h, request("{}")).await;
+    assert_eq!(var(&o, "before").as_deref(), Some("True"));
+    assert_eq!(var(&o, "after").as_deref(), Some("east|Single|eastus"));
+    assert_eq!(
+        var(&o, "url").as_deref(),
+        Some("https://other.example.com/v2/items/42?x=1&x=2")
+    );
+}

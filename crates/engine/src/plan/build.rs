@@ -601,14 +601,22 @@ impl<'s> Builder<'s> {
                         }
                     }
                 }
-                if el.attr("http-version").is_some() {
-                    self.diag(
-                        doc,
-                        el.span.line,
-                        el.span.col,
-                        "PLAN0001",
-                        "forward-request http-version is not supported by the emulator yet".into(),
-                    );
+                if let Some(v) = self.literal(doc, el, "http-version") {
+                    opts.http_version = match v.trim() {
+                        "1" => crate::services::HttpVersion::Http1,
+                        "2" => crate::services::HttpVersion::Http2,
+                        "2or1" => crate::services::HttpVersion::Http2Or1,
+                        other => {
+                            self.diag(
+                                doc,
+                                el.span.line,
+                                el.span.col,
+                                "PLAN0008",
+                                format!("http-version '{other}' must be 1, 2 or 2or1"),
+                            );
+                            opts.http_version
+                        }
+                    };
                 }
                 Kind::ForwardRequest { opts }
             }

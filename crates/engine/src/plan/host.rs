@@ -46,6 +46,9 @@ pub(crate) struct Info {
     pub user_id: Option<String>,
     pub last_error: Option<LastError>,
     pub deployment: Deployment,
+    pub backend: Option<crate::backends::BackendInfo>,
+    /// Id and name.
+    pub workspace: Option<(String, String)>,
 }
 
 /// Moves the mutable parts of `ctx` into a `context` value; [`restore`] moves them back.
@@ -80,6 +83,8 @@ pub(crate) fn enter(
         user_id: ctx.user.map(|u| u.id.clone()),
         last_error: ctx.last_error.clone(),
         deployment: ctx.deployment.clone(),
+        backend: ctx.backend.clone(),
+        workspace: ctx.workspace.map(|w| (w.id.clone(), w.name.clone())),
     });
     let host = Value::Host(Arc::new(ContextHost {
         live: live.clone(),
@@ -496,6 +501,30 @@ impl HostObject for ContextHost {
             M::User => self.user(),
             M::LastError => self.last_error(),
             M::Deployment => self.deployment(),
+            M::Backend => match &self.info.backend {
+                Some(b) => obj(
+                    Cls::Backend,
+                    vec![
+                        (M::Id, s(&b.id)),
+                        (
+                            M::Type,
+                            Value::Enum(
+                                Cls::BackendType,
+                                match b.backend_type {
+                                    crate::service::BackendType::Single => 0,
+                                    crate::service::BackendType::Pool => 1,
+                                },
+                            ),
+                        ),
+                        (M::AzureRegion, opt_s(b.azure_region.as_deref())),
+                    ],
+                ),
+                None => Value::Null,
+            },
+            M::Workspace => match &self.info.workspace {
+                Some((id, name)) => obj(Cls::Workspace, vec![(M::Id, s(id)), (M::Name, s(name))]),
+                None => Value::Null,
+            },
             other => return Err(not_supported(other, Cls::Context)),
         })
     }
