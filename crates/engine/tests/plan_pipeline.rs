@@ -887,3 +887,26 @@ async fn a_streamed_request_body_is_buffered_when_policies_read_it() {
     );
     assert_eq!(h.http.calls()[0].body.as_ref(), br#"{"model":"gpt-4o"}"#);
 }
+
+#[tokio::test]
+async fn policies_outside_their_scopes_and_unknown_backends_are_diagnostics() {
+    let policy = r#"<policies>
+  <inbound>
+    <base />
+    <quota calls="10" renewal-period="60" />
+    <set-backend-service backend-id="nowhere" />
+  </inbound>
+</policies>"#;
+    let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 1);
+    let diags = plan::compile(&service(Some(policy)), &services).unwrap_err();
+    let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|d| d.starts_with("api:aoai:4:") && d.contains("not allowed at API scope")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|d| d.starts_with("api:aoai:5:") && d.contains("backend 'nowhere' is not defined")),
+        "{text:?}"
+    );
+}

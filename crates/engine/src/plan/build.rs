@@ -26,6 +26,25 @@ pub(super) struct Doc {
     doc: PolicyDocument,
 }
 
+/// Reads a document attached at `scope` and checks the policies APIM allows there.
+fn read_at(
+    src: &Option<PolicySource>,
+    scope: apim_policy::Scope,
+    diags: &mut Vec<PlanDiagnostic>,
+) -> Option<Doc> {
+    let d = read_doc(src.as_ref()?, diags)?;
+    for e in apim_policy::check_scope(&d.doc, scope) {
+        diags.push(PlanDiagnostic {
+            origin: d.origin.clone(),
+            line: e.span.line,
+            col: e.span.col,
+            code: e.code,
+            message: e.message,
+        });
+    }
+    Some(d)
+}
+
 fn read_doc(src: &PolicySource, diags: &mut Vec<PlanDiagnostic>) -> Option<Doc> {
     let origin = src.origin.to_string();
     let r = apim_policy::read(src.text.as_bytes(), &origin);
@@ -536,6 +555,17 @@ impl<'s> Builder<'s> {
                             format!("set-backend-service {a} is not supported by the emulator"),
                         );
                     }
+                }
+                if let Some(Val::Lit(id)) = &backend_id
+                    && self.service.backend(id).is_none()
+                {
+                    self.diag(
+                        doc,
+                        el.span.line,
+                        el.span.col,
+                        "PLAN0011",
+                        format!("backend '{id}' is not defined"),
+                    );
                 }
                 if base_url.is_none() && backend_id.is_none() {
                     self.diag(
@@ -1169,19 +1199,17 @@ pub(super) fn build_all(
     service: &Arc<ServiceDefinition>,
 ) -> Result<HashMap<PlanKey, Effective>, Vec<PlanDiagnostic>> {
     let mut diags = Vec::new();
-    let read = |s: &Option<PolicySource>, diags: &mut Vec<PlanDiagnostic>| {
-        s.as_ref().and_then(|s| read_doc(s, diags))
-    };
-    let global = read(&service.global_policy, &mut diags);
+    use apim_policy::Scope as At_;
+    let global = read_at(&service.global_policy, At_::Global, &mut diags);
     let workspaces: HashMap<&str, Doc> = service
         .workspaces
         .iter()
-        .filter_map(|w| read(&w.policy, &mut diags).map(|d| (w.id.as_str(), d)))
+        .filter_map(|w| read_at(&w.policy, At_::Workspace, &mut diags).map(|d| (w.id.as_str(), d)))
         .collect();
     let products: HashMap<&str, Doc> = service
         .products
         .iter()
-        .filter_map(|p| read(&p.policy, &mut diags).map(|d| (p.id.as_str(), d)))
+        .filter_map(|p| read_at(&p.policy, At_::Product, &mut diags).map(|d| (p.id.as_str(), d)))
         .collect();
     let mut fragments = HashMap::new();
     for f in &service.policy_fragments {
@@ -1192,11 +1220,11 @@ pub(super) fn build_all(
     let mut apis = HashMap::new();
     let mut ops = HashMap::new();
     for a in &service.apis {
-        if let Some(d) = read(&a.policy, &mut diags) {
+        if let Some(d) = read_at(&a.policy, At_::Api, &mut diags) {
             apis.insert(a.id.as_str(), d);
         }
         for o in &a.operations {
-            if let Some(d) = read(&o.policy, &mut diags) {
+            if let Some(d) = read_at(&o.policy, At_::Operation, &mut diags) {
                 ops.insert((a.id.as_str(), o.id.as_str()), d);
             }
         }
