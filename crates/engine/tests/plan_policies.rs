@@ -328,6 +328,42 @@ async fn cache_values_round_trip_and_mock_response_short_circuits() {
 }
 
 #[tokio::test]
+async fn cache_values_keep_their_type_and_can_be_removed() {
+    let policy = r#"<policies>
+  <inbound>
+    <choose>
+      <when condition="@(context.Request.MatchedParameters["id"] == "1")">
+        <cache-store-value key="obj" value="@(new JObject(new JProperty("n", 7)))" duration="60" />
+        <cache-store-value key="num" value="@(41 + 1)" duration="60" />
+      </when>
+      <when condition="@(context.Request.MatchedParameters["id"] == "2")">
+        <cache-lookup-value key="obj" variable-name="obj" />
+        <cache-lookup-value key="num" variable-name="num" />
+        <set-variable name="sum" value="@((int)((JObject)context.Variables["obj"])["n"] + (int)context.Variables["num"])" />
+        <cache-remove-value key="num" />
+      </when>
+      <otherwise>
+        <cache-lookup-value key="num" variable-name="num" default-value="gone" />
+      </otherwise>
+    </choose>
+  </inbound>
+  <backend />
+</policies>"#;
+    let (plan, services, h) = setup(&service(policy));
+    let at = |id: &str| {
+        let mut r = request("{}");
+        r.url = Url::parse(&format!("https://gw.example.com/echo/items/{id}")).unwrap();
+        r.original_url = r.url.clone();
+        r
+    };
+    go(&plan, &services, &h, at("1")).await;
+    let o = go(&plan, &services, &h, at("2")).await;
+    assert_eq!(var(&o, "sum").as_deref(), Some("49"));
+    let o = go(&plan, &services, &h, at("3")).await;
+    assert_eq!(var(&o, "num").as_deref(), Some("gone"));
+}
+
+#[tokio::test]
 async fn trace_policy_and_context_trace_record_entries_when_tracing() {
     let policy = r#"<policies>
   <inbound>

@@ -1111,6 +1111,12 @@ impl<'s> Builder<'s> {
                 let children = self.nodes(el.children(), at);
                 Kind::Wait { any, children }
             }
+            ElementKind::CacheRemoveValue => {
+                let Some(key) = self.required(doc, el, "key") else {
+                    return;
+                };
+                Kind::CacheRemoveValue { key }
+            }
             _ => {
                 self.unsupported(doc, el);
                 return;

@@ -4,9 +4,21 @@
 //! (operation, product-or-none). [`run`] takes one request through it.
 //!
 //! ```ignore
-//! let plan = apim_engine::plan::compile(&service, &services)?;
+//! let plan = apim_engine::plan::compile(&service, &services)?;   // Err(Vec<PlanDiagnostic>)
 //! let outcome = apim_engine::plan::run(&plan, request, &services).await;
+//! // outcome.response (what the client gets), outcome.trace, outcome.summary (LastError ...)
 //! ```
+//!
+//! Policies that run: base, include-fragment, choose/when/otherwise, set-variable, set-header,
+//! set-query-parameter, set-body (text, expression, `template="liquid"`), set-status,
+//! set-method, return-response (also from `response-variable-name`), mock-response,
+//! set-backend-service (base-url, backend-id with pools and breakers), forward-request
+//! (timeout, timeout-ms, buffer-request-body, buffer-response, fail-on-error-status-code,
+//! follow-redirects, http-version), retry, rewrite-uri, find-and-replace, json-to-xml,
+//! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
+//! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
+//! cache-lookup-value, cache-store-value, cache-remove-value. Any other policy is a compile diagnostic
+//! (`PLAN0001`), never a silent no-op.
 
 mod build;
 pub(crate) mod host;
@@ -70,6 +82,7 @@ pub(crate) struct PlanInner {
     pub router: Router,
     pub backends: BackendRegistry,
     pub effective: HashMap<PlanKey, Effective>,
+    pub named: crate::named_values::NamedValues,
 }
 
 /// An immutable, compiled policy set; cheap to clone and share between requests.
@@ -95,6 +108,11 @@ impl Plan {
     pub fn backends(&self) -> &BackendRegistry {
         &self.inner.backends
     }
+    /// `text` with the values of secret named values replaced by `***` (for traces and logs
+    /// shown to users: forward-request traces carry header values).
+    pub fn mask(&self, text: &str) -> String {
+        self.inner.named.mask(text)
+    }
 }
 
 /// Reads and composes every policy document of `service` and compiles it into a [`Plan`].
@@ -117,6 +135,7 @@ pub fn compile(
     Ok(Plan {
         inner: Arc::new(PlanInner {
             router: Router::new(&service),
+            named: crate::named_values::NamedValues::from_service(&service),
             service,
             backends,
             effective,

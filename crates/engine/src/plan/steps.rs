@@ -133,6 +133,9 @@ pub(crate) enum Kind {
         rules: Vec<(Val, Option<Val>)>,
     },
     SendRequest(Box<SendSpec>),
+    CacheRemoveValue {
+        key: Val,
+    },
     Wait {
         any: bool,
         children: Vec<Node>,
@@ -849,6 +852,15 @@ pub(crate) fn exec<'a>(
                 Ok(Flow::Continue)
             }
             Kind::SendRequest(spec) => send(spec, node, service, ctx, env).await,
+            Kind::CacheRemoveValue { key } => {
+                let k = text(key, service, ctx, env, loc)?;
+                env.services
+                    .cache
+                    .remove(&k)
+                    .await
+                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
             Kind::Wait { any, children } => wait_all(children, *any, service, ctx, env).await,
             Kind::AuthenticationManagedIdentity {
                 resource,
