@@ -910,3 +910,74 @@ async fn policies_outside_their_scopes_and_unknown_backends_are_diagnostics() {
         "{text:?}"
     );
 }
+
+#[tokio::test]
+async fn api_m_retry_seed_rotates_regions_on_429_with_linear_backoff() {
+    let Some(policy) = seed("azure-openai-api-m-retry/gpt-4-fullpolicy.xml") else {
+        return;
+    };
+    let regions = [
+        "australiaeast",
+        "canadaeast",
+        "eastus",
+        "francecentral",
+        "swedencentral",
+        "switzerlandnorth",
+    ];
+    let mut s = service(Some(&policy));
+    for r in regions {
+        s.named_values.push(NamedValue {
+            name: format!("aoai-{r}-endpoint"),
+            value: format!("https://{r}.example.com/openai"),
+            secret: false,
+        });
+        s.named_values.push(NamedValue {
+            name: format!("aoai-{r}-key"),
+            value: format!("key-{r}"),
+            secret: true,
+        });
+    }
+    let (plan, services, h) = setup(&s);
+    for r in regions {
+        h.http.always(
+            MockMatch::host(&format!("{r}.example.com")),
+            MockReply::status(429),
+        );
+    }
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 429);
+    let calls = h.http.calls();
+    // count="12": the first call and 12 retries
+    assert_eq!(calls.len(), 13);
+    let index = |c: &apim_engine::services::RecordedCall| {
+        regions
+            .iter()
+            .position(|r| c.url.host() == format!("{r}.example.com"))
+            .unwrap()
+    };
+    for (i, pair) in calls.windows(2).enumerate() {
+        // each retry moves to the next region; the policy also bumps urlId on the first pass
+        // (before any 429), so the first retry skips one region
+        let step = if i == 0 { 2 } else { 1 };
+        assert_eq!(index(&pair[1]), (index(&pair[0]) + step) % 6, "call {i}");
+        let wait = (pair[1].at - pair[0].at).num_seconds();
+        // first-fast-retry, then interval + (n-1)·delta
+        let expected = if i == 0 { 0 } else { 10 + 5 * i as i64 };
+        assert_eq!(wait, expected, "wait before retry {}", i + 1);
+    }
+    for c in &calls {
+        let r = regions[index(c)];
+        assert_eq!(
+            c.headers.first("api-key"),
+            Some(format!("key-{r}").as_str())
+        );
+        assert_eq!(
+            c.url.path(),
+            "/openai/deployments/gpt-4/deployments/gpt4/chat/completions"
+        );
+    }
+    assert_eq!(
+        o.response.headers.first("Backend-Service-URL"),
+        Some(format!("https://{}.example.com/openai", regions[index(&calls[12])]).as_str())
+    );
+}

@@ -648,3 +648,51 @@ async fn context_backend_follows_set_backend_service() {
         Some("https://other.example.com/v2/items/42?x=1&x=2")
     );
 }
+
+#[tokio::test]
+async fn cache_lookup_and_store_answer_repeated_gets_from_the_cache() {
+    let policy = r#"<policies>
+  <inbound>
+    <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" downstream-caching-type="none">
+      <vary-by-header>Accept</vary-by-header>
+    </cache-lookup>
+  </inbound>
+  <backend><forward-request /></backend>
+  <outbound>
+    <set-header name="X-Before-Store" exists-action="override"><value>@(context.Elapsed.TotalSeconds.ToString())</value></set-header>
+    <cache-store duration="20" />
+    <set-header name="X-After-Store" exists-action="override"><value>@(context.Elapsed.TotalSeconds.ToString())</value></set-header>
+  </outbound>
+</policies>"#;
+    let mut s = service(policy);
+    s.apis[0].operations[0].method = "GET".into();
+    let (plan, services, h) = setup(&s);
+    h.http.always(
+        MockMatch::host("backend.example.com"),
+        MockReply::json(200, r#"{"v":1}"#).latency(Duration::from_secs(2)),
+    );
+    let get = |accept: &str| {
+        let mut r = Request::new(
+            "GET",
+            Url::parse("https://gw.example.com/echo/items/42").unwrap(),
+        );
+        r.headers.set_one("Accept", accept).unwrap();
+        r
+    };
+    let o = go(&plan, &services, &h, get("application/json")).await;
+    assert_eq!(o.response.headers.first("X-Before-Store"), Some("2"));
+    assert_eq!(h.http.call_count(), 1);
+    // a hit: no backend call, the stored response, and only the policies after cache-store run
+    let o = go(&plan, &services, &h, get("application/json")).await;
+    assert_eq!(h.http.call_count(), 1);
+    assert_eq!(body_text(&o), r#"{"v":1}"#);
+    assert_eq!(o.response.headers.first("X-Before-Store"), Some("2"));
+    assert_eq!(o.response.headers.first("X-After-Store"), Some("0"));
+    // another Accept is another entry
+    go(&plan, &services, &h, get("text/plain")).await;
+    assert_eq!(h.http.call_count(), 2);
+    // expired after the duration
+    h.clock.advance(Duration::from_secs(21));
+    go(&plan, &services, &h, get("application/json")).await;
+    assert_eq!(h.http.call_count(), 3);
+}

@@ -129,6 +129,8 @@ struct Builder<'s> {
     reads_body: bool,
     /// The first cors policy of the effective inbound section being built.
     cors: Option<crate::cors::CorsConfig>,
+    lookup: Option<(usize, super::cache::CacheLookup)>,
+    store: Option<(usize, super::cache::CacheStore)>,
 }
 
 struct At<'d> {
@@ -1159,6 +1161,14 @@ impl<'s> Builder<'s> {
                         path: format!("{}[{}]", el.name(), i + 1),
                         in_return: false,
                     };
+                    if el.kind == ElementKind::CacheLookup && section == Section::Inbound {
+                        self.cache_lookup(el, doc, steps.len());
+                        continue;
+                    }
+                    if el.kind == ElementKind::CacheStore && section == Section::Outbound {
+                        self.cache_store(el, &at, steps.len());
+                        continue;
+                    }
                     let mut nodes = Vec::new();
                     self.node(el, &at, &mut nodes);
                     for node in nodes {
@@ -1173,9 +1183,115 @@ impl<'s> Builder<'s> {
         steps
     }
 
+    fn flag(&mut self, doc: &Doc, el: &Element, name: &str, default: bool) -> bool {
+        match self.literal(doc, el, name) {
+            None => default,
+            Some(v) => v.trim().eq_ignore_ascii_case("true"),
+        }
+    }
+
+    fn cache_lookup(&mut self, el: &Element, doc: &Doc, at: usize) {
+        if self.lookup.is_some() {
+            self.diag(
+                doc,
+                el.span.line,
+                el.span.col,
+                "PLAN0007",
+                "cache-lookup may appear once per section".into(),
+            );
+            return;
+        }
+        if let Some(t) = self.literal(doc, el, "downstream-caching-type")
+            && !t.trim().eq_ignore_ascii_case("none")
+        {
+            self.diag(doc, el.span.line, el.span.col, "PLAN0001", format!("cache-lookup downstream-caching-type=\"{t}\" is not supported by the emulator yet"));
+        }
+        if let Some(t) = self.literal(doc, el, "caching-type")
+            && t.trim().eq_ignore_ascii_case("external")
+        {
+            self.diag(
+                doc,
+                el.span.line,
+                el.span.col,
+                "PLAN0001",
+                "cache-lookup caching-type=\"external\" is not supported by the emulator yet"
+                    .into(),
+            );
+        }
+        let mut headers = Vec::new();
+        let mut query = Vec::new();
+        for c in el.children() {
+            let target = match c.kind {
+                ElementKind::VaryByHeader => &mut headers,
+                ElementKind::VaryByQueryParameter => &mut query,
+                _ => {
+                    self.unsupported(doc, c);
+                    continue;
+                }
+            };
+            match c.text().and_then(|v| v.as_literal()) {
+                Some(t) => target.push(t.trim().to_string()),
+                None => self.diags.push(PlanDiagnostic {
+                    origin: doc.origin.clone(),
+                    line: c.span.line,
+                    col: c.span.col,
+                    code: "PLAN0004",
+                    message: format!("<{}> must be a literal name", c.name()),
+                }),
+            }
+        }
+        let lookup = super::cache::CacheLookup {
+            vary_by_developer: self.flag(doc, el, "vary-by-developer", false),
+            vary_by_developer_groups: self.flag(doc, el, "vary-by-developer-groups", false),
+            allow_private_response_caching: self.flag(
+                doc,
+                el,
+                "allow-private-response-caching",
+                false,
+            ),
+            headers,
+            query,
+        };
+        self.lookup = Some((at, lookup));
+    }
+
+    fn cache_store(&mut self, el: &Element, at: &At<'_>, index: usize) {
+        let doc = at.doc;
+        if self.store.is_some() {
+            self.diag(
+                doc,
+                el.span.line,
+                el.span.col,
+                "PLAN0007",
+                "cache-store may appear once per section".into(),
+            );
+            return;
+        }
+        let Some(duration) = self.required(doc, el, "duration") else {
+            return;
+        };
+        let cache_response = self.flag(doc, el, "cache-response", false);
+        self.store = Some((
+            index,
+            super::cache::CacheStore {
+                duration,
+                cache_response,
+                loc: PolicyLocation {
+                    policy: "cache-store".into(),
+                    scope: at.scope,
+                    section: at.section,
+                    path: at.path.clone(),
+                    policy_id: None,
+                },
+            },
+        ));
+    }
+
     fn effective(&mut self, scopes: &[(Scope, Option<&Doc>)]) -> Effective {
         self.reads_body = false;
         self.cors = None;
+        self.lookup = None;
+        self.store = None;
         let sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
@@ -1186,6 +1302,14 @@ impl<'s> Builder<'s> {
             sections,
             reads_request_body: self.reads_body,
             cors: self.cors.take(),
+            cache: self
+                .lookup
+                .take()
+                .map(|(lookup_at, lookup)| super::cache::ResponseCache {
+                    lookup_at,
+                    lookup,
+                    store: self.store.take(),
+                }),
         }
     }
 }
@@ -1244,6 +1368,8 @@ pub(super) fn build_all(
         limiter: Arc::new(crate::limits::ConcurrencyLimiter::new()),
         reads_body: false,
         cors: None,
+        lookup: None,
+        store: None,
     };
     let mut effective = HashMap::new();
     effective.insert(

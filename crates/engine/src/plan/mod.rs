@@ -17,10 +17,11 @@
 //! follow-redirects, http-version), retry, rewrite-uri, find-and-replace, json-to-xml,
 //! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
-//! cache-lookup-value, cache-store-value, cache-remove-value. Any other policy is a compile diagnostic
+//! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
+mod cache;
 pub(crate) mod host;
 mod run;
 mod steps;
@@ -71,6 +72,8 @@ pub(crate) struct Effective {
     /// The cors policy of the effective inbound section: decided before inbound runs, its
     /// headers added to the final response (policies.md cors).
     pub cors: Option<crate::cors::CorsConfig>,
+    /// cache-lookup / cache-store positions.
+    pub cache: Option<cache::ResponseCache>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no

@@ -86,7 +86,10 @@ pub async fn run_with(
                             .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
                             .await;
                     }
-                    let summary = crate::pipeline::run(&e.sections, &mut ctx, env).await;
+                    let summary = match &e.cache {
+                        Some(c) => run_cached(&e.sections, c, &inner.service, &mut ctx, env).await,
+                        None => crate::pipeline::run(&e.sections, &mut ctx, env).await,
+                    };
                     for (n, v) in cors_headers {
                         let _ = ctx.response.headers.set_one(&n, v);
                     }
@@ -167,4 +170,78 @@ fn finish(mut ctx: RequestContext<'_, apim_csharp::Value>, summary: RunSummary) 
         summary,
         variables,
     }
+}
+
+type Steps = [Box<dyn crate::pipeline::Step<apim_csharp::Value>>];
+
+async fn steps(
+    list: &Steps,
+    ctx: &mut RequestContext<'_, apim_csharp::Value>,
+    env: Env<'_>,
+) -> crate::pipeline::StepResult {
+    for s in list {
+        if s.run(ctx, env).await? == crate::pipeline::Flow::Return {
+            return Ok(crate::pipeline::Flow::Return);
+        }
+    }
+    Ok(crate::pipeline::Flow::Continue)
+}
+
+/// The section runner with `cache-lookup` / `cache-store` at their positions: a hit answers
+/// from the cache and continues with the outbound policies after `cache-store`.
+async fn run_cached(
+    sections: &crate::pipeline::Sections<apim_csharp::Value>,
+    c: &super::cache::ResponseCache,
+    service: &std::sync::Arc<crate::service::ServiceDefinition>,
+    ctx: &mut RequestContext<'_, apim_csharp::Value>,
+    env: Env<'_>,
+) -> RunSummary {
+    use crate::errors::Section;
+    use crate::pipeline::Flow;
+    let returned = |section| RunSummary {
+        error: None,
+        returned_in: Some(section),
+        on_error_failed: false,
+    };
+    let done = RunSummary {
+        error: None,
+        returned_in: None,
+        on_error_failed: false,
+    };
+    let split_in = c.lookup_at.min(sections.inbound.len());
+    let (store_at, store) = match &c.store {
+        Some((i, s)) => ((*i).min(sections.outbound.len()), Some(s)),
+        None => (sections.outbound.len(), None),
+    };
+    macro_rules! go {
+        ($list:expr, $section:expr) => {
+            match steps($list, ctx, env).await {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Return) => return returned($section),
+                Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
+            }
+        };
+    }
+    go!(&sections.inbound[..split_in], Section::Inbound);
+    let key = super::cache::key(&c.lookup, ctx);
+    if let Some(k) = &key {
+        if let Some(hit) = super::cache::lookup(env, k).await {
+            ctx.response = hit;
+            let after = if store.is_some() { store_at } else { 0 };
+            go!(&sections.outbound[after..], Section::Outbound);
+            return done;
+        }
+        super::cache::strip_conditional_headers(ctx);
+    }
+    go!(&sections.inbound[split_in..], Section::Inbound);
+    go!(&sections.backend, Section::Backend);
+    go!(&sections.outbound[..store_at], Section::Outbound);
+    if let (Some(s), Some(k)) = (store, &key) {
+        match super::cache::store(s, k, service, ctx, env).await {
+            Ok(_) => {}
+            Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
+        }
+    }
+    go!(&sections.outbound[store_at..], Section::Outbound);
+    done
 }

@@ -316,6 +316,16 @@ fn boolean(
     }
 }
 
+pub(crate) fn integer_of(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<i64, PErr> {
+    integer(v, service, ctx, env, loc)
+}
+
 fn integer(
     v: &Val,
     service: &Arc<ServiceDefinition>,
