@@ -1119,6 +1119,15 @@ impl<'s> Builder<'s> {
                 };
                 Kind::CacheRemoveValue { key }
             }
+            ElementKind::CacheLookup | ElementKind::CacheStore => {
+                let section = if el.kind == ElementKind::CacheLookup {
+                    "inbound"
+                } else {
+                    "outbound"
+                };
+                self.diag(doc, el.span.line, el.span.col, "PLAN0007", format!("{} must be directly in the {section} section (not nested, not in a fragment)", el.name()));
+                return;
+            }
             _ => {
                 self.unsupported(doc, el);
                 return;
