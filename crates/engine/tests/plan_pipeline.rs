@@ -981,3 +981,63 @@ async fn api_m_retry_seed_rotates_regions_on_429_with_linear_backoff() {
         Some(format!("https://{}.example.com/openai", regions[index(&calls[12])]).as_str())
     );
 }
+
+#[tokio::test]
+async fn removing_base_drops_the_parent_scopes_and_workspace_scope_sits_between_global_and_api() {
+    use apim_engine::service::Workspace;
+    let global = r#"<policies>
+  <inbound><set-header name="X-Order" exists-action="append"><value>global</value></set-header></inbound>
+  <backend><forward-request /></backend>
+  <outbound><set-header name="X-Out" exists-action="append"><value>global</value></set-header></outbound>
+  <on-error />
+</policies>"#;
+    let workspace = r#"<policies>
+  <inbound><base /><set-header name="X-Order" exists-action="append"><value>workspace</value></set-header></inbound>
+  <outbound><base /></outbound>
+</policies>"#;
+    // no outbound section at API scope: it counts as <base/>; the operation drops inbound's base
+    let api = r#"<policies>
+  <inbound><base /><set-header name="X-Order" exists-action="append"><value>api</value></set-header></inbound>
+  <backend><base /></backend>
+</policies>"#;
+    let op = r#"<policies>
+  <inbound><set-header name="X-Order" exists-action="append"><value>operation</value></set-header></inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+</policies>"#;
+    let mut s = service(Some(api));
+    s.global_policy = Some(PolicySource::inline("global", global));
+    s.workspaces = vec![Workspace {
+        id: "team".into(),
+        name: "Team".into(),
+        policy: Some(PolicySource::inline("workspace:team", workspace)),
+    }];
+    s.apis[0].workspace = Some("team".into());
+    s.apis[0].operations.push(Operation {
+        id: "other".into(),
+        name: "other".into(),
+        method: "GET".into(),
+        url_template: "/other".into(),
+        policy: Some(PolicySource::inline("op:other", op)),
+        ..Default::default()
+    });
+    let (plan, services, h) = setup(&s);
+    h.http.always(
+        MockMatch::host("default.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.headers.get("X-Out").unwrap(), ["global"]);
+    let other = Request::new(
+        "GET",
+        Url::parse("https://gw.example.com/openai/other").unwrap(),
+    );
+    let o = go(&plan, &services, &h, other).await;
+    assert_eq!(o.response.headers.get("X-Out").unwrap(), ["global"]);
+    let calls = h.http.calls();
+    assert_eq!(
+        calls[0].headers.get("X-Order").unwrap(),
+        ["global", "workspace", "api"]
+    );
+    assert_eq!(calls[1].headers.get("X-Order").unwrap(), ["operation"]);
+}
