@@ -696,3 +696,37 @@ async fn cache_lookup_and_store_answer_repeated_gets_from_the_cache() {
     go(&plan, &services, &h, get("application/json")).await;
     assert_eq!(h.http.call_count(), 3);
 }
+
+#[tokio::test]
+async fn the_trace_says_which_branch_ran_and_where_the_request_went() {
+    let policy = r#"<policies>
+  <inbound>
+    <choose>
+      <when condition="@(false)"><set-variable name="a" value="1" /></when>
+      <when condition="@(true)"><set-backend-service base-url="https://elsewhere.example.com/x" /></when>
+    </choose>
+  </inbound>
+  <backend><forward-request /></backend>
+</policies>"#;
+    let (plan, services, h) = setup(&service(policy));
+    h.http.always(
+        MockMatch::host("elsewhere.example.com"),
+        MockReply::status(200),
+    );
+    let o = h
+        .clock
+        .run(plan::run_with(&plan, request("{}"), &services, true))
+        .await;
+    let entries: Vec<_> = o.trace.all().map(|(_, e)| e.clone()).collect();
+    let choose = entries.iter().find(|e| e.source == "choose").unwrap();
+    assert_eq!(choose.data["taken"], "when[2]");
+    let sbs = entries
+        .iter()
+        .find(|e| e.source == "set-backend-service")
+        .unwrap();
+    assert_eq!(
+        sbs.data["url"],
+        "https://elsewhere.example.com/x/items/42?x=1&x=2"
+    );
+    assert!(entries.iter().any(|e| e.source == "forward-request"));
+}

@@ -395,11 +395,25 @@ pub(crate) fn exec<'a>(
         let loc = &node.loc;
         match &node.kind {
             Kind::Choose { whens, otherwise } => {
-                for (cond, body) in whens {
+                for (i, (cond, body)) in whens.iter().enumerate() {
                     if boolean(cond, service, ctx, env, loc)? {
+                        trace(
+                            ctx,
+                            env,
+                            loc.section,
+                            "choose",
+                            serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
+                        );
                         return exec_all(body, service, ctx, env).await;
                     }
                 }
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    "choose",
+                    serde_json::json!({"path": loc.path, "taken": "otherwise"}),
+                );
                 exec_all(otherwise, service, ctx, env).await
             }
             Kind::SetVariable { name, value: v } => {
@@ -518,6 +532,11 @@ pub(crate) fn exec<'a>(
                     ctx.set_backend_base_url(url)
                         .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
                 }
+                let data = serde_json::json!({
+                    "backendId": ctx.backend_id,
+                    "url": ctx.request.url.to_string(),
+                });
+                trace(ctx, env, loc.section, "set-backend-service", data);
                 Ok(Flow::Continue)
             }
             Kind::ForwardRequest { opts } => {
