@@ -1041,3 +1041,54 @@ async fn removing_base_drops_the_parent_scopes_and_workspace_scope_sits_between_
     );
     assert_eq!(calls[1].headers.get("X-Order").unwrap(), ["operation"]);
 }
+
+#[tokio::test]
+async fn refused_connections_garbage_and_runaway_expressions_end_in_on_error() {
+    use apim_engine::services::MockFault;
+    let policy = r#"<policies>
+  <inbound>
+    <choose>
+      <when condition="@(context.Request.Headers.ContainsKey("X-Loop"))">
+        <set-variable name="x" value="@{ var i = 0; while (true) { i++; } return i; }" />
+      </when>
+    </choose>
+  </inbound>
+  <backend><forward-request timeout="10" /></backend>
+  <on-error>
+    <set-header name="X-Error" exists-action="override"><value>@(context.LastError.Source + ":" + context.LastError.Reason + ":" + context.LastError.Section)</value></set-header>
+  </on-error>
+</policies>"#;
+    let (plan, services, h) = setup(&service(Some(policy)));
+    h.http.sequence(
+        MockMatch::host("default.example.com"),
+        vec![
+            MockReply::fault(MockFault::ConnectionRefused),
+            MockReply::fault(MockFault::InvalidResponse),
+        ],
+    );
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 500);
+    assert_eq!(
+        o.response.headers.first("X-Error"),
+        Some("forward-request:BackendConnectionFailure:backend")
+    );
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 500);
+    assert!(
+        o.response
+            .headers
+            .first("X-Error")
+            .unwrap()
+            .starts_with("forward-request:"),
+        "{:?}",
+        o.response.headers.first("X-Error")
+    );
+    let mut req = chat_request();
+    req.headers.set_one("X-Loop", "1").unwrap();
+    let o = go(&plan, &services, &h, req).await;
+    assert_eq!(o.response.status, 500);
+    assert_eq!(
+        o.response.headers.first("X-Error"),
+        Some("set-variable:ExpressionValueEvaluationFailure:inbound")
+    );
+}
