@@ -42,6 +42,7 @@ pub mod matching;
 pub mod mock_response;
 pub mod named_values;
 pub mod pipeline;
+pub mod plan;
 pub mod routing;
 pub mod scopes;
 pub mod service;

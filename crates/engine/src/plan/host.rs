@@ -1,0 +1,775 @@
+//! The `context` object of expressions over a [`RequestContext`] (expressions.md §4), and the
+//! expression `Environment` over the engine's clock and randomness.
+//!
+//! `HostObject`s must be `'static`, while a `RequestContext` borrows the service definition, so
+//! for one evaluation the mutable parts (request, response, variables) are moved into a shared
+//! [`Live`] cell and moved back afterwards; read-only parts are copied into [`Info`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apim_csharp::host::{BodyTarget, HostMember as M};
+use apim_csharp::types::{Cls, Exc, Ty};
+use apim_csharp::value::{Seq, SeqKind};
+use apim_csharp::{Environment, Exception, HostDictionary, HostObject, Value};
+use apim_dotnet::{DateTime, DateTimeKind, Guid, TimeSpan};
+use parking_lot::Mutex;
+
+use crate::context::{Deployment, RequestContext, Variables};
+use crate::errors::LastError;
+use crate::http::{HeaderMap, Request, Response, Url};
+use crate::service::ServiceDefinition;
+use crate::services::Rng;
+
+/// The mutable state expressions can read (and consume, for bodies).
+pub(crate) struct Live {
+    pub request: Request,
+    pub response: Response,
+    pub variables: Variables<Value>,
+    /// `context.Trace(message)` calls, recorded into the trace after the evaluation.
+    pub traces: Vec<String>,
+}
+
+/// Read-only facts of the request.
+pub(crate) struct Info {
+    pub service: Arc<ServiceDefinition>,
+    pub request_id: String,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    pub elapsed: Duration,
+    pub tracing: bool,
+    pub matched: Vec<(String, String)>,
+    pub api_id: Option<String>,
+    pub operation_id: Option<String>,
+    pub product_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub subscription_key: Option<String>,
+    pub user_id: Option<String>,
+    pub last_error: Option<LastError>,
+    pub deployment: Deployment,
+    pub backend: Option<crate::backends::BackendInfo>,
+    /// Id and name.
+    pub workspace: Option<(String, String)>,
+}
+
+/// Moves the mutable parts of `ctx` into a `context` value; [`restore`] moves them back.
+pub(crate) fn enter(
+    ctx: &mut RequestContext<'_, Value>,
+    service: &Arc<ServiceDefinition>,
+    now_monotonic: Duration,
+) -> (Value, Arc<Mutex<Live>>) {
+    let placeholder = Request::new("GET", ctx.request.original_url.clone());
+    let live = Arc::new(Mutex::new(Live {
+        request: std::mem::replace(&mut ctx.request, placeholder),
+        response: std::mem::take(&mut ctx.response),
+        variables: std::mem::take(&mut ctx.variables),
+        traces: Vec::new(),
+    }));
+    let info = Arc::new(Info {
+        service: service.clone(),
+        request_id: ctx.request_id.clone(),
+        timestamp: ctx.timestamp,
+        elapsed: ctx.elapsed(now_monotonic),
+        tracing: ctx.trace.is_enabled(),
+        matched: ctx
+            .matched_parameters
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        api_id: ctx.api.map(|a| a.id.clone()),
+        operation_id: ctx.operation.map(|o| o.id.clone()),
+        product_id: ctx.product.map(|p| p.id.clone()),
+        subscription_id: ctx.subscription.map(|s| s.id.clone()),
+        subscription_key: ctx.subscription_key.clone(),
+        user_id: ctx.user.map(|u| u.id.clone()),
+        last_error: ctx.last_error.clone(),
+        deployment: ctx.deployment.clone(),
+        backend: ctx.backend.clone(),
+        workspace: ctx.workspace.map(|w| (w.id.clone(), w.name.clone())),
+    });
+    let host = Value::Host(Arc::new(ContextHost {
+        live: live.clone(),
+        info,
+    }));
+    (host, live)
+}
+
+/// Moves the request, response and variables back into `ctx`; returns the Trace() messages.
+pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live>>) -> Vec<String> {
+    let mut g = live.lock();
+    let placeholder = Request::new("GET", g.request.original_url.clone());
+    ctx.request = std::mem::replace(&mut g.request, placeholder);
+    ctx.response = std::mem::take(&mut g.response);
+    ctx.variables = std::mem::take(&mut g.variables);
+    std::mem::take(&mut g.traces)
+}
+
+/// `DateTime` (Kind Utc) of a chrono instant.
+pub(crate) fn dotnet_time(t: chrono::DateTime<chrono::Utc>) -> DateTime {
+    let ticks = apim_dotnet::datetime::UNIX_EPOCH_TICKS
+        .saturating_add(t.timestamp().saturating_mul(10_000_000))
+        .saturating_add(i64::from(t.timestamp_subsec_nanos() / 100));
+    DateTime::from_ticks(ticks, DateTimeKind::Utc).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn timespan(d: Duration) -> TimeSpan {
+    TimeSpan::from_ticks(i64::try_from(d.as_nanos() / 100).unwrap_or(i64::MAX))
+}
+
+/// The expression environment: the engine clock and seeded randomness.
+pub(crate) struct EngineEnvironment<'a> {
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub rng: &'a Rng,
+}
+
+impl Environment for EngineEnvironment<'_> {
+    fn utc_now(&self) -> DateTime {
+        dotnet_time(self.now)
+    }
+    fn new_guid(&self) -> Guid {
+        Guid::from_bytes(self.rng.guid_v4())
+    }
+    fn random_seed(&self) -> i32 {
+        self.rng.dotnet_seed()
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::str(v)
+}
+
+fn opt_s(v: Option<&str>) -> Value {
+    v.map(Value::str).unwrap_or(Value::Null)
+}
+
+fn string_array(items: &[String]) -> Value {
+    Value::Array(Seq::new(
+        SeqKind::Array,
+        Ty::String,
+        items.iter().map(|i| Value::str(i)).collect(),
+    ))
+}
+
+/// A case-insensitive or ordinal dictionary snapshot.
+struct Dict {
+    entries: Vec<(Arc<str>, Value)>,
+    ignore_case: bool,
+}
+
+impl HostDictionary for Dict {
+    fn get(&self, key: &str) -> Option<Value> {
+        self.entries
+            .iter()
+            .find(|(k, _)| {
+                if self.ignore_case {
+                    k.eq_ignore_ascii_case(key)
+                } else {
+                    &**k == key
+                }
+            })
+            .map(|(_, v)| v.clone())
+    }
+    fn keys(&self) -> Vec<Arc<str>> {
+        self.entries.iter().map(|(k, _)| k.clone()).collect()
+    }
+    fn count(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+fn dict(entries: Vec<(String, Value)>, ignore_case: bool) -> Value {
+    Value::HostDict(Arc::new(Dict {
+        entries: entries
+            .into_iter()
+            .map(|(k, v)| (Arc::from(k), v))
+            .collect(),
+        ignore_case,
+    }))
+}
+
+fn headers_dict(h: &HeaderMap) -> Value {
+    dict(
+        h.iter()
+            .map(|(n, v)| (n.to_string(), string_array(v)))
+            .collect(),
+        true,
+    )
+}
+
+/// An object with fixed properties (entities, URLs, LastError, Deployment).
+struct Props {
+    class: Cls,
+    props: Vec<(M, Value)>,
+}
+
+impl HostObject for Props {
+    fn class(&self) -> Cls {
+        self.class
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        Ok(self
+            .props
+            .iter()
+            .find(|(m, _)| *m == member)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null))
+    }
+    fn call(&self, member: M, _args: &[Value]) -> Result<Value, Exception> {
+        match member {
+            M::UrlToString => self.get(M::UrlToString),
+            other => Err(not_supported(other, self.class)),
+        }
+    }
+}
+
+fn obj(class: Cls, props: Vec<(M, Value)>) -> Value {
+    Value::Host(Arc::new(Props { class, props }))
+}
+
+fn not_supported(member: M, class: Cls) -> Exception {
+    Exception::new(
+        Exc::NotSupportedException,
+        format!(
+            "{member:?} is not supported on {}",
+            apim_csharp::types::cls_name(class)
+        ),
+    )
+}
+
+fn url_value(u: &Url) -> Value {
+    obj(
+        Cls::Url,
+        vec![
+            (M::Scheme, s(u.scheme())),
+            (M::Host, s(u.host())),
+            (M::Port, Value::I32(i32::from(u.port()))),
+            (M::Path, s(u.path())),
+            (
+                M::Query,
+                dict(
+                    u.query()
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), string_array(v)))
+                        .collect(),
+                    true,
+                ),
+            ),
+            (M::QueryString, s(&u.query_string())),
+            (M::UrlToString, s(&u.to_string())),
+        ],
+    )
+}
+
+struct ContextHost {
+    live: Arc<Mutex<Live>>,
+    info: Arc<Info>,
+}
+
+impl ContextHost {
+    fn api(&self) -> Value {
+        let Some(api) = self
+            .info
+            .api_id
+            .as_deref()
+            .and_then(|id| self.info.service.api(id))
+        else {
+            return Value::Null;
+        };
+        let service_url = api
+            .service_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .map(|u| url_value(&u))
+            .unwrap_or(Value::Null);
+        obj(
+            Cls::Api,
+            vec![
+                (M::Id, s(&api.id)),
+                (M::Name, s(&api.name)),
+                (M::Path, s(&api.path)),
+                (M::ServiceUrl, service_url),
+                (M::IsCurrentRevision, Value::Bool(api.is_current_revision)),
+                (M::Revision, s(&api.revision)),
+                (M::Version, opt_s(api.version.as_deref())),
+                (
+                    M::SubscriptionKeyParameterNames,
+                    obj(
+                        Cls::SubscriptionKeyParameterNames,
+                        vec![
+                            (M::Header, s(&api.subscription_key_parameter_names.header)),
+                            (M::Query, s(&api.subscription_key_parameter_names.query)),
+                        ],
+                    ),
+                ),
+            ],
+        )
+    }
+
+    fn operation(&self) -> Value {
+        let op = self
+            .info
+            .api_id
+            .as_deref()
+            .and_then(|id| self.info.service.api(id))
+            .and_then(|a| {
+                a.operations
+                    .iter()
+                    .find(|o| Some(o.id.as_str()) == self.info.operation_id.as_deref())
+            });
+        match op {
+            Some(o) => obj(
+                Cls::Operation,
+                vec![
+                    (M::Id, s(&o.id)),
+                    (M::Name, s(&o.name)),
+                    (M::Method, s(&o.method)),
+                    (M::UrlTemplate, s(&o.url_template)),
+                ],
+            ),
+            None => Value::Null,
+        }
+    }
+
+    fn product(&self) -> Value {
+        match self
+            .info
+            .product_id
+            .as_deref()
+            .and_then(|id| self.info.service.product(id))
+        {
+            Some(p) => obj(
+                Cls::Product,
+                vec![
+                    (M::Id, s(&p.id)),
+                    (M::Name, s(&p.name)),
+                    (M::ApprovalRequired, Value::Bool(p.approval_required)),
+                    (
+                        M::SubscriptionRequired,
+                        Value::Bool(p.subscription_required),
+                    ),
+                    (
+                        M::SubscriptionsLimit,
+                        p.subscriptions_limit.map(Value::I32).unwrap_or(Value::Null),
+                    ),
+                ],
+            ),
+            None => Value::Null,
+        }
+    }
+
+    fn subscription(&self) -> Value {
+        let Some(sub) = self
+            .info
+            .subscription_id
+            .as_deref()
+            .and_then(|id| self.info.service.subscriptions.iter().find(|s| s.id == id))
+        else {
+            return Value::Null;
+        };
+        obj(
+            Cls::Subscription,
+            vec![
+                (M::Id, s(&sub.id)),
+                (M::Name, s(&sub.name)),
+                (M::Key, opt_s(self.info.subscription_key.as_deref())),
+                (M::PrimaryKey, s(&sub.primary_key)),
+                (M::SecondaryKey, s(&sub.secondary_key)),
+                (
+                    M::CreatedDate,
+                    Value::DateTime(dotnet_time(sub.created_date)),
+                ),
+                (
+                    M::StartDate,
+                    sub.start_date
+                        .map(|d| Value::DateTime(dotnet_time(d)))
+                        .unwrap_or(Value::Null),
+                ),
+                (
+                    M::EndDate,
+                    sub.end_date
+                        .map(|d| Value::DateTime(dotnet_time(d)))
+                        .unwrap_or(Value::Null),
+                ),
+            ],
+        )
+    }
+
+    fn user(&self) -> Value {
+        let Some(u) = self
+            .info
+            .user_id
+            .as_deref()
+            .and_then(|id| self.info.service.user(id))
+        else {
+            return Value::Null;
+        };
+        obj(
+            Cls::User,
+            vec![
+                (M::Id, s(&u.id)),
+                (M::Email, s(&u.email)),
+                (M::FirstName, s(&u.first_name)),
+                (M::LastName, s(&u.last_name)),
+                (M::Note, opt_s(u.note.as_deref())),
+                (
+                    M::RegistrationDate,
+                    Value::DateTime(dotnet_time(u.registration_date)),
+                ),
+            ],
+        )
+    }
+
+    fn last_error(&self) -> Value {
+        match &self.info.last_error {
+            Some(e) => obj(
+                Cls::LastError,
+                vec![
+                    (M::Source, s(&e.source)),
+                    (M::Reason, s(&e.reason)),
+                    (M::Message, s(&e.message)),
+                    (M::Scope, s(&e.scope)),
+                    (M::Section, s(&e.section)),
+                    (M::Path, s(&e.path)),
+                    (M::PolicyId, opt_s(e.policy_id.as_deref())),
+                ],
+            ),
+            None => Value::Null,
+        }
+    }
+
+    fn deployment(&self) -> Value {
+        let d = &self.info.deployment;
+        obj(
+            Cls::Deployment,
+            vec![
+                (M::Region, s(&d.region)),
+                (M::ServiceName, s(&d.service_name)),
+                (M::ServiceId, s(&d.service_id)),
+                (M::GatewayId, s(&d.gateway_id)),
+                (
+                    M::Gateway,
+                    obj(
+                        Cls::Gateway,
+                        vec![
+                            (M::Id, s(&d.gateway_id)),
+                            (M::InstanceId, s(&d.instance_id)),
+                            (M::IsManaged, Value::Bool(d.is_managed)),
+                        ],
+                    ),
+                ),
+            ],
+        )
+    }
+}
+
+impl HostObject for ContextHost {
+    fn class(&self) -> Cls {
+        Cls::Context
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        Ok(match member {
+            M::Request => Value::Host(Arc::new(MessageHost {
+                live: self.live.clone(),
+                info: self.info.clone(),
+                request: true,
+            })),
+            M::Response => Value::Host(Arc::new(MessageHost {
+                live: self.live.clone(),
+                info: self.info.clone(),
+                request: false,
+            })),
+            M::Variables => {
+                let g = self.live.lock();
+                dict(
+                    g.variables
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.clone()))
+                        .collect(),
+                    false,
+                )
+            }
+            M::RequestId => match Guid::parse(&self.info.request_id) {
+                Ok(g) => Value::Guid(g),
+                Err(_) => Value::Null,
+            },
+            M::Timestamp => Value::DateTime(dotnet_time(self.info.timestamp)),
+            M::Elapsed => Value::TimeSpan(timespan(self.info.elapsed)),
+            M::Tracing => Value::Bool(self.info.tracing),
+            M::Api => self.api(),
+            M::Operation => self.operation(),
+            M::Product => self.product(),
+            M::Subscription => self.subscription(),
+            M::User => self.user(),
+            M::LastError => self.last_error(),
+            M::Deployment => self.deployment(),
+            M::Backend => match &self.info.backend {
+                Some(b) => obj(
+                    Cls::Backend,
+                    vec![
+                        (M::Id, s(&b.id)),
+                        (
+                            M::Type,
+                            Value::Enum(
+                                Cls::BackendType,
+                                match b.backend_type {
+                                    crate::service::BackendType::Single => 0,
+                                    crate::service::BackendType::Pool => 1,
+                                },
+                            ),
+                        ),
+                        (M::AzureRegion, opt_s(b.azure_region.as_deref())),
+                    ],
+                ),
+                None => Value::Null,
+            },
+            M::Workspace => match &self.info.workspace {
+                Some((id, name)) => obj(Cls::Workspace, vec![(M::Id, s(id)), (M::Name, s(name))]),
+                None => Value::Null,
+            },
+            other => return Err(not_supported(other, Cls::Context)),
+        })
+    }
+    fn call(&self, member: M, args: &[Value]) -> Result<Value, Exception> {
+        match member {
+            M::Trace => {
+                let text = args
+                    .first()
+                    .map(apim_csharp::render::net_string)
+                    .unwrap_or_default();
+                self.live.lock().traces.push(text);
+                Ok(Value::Null)
+            }
+            other => Err(not_supported(other, Cls::Context)),
+        }
+    }
+}
+
+/// `context.Request` or `context.Response`.
+struct MessageHost {
+    live: Arc<Mutex<Live>>,
+    info: Arc<Info>,
+    request: bool,
+}
+
+impl HostObject for MessageHost {
+    fn class(&self) -> Cls {
+        if self.request {
+            Cls::Request
+        } else {
+            Cls::Response
+        }
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        let g = self.live.lock();
+        Ok(match (self.request, member) {
+            (true, M::Method) => s(&g.request.method),
+            (true, M::Url) => url_value(&g.request.url),
+            (true, M::OriginalUrl) => url_value(&g.request.original_url),
+            (true, M::IpAddress) => s(&g.request.ip_address),
+            (true, M::MatchedParameters) => dict(
+                self.info
+                    .matched
+                    .iter()
+                    .map(|(n, v)| (n.clone(), Value::str(v)))
+                    .collect(),
+                true,
+            ),
+            (true, M::Headers) => headers_dict(&g.request.headers),
+            (false, M::Headers) => headers_dict(&g.response.headers),
+            (false, M::StatusCode) => Value::I32(i32::from(g.response.status)),
+            (false, M::StatusReason) => s(&g.response.reason),
+            (_, M::Body) => {
+                let present = if self.request {
+                    g.request.body.is_present()
+                } else {
+                    g.response.body.is_present()
+                };
+                if present {
+                    Value::Host(Arc::new(BodyHost {
+                        live: self.live.clone(),
+                        request: self.request,
+                    }))
+                } else {
+                    Value::Null
+                }
+            }
+            (_, other) => return Err(not_supported(other, self.class())),
+        })
+    }
+}
+
+/// `IMessageBody`: `As<T>(preserveContent)` consumes the body unless asked to preserve it.
+struct BodyHost {
+    live: Arc<Mutex<Live>>,
+    request: bool,
+}
+
+impl HostObject for BodyHost {
+    fn class(&self) -> Cls {
+        Cls::MessageBody
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        Err(not_supported(member, Cls::MessageBody))
+    }
+    fn call(&self, member: M, args: &[Value]) -> Result<Value, Exception> {
+        let M::BodyAs(target) = member else {
+            return Err(not_supported(member, Cls::MessageBody));
+        };
+        let preserve = matches!(args.first(), Some(Value::Bool(true)));
+        let text = {
+            let mut g = self.live.lock();
+            let body = if self.request {
+                &mut g.request.body
+            } else {
+                &mut g.response.body
+            };
+            body.read_text(preserve)
+                .map_err(|e| Exception::new(Exc::InvalidOperationException, e.to_string()))?
+        };
+        if target == BodyTarget::String {
+            return Ok(Value::str(&text));
+        }
+        apim_csharp::json_context::body_as(&text, target)
+    }
+}
+
+/// A response kept in a variable (`send-request response-variable-name`): an `IResponse`.
+pub(crate) fn response_value(resp: Response) -> Value {
+    Value::Host(Arc::new(StoredResponse {
+        status: resp.status,
+        reason: resp.reason,
+        headers: resp.headers,
+        body: Arc::new(Mutex::new(resp.body)),
+    }))
+}
+
+struct StoredResponse {
+    status: u16,
+    reason: String,
+    headers: HeaderMap,
+    body: Arc<Mutex<crate::http::Body>>,
+}
+
+impl HostObject for StoredResponse {
+    fn class(&self) -> Cls {
+        Cls::Response
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        Ok(match member {
+            M::StatusCode => Value::I32(i32::from(self.status)),
+            M::StatusReason => s(&self.reason),
+            M::Headers => headers_dict(&self.headers),
+            M::Body => {
+                if self.body.lock().is_present() {
+                    Value::Host(Arc::new(StoredBody {
+                        body: self.body.clone(),
+                    }))
+                } else {
+                    Value::Null
+                }
+            }
+            other => return Err(not_supported(other, Cls::Response)),
+        })
+    }
+}
+
+struct StoredBody {
+    body: Arc<Mutex<crate::http::Body>>,
+}
+
+impl HostObject for StoredBody {
+    fn class(&self) -> Cls {
+        Cls::MessageBody
+    }
+    fn get(&self, member: M) -> Result<Value, Exception> {
+        Err(not_supported(member, Cls::MessageBody))
+    }
+    fn call(&self, member: M, args: &[Value]) -> Result<Value, Exception> {
+        let M::BodyAs(target) = member else {
+            return Err(not_supported(member, Cls::MessageBody));
+        };
+        let preserve = matches!(args.first(), Some(Value::Bool(true)));
+        let text = self
+            .body
+            .lock()
+            .read_text(preserve)
+            .map_err(|e| Exception::new(Exc::InvalidOperationException, e.to_string()))?;
+        if target == BodyTarget::String {
+            return Ok(Value::str(&text));
+        }
+        apim_csharp::json_context::body_as(&text, target)
+    }
+}
+
+/// A response kept in a variable, as a [`Response`] (`return-response response-variable-name`).
+/// Read through the `IResponse` members, so it works for any response object; the body is read
+/// with preserveContent.
+pub(crate) fn response_from_value(h: &dyn HostObject) -> Option<Response> {
+    if h.class() != Cls::Response {
+        return None;
+    }
+    let status = match h.get(M::StatusCode).ok()? {
+        Value::I32(n) => u16::try_from(n).ok()?,
+        _ => return None,
+    };
+    let mut r = Response::new(status);
+    if let Ok(Value::Str(reason)) = h.get(M::StatusReason) {
+        r.reason = reason.to_string();
+    }
+    if let Ok(Value::HostDict(d)) = h.get(M::Headers) {
+        for k in d.keys() {
+            let values: Vec<String> = match d.get(&k) {
+                Some(Value::Array(seq)) => seq
+                    .items
+                    .read()
+                    .iter()
+                    .map(apim_csharp::render::net_string)
+                    .collect(),
+                Some(v) => vec![apim_csharp::render::net_string(&v)],
+                None => continue,
+            };
+            let _ = r.headers.set(&k, values);
+        }
+    }
+    if let Ok(Value::Host(b)) = h.get(M::Body)
+        && let Ok(Value::Str(text)) = b.call(M::BodyAs(BodyTarget::String), &[Value::Bool(true)])
+    {
+        r.body.set(text.as_bytes().to_vec());
+    }
+    Some(r)
+}
+
+/// cache-store-value keeps the value's type: a tag byte, then the text.
+pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
+    let (tag, text) = match v {
+        Value::Str(s) => (b's', s.to_string()),
+        Value::Bool(b) => (b'b', b.to_string()),
+        Value::I32(n) => (b'i', n.to_string()),
+        Value::I64(n) => (b'l', n.to_string()),
+        Value::F64(n) => (b'd', format!("{n:?}")),
+        Value::Json(j) => (b'j', j.to_string_formatting(apim_dotnet::Formatting::None)),
+        Value::Null => (b'n', String::new()),
+        other => (b's', apim_csharp::render::net_string(other)),
+    };
+    let mut out = vec![tag];
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+/// The value [`encode_cached`] stored.
+pub(crate) fn decode_cached(bytes: &[u8]) -> Value {
+    let (tag, rest) = match bytes.split_first() {
+        Some((t, r)) => (*t, String::from_utf8_lossy(r).into_owned()),
+        None => return Value::Null,
+    };
+    match tag {
+        b'b' => Value::Bool(rest == "true"),
+        b'i' => rest.parse().map(Value::I32).unwrap_or(Value::Null),
+        b'l' => rest.parse().map(Value::I64).unwrap_or(Value::Null),
+        b'd' => rest.parse().map(Value::F64).unwrap_or(Value::Null),
+        b'j' => apim_dotnet::JToken::parse(&rest)
+            .map(Value::Json)
+            .unwrap_or(Value::Null),
+        b'n' => Value::Null,
+        _ => Value::str(&rest),
+    }
+}

@@ -1,0 +1,147 @@
+//! The Plan: every policy document of a service read once, named values substituted,
+//! fragments inlined, scopes composed through `<base/>` (pipeline.md §2), every expression
+//! compiled once, and the result turned into pipeline [`Step`](crate::pipeline::Step)s per
+//! (operation, product-or-none). [`run`] takes one request through it.
+//!
+//! ```ignore
+//! let plan = apim_engine::plan::compile(&service, &services)?;   // Err(Vec<PlanDiagnostic>)
+//! let outcome = apim_engine::plan::run(&plan, request, &services).await;
+//! // outcome.response (what the client gets), outcome.trace, outcome.summary (LastError ...)
+//! ```
+//!
+//! Policies that run: base, include-fragment, choose/when/otherwise, set-variable, set-header,
+//! set-query-parameter, set-body (text, expression, `template="liquid"`), set-status,
+//! set-method, return-response (also from `response-variable-name`), mock-response,
+//! set-backend-service (base-url, backend-id with pools and breakers), forward-request
+//! (timeout, timeout-ms, buffer-request-body, buffer-response, fail-on-error-status-code,
+//! follow-redirects, http-version), retry, rewrite-uri, find-and-replace, json-to-xml,
+//! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
+//! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
+//! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value. Any other policy is a compile diagnostic
+//! (`PLAN0001`), never a silent no-op.
+
+mod build;
+mod cache;
+pub(crate) mod host;
+mod run;
+mod steps;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use apim_csharp::Value;
+
+use crate::backends::BackendRegistry;
+use crate::matching::Router;
+use crate::pipeline::Sections;
+use crate::service::ServiceDefinition;
+use crate::services::Services;
+
+pub use run::{Outcome, run, run_with};
+
+/// A problem found while compiling the policies of a service: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanDiagnostic {
+    /// The policy document (file path or entity name).
+    pub origin: String,
+    /// 1-based; 0 when the problem has no position (a missing fragment reference's target...).
+    pub line: u32,
+    pub col: u32,
+    /// Stable code: the policy reader's, the C# compiler's, or `PLAN...` for the plan's own.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for PlanDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: error {}: {}",
+            self.origin, self.line, self.col, self.code, self.message
+        )
+    }
+}
+
+/// The effective sections of one (API, operation, product-or-none).
+pub(crate) struct Effective {
+    pub sections: Sections<Value>,
+    /// Some expression or policy reads the request body: buffer it before inbound (APIM
+    /// buffers a body that policies read).
+    pub reads_request_body: bool,
+    /// The cors policy of the effective inbound section: decided before inbound runs, its
+    /// headers added to the final response (policies.md cors).
+    pub cors: Option<crate::cors::CorsConfig>,
+    /// cache-lookup / cache-store positions.
+    pub cache: Option<cache::ResponseCache>,
+}
+
+/// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no
+/// operation, for on-error), product id (`None`: no product context).
+pub(crate) type PlanKey = (Option<String>, Option<String>, Option<String>);
+
+pub(crate) struct PlanInner {
+    pub service: Arc<ServiceDefinition>,
+    pub router: Router,
+    pub backends: BackendRegistry,
+    pub effective: HashMap<PlanKey, Effective>,
+    pub named: crate::named_values::NamedValues,
+}
+
+/// An immutable, compiled policy set; cheap to clone and share between requests.
+#[derive(Clone)]
+pub struct Plan {
+    pub(crate) inner: Arc<PlanInner>,
+}
+
+impl fmt::Debug for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plan")
+            .field("effective_plans", &self.inner.effective.len())
+            .finish()
+    }
+}
+
+impl Plan {
+    /// The service this plan was compiled from.
+    pub fn service(&self) -> &ServiceDefinition {
+        &self.inner.service
+    }
+    /// The backend entities with their circuit breakers and pool state.
+    pub fn backends(&self) -> &BackendRegistry {
+        &self.inner.backends
+    }
+    /// `text` with the values of secret named values replaced by `***` (for traces and logs
+    /// shown to users: forward-request traces carry header values).
+    pub fn mask(&self, text: &str) -> String {
+        self.inner.named.mask(text)
+    }
+}
+
+/// Reads and composes every policy document of `service` and compiles it into a [`Plan`].
+/// Every problem is returned (with file, line and column); an unsupported policy is one.
+pub fn compile(
+    service: &ServiceDefinition,
+    services: &Services,
+) -> Result<Plan, Vec<PlanDiagnostic>> {
+    let service = Arc::new(service.clone());
+    let backends = BackendRegistry::new(&service, services.clock.clone()).map_err(|e| {
+        vec![PlanDiagnostic {
+            origin: "backends".into(),
+            line: 0,
+            col: 0,
+            code: "PLAN0010",
+            message: e.to_string(),
+        }]
+    })?;
+    let effective = build::build_all(&service)?;
+    Ok(Plan {
+        inner: Arc::new(PlanInner {
+            router: Router::new(&service),
+            named: crate::named_values::NamedValues::from_service(&service),
+            service,
+            backends,
+            effective,
+        }),
+    })
+}

@@ -1,0 +1,247 @@
+//! One request through a [`Plan`](super::Plan): admission (404 / 401 through on-error), then the
+//! effective sections of the matched (operation, product-or-none).
+
+use crate::admission::admit;
+use crate::context::RequestContext;
+use crate::cors::CorsOutcome;
+use crate::http::{Request, Response};
+use crate::pipeline::{Env, RunSummary, run_on_error};
+use crate::services::Services;
+use crate::trace::Trace;
+
+use super::Plan;
+
+/// What one request produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// What the client gets.
+    pub response: Response,
+    /// The request trace (entries only when tracing was asked for).
+    pub trace: Trace,
+    /// `context.RequestId`.
+    pub request_id: String,
+    /// The error on-error ran for, where the pipeline returned, whether on-error failed.
+    pub summary: RunSummary,
+    /// `context.Variables` at the end, as .NET `ToString()` text (for tests and `test`).
+    pub variables: Vec<(String, String)>,
+}
+
+/// Runs `request` (its `url` and `original_url` the client's URL) with tracing off.
+pub async fn run(plan: &Plan, request: Request, services: &Services) -> Outcome {
+    run_with(plan, request, services, false).await
+}
+
+/// Runs `request`; `tracing` is what `context.Tracing` reports and whether the trace records.
+pub async fn run_with(
+    plan: &Plan,
+    request: Request,
+    services: &Services,
+    tracing: bool,
+) -> Outcome {
+    let inner = &plan.inner;
+    let service = &*inner.service;
+    let env = Env {
+        services,
+        backends: Some(&inner.backends),
+    };
+    let started = services.clock.monotonic();
+    match admit(
+        service,
+        &inner.router,
+        Some(&inner.backends),
+        request,
+        services,
+    ) {
+        Ok(adm) => {
+            let key = (
+                Some(adm.route.api.id.clone()),
+                Some(adm.route.operation.id.clone()),
+                adm.caller.product.map(|p| p.id.clone()),
+            );
+            let mut ctx = RequestContext::new(service, adm, started, tracing);
+            let mut cors_headers = Vec::new();
+            let summary = match inner.effective.get(&key) {
+                Some(e) => {
+                    if let Some(cfg) = &e.cors {
+                        match cfg.evaluate(&ctx.request.method, &ctx.request.headers) {
+                            CorsOutcome::Respond(r) => {
+                                ctx.response = r;
+                                let summary = RunSummary {
+                                    error: None,
+                                    returned_in: Some(crate::errors::Section::Inbound),
+                                    on_error_failed: false,
+                                };
+                                return finish(ctx, summary);
+                            }
+                            CorsOutcome::Continue(h) => cors_headers = h,
+                            CorsOutcome::NotCors | CorsOutcome::Unmatched => {}
+                        }
+                    }
+                    if e.reads_request_body && ctx.request.body.is_stream() {
+                        // A body too large to buffer stays a stream; reading it then fails in
+                        // the expression that tries.
+                        let _ = ctx
+                            .request
+                            .body
+                            .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
+                            .await;
+                    }
+                    let summary = match &e.cache {
+                        Some(c) => run_cached(&e.sections, c, &inner.service, &mut ctx, env).await,
+                        None => crate::pipeline::run(&e.sections, &mut ctx, env).await,
+                    };
+                    for (n, v) in cors_headers {
+                        let _ = ctx.response.headers.set_one(&n, v);
+                    }
+                    summary
+                }
+                None => {
+                    // Every (operation, product) is compiled; a miss means the service changed.
+                    ctx.response = crate::errors::internal_error_response(&ctx.request_id);
+                    RunSummary {
+                        error: None,
+                        returned_in: None,
+                        on_error_failed: true,
+                    }
+                }
+            };
+            finish(ctx, summary)
+        }
+        Err(rejection) => {
+            let key = (
+                rejection.api.map(|a| a.id.clone()),
+                rejection.route.as_ref().map(|r| r.operation.id.clone()),
+                None,
+            );
+            let fallback = (key.0.clone(), None, None);
+            // A preflight for an API without an OPTIONS operation: only cors answers it.
+            if rejection.route.is_none()
+                && rejection.request.method.eq_ignore_ascii_case("OPTIONS")
+                && let Some(cfg) = inner.effective.get(&fallback).and_then(|e| e.cors.as_ref())
+            {
+                let outcome = cfg.evaluate(&rejection.request.method, &rejection.request.headers);
+                let (mut ctx, _) =
+                    RequestContext::from_rejection(service, *rejection, started, tracing);
+                ctx.response = match outcome {
+                    CorsOutcome::Respond(r) => r,
+                    _ => Response::new(200),
+                };
+                let summary = RunSummary {
+                    error: None,
+                    returned_in: Some(crate::errors::Section::Inbound),
+                    on_error_failed: false,
+                };
+                return finish(ctx, summary);
+            }
+            let (mut ctx, err) =
+                RequestContext::from_rejection(service, *rejection, started, tracing);
+            let sections = inner
+                .effective
+                .get(&key)
+                .or_else(|| inner.effective.get(&fallback))
+                .or_else(|| inner.effective.get(&(None, None, None)));
+            let summary = match sections {
+                Some(s) => run_on_error(&s.sections.on_error, &mut ctx, env, err).await,
+                None => {
+                    ctx.last_error = Some(err.last_error.clone());
+                    ctx.response = err.response;
+                    RunSummary {
+                        error: Some(err.last_error),
+                        returned_in: None,
+                        on_error_failed: false,
+                    }
+                }
+            };
+            finish(ctx, summary)
+        }
+    }
+}
+
+fn finish(mut ctx: RequestContext<'_, apim_csharp::Value>, summary: RunSummary) -> Outcome {
+    let variables = ctx
+        .variables
+        .iter()
+        .map(|(n, v)| (n.to_string(), apim_csharp::render::net_string(v)))
+        .collect();
+    Outcome {
+        response: std::mem::take(&mut ctx.response),
+        trace: std::mem::replace(&mut ctx.trace, Trace::new(false)),
+        request_id: ctx.request_id.clone(),
+        summary,
+        variables,
+    }
+}
+
+type Steps = [Box<dyn crate::pipeline::Step<apim_csharp::Value>>];
+
+async fn steps(
+    list: &Steps,
+    ctx: &mut RequestContext<'_, apim_csharp::Value>,
+    env: Env<'_>,
+) -> crate::pipeline::StepResult {
+    for s in list {
+        if s.run(ctx, env).await? == crate::pipeline::Flow::Return {
+            return Ok(crate::pipeline::Flow::Return);
+        }
+    }
+    Ok(crate::pipeline::Flow::Continue)
+}
+
+/// The section runner with `cache-lookup` / `cache-store` at their positions: a hit answers
+/// from the cache and continues with the outbound policies after `cache-store`.
+async fn run_cached(
+    sections: &crate::pipeline::Sections<apim_csharp::Value>,
+    c: &super::cache::ResponseCache,
+    service: &std::sync::Arc<crate::service::ServiceDefinition>,
+    ctx: &mut RequestContext<'_, apim_csharp::Value>,
+    env: Env<'_>,
+) -> RunSummary {
+    use crate::errors::Section;
+    use crate::pipeline::Flow;
+    let returned = |section| RunSummary {
+        error: None,
+        returned_in: Some(section),
+        on_error_failed: false,
+    };
+    let done = RunSummary {
+        error: None,
+        returned_in: None,
+        on_error_failed: false,
+    };
+    let split_in = c.lookup_at.min(sections.inbound.len());
+    let (store_at, store) = match &c.store {
+        Some((i, s)) => ((*i).min(sections.outbound.len()), Some(s)),
+        None => (sections.outbound.len(), None),
+    };
+    macro_rules! go {
+        ($list:expr, $section:expr) => {
+            match steps($list, ctx, env).await {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Return) => return returned($section),
+                Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
+            }
+        };
+    }
+    go!(&sections.inbound[..split_in], Section::Inbound);
+    let key = super::cache::key(&c.lookup, ctx);
+    if let Some(k) = &key {
+        if let Some(hit) = super::cache::lookup(env, k).await {
+            ctx.response = hit;
+            let after = if store.is_some() { store_at } else { 0 };
+            go!(&sections.outbound[after..], Section::Outbound);
+            return done;
+        }
+        super::cache::strip_conditional_headers(ctx);
+    }
+    go!(&sections.inbound[split_in..], Section::Inbound);
+    go!(&sections.backend, Section::Backend);
+    go!(&sections.outbound[..store_at], Section::Outbound);
+    if let (Some(s), Some(k)) = (store, &key) {
+        match super::cache::store(s, k, service, ctx, env).await {
+            Ok(_) => {}
+            Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
+        }
+    }
+    go!(&sections.outbound[store_at..], Section::Outbound);
+    done
+}

@@ -1,0 +1,1286 @@
+//! Compiled policy statements and how each one runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apim_csharp::{EvalError, Program, Value};
+use futures_util::future::BoxFuture;
+
+use super::host;
+use crate::backend_call::{ForwardOptions, forward_request};
+use crate::context::RequestContext;
+use crate::errors::{
+    PipelineError, PolicyLocation, RetryBackoff, RetrySchedule, internal_error_response,
+};
+use crate::http::{ExistsAction, Response, Url};
+use crate::matching::UrlTemplate;
+use crate::pipeline::{Env, Flow, Step, StepResult};
+use crate::service::ServiceDefinition;
+use crate::trace::TraceEntry;
+
+/// An attribute value or element text after named-value substitution.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Lit(String),
+    Expr(Arc<Program>),
+}
+
+/// One compiled policy statement and where it sits (for `context.LastError`).
+pub(crate) struct Node {
+    pub loc: PolicyLocation,
+    pub kind: Kind,
+}
+
+pub(crate) enum Kind {
+    Choose {
+        whens: Vec<(Val, Vec<Node>)>,
+        otherwise: Vec<Node>,
+    },
+    SetVariable {
+        name: String,
+        value: Val,
+    },
+    /// set-header; `response`: targets the response (outbound, on-error, return-response).
+    SetHeader {
+        response: bool,
+        name: String,
+        action: ExistsAction,
+        values: Vec<Val>,
+    },
+    SetQueryParameter {
+        name: String,
+        action: ExistsAction,
+        values: Vec<Val>,
+    },
+    SetBody {
+        response: bool,
+        value: Val,
+    },
+    SetStatus {
+        code: Val,
+        reason: Option<Val>,
+    },
+    SetMethod {
+        value: Val,
+    },
+    /// Children run against a fresh 200 response, which then replaces `context.Response`.
+    ReturnResponse {
+        variable: Option<String>,
+        children: Vec<Node>,
+    },
+    SetBackendService {
+        base_url: Option<Val>,
+        backend_id: Option<Val>,
+    },
+    ForwardRequest {
+        opts: ForwardOptions,
+    },
+    Retry {
+        condition: Val,
+        count: Val,
+        interval: Val,
+        max_interval: Option<Val>,
+        delta: Option<Val>,
+        first_fast_retry: Option<Val>,
+        children: Vec<Node>,
+    },
+    RewriteUri {
+        template: Val,
+        copy_unmatched: Option<Val>,
+    },
+    AuthenticationBasic {
+        username: Val,
+        password: Val,
+    },
+    MockResponse {
+        status: u16,
+        content_type: Option<String>,
+    },
+    CacheLookupValue {
+        key: Val,
+        variable: String,
+        default: Option<Val>,
+    },
+    CacheStoreValue {
+        key: Val,
+        value: Val,
+        duration: Val,
+    },
+    SetBodyLiquid {
+        response: bool,
+        template: Arc<crate::liquid::Template>,
+    },
+    FindAndReplace {
+        response: bool,
+        from: Val,
+        to: Val,
+    },
+    Trace {
+        source: String,
+        message: Val,
+        metadata: Vec<(String, Val)>,
+    },
+    CheckHeader {
+        name: String,
+        status: u16,
+        error_message: Val,
+        ignore_case: bool,
+        values: Vec<Val>,
+    },
+    /// `rules`: an address (`to` = None) or an address range.
+    IpFilter {
+        action: Val,
+        rules: Vec<(Val, Option<Val>)>,
+    },
+    SendRequest(Box<SendSpec>),
+    CacheRemoveValue {
+        key: Val,
+    },
+    Wait {
+        any: bool,
+        children: Vec<Node>,
+    },
+    AuthenticationManagedIdentity {
+        resource: Val,
+        client_id: Option<String>,
+        output_variable: Option<String>,
+        ignore_error: bool,
+    },
+    LimitConcurrency {
+        key: Val,
+        max: u32,
+        limiter: Arc<crate::limits::ConcurrencyLimiter>,
+        children: Vec<Node>,
+    },
+    JsonToXml {
+        response: bool,
+        apply: Val,
+        consider_accept: Option<Val>,
+        opts: crate::convert::JsonToXmlOptions,
+    },
+    XmlToJson {
+        response: bool,
+        apply: Val,
+        consider_accept: Option<Val>,
+        opts: crate::convert::XmlToJsonOptions,
+    },
+}
+
+/// send-request / send-one-way-request.
+pub(crate) struct SendSpec {
+    pub mode: Option<Val>,
+    /// `None`: send-one-way-request.
+    pub variable: Option<String>,
+    pub timeout: Option<Val>,
+    pub ignore_error: bool,
+    pub url: Option<Val>,
+    pub method: Option<Val>,
+    pub headers: Vec<(String, ExistsAction, Vec<Val>)>,
+    pub body: Option<Val>,
+    /// authentication-managed-identity child: resource, client id.
+    pub identity: Option<(Val, Option<String>)>,
+}
+
+/// A top-level statement of an effective section.
+pub(crate) struct PlanStep {
+    pub node: Node,
+    pub service: Arc<ServiceDefinition>,
+}
+
+impl Step<Value> for PlanStep {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a mut RequestContext<'_, Value>,
+        env: Env<'a>,
+    ) -> BoxFuture<'a, StepResult> {
+        exec(&self.node, &self.service, ctx, env)
+    }
+}
+
+type PErr = Box<PipelineError>;
+
+fn expr_err(loc: &PolicyLocation, ctx: &RequestContext<'_, Value>, msg: impl Into<String>) -> PErr {
+    Box::new(PipelineError::expression_failure(loc, msg, &ctx.request_id))
+}
+
+fn trace(
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    section: crate::errors::Section,
+    source: &str,
+    data: serde_json::Value,
+) {
+    if !ctx.trace.is_enabled() {
+        return;
+    }
+    let entry = TraceEntry {
+        source: source.to_string(),
+        timestamp: env.services.clock.now(),
+        elapsed: ctx.elapsed(env.services.clock.monotonic()),
+        data,
+    };
+    ctx.trace.record(section, entry);
+}
+
+/// Evaluates an expression over the context.
+fn evaluate(
+    prog: &Program,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Value, PErr> {
+    let (context, live) = host::enter(ctx, service, env.services.clock.monotonic());
+    let environment = host::EngineEnvironment {
+        now: env.services.clock.now(),
+        rng: &env.services.rng,
+    };
+    let r = prog.evaluate(&context, &environment);
+    drop(context);
+    let traces = host::restore(ctx, &live);
+    for t in traces {
+        if ctx.trace.is_enabled() {
+            let entry = TraceEntry {
+                source: "context.Trace".into(),
+                timestamp: env.services.clock.now(),
+                elapsed: ctx.elapsed(env.services.clock.monotonic()),
+                data: serde_json::Value::String(t),
+            };
+            ctx.trace.record(loc.section, entry);
+        }
+    }
+    r.map_err(|e| match e {
+        EvalError::Exception(x) => expr_err(loc, ctx, x.message),
+        EvalError::StepBudget(_) => expr_err(loc, ctx, e.to_string()),
+    })
+}
+
+fn value(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Value, PErr> {
+    match v {
+        Val::Lit(s) => Ok(Value::str(s)),
+        Val::Expr(p) => evaluate(p, service, ctx, env, loc),
+    }
+}
+
+fn text(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<String, PErr> {
+    match v {
+        Val::Lit(s) => Ok(s.clone()),
+        Val::Expr(p) => {
+            let v = evaluate(p, service, ctx, env, loc)?;
+            Ok(match v {
+                Value::Null => String::new(),
+                other => apim_csharp::render::net_string(&other),
+            })
+        }
+    }
+}
+
+fn boolean(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<bool, PErr> {
+    match value(v, service, ctx, env, loc)? {
+        Value::Bool(b) => Ok(b),
+        Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(expr_err(
+                loc,
+                ctx,
+                format!("String '{s}' was not recognized as a valid Boolean."),
+            )),
+        },
+        other => Err(expr_err(
+            loc,
+            ctx,
+            format!(
+                "Unable to cast object of type '{}' to type 'System.Boolean'.",
+                apim_csharp::render::clr_full_name(&other)
+            ),
+        )),
+    }
+}
+
+pub(crate) fn integer_of(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<i64, PErr> {
+    integer(v, service, ctx, env, loc)
+}
+
+fn integer(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<i64, PErr> {
+    let t = text(v, service, ctx, env, loc)?;
+    t.trim().parse::<i64>().map_err(|_| {
+        expr_err(
+            loc,
+            ctx,
+            format!("Input string '{t}' was not in a correct format."),
+        )
+    })
+}
+
+fn seconds(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Duration, PErr> {
+    let n = integer(v, service, ctx, env, loc)?;
+    Ok(Duration::from_secs(u64::try_from(n).unwrap_or(0)))
+}
+
+fn policy_err(
+    loc: &PolicyLocation,
+    ctx: &RequestContext<'_, Value>,
+    reason: &str,
+    msg: String,
+) -> PErr {
+    Box::new(PipelineError::policy(
+        loc,
+        reason,
+        msg,
+        internal_error_response(&ctx.request_id),
+    ))
+}
+
+/// Runs a list of statements; stops at the first `Return` or error.
+pub(crate) fn exec_all<'a>(
+    nodes: &'a [Node],
+    service: &'a Arc<ServiceDefinition>,
+    ctx: &'a mut RequestContext<'_, Value>,
+    env: Env<'a>,
+) -> BoxFuture<'a, StepResult> {
+    Box::pin(async move {
+        for n in nodes {
+            if exec(n, service, ctx, env).await? == Flow::Return {
+                return Ok(Flow::Return);
+            }
+        }
+        Ok(Flow::Continue)
+    })
+}
+
+pub(crate) fn exec<'a>(
+    node: &'a Node,
+    service: &'a Arc<ServiceDefinition>,
+    ctx: &'a mut RequestContext<'_, Value>,
+    env: Env<'a>,
+) -> BoxFuture<'a, StepResult> {
+    Box::pin(async move {
+        let loc = &node.loc;
+        match &node.kind {
+            Kind::Choose { whens, otherwise } => {
+                for (i, (cond, body)) in whens.iter().enumerate() {
+                    if boolean(cond, service, ctx, env, loc)? {
+                        trace(
+                            ctx,
+                            env,
+                            loc.section,
+                            "choose",
+                            serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
+                        );
+                        return exec_all(body, service, ctx, env).await;
+                    }
+                }
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    "choose",
+                    serde_json::json!({"path": loc.path, "taken": "otherwise"}),
+                );
+                exec_all(otherwise, service, ctx, env).await
+            }
+            Kind::SetVariable { name, value: v } => {
+                let val = value(v, service, ctx, env, loc)?;
+                ctx.variables.set(name.clone(), val);
+                Ok(Flow::Continue)
+            }
+            Kind::SetHeader {
+                response,
+                name,
+                action,
+                values,
+            } => {
+                let mut vals = Vec::with_capacity(values.len());
+                for v in values {
+                    vals.push(text(v, service, ctx, env, loc)?);
+                }
+                let headers = if *response {
+                    &mut ctx.response.headers
+                } else {
+                    &mut ctx.request.headers
+                };
+                headers
+                    .apply(name, *action, vals)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+            Kind::SetQueryParameter {
+                name,
+                action,
+                values,
+            } => {
+                let mut vals = Vec::with_capacity(values.len());
+                for v in values {
+                    vals.push(text(v, service, ctx, env, loc)?);
+                }
+                ctx.request.url.query_mut().apply(name, *action, vals);
+                Ok(Flow::Continue)
+            }
+            Kind::SetBody { response, value: v } => {
+                let body = text(v, service, ctx, env, loc)?;
+                if *response {
+                    ctx.response.body.set(body.into_bytes());
+                } else {
+                    ctx.request.body.set(body.into_bytes());
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::SetStatus { code, reason } => {
+                let c = integer(code, service, ctx, env, loc)?;
+                let c = u16::try_from(c)
+                    .ok()
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or_else(|| expr_err(loc, ctx, format!("Status code {c} is not valid.")))?;
+                let reason = match reason {
+                    Some(r) => Some(text(r, service, ctx, env, loc)?),
+                    None => None,
+                };
+                let fresh = Response::new(c);
+                ctx.response.status = c;
+                ctx.response.reason = reason.unwrap_or(fresh.reason);
+                Ok(Flow::Continue)
+            }
+            Kind::SetMethod { value: v } => {
+                let m = text(v, service, ctx, env, loc)?;
+                ctx.request.method = m.trim().to_string();
+                Ok(Flow::Continue)
+            }
+            Kind::ReturnResponse { variable, children } => {
+                // Children build on a new response (or the one kept in `variable`); the pending
+                // one is kept aside meanwhile.
+                let start = match variable.as_deref().and_then(|v| ctx.variables.get(v)) {
+                    Some(Value::Host(h)) => {
+                        host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
+                    }
+                    _ => Response::new(200),
+                };
+                let previous = std::mem::replace(&mut ctx.response, start);
+                match exec_all(children, service, ctx, env).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        ctx.response = previous;
+                        return Err(e);
+                    }
+                }
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    "return-response",
+                    serde_json::json!({"status": ctx.response.status}),
+                );
+                Ok(Flow::Return)
+            }
+            Kind::SetBackendService {
+                base_url,
+                backend_id,
+            } => {
+                if let Some(b) = backend_id {
+                    let id = text(b, service, ctx, env, loc)?;
+                    let Some(reg) = env.backends else {
+                        return Err(policy_err(
+                            loc,
+                            ctx,
+                            "BackendNotFound",
+                            format!("Backend with id '{id}' could not be found."),
+                        ));
+                    };
+                    ctx.set_backend_id(&id, reg)
+                        .map_err(|e| policy_err(loc, ctx, "BackendNotFound", e.to_string()))?;
+                }
+                if let Some(u) = base_url {
+                    let raw = text(u, service, ctx, env, loc)?;
+                    let url = Url::parse(raw.trim())
+                        .map_err(|e| expr_err(loc, ctx, format!("Invalid URI: {e}")))?;
+                    ctx.set_backend_base_url(url)
+                        .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                }
+                let data = serde_json::json!({
+                    "backendId": ctx.backend_id,
+                    "url": ctx.request.url.to_string(),
+                });
+                trace(ctx, env, loc.section, "set-backend-service", data);
+                Ok(Flow::Continue)
+            }
+            Kind::ForwardRequest { opts } => {
+                forward_request(ctx, env.services, env.backends, opts, loc).await?;
+                Ok(Flow::Continue)
+            }
+            Kind::Retry {
+                condition,
+                count,
+                interval,
+                max_interval,
+                delta,
+                first_fast_retry,
+                children,
+            } => {
+                let count = integer(count, service, ctx, env, loc)?;
+                let backoff = RetryBackoff {
+                    interval: seconds(interval, service, ctx, env, loc)?,
+                    max_interval: match max_interval {
+                        Some(v) => Some(seconds(v, service, ctx, env, loc)?),
+                        None => None,
+                    },
+                    delta: match delta {
+                        Some(v) => Some(seconds(v, service, ctx, env, loc)?),
+                        None => None,
+                    },
+                    first_fast_retry: match first_fast_retry {
+                        Some(v) => boolean(v, service, ctx, env, loc)?,
+                        None => false,
+                    },
+                };
+                let mut schedule =
+                    RetrySchedule::new(backoff, u32::try_from(count.max(0)).unwrap_or(u32::MAX));
+                loop {
+                    // A child error (a fail-on-error-status-code 429, say) is retried while the
+                    // condition holds and retries remain; otherwise it goes on to on-error.
+                    let failure = match exec_all(children, service, ctx, env).await {
+                        Ok(Flow::Return) => return Ok(Flow::Return),
+                        Ok(Flow::Continue) => None,
+                        Err(e) => Some(e),
+                    };
+                    if !boolean(condition, service, ctx, env, loc)? {
+                        return match failure {
+                            Some(e) => Err(e),
+                            None => Ok(Flow::Continue),
+                        };
+                    }
+                    let Some(wait) = schedule.next_delay(&env.services.rng) else {
+                        return match failure {
+                            Some(e) => Err(e),
+                            None => Ok(Flow::Continue),
+                        };
+                    };
+                    trace(
+                        ctx,
+                        env,
+                        loc.section,
+                        "retry",
+                        serde_json::json!({"retry": schedule.retries(), "waitMs": wait.as_millis() as u64}),
+                    );
+                    if !wait.is_zero() {
+                        env.services.clock.sleep(wait).await;
+                    }
+                }
+            }
+            Kind::RewriteUri {
+                template,
+                copy_unmatched,
+            } => {
+                let t = text(template, service, ctx, env, loc)?;
+                let copy = match copy_unmatched {
+                    Some(v) => boolean(v, service, ctx, env, loc)?,
+                    None => true,
+                };
+                let op_template = ctx
+                    .operation
+                    .map(|o| o.url_template.as_str())
+                    .unwrap_or("/");
+                let op_template = UrlTemplate::parse(op_template)
+                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                let base = match &ctx.backend_base {
+                    Some(b) => b.clone(),
+                    None => Url::parse(&format!("{}/", ctx.request.url.authority_prefix()))
+                        .map_err(|e| expr_err(loc, ctx, e.to_string()))?,
+                };
+                let url = crate::routing::rewrite_uri(
+                    &base,
+                    &t,
+                    &ctx.matched_parameters,
+                    &op_template,
+                    ctx.request.url.query(),
+                    copy,
+                )
+                .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                ctx.request.url = url;
+                Ok(Flow::Continue)
+            }
+            Kind::AuthenticationBasic { username, password } => {
+                let u = text(username, service, ctx, env, loc)?;
+                let p = text(password, service, ctx, env, loc)?;
+                ctx.request
+                    .headers
+                    .set_one("Authorization", crate::limits::basic_authorization(&u, &p))
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+            Kind::MockResponse {
+                status,
+                content_type,
+            } => {
+                ctx.response = crate::mock_response::mock_response(
+                    ctx.operation,
+                    *status,
+                    content_type.as_deref(),
+                );
+                Ok(Flow::Return)
+            }
+            Kind::CacheLookupValue {
+                key,
+                variable,
+                default,
+            } => {
+                let k = text(key, service, ctx, env, loc)?;
+                let found = env
+                    .services
+                    .cache
+                    .get(&k)
+                    .await
+                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                match found {
+                    Some(bytes) => {
+                        ctx.variables
+                            .set(variable.clone(), host::decode_cached(&bytes));
+                    }
+                    None => {
+                        if let Some(d) = default {
+                            let v = value(d, service, ctx, env, loc)?;
+                            ctx.variables.set(variable.clone(), v);
+                        }
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::CacheStoreValue {
+                key,
+                value: v,
+                duration,
+            } => {
+                let k = text(key, service, ctx, env, loc)?;
+                let val = value(v, service, ctx, env, loc)?;
+                let d = seconds(duration, service, ctx, env, loc)?;
+                env.services
+                    .cache
+                    .set(&k, host::encode_cached(&val).into(), d)
+                    .await
+                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+            Kind::SetBodyLiquid { response, template } => {
+                let msg = if *response {
+                    &mut ctx.response.headers
+                } else {
+                    &mut ctx.request.headers
+                };
+                let is_json = msg.media_type().is_some_and(|m| m.contains("json"));
+                let body = if *response {
+                    &mut ctx.response.body
+                } else {
+                    &mut ctx.request.body
+                };
+                // Liquid binds `body` only for JSON content (XML bodies bind nil here).
+                let bound = if is_json && body.is_present() {
+                    body.read_text(true)
+                        .ok()
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                } else {
+                    None
+                };
+                let bindings = crate::liquid::Bindings {
+                    body: bound,
+                    context: ctx.liquid_context(),
+                    now: Some(env.services.clock.now()),
+                };
+                let out = template
+                    .render(&bindings)
+                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+                if *response {
+                    ctx.response.body.set(out.into_bytes());
+                } else {
+                    ctx.request.body.set(out.into_bytes());
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::FindAndReplace { response, from, to } => {
+                let from = text(from, service, ctx, env, loc)?;
+                let to = text(to, service, ctx, env, loc)?;
+                let body = if *response {
+                    &mut ctx.response.body
+                } else {
+                    &mut ctx.request.body
+                };
+                if body.is_present() && !from.is_empty() {
+                    let current = body
+                        .read_text(true)
+                        .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                    let body = if *response {
+                        &mut ctx.response.body
+                    } else {
+                        &mut ctx.request.body
+                    };
+                    body.set(current.replace(&from, &to).into_bytes());
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::Trace {
+                source,
+                message,
+                metadata,
+            } => {
+                let m = text(message, service, ctx, env, loc)?;
+                let mut meta = serde_json::Map::new();
+                for (n, v) in metadata {
+                    meta.insert(
+                        n.clone(),
+                        serde_json::Value::String(text(v, service, ctx, env, loc)?),
+                    );
+                }
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    source,
+                    serde_json::json!({"message": m, "metadata": meta}),
+                );
+                Ok(Flow::Continue)
+            }
+            Kind::CheckHeader {
+                name,
+                status,
+                error_message,
+                ignore_case,
+                values,
+            } => {
+                let present = ctx.request.headers.get(name).map(|v| v.to_vec());
+                let mut allowed = Vec::with_capacity(values.len());
+                for v in values {
+                    allowed.push(text(v, service, ctx, env, loc)?);
+                }
+                let failure = match present {
+                    None => Some((
+                        "HeaderNotFound",
+                        format!("Header {name} was not found in the request. Access denied."),
+                    )),
+                    Some(got) if !allowed.is_empty() => {
+                        let joined = got.join(",");
+                        let ok = got.iter().any(|g| {
+                            allowed.iter().any(|a| {
+                                if *ignore_case {
+                                    a.eq_ignore_ascii_case(g)
+                                } else {
+                                    a == g
+                                }
+                            })
+                        });
+                        (!ok).then(|| {
+                            (
+                                "HeaderValueNotAllowed",
+                                format!(
+                                    "Header {name} value of {joined} is not allowed. Access denied."
+                                ),
+                            )
+                        })
+                    }
+                    Some(_) => None,
+                };
+                if let Some((reason, msg)) = failure {
+                    let body = text(error_message, service, ctx, env, loc)?;
+                    return Err(Box::new(PipelineError::policy(
+                        loc,
+                        reason,
+                        msg,
+                        crate::errors::error_response(*status, &body),
+                    )));
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::IpFilter { action, rules } => {
+                let action = text(action, service, ctx, env, loc)?;
+                let allow = match action.trim().to_ascii_lowercase().as_str() {
+                    "allow" => true,
+                    "forbid" => false,
+                    other => {
+                        return Err(expr_err(
+                            loc,
+                            ctx,
+                            format!("ip-filter action '{other}' must be allow or forbid"),
+                        ));
+                    }
+                };
+                let mut parsed = Vec::with_capacity(rules.len());
+                for (a, b) in rules {
+                    let a = text(a, service, ctx, env, loc)?;
+                    let rule = match b {
+                        None => crate::limits::IpRule::address(a.trim()),
+                        Some(b) => {
+                            let b = text(b, service, ctx, env, loc)?;
+                            crate::limits::IpRule::range(a.trim(), b.trim())
+                        }
+                    };
+                    parsed.push(rule.map_err(|e| expr_err(loc, ctx, e.to_string()))?);
+                }
+                let forbidden = |reason: &str, msg: String| {
+                    Box::new(PipelineError::policy(
+                        loc,
+                        reason,
+                        msg.clone(),
+                        crate::errors::error_response(403, &msg),
+                    ))
+                };
+                let ip = match crate::limits::caller_ip(&ctx.request.ip_address) {
+                    Ok(ip) => ip,
+                    Err(_) => {
+                        return Err(forbidden(
+                            "FailedToParseCallerIP",
+                            "Failed to establish IP address for the caller. Access denied.".into(),
+                        ));
+                    }
+                };
+                let listed = parsed.iter().any(|r| r.contains(ip));
+                if allow && !listed {
+                    return Err(forbidden(
+                        "CallerIpNotAllowed",
+                        format!("Caller IP address {ip} is not allowed. Access denied."),
+                    ));
+                }
+                if !allow && listed {
+                    return Err(forbidden(
+                        "CallerIpBlocked",
+                        "Caller IP address is blocked. Access denied.".into(),
+                    ));
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::SendRequest(spec) => send(spec, node, service, ctx, env).await,
+            Kind::CacheRemoveValue { key } => {
+                let k = text(key, service, ctx, env, loc)?;
+                env.services
+                    .cache
+                    .remove(&k)
+                    .await
+                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                Ok(Flow::Continue)
+            }
+            Kind::Wait { any, children } => wait_all(children, *any, service, ctx, env).await,
+            Kind::AuthenticationManagedIdentity {
+                resource,
+                client_id,
+                output_variable,
+                ignore_error,
+            } => {
+                let res = text(resource, service, ctx, env, loc)?;
+                match env.services.tokens.token(&res, client_id.as_deref()).await {
+                    Ok(t) => match output_variable {
+                        Some(v) => ctx.variables.set(v.clone(), Value::str(&t.token)),
+                        None => ctx
+                            .request
+                            .headers
+                            .set_one("Authorization", format!("Bearer {}", t.token))
+                            .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?,
+                    },
+                    Err(_) if *ignore_error => {}
+                    Err(e) => {
+                        return Err(policy_err(
+                            loc,
+                            ctx,
+                            "ManagedIdentityTokenFailure",
+                            e.to_string(),
+                        ));
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            Kind::LimitConcurrency {
+                key,
+                max,
+                limiter,
+                children,
+            } => {
+                let k = text(key, service, ctx, env, loc)?;
+                let Some(slot) = limiter.try_acquire(&k, *max) else {
+                    return Err(Box::new(PipelineError::policy(
+                        loc,
+                        "ConcurrencyLimitExceeded",
+                        "Too many concurrent requests.",
+                        crate::errors::error_response(429, "Too many requests"),
+                    )));
+                };
+                let r = exec_all(children, service, ctx, env).await;
+                drop(slot);
+                r
+            }
+            Kind::JsonToXml {
+                response,
+                apply,
+                consider_accept,
+                opts,
+            } => {
+                if !should_convert(
+                    apply,
+                    consider_accept,
+                    "json",
+                    "xml",
+                    *response,
+                    service,
+                    ctx,
+                    env,
+                    loc,
+                )? {
+                    return Ok(Flow::Continue);
+                }
+                let text = take_text(ctx, *response)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
+                let out = crate::convert::json_to_xml(&text, opts)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                put_text(ctx, *response, out, "application/xml");
+                Ok(Flow::Continue)
+            }
+            Kind::XmlToJson {
+                response,
+                apply,
+                consider_accept,
+                opts,
+            } => {
+                if !should_convert(
+                    apply,
+                    consider_accept,
+                    "xml",
+                    "json",
+                    *response,
+                    service,
+                    ctx,
+                    env,
+                    loc,
+                )? {
+                    return Ok(Flow::Continue);
+                }
+                let text = take_text(ctx, *response)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
+                let out = crate::convert::xml_to_json(&text, opts)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+                put_text(ctx, *response, out, "application/json");
+                Ok(Flow::Continue)
+            }
+        }
+    })
+}
+
+fn take_text(ctx: &mut RequestContext<'_, Value>, response: bool) -> Result<String, String> {
+    let body = if response {
+        &mut ctx.response.body
+    } else {
+        &mut ctx.request.body
+    };
+    body.read_text(true).map_err(|e| e.to_string())
+}
+
+fn put_text(ctx: &mut RequestContext<'_, Value>, response: bool, text: String, content_type: &str) {
+    let (headers, body) = if response {
+        (&mut ctx.response.headers, &mut ctx.response.body)
+    } else {
+        (&mut ctx.request.headers, &mut ctx.request.body)
+    };
+    body.set(text.into_bytes());
+    let _ = headers.set_one("Content-Type", content_type);
+}
+
+/// json-to-xml / xml-to-json `apply` and `consider-accept-header`.
+#[allow(clippy::too_many_arguments)]
+fn should_convert(
+    apply: &Val,
+    consider_accept: &Option<Val>,
+    from: &str,
+    to: &str,
+    response: bool,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<bool, PErr> {
+    let apply = text(apply, service, ctx, env, loc)?;
+    let headers = if response {
+        &ctx.response.headers
+    } else {
+        &ctx.request.headers
+    };
+    let present = if response {
+        ctx.response.body.is_present()
+    } else {
+        ctx.request.body.is_present()
+    };
+    if !present {
+        return Ok(false);
+    }
+    let is_from = headers
+        .media_type()
+        .is_some_and(|m| m.to_ascii_lowercase().contains(from));
+    match apply.trim().to_ascii_lowercase().as_str() {
+        "always" => {}
+        a if a == format!("content-type-{from}") => {
+            if !is_from {
+                return Ok(false);
+            }
+        }
+        other => {
+            return Err(expr_err(
+                loc,
+                ctx,
+                format!("apply '{other}' must be always or content-type-{from}"),
+            ));
+        }
+    }
+    let consider = match consider_accept {
+        Some(v) => boolean(v, service, ctx, env, loc)?,
+        None => true,
+    };
+    if consider {
+        let accept = ctx.request.headers.get_joined("Accept").unwrap_or_default();
+        if !accept.to_ascii_lowercase().contains(to) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+async fn prepare_send(
+    spec: &SendSpec,
+    node: &Node,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> Result<Prepared, PErr> {
+    let loc = &node.loc;
+    let mode = match &spec.mode {
+        Some(m) => text(m, service, ctx, env, loc)?,
+        None => "new".into(),
+    };
+    let mode = match mode.trim().to_ascii_lowercase().as_str() {
+        "new" => crate::backend_call::SendMode::New,
+        "copy" => crate::backend_call::SendMode::Copy,
+        other => {
+            return Err(expr_err(
+                loc,
+                ctx,
+                format!("mode '{other}' must be new or copy"),
+            ));
+        }
+    };
+    let base = crate::backend_call::send_request_base(ctx, mode, loc.section);
+    let url = match &spec.url {
+        Some(u) => {
+            let raw = text(u, service, ctx, env, loc)?;
+            Some(
+                Url::parse(raw.trim())
+                    .map_err(|e| expr_err(loc, ctx, format!("Invalid URI: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let mut req = match (base, url) {
+        (Some(mut b), Some(u)) => {
+            b.url = u;
+            b
+        }
+        (Some(b), None) => b,
+        (None, Some(u)) => crate::services::BackendRequest::new("GET", u),
+        (None, None) => {
+            return Err(expr_err(
+                loc,
+                ctx,
+                "send-request requires set-url in mode new",
+            ));
+        }
+    };
+    if let Some(m) = &spec.method {
+        req.method = text(m, service, ctx, env, loc)?.trim().to_string();
+    }
+    for (name, action, values) in &spec.headers {
+        let mut vals = Vec::with_capacity(values.len());
+        for v in values {
+            vals.push(text(v, service, ctx, env, loc)?);
+        }
+        req.headers
+            .apply(name, *action, vals)
+            .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+    }
+    if let Some(b) = &spec.body {
+        let t = text(b, service, ctx, env, loc)?;
+        req.body = crate::http::Body::from_bytes(t.into_bytes());
+    }
+    if let Some((resource, client_id)) = &spec.identity {
+        let res = text(resource, service, ctx, env, loc)?;
+        let token = env
+            .services
+            .tokens
+            .token(&res, client_id.as_deref())
+            .await
+            .map_err(|e| policy_err(loc, ctx, "ManagedIdentityTokenFailure", e.to_string()))?;
+        req.headers
+            .set_one("Authorization", format!("Bearer {}", token.token))
+            .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+    }
+    let timeout = match &spec.timeout {
+        Some(t) => seconds(t, service, ctx, env, loc)?,
+        None => Duration::from_secs(60),
+    };
+    Ok(Prepared { req, timeout })
+}
+
+/// A send-request ready to go.
+pub(crate) struct Prepared {
+    req: crate::services::BackendRequest,
+    timeout: Duration,
+}
+
+/// Sends and buffers the answer: the variable's value (null on an ignored error).
+async fn fetch(
+    services: &crate::services::Services,
+    p: Prepared,
+    ignore_error: bool,
+    loc: &PolicyLocation,
+    request_id: &str,
+) -> Result<Value, PErr> {
+    let resp = crate::backend_call::send_request(
+        services,
+        p.req,
+        p.timeout,
+        ignore_error,
+        loc,
+        request_id,
+    )
+    .await?;
+    Ok(match resp {
+        Some(mut r) => {
+            if r.body
+                .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
+                .await
+                .is_err()
+            {
+                if ignore_error {
+                    Value::Null
+                } else {
+                    return Err(Box::new(PipelineError::policy(
+                        loc,
+                        "BackendConnectionFailure",
+                        "The response body could not be read.",
+                        internal_error_response(request_id),
+                    )));
+                }
+            } else {
+                host::response_value(r)
+            }
+        }
+        None => Value::Null,
+    })
+}
+
+async fn send(
+    spec: &SendSpec,
+    node: &Node,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> StepResult {
+    let loc = &node.loc;
+    let p = prepare_send(spec, node, service, ctx, env).await?;
+    let Some(variable) = &spec.variable else {
+        // send-one-way-request: fire and forget; failures never reach the pipeline.
+        let services = env.services.clone();
+        let loc = loc.clone();
+        let rid = ctx.request_id.clone();
+        let fut = async move {
+            let _ = fetch(&services, p, true, &loc, &rid).await;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(fut);
+            }
+            Err(_) => fut.await,
+        }
+        return Ok(Flow::Continue);
+    };
+    let value = fetch(env.services, p, spec.ignore_error, loc, &ctx.request_id).await?;
+    ctx.variables.set(variable.clone(), value);
+    Ok(Flow::Continue)
+}
+
+/// `wait`: send-request children run concurrently; the other children (choose,
+/// cache-lookup-value) run in order first. `any`: the first send-request to finish wins and the
+/// others are dropped.
+pub(crate) async fn wait_all(
+    children: &[Node],
+    any: bool,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> StepResult {
+    let mut sends = Vec::new();
+    for c in children {
+        match &c.kind {
+            Kind::SendRequest(spec) => {
+                let p = prepare_send(spec, c, service, ctx, env).await?;
+                sends.push((spec, c, p));
+            }
+            _ => {
+                if exec(c, service, ctx, env).await? == Flow::Return {
+                    return Ok(Flow::Return);
+                }
+            }
+        }
+    }
+    let rid = ctx.request_id.clone();
+    let futs: Vec<_> = sends
+        .into_iter()
+        .map(|(spec, c, p)| {
+            let rid = rid.clone();
+            Box::pin(async move {
+                let v = fetch(env.services, p, spec.ignore_error, &c.loc, &rid).await;
+                (spec, v)
+            })
+        })
+        .collect();
+    if futs.is_empty() {
+        return Ok(Flow::Continue);
+    }
+    let done = if any {
+        vec![futures_util::future::select_all(futs).await.0]
+    } else {
+        futures_util::future::join_all(futs).await
+    };
+    for (spec, v) in done {
+        let v = v?;
+        if let Some(name) = &spec.variable {
+            ctx.variables.set(name.clone(), v);
+        }
+    }
+    Ok(Flow::Continue)
+}
