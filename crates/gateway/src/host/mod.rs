@@ -229,7 +229,10 @@ impl GatewayHost {
             .header_read_timeout(state.config.header_read_timeout)
             .max_buf_size(state.config.max_header_bytes.max(8192))
             .max_headers(state.config.max_headers);
-        builder.http2().timer(TokioTimer::new());
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(state.config.max_header_bytes).unwrap_or(u32::MAX));
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
