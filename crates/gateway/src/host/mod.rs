@@ -4,6 +4,7 @@
 //! Reserved paths (never reach policies): `GET /_emu/traces/{id}`, `GET /_emu/metrics`; any
 //! other `/_emu/...` path answers 404.
 
+mod backends;
 mod convert;
 mod handler;
 mod metrics;
@@ -32,6 +33,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+pub use backends::{IN_PROCESS_BODY_LIMIT, InProcessBackends};
 pub use handler::{HandledResponse, RequestHandler, RequestInfo, RequestLog};
 pub use metrics::{DURATION_BUCKETS, HostMetrics, sanitize_name};
 pub use traces::TraceStore;
