@@ -395,3 +395,107 @@ async fn graceful_shutdown_lets_requests_in_flight_finish() {
         .unwrap()
         .unwrap();
 }
+
+/// Reports each request body chunk as it arrives, then answers with all of them.
+struct ChunkReader {
+    seen: mpsc::UnboundedSender<Bytes>,
+}
+
+impl apim_gateway::host::RequestHandler for ChunkReader {
+    fn handle(
+        &self,
+        mut request: apim_engine::http::Request,
+        _info: apim_gateway::host::RequestInfo,
+    ) -> futures_util::future::BoxFuture<'_, apim_gateway::host::HandledResponse> {
+        Box::pin(async move {
+            let mut stream = request.body.take().into_stream();
+            let mut all = Vec::new();
+            while let Some(Ok(chunk)) = stream.next().await {
+                let _ = self.seen.send(chunk.clone());
+                all.extend_from_slice(&chunk);
+            }
+            let mut r = apim_engine::http::Response::new(200);
+            r.body = apim_engine::http::Body::from(all);
+            apim_gateway::host::HandledResponse::new(r)
+        })
+    }
+}
+
+#[tokio::test]
+async fn request_bodies_reach_the_handler_as_they_arrive() {
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    let host = start(config(), Arc::new(ChunkReader { seen: seen_tx })).await;
+    let (body_tx, body_rx) = mpsc::unbounded_channel::<Result<Bytes, std::io::Error>>();
+    let body =
+        futures_util::stream::unfold(
+            body_rx,
+            |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
+        );
+    let url = host.url("/upload");
+    let sent = tokio::spawn(async move {
+        client()
+            .post(url)
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
+            .await
+    });
+    // The second chunk is only sent once the handler has read the first.
+    body_tx.send(Ok(Bytes::from_static(b"first,"))).unwrap();
+    let mut got = Vec::new();
+    while got.len() < 6 {
+        let c = tokio::time::timeout(SAFETY, seen.recv())
+            .await
+            .expect("the host held the request body back")
+            .unwrap();
+        got.extend_from_slice(&c);
+    }
+    assert_eq!(got, b"first,");
+    body_tx.send(Ok(Bytes::from_static(b"second"))).unwrap();
+    drop(body_tx);
+    let resp = sent.await.unwrap().unwrap();
+    assert_eq!(resp.text().await.unwrap(), "first,second");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge_is_served() {
+    let host = start(config(), Arc::new(Echo { tag: "h2" })).await;
+    let c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(SAFETY)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let resp = c.get(host.url("/two")).send().await.unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-handler"], "h2");
+    let doc: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(doc["path"], "/two");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_header_value_that_cannot_be_sent_gets_apims_500() {
+    struct BadHeader;
+    impl apim_gateway::host::RequestHandler for BadHeader {
+        fn handle(
+            &self,
+            _r: apim_engine::http::Request,
+            _i: apim_gateway::host::RequestInfo,
+        ) -> futures_util::future::BoxFuture<'_, apim_gateway::host::HandledResponse> {
+            Box::pin(async {
+                let mut r = apim_engine::http::Response::new(200);
+                // Outside Latin-1: cannot go on the wire.
+                r.headers.set_one("x-name", "名前").unwrap();
+                apim_gateway::host::HandledResponse::new(r)
+            })
+        }
+    }
+    let host = start(config(), Arc::new(BadHeader)).await;
+    let resp = client().get(host.url("/x")).send().await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let doc: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(doc["message"], "Internal server error");
+    host.shutdown().await;
+}
