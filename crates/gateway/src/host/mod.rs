@@ -419,7 +419,6 @@ async fn gateway(
         }
     };
 
-    let status = response.status;
     let mut out = match convert::to_hyper_response(response) {
         Ok(r) => r,
         Err(why) => {
@@ -428,11 +427,8 @@ async fn gateway(
                 .unwrap_or_else(|_| json_response(500, error_body(500, "Internal server error")))
         }
     };
-    let status = if out.status().as_u16() == status {
-        status
-    } else {
-        out.status().as_u16()
-    };
+    // The status actually sent (a response that could not be sent became a 500).
+    let status = out.status().as_u16();
 
     if trace {
         if let Some(t) = trace_doc {
