@@ -81,3 +81,22 @@ impl HandlerCell {
         self.current.store(Arc::new(Slot(handler)));
     }
 }
+
+/// A handler from a function returning a boxed future (e.g. the adapter that runs a plan).
+pub fn handler_fn<F>(f: F) -> Arc<dyn RequestHandler>
+where
+    F: Fn(Request, RequestInfo) -> BoxFuture<'static, HandledResponse> + Send + Sync + 'static,
+{
+    Arc::new(FnHandler(f))
+}
+
+struct FnHandler<F>(F);
+
+impl<F> RequestHandler for FnHandler<F>
+where
+    F: Fn(Request, RequestInfo) -> BoxFuture<'static, HandledResponse> + Send + Sync + 'static,
+{
+    fn handle(&self, request: Request, info: RequestInfo) -> BoxFuture<'_, HandledResponse> {
+        (self.0)(request, info)
+    }
+}

@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 pub use backends::{IN_PROCESS_BODY_LIMIT, InProcessBackends};
-pub use handler::{HandledResponse, RequestHandler, RequestInfo, RequestLog};
+pub use handler::{HandledResponse, RequestHandler, RequestInfo, RequestLog, handler_fn};
 pub use metrics::{DURATION_BUCKETS, HostMetrics, sanitize_name};
 pub use traces::TraceStore;
 pub use watch::{WatchError, Watcher, watch, watch_and_reload};
