@@ -23,3 +23,4 @@
 pub mod config;
 
 pub use config::{ConfigError, LoadOptions, LoadedConfig, load};
+pub mod host;

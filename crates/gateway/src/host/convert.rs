@@ -1,0 +1,131 @@
+//! hyper ↔ engine conversions. Bodies stay streams in both directions.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use apim_engine::errors::error_response;
+use apim_engine::http::{Body, BodyError, HeaderMap, Request, Response, Url, UrlError};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body::Body as _;
+
+/// Headers that describe one hop's connection; hyper sets its own.
+const HOP_BY_HOP: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+];
+
+/// An engine request from a hyper request; `Err` is the response to send instead (400, 414).
+/// The body is streamed; past `limit` bytes the stream ends with [`BodyError::TooLarge`] and
+/// `too_large` is set so the host answers 413 whatever the handler made of it.
+pub(crate) fn to_engine_request(
+    req: http::Request<axum::body::Body>,
+    client: SocketAddr,
+    local: SocketAddr,
+    limit: usize,
+    too_large: Arc<AtomicBool>,
+) -> Result<Request, Response> {
+    let (parts, body) = req.into_parts();
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| local.to_string());
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let url = Url::from_request_target("http", &host, target).map_err(|e| match e {
+        UrlError::TooLong => error_response(414, "URI Too Long"),
+        _ => error_response(400, "Bad Request"),
+    })?;
+    let mut request = Request::new(parts.method.as_str(), url);
+    request.headers =
+        HeaderMap::from_http(&parts.headers).map_err(|_| error_response(400, "Bad Request"))?;
+    request.ip_address = client.ip().to_string();
+    if !body.is_end_stream() {
+        request.body = Body::from_stream(limited(body, limit, too_large));
+    }
+    Ok(request)
+}
+
+fn limited(
+    body: axum::body::Body,
+    limit: usize,
+    too_large: Arc<AtomicBool>,
+) -> apim_engine::http::BodyStream {
+    let stream = body.into_data_stream();
+    Box::pin(futures_util::stream::unfold(
+        (stream, 0usize, false),
+        move |(mut stream, seen, done)| {
+            let too_large = too_large.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                match stream.next().await {
+                    None => None,
+                    Some(Ok(chunk)) => {
+                        let seen = seen + chunk.len();
+                        if seen > limit {
+                            too_large.store(true, Ordering::SeqCst);
+                            Some((Err(BodyError::TooLarge { limit }), (stream, seen, true)))
+                        } else {
+                            Some((Ok(chunk), (stream, seen, false)))
+                        }
+                    }
+                    Some(Err(e)) => Some((
+                        Err(BodyError::Transport(e.to_string())),
+                        (stream, seen, true),
+                    )),
+                }
+            }
+        },
+    ))
+}
+
+/// A hyper response from an engine response. `Err` carries the reason when the response
+/// cannot be sent as it is (a header value outside Latin-1, a status outside 100-999).
+pub(crate) fn to_hyper_response(
+    resp: Response,
+) -> Result<http::Response<axum::body::Body>, String> {
+    let status = http::StatusCode::from_u16(resp.status)
+        .map_err(|_| format!("status code {} cannot be sent", resp.status))?;
+    let mut headers = resp.headers.to_http().map_err(|e| e.to_string())?;
+    for h in HOP_BY_HOP {
+        headers.remove(h);
+    }
+    let body = if !resp.body.is_present() || resp.body.is_consumed() {
+        headers.remove(http::header::CONTENT_LENGTH);
+        axum::body::Body::empty()
+    } else if let Some(b) = resp.body.peek() {
+        // hyper computes the length of a buffered body.
+        headers.remove(http::header::CONTENT_LENGTH);
+        axum::body::Body::from(b.clone())
+    } else {
+        axum::body::Body::from_stream(resp.body.into_stream())
+    };
+    let mut out = http::Response::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    // A reason phrase other than the standard one ("Access Denied") goes on the HTTP/1 status line.
+    if status.canonical_reason() != Some(resp.reason.as_str()) && !resp.reason.is_empty() {
+        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(resp.reason.clone())) {
+            out.extensions_mut().insert(r);
+        }
+    }
+    Ok(out)
+}
