@@ -17,6 +17,16 @@ pub fn human(report: &Report) -> String {
         let _ = writeln!(out, "{mark} {}", c.full_name());
     }
     for c in report.cases.iter().filter(|c| !c.passed()) {
+        out.push_str(&failure_detail(c));
+    }
+    let _ = writeln!(out, "\n{}", summary(report));
+    out
+}
+
+/// One case's failure: location, then per request the request, expected vs actual and trace.
+pub fn failure_detail(c: &crate::runner::CaseResult) -> String {
+    let mut out = String::new();
+    {
         let loc = if c.line > 0 {
             format!("{}:{}", c.file.display(), c.line)
         } else {
@@ -51,7 +61,6 @@ pub fn human(report: &Report) -> String {
             }
         }
     }
-    let _ = writeln!(out, "\n{}", summary(report));
     out
 }
 
@@ -137,10 +146,7 @@ pub fn junit(report: &Report) -> String {
                         .and_then(|s| s.mismatches.first())
                         .map(|m| format!("{}: expected {}, actual {}", m.at, m.expected, m.actual))
                         .unwrap_or_default();
-                    let single = Report {
-                        cases: vec![(*c).clone()],
-                    };
-                    let text = human(&single);
+                    let text = failure_detail(c);
                     let _ = writeln!(
                         out,
                         ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
