@@ -109,6 +109,8 @@ pub struct DiffOptions {
     pub seed: u64,
     /// Default [`DEFAULT_BASE_URL`].
     pub base_url: Option<String>,
+    /// How OLD and NEW configurations are loaded (`--env`).
+    pub load: LoadOptions,
 }
 
 /// One difference.

@@ -8,7 +8,9 @@
 //! | [`runner`] | discovery, parallel deterministic runs, [`Report`] |
 //! | [`report`] | human and JUnit XML output |
 //! | [`diff`] | the same requests through two service definitions |
+//! | [`cli`] | `apim-emu test` / `apim-emu diff` without argument parsing |
 
+pub mod cli;
 pub mod diff;
 pub mod engine;
 pub mod format;
