@@ -84,7 +84,6 @@ fn diff_command_formats() {
         Path::new("tests/fixtures/diff/requests.jsonl"),
         DiffFormat::Human,
         &DiffOptions::default(),
-        &LoadOptions::default(),
         Path::new("."),
     );
     assert_eq!(bad.exit_code, 2);
