@@ -20,13 +20,13 @@ fn test_command_writes_junit_and_maps_exit_status() {
     );
     assert_eq!(out.exit_code, 1);
     assert!(
-        out.stdout.ends_with("\n4 passed, 1 failed\n"),
+        out.stdout.ends_with("\n5 passed, 1 failed\n"),
         "{}",
         out.stdout
     );
     let x = std::fs::read_to_string(&junit).unwrap();
     std::fs::remove_file(&junit).unwrap();
-    assert!(x.contains("tests=\"5\" failures=\"1\""), "{x}");
+    assert!(x.contains("tests=\"6\" failures=\"1\""), "{x}");
 
     let ok = test_command(
         &FakeEngine,

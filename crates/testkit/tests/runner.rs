@@ -18,7 +18,7 @@ fn run(path: &str, filter: Option<&str>) -> apim_testkit::Report {
 #[test]
 fn passing_suite_passes() {
     let r = run("tests/fixtures/passthrough", None);
-    assert_eq!(summary(&r), "3 passed, 0 failed", "{}", human(&r));
+    assert_eq!(summary(&r), "4 passed, 0 failed", "{}", human(&r));
     assert_eq!(r.exit_code(), 0);
 }
 

@@ -63,6 +63,13 @@ impl EngineUnderTest for FakeEngine {
         let url = Url::parse(&target).map_err(|e| EngineError(e.to_string()))?;
         let mut variables = BTreeMap::new();
         variables.insert("target".to_string(), json!(target));
+        let named: serde_json::Map<String, serde_json::Value> = i
+            .service
+            .named_values
+            .iter()
+            .map(|n| (n.name.clone(), json!(n.value)))
+            .collect();
+        variables.insert("namedValues".to_string(), serde_json::Value::Object(named));
         trace.record(
             Section::Inbound,
             TraceEntry {
