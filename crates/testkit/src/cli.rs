@@ -73,7 +73,8 @@ pub enum DiffFormat {
 }
 
 /// `apim-emu diff OLD NEW --requests FILE [--format json]`. OLD and NEW: a configuration folder
-/// or file, a policy file, or `git:REV:PATH` (resolved from `cwd`).
+/// or file, a policy file, or `git:REV:PATH` (resolved from `cwd`). `--mocks FILE`
+/// ([`crate::diff::read_mocks`]), `--seed` and `--at` go into `options`.
 pub fn diff_command<E: EngineUnderTest>(
     engine: &E,
     old: &str,

@@ -98,6 +98,41 @@ pub fn parse_requests(path: &Path, text: &str) -> Result<Vec<DiffRequest>, DiffE
     Ok(out)
 }
 
+/// Reads a `--mocks` file: YAML (or JSON) mapping backend ids or hosts to mocks, in the test
+/// format's `mocks:` shape. Errors name `file:line:col`.
+pub fn read_mocks(path: &Path) -> Result<BTreeMap<String, Mock>, DiffError> {
+    use apim_gateway::config::de::from_node;
+    use apim_gateway::config::node::{Sources, parse_file};
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| DiffError::Target(format!("{}: cannot read: {e}", path.display())))?;
+    let mut sources = Sources::default();
+    let id = sources.add(path, text);
+    let node = parse_file(&sources, id)
+        .map_err(|d| DiffError::Target(d.render().trim_end().to_string()))?;
+    let mocks: BTreeMap<String, Mock> = from_node(&node).map_err(|e| {
+        DiffError::Target(
+            e.into_diagnostic(&sources, node.mark)
+                .render()
+                .trim_end()
+                .to_string(),
+        )
+    })?;
+    for (k, m) in &mocks {
+        for r in m.responses.iter().chain(
+            m.rules
+                .iter()
+                .flat_map(|r| r.respond.iter().chain(&r.responses)),
+        ) {
+            if let Some(l) = &r.latency {
+                parse_duration(l).map_err(|e| {
+                    DiffError::Target(format!("{}: mock `{k}`: {e}", path.display()))
+                })?;
+            }
+        }
+    }
+    Ok(mocks)
+}
+
 /// Mocks, clock and seed both sides share.
 #[derive(Debug, Clone, Default)]
 pub struct DiffOptions {
@@ -541,6 +576,22 @@ mod tests {
             ]
         );
         assert!(out.iter().all(|d| d.request == 3));
+    }
+
+    #[test]
+    fn mocks_file_reads_and_reports_positions() {
+        let dir =
+            std::env::temp_dir().join(format!("apim-emu-testkit-mocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = dir.join("mocks.yaml");
+        std::fs::write(&ok, "aoai-eastus:\n  responses: [{status: 429}]\n").unwrap();
+        let bad = dir.join("bad.yaml");
+        std::fs::write(&bad, "aoai-eastus:\n  respones: []\n").unwrap();
+        let m = read_mocks(&ok).unwrap();
+        let e = read_mocks(&bad).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(m["aoai-eastus"].responses[0].status, Some(429));
+        assert!(e.contains("bad.yaml:2:3"), "{e}");
     }
 
     #[test]
