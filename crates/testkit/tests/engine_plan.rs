@@ -75,6 +75,9 @@ fn real_engine_passes_and_fails_with_a_full_report() {
     );
     assert!(failure.contains("201") && failure.contains("200"), "{text}");
     assert!(failure.contains("forward-request"), "trace missing: {text}");
+    // The whole report, as a user reads it (the temporary folder's name replaced).
+    let stable = text.replace(&dir.path().display().to_string(), "[suite]");
+    insta::assert_snapshot!("broken_status_report", stable);
 }
 
 #[test]
