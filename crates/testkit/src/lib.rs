@@ -18,5 +18,5 @@ pub mod matching;
 pub mod report;
 pub mod runner;
 
-pub use engine::{EngineError, EngineUnderTest, Outcome};
+pub use engine::{EngineError, EngineUnderTest, Outcome, PlanEngine};
 pub use runner::{Report, RunOptions, run_paths, run_suites};
