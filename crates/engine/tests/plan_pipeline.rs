@@ -1092,3 +1092,55 @@ async fn refused_connections_garbage_and_runaway_expressions_end_in_on_error() {
         Some("set-variable:ExpressionValueEvaluationFailure:inbound")
     );
 }
+
+#[tokio::test]
+async fn backend_credentials_carry_their_named_values_and_unknown_names_are_diagnostics() {
+    use apim_engine::service::{BackendCredentials, NamedValue};
+    let policy = r#"<policies>
+  <inbound><base /><set-backend-service backend-id="east" /></inbound>
+  <backend><forward-request /></backend>
+  <outbound><base /></outbound><on-error><base /></on-error>
+</policies>"#;
+    let mut s = service(Some(policy));
+    let mut east = backend("east", "https://east.example.com/openai");
+    east.credentials = BackendCredentials {
+        header: [("api-key".to_string(), vec!["{{east-key}}".to_string()])].into(),
+        query: [("sig".to_string(), vec!["{{east-sig}}".to_string()])].into(),
+        ..Default::default()
+    };
+    s.backends = vec![east];
+    s.named_values = vec![
+        NamedValue {
+            name: "east-key".into(),
+            value: "k-123".into(),
+            secret: true,
+            ..Default::default()
+        },
+        NamedValue {
+            name: "east-sig".into(),
+            value: "s-456".into(),
+            ..Default::default()
+        },
+    ];
+    let (plan, services, h) = setup(&s);
+    h.http
+        .always(MockMatch::host("east.example.com"), MockReply::status(200));
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 200);
+    let calls = h.http.calls();
+    assert_eq!(calls[0].headers.first("api-key"), Some("k-123"));
+    assert_eq!(
+        calls[0].url.query().get_joined("sig").as_deref(),
+        Some("s-456")
+    );
+
+    s.named_values.remove(0);
+    let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 7);
+    let errors = plan::compile(&s, &services).expect_err("east-key is not defined");
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == "PLAN0002" && d.message.contains("east-key")),
+        "{errors:?}"
+    );
+}

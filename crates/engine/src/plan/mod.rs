@@ -118,14 +118,56 @@ impl Plan {
     }
 }
 
+/// `service` with `{{name}}` references in backend credential headers, query parameters and
+/// authorization replaced by their named values; an unknown name is an error (APIM refuses to
+/// save a backend that references a missing named value).
+fn substitute_backend_credentials(
+    service: &ServiceDefinition,
+    named: &crate::named_values::NamedValues,
+) -> Result<ServiceDefinition, Vec<PlanDiagnostic>> {
+    use crate::named_values::UnknownNames;
+    let mut out = service.clone();
+    let mut problems = Vec::new();
+    for backend in &mut out.backends {
+        let id = backend.id.clone();
+        let mut fill = |text: &mut String| match named.substitute(text, UnknownNames::Error) {
+            Ok(s) => *text = s.text,
+            Err(e) => problems.push(PlanDiagnostic {
+                origin: format!("backend {id}"),
+                line: 0,
+                col: 0,
+                code: "PLAN0002",
+                message: format!("credentials of backend '{id}': {e}"),
+            }),
+        };
+        let c = &mut backend.credentials;
+        for values in c.header.values_mut().chain(c.query.values_mut()) {
+            values.iter_mut().for_each(&mut fill);
+        }
+        if let Some(a) = &mut c.authorization {
+            fill(&mut a.scheme);
+            fill(&mut a.parameter);
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
 /// Reads and composes every policy document of `service` and compiles it into a [`Plan`].
 /// Every problem is returned (with file, line and column); an unsupported policy is one.
 pub fn compile(
     service: &ServiceDefinition,
     services: &Services,
 ) -> Result<Plan, Vec<PlanDiagnostic>> {
+    let named = crate::named_values::NamedValues::from_service(service);
     let service = Arc::new(service.clone());
-    let backends = BackendRegistry::new(&service, services.clock.clone()).map_err(|e| {
+    // Backend credentials hold `{{named value}}` references (keys are usually secrets): the
+    // registry gets them substituted, once, here.
+    let credentialed = substitute_backend_credentials(&service, &named)?;
+    let backends = BackendRegistry::new(&credentialed, services.clock.clone()).map_err(|e| {
         vec![PlanDiagnostic {
             origin: "backends".into(),
             line: 0,
@@ -138,7 +180,7 @@ pub fn compile(
     Ok(Plan {
         inner: Arc::new(PlanInner {
             router: Router::new(&service),
-            named: crate::named_values::NamedValues::from_service(&service),
+            named,
             service,
             backends,
             effective,
