@@ -41,7 +41,18 @@ fn load_example(name: &str) -> LoadedConfig {
     }
 }
 
+/// Every `*.xml` under `dir`, including folders that hold a configuration of their own.
 fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    collect_xml(dir, out, true);
+}
+
+/// The `*.xml` files a configuration in `dir` owns: sub-folders with their own `apim-emu.yaml`
+/// (a second version of the example, e.g. for `apim-emu diff`) are other configurations.
+fn own_xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    collect_xml(dir, out, false);
+}
+
+fn collect_xml(dir: &Path, out: &mut Vec<PathBuf>, into_nested_configs: bool) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()
@@ -50,7 +61,9 @@ fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            xml_files(&p, out);
+            if into_nested_configs || !p.join("apim-emu.yaml").exists() {
+                collect_xml(&p, out, into_nested_configs);
+            }
         } else if p.extension().is_some_and(|x| x == "xml") {
             out.push(p);
         }
@@ -186,10 +199,25 @@ fn every_policy_file_reads_without_errors() {
 
 #[test]
 fn every_policy_file_is_used_by_its_configuration() {
-    for name in EXAMPLES {
+    let nested: Vec<String> = EXAMPLES
+        .iter()
+        .flat_map(|name| {
+            std::fs::read_dir(examples_dir().join(name))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.path().join("apim-emu.yaml").exists())
+                .map(move |e| format!("{name}/{}", e.file_name().to_string_lossy()))
+        })
+        .collect();
+    for name in EXAMPLES
+        .iter()
+        .copied()
+        .chain(nested.iter().map(String::as_str))
+    {
         let loaded = load_example(name);
         let mut files = Vec::new();
-        xml_files(&examples_dir().join(name), &mut files);
+        own_xml_files(&examples_dir().join(name), &mut files);
         let used: BTreeSet<PathBuf> = loaded
             .files
             .iter()
