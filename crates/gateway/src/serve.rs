@@ -1,0 +1,295 @@
+//! `apim-emu serve`: configuration + plan + host, wired together (docs/gateway.md, "Running").
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
+use apim_engine::services::{MemoryMetricSink, ReqwestClient, Services};
+use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
+
+use crate::config::{
+    ConfigError, LoadOptions, LoadedConfig, SimulatorBackend, SimulatorSettings, load,
+};
+use crate::host::{
+    GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
+    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, watch_and_reload,
+};
+
+/// What `serve` was asked for.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// `configuration.<env>.yaml` overrides of an APIOps folder.
+    pub env: Option<String>,
+    /// Reload on changes to the configuration and policy files.
+    pub watch: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: HostConfig::default().listen,
+            env: None,
+            watch: false,
+        }
+    }
+}
+
+/// Why the gateway did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{}", .0.render())]
+    Config(ConfigError),
+    #[error("{}", render_plan_diagnostics(.0))]
+    Plan(Vec<PlanDiagnostic>),
+    #[error("simulator backend `{id}`: {message}")]
+    Simulator { id: String, message: String },
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// One line per diagnostic: `file:line:col: error[CODE]: message`.
+pub fn render_plan_diagnostics(diags: &[PlanDiagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&format!(
+            "{}:{}:{}: error[{}]: {}\n",
+            d.origin, d.line, d.col, d.code, d.message
+        ));
+    }
+    out
+}
+
+/// A bound gateway, not yet serving (call [`RunningGateway::serve`]).
+pub struct RunningGateway {
+    host: GatewayHost,
+    handle: HostHandle,
+    apis: Vec<String>,
+    _watcher: Option<Watcher>,
+}
+
+impl fmt::Debug for RunningGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningGateway")
+            .field("local_addr", &self.handle.local_addr())
+            .field("apis", &self.apis)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningGateway {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.handle.local_addr()
+    }
+
+    pub fn handle(&self) -> HostHandle {
+        self.handle.clone()
+    }
+
+    /// The APIs served, as `name (/path)`.
+    pub fn apis(&self) -> &[String] {
+        &self.apis
+    }
+
+    /// The startup line printed by the CLI.
+    pub fn startup_line(&self) -> String {
+        format!(
+            "apim-emu serve: listening on http://{} (APIs: {})",
+            self.local_addr(),
+            if self.apis.is_empty() {
+                "none".to_string()
+            } else {
+                self.apis.join(", ")
+            }
+        )
+    }
+
+    /// Serves until `shutdown` completes, then drains requests in flight.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), HostError> {
+        let RunningGateway { host, _watcher, .. } = self;
+        let r = host.serve(shutdown).await;
+        drop(_watcher);
+        r
+    }
+}
+
+/// A loaded configuration compiled into a handler.
+struct Built {
+    handler: Arc<dyn RequestHandler>,
+    apis: Vec<String>,
+    files: Vec<PathBuf>,
+    root: PathBuf,
+}
+
+fn simulator_config(settings: &SimulatorSettings) -> SimulatorConfig {
+    let mut config = SimulatorConfig {
+        seed: settings.seed.unwrap_or(0),
+        ..SimulatorConfig::default()
+    };
+    if !settings.deployments.is_empty() {
+        config.deployments.clear();
+        for (name, d) in &settings.deployments {
+            let mut dc = DeploymentConfig::new(d.model.clone().unwrap_or_else(|| name.clone()));
+            dc.tokens_per_minute = d.tokens_per_minute;
+            dc.requests_per_minute = d.requests_per_minute;
+            config.deployments.insert(name.clone(), dc);
+        }
+    }
+    if let Some(ms) = settings.latency_ms {
+        for d in config.deployments.values_mut() {
+            d.latency.time_to_first_token_ms = ms;
+        }
+    }
+    // The gateway sends whatever credential the backend is configured with: accept any key.
+    config.auth.keys.clear();
+    config
+}
+
+fn services_for(
+    simulators: &[SimulatorBackend],
+    metrics: &MemoryMetricSink,
+) -> Result<Services, ServeError> {
+    let mut http = InProcessBackends::new(Arc::new(ReqwestClient::new()));
+    for s in simulators {
+        let sim =
+            Simulator::new(simulator_config(&s.settings)).map_err(|e| ServeError::Simulator {
+                id: s.id.clone(),
+                message: e.to_string(),
+            })?;
+        http = http.with_simulator(&SimulatorBackend::placeholder_url(&s.id), sim);
+    }
+    let mut services = Services::live();
+    services.http = Arc::new(http);
+    services.metrics = Arc::new(metrics.clone());
+    Ok(services)
+}
+
+/// What the per-request log line can learn from the trace: the backend forwarded to.
+fn backend_from_trace(trace: &apim_engine::trace::Trace) -> Option<String> {
+    trace
+        .all()
+        .filter(|(_, e)| e.source == "forward-request" || e.source == "set-backend-service")
+        .filter_map(|(_, e)| {
+            ["backendId", "backend-id", "url", "backendUrl"]
+                .iter()
+                .find_map(|k| e.data.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+        })
+        .last()
+}
+
+fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
+    let services = Arc::new(services);
+    handler_fn(move |req, info| {
+        let (plan, services) = (plan.clone(), services.clone());
+        Box::pin(async move {
+            let o = run_with(&plan, req, &services, info.trace).await;
+            let log = RequestLog {
+                backend: backend_from_trace(&o.trace),
+                ..RequestLog::default()
+            };
+            HandledResponse {
+                response: o.response,
+                trace: Some(o.trace),
+                log,
+            }
+        })
+    })
+}
+
+fn build(
+    path: &Path,
+    env: &Option<String>,
+    metrics: &MemoryMetricSink,
+) -> Result<Built, ServeError> {
+    let options = LoadOptions {
+        env: env.clone(),
+        ..Default::default()
+    };
+    let loaded: LoadedConfig = load(path, &options).map_err(ServeError::Config)?;
+    let services = services_for(&loaded.simulators, metrics)?;
+    let plan = compile(&loaded.service, &services).map_err(ServeError::Plan)?;
+    let apis = loaded
+        .service
+        .apis
+        .iter()
+        .map(|a| format!("{} (/{})", a.id, a.path))
+        .collect();
+    Ok(Built {
+        handler: plan_handler(plan, services),
+        apis,
+        files: loaded.files,
+        root: loaded.root,
+    })
+}
+
+/// Loads the configuration at `path`, compiles its plan and binds the host. Nothing is served
+/// until [`RunningGateway::serve`].
+pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway, ServeError> {
+    let metrics = MemoryMetricSink::default();
+    let built = build(path, &options.env, &metrics)?;
+    let config = HostConfig {
+        listen: options.listen,
+        metrics: Some(metrics.clone()),
+        ..HostConfig::default()
+    };
+    let host = GatewayHost::bind(config, built.handler).await?;
+    let handle = host.handle();
+    let watcher = if options.watch {
+        let mut paths = built.files.clone();
+        if built.root.is_dir() {
+            paths.push(built.root.clone());
+        } else if let Some(dir) = built.root.parent().filter(|d| d.is_dir()) {
+            paths.push(dir.to_path_buf());
+        }
+        let (path, env) = (path.to_path_buf(), options.env.clone());
+        Some(watch_and_reload(
+            handle.clone(),
+            &paths,
+            Duration::from_millis(200),
+            move || build(&path, &env, &metrics).map(|b| b.handler),
+            |r: Result<(), &ServeError>| match r {
+                Ok(()) => eprintln!("apim-emu serve: configuration reloaded"),
+                Err(e) => eprint!(
+                    "{e}\napim-emu serve: reload failed; still serving the last good configuration\n"
+                ),
+            },
+        )?)
+    } else {
+        None
+    };
+    Ok(RunningGateway {
+        host,
+        handle,
+        apis: built.apis,
+        _watcher: watcher,
+    })
+}
+
+/// For the CLI (which has no async runtime of its own): starts the gateway, calls `on_ready`
+/// once it listens, and serves until ctrl-c.
+pub fn run_blocking(
+    path: &Path,
+    options: ServeOptions,
+    on_ready: impl FnOnce(&RunningGateway),
+) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    rt.block_on(async {
+        let gw = start(path, options).await?;
+        on_ready(&gw);
+        gw.serve(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(())
+    })
+}
