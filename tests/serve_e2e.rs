@@ -238,6 +238,7 @@ fn chat_completions_alternate_between_the_two_backends() {
         m.body
             .lines()
             .any(|l| l.starts_with("apim_emu_requests_total{")
+                && l.contains("api=\"azure-openai\"")
                 && l.contains("status=\"200\"")
                 && l.ends_with(" 4")),
         "metrics: {}",

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use apim_engine::matching::Router;
 use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
 use apim_engine::services::{MemoryMetricSink, ReqwestClient, Services};
 use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
@@ -163,6 +164,8 @@ fn services_for(
                 id: s.id.clone(),
                 message: e.to_string(),
             })?;
+        // Tokenizer tables load now rather than on the first request.
+        sim.warm_up();
         http = http.with_simulator(&SimulatorBackend::placeholder_url(&s.id), sim);
     }
     let mut services = Services::live();
@@ -186,13 +189,23 @@ fn backend_from_trace(trace: &apim_engine::trace::Trace) -> Option<String> {
 
 fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
     let services = Arc::new(services);
+    // For the log line only: the plan matches again itself.
+    let router = Arc::new(Router::new(plan.service()));
     handler_fn(move |req, info| {
         let (plan, services) = (plan.clone(), services.clone());
+        let (api, operation) =
+            match router.route(plan.service(), &req.method, &req.original_url, &req.headers) {
+                Ok(m) => (Some(m.api.id.clone()), Some(m.operation.id.clone())),
+                Err(_) => (None, None),
+            };
         Box::pin(async move {
             let o = run_with(&plan, req, &services, info.trace).await;
             let log = RequestLog {
+                api,
+                operation,
+                // Known from the trace only (set-backend-service / forward-request entries).
                 backend: backend_from_trace(&o.trace),
-                ..RequestLog::default()
+                tokens: None,
             };
             HandledResponse {
                 response: o.response,
@@ -279,6 +292,14 @@ pub fn run_blocking(
     options: ServeOptions,
     on_ready: impl FnOnce(&RunningGateway),
 ) -> Result<(), ServeError> {
+    // One log line per request on stderr (RUST_LOG overrides the level).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
