@@ -16,7 +16,7 @@ use crate::config::{
 };
 use crate::host::{
     GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
-    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, watch_and_reload,
+    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, watch,
 };
 
 /// What `serve` was asked for.
@@ -119,6 +119,23 @@ impl RunningGateway {
         drop(_watcher);
         r
     }
+}
+
+/// Size and modification time of each file (and the folder, for added files), read without
+/// opening them.
+type Fingerprint = Vec<(PathBuf, Option<(std::time::SystemTime, u64)>)>;
+
+fn fingerprint(files: &[PathBuf], root: &Path) -> Fingerprint {
+    files
+        .iter()
+        .chain(std::iter::once(&root.to_path_buf()))
+        .map(|f| {
+            let m = std::fs::metadata(f)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())));
+            (f.clone(), m)
+        })
+        .collect()
 }
 
 /// A loaded configuration compiled into a handler.
@@ -262,16 +279,40 @@ pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway,
             paths.push(dir.to_path_buf());
         }
         let (path, env) = (path.to_path_buf(), options.env.clone());
-        Some(watch_and_reload(
-            handle.clone(),
+        let reload = handle.clone();
+        let mut last = fingerprint(&built.files, &built.root);
+        let mut files = built.files.clone();
+        let root = built.root.clone();
+        Some(watch(
             &paths,
             Duration::from_millis(200),
-            move || build(&path, &env, &metrics).map(|b| b.handler),
-            |r: Result<(), &ServeError>| match r {
-                Ok(()) => eprintln!("apim-emu serve: configuration reloaded"),
-                Err(e) => eprint!(
-                    "{e}\napim-emu serve: reload failed; still serving the last good configuration\n"
-                ),
+            move |_changed: &[PathBuf]| -> Result<(), ServeError> {
+                // Reading the files to rebuild is itself reported by the watcher: rebuild only
+                // when a file's size or modification time (or the folder's) really changed.
+                let now = fingerprint(&files, &root);
+                if now == last {
+                    return Ok(());
+                }
+                last = now;
+                match build(&path, &env, &metrics) {
+                    Ok(b) => {
+                        reload.reload(b.handler);
+                        files = b.files;
+                        last = fingerprint(&files, &root);
+                        eprintln!("apim-emu serve: configuration reloaded");
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        eprint!("{text}");
+                        if !text.ends_with('\n') {
+                            eprintln!();
+                        }
+                        eprintln!(
+                            "apim-emu serve: reload failed; still serving the last good configuration"
+                        );
+                    }
+                }
+                Ok(())
             },
         )?)
     } else {
@@ -294,7 +335,7 @@ pub fn run_blocking(
 ) -> Result<(), ServeError> {
     // One log line per request on stderr (RUST_LOG overrides the level).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,notify=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
