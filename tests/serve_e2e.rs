@@ -13,6 +13,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 struct Gateway {
     child: Child,
     addr: SocketAddr,
+    /// stderr lines, when captured.
+    stderr: Option<mpsc::Receiver<String>>,
 }
 
 impl Drop for Gateway {
@@ -26,29 +28,45 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_apim-emu"))
 }
 
-fn start(config: &Path) -> Gateway {
-    let child = bin()
-        .arg("serve")
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn apim-emu");
-    let mut gw = Gateway {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-    };
-    let stdout = gw.child.stdout.take().expect("piped stdout");
+fn lines_of(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
+        for line in BufReader::new(r).lines() {
             let Ok(line) = line else { break };
             if tx.send(line).is_err() {
                 break;
             }
         }
     });
+    rx
+}
+
+fn start(config: &Path) -> Gateway {
+    start_with(config, &[])
+}
+
+fn start_with(config: &Path, extra: &[&str]) -> Gateway {
+    let capture = !extra.is_empty();
+    let child = bin()
+        .arg("serve")
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(if capture {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
+        .spawn()
+        .expect("spawn apim-emu");
+    let mut gw = Gateway {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        stderr: None,
+    };
+    let rx = lines_of(gw.child.stdout.take().expect("piped stdout"));
+    gw.stderr = gw.child.stderr.take().map(lines_of);
     // Bounded wait for the startup line (no sleeps: the line arrives or the timeout fires).
     let line = rx
         .recv_timeout(STARTUP_TIMEOUT)
@@ -278,4 +296,78 @@ fn a_policy_error_stops_the_start_with_file_line_col() {
         "it must not start: {}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// Reads stderr lines until one contains `needle` (bounded wait); returns what was read.
+fn wait_for_stderr(gw: &Gateway, needle: &str) -> String {
+    let rx = gw.stderr.as_ref().expect("stderr captured");
+    let deadline = std::time::Instant::now() + STARTUP_TIMEOUT;
+    let mut seen = String::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(needle) {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no stderr line containing {needle:?}; stderr so far:\n{seen}");
+}
+
+fn chat(gw: &Gateway) -> Reply {
+    request(
+        gw.addr,
+        "POST",
+        CHAT,
+        &[
+            ("Content-Type", "application/json"),
+            ("api-key", "demo-key-alpha"),
+        ],
+        CHAT_BODY,
+    )
+}
+
+#[test]
+fn watch_keeps_the_last_good_plan_on_a_bad_edit_and_reloads_a_good_one() {
+    let dir = std::env::temp_dir().join(format!("apim-emu-serve-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for f in ["apim-emu.yaml", "policy.xml"] {
+        std::fs::copy(round_robin().join(f), dir.join(f)).expect("copy example");
+    }
+    let good = std::fs::read_to_string(dir.join("policy.xml")).expect("policy");
+    let gw = start_with(&dir, &["--watch"]);
+    assert_eq!(chat(&gw).status, 200);
+
+    // A bad edit: printed with file:line:col, and the old plan keeps serving.
+    let bad = good.replace(
+        r#"<set-backend-service backend-id="aoai-eastus" />"#,
+        r#"<set-backend-service backend-id="aoai-eastus" /><set-header name="x" exists-action="override"><value>@(context.NoSuchMember)</value></set-header>"#,
+    );
+    assert_ne!(bad, good, "the example changed: update the edit");
+    std::fs::write(dir.join("policy.xml"), &bad).expect("write bad policy");
+    let seen = wait_for_stderr(&gw, "reload failed");
+    assert!(
+        seen.contains("policy.xml:")
+            && seen.contains("error[CS1061]")
+            && seen.contains("NoSuchMember"),
+        "stderr: {seen}"
+    );
+    assert_eq!(chat(&gw).status, 200);
+
+    // A good edit: a policy that answers by itself, served once reloaded.
+    let mock = good.replace(
+        "<base />\n        <cache-lookup-value",
+        "<base />\n        <return-response><set-status code=\"418\" reason=\"Teapot\" /></return-response>\n        <cache-lookup-value",
+    );
+    assert_ne!(mock, good, "the example changed: update the edit");
+    std::fs::write(dir.join("policy.xml"), &mock).expect("write good policy");
+    wait_for_stderr(&gw, "configuration reloaded");
+    assert_eq!(chat(&gw).status, 418);
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&dir);
 }
