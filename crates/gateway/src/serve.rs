@@ -355,3 +355,61 @@ pub fn run_blocking(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimulatorDeployment;
+
+    #[test]
+    fn simulator_settings_become_the_simulators_deployments() {
+        let mut settings = SimulatorSettings {
+            latency_ms: Some(25),
+            seed: Some(7),
+            ..Default::default()
+        };
+        settings.deployments.insert(
+            "chat".into(),
+            SimulatorDeployment {
+                model: Some("gpt-4o-mini".into()),
+                tokens_per_minute: Some(30_000),
+                requests_per_minute: Some(60),
+            },
+        );
+        settings
+            .deployments
+            .insert("gpt-4o".into(), SimulatorDeployment::default());
+        let c = simulator_config(&settings);
+        assert_eq!(c.seed, 7);
+        assert_eq!(c.deployments.len(), 2);
+        let chat = &c.deployments["chat"];
+        assert_eq!(chat.model, "gpt-4o-mini");
+        assert_eq!(chat.tokens_per_minute, Some(30_000));
+        assert_eq!(chat.requests_per_minute, Some(60));
+        assert_eq!(chat.latency.time_to_first_token_ms, 25);
+        // No model: the deployment name is the model.
+        assert_eq!(c.deployments["gpt-4o"].model, "gpt-4o");
+        assert!(c.auth.keys.is_empty());
+    }
+
+    #[test]
+    fn no_deployments_keeps_the_simulators_defaults() {
+        let c = simulator_config(&SimulatorSettings::default());
+        assert_eq!(c.deployments, SimulatorConfig::default().deployments);
+    }
+
+    #[test]
+    fn plan_diagnostics_print_as_file_line_col_code() {
+        let d = PlanDiagnostic {
+            origin: "policy.xml".into(),
+            line: 12,
+            col: 9,
+            code: "PLAN0001",
+            message: "policy 'validate-jwt' is not supported by the emulator yet".into(),
+        };
+        assert_eq!(
+            render_plan_diagnostics(&[d]),
+            "policy.xml:12:9: error[PLAN0001]: policy 'validate-jwt' is not supported by the emulator yet\n"
+        );
+    }
+}
