@@ -24,3 +24,4 @@ pub mod config;
 
 pub use config::{ConfigError, LoadOptions, LoadedConfig, load};
 pub mod host;
+pub mod serve;

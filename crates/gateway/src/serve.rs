@@ -1,0 +1,415 @@
+//! `apim-emu serve`: configuration + plan + host, wired together (docs/gateway.md, "Running").
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use apim_engine::matching::Router;
+use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
+use apim_engine::services::{MemoryMetricSink, ReqwestClient, Services};
+use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
+
+use crate::config::{
+    ConfigError, LoadOptions, LoadedConfig, SimulatorBackend, SimulatorSettings, load,
+};
+use crate::host::{
+    GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
+    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, watch,
+};
+
+/// What `serve` was asked for.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// `configuration.<env>.yaml` overrides of an APIOps folder.
+    pub env: Option<String>,
+    /// Reload on changes to the configuration and policy files.
+    pub watch: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: HostConfig::default().listen,
+            env: None,
+            watch: false,
+        }
+    }
+}
+
+/// Why the gateway did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{}", .0.render())]
+    Config(ConfigError),
+    #[error("{}", render_plan_diagnostics(.0))]
+    Plan(Vec<PlanDiagnostic>),
+    #[error("simulator backend `{id}`: {message}")]
+    Simulator { id: String, message: String },
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// One line per diagnostic: `file:line:col: error[CODE]: message`.
+pub fn render_plan_diagnostics(diags: &[PlanDiagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&format!(
+            "{}:{}:{}: error[{}]: {}\n",
+            d.origin, d.line, d.col, d.code, d.message
+        ));
+    }
+    out
+}
+
+/// A bound gateway, not yet serving (call [`RunningGateway::serve`]).
+pub struct RunningGateway {
+    host: GatewayHost,
+    handle: HostHandle,
+    apis: Vec<String>,
+    _watcher: Option<Watcher>,
+}
+
+impl fmt::Debug for RunningGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningGateway")
+            .field("local_addr", &self.handle.local_addr())
+            .field("apis", &self.apis)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningGateway {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.handle.local_addr()
+    }
+
+    pub fn handle(&self) -> HostHandle {
+        self.handle.clone()
+    }
+
+    /// The APIs served, as `name (/path)`.
+    pub fn apis(&self) -> &[String] {
+        &self.apis
+    }
+
+    /// The startup line printed by the CLI.
+    pub fn startup_line(&self) -> String {
+        format!(
+            "apim-emu serve: listening on http://{} (APIs: {})",
+            self.local_addr(),
+            if self.apis.is_empty() {
+                "none".to_string()
+            } else {
+                self.apis.join(", ")
+            }
+        )
+    }
+
+    /// Serves until `shutdown` completes, then drains requests in flight.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), HostError> {
+        let RunningGateway { host, _watcher, .. } = self;
+        let r = host.serve(shutdown).await;
+        drop(_watcher);
+        r
+    }
+}
+
+/// Size and modification time of each file (and the folder, for added files), read without
+/// opening them.
+type Fingerprint = Vec<(PathBuf, Option<(std::time::SystemTime, u64)>)>;
+
+fn fingerprint(files: &[PathBuf], root: &Path) -> Fingerprint {
+    files
+        .iter()
+        .chain(std::iter::once(&root.to_path_buf()))
+        .map(|f| {
+            let m = std::fs::metadata(f)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())));
+            (f.clone(), m)
+        })
+        .collect()
+}
+
+/// A loaded configuration compiled into a handler.
+struct Built {
+    handler: Arc<dyn RequestHandler>,
+    apis: Vec<String>,
+    files: Vec<PathBuf>,
+    root: PathBuf,
+}
+
+fn simulator_config(settings: &SimulatorSettings) -> SimulatorConfig {
+    let mut config = SimulatorConfig {
+        seed: settings.seed.unwrap_or(0),
+        ..SimulatorConfig::default()
+    };
+    if !settings.deployments.is_empty() {
+        config.deployments.clear();
+        for (name, d) in &settings.deployments {
+            let mut dc = DeploymentConfig::new(d.model.clone().unwrap_or_else(|| name.clone()));
+            dc.tokens_per_minute = d.tokens_per_minute;
+            dc.requests_per_minute = d.requests_per_minute;
+            config.deployments.insert(name.clone(), dc);
+        }
+    }
+    if let Some(ms) = settings.latency_ms {
+        for d in config.deployments.values_mut() {
+            d.latency.time_to_first_token_ms = ms;
+        }
+    }
+    // The gateway sends whatever credential the backend is configured with: accept any key.
+    config.auth.keys.clear();
+    config
+}
+
+fn services_for(
+    simulators: &[SimulatorBackend],
+    metrics: &MemoryMetricSink,
+) -> Result<Services, ServeError> {
+    let mut http = InProcessBackends::new(Arc::new(ReqwestClient::new()));
+    for s in simulators {
+        let sim =
+            Simulator::new(simulator_config(&s.settings)).map_err(|e| ServeError::Simulator {
+                id: s.id.clone(),
+                message: e.to_string(),
+            })?;
+        // Tokenizer tables load now rather than on the first request.
+        sim.warm_up();
+        http = http.with_simulator(&SimulatorBackend::placeholder_url(&s.id), sim);
+    }
+    let mut services = Services::live();
+    services.http = Arc::new(http);
+    services.metrics = Arc::new(metrics.clone());
+    Ok(services)
+}
+
+/// What the per-request log line can learn from the trace: the backend forwarded to.
+fn backend_from_trace(trace: &apim_engine::trace::Trace) -> Option<String> {
+    trace
+        .all()
+        .filter(|(_, e)| e.source == "forward-request" || e.source == "set-backend-service")
+        .filter_map(|(_, e)| {
+            ["backendId", "backend-id", "url", "backendUrl"]
+                .iter()
+                .find_map(|k| e.data.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+        })
+        .last()
+}
+
+fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
+    let services = Arc::new(services);
+    // For the log line only: the plan matches again itself.
+    let router = Arc::new(Router::new(plan.service()));
+    handler_fn(move |req, info| {
+        let (plan, services) = (plan.clone(), services.clone());
+        let (api, operation) =
+            match router.route(plan.service(), &req.method, &req.original_url, &req.headers) {
+                Ok(m) => (Some(m.api.id.clone()), Some(m.operation.id.clone())),
+                Err(_) => (None, None),
+            };
+        Box::pin(async move {
+            let o = run_with(&plan, req, &services, info.trace).await;
+            let log = RequestLog {
+                api,
+                operation,
+                // Known from the trace only (set-backend-service / forward-request entries).
+                backend: backend_from_trace(&o.trace),
+                tokens: None,
+            };
+            HandledResponse {
+                response: o.response,
+                trace: Some(o.trace),
+                log,
+            }
+        })
+    })
+}
+
+fn build(
+    path: &Path,
+    env: &Option<String>,
+    metrics: &MemoryMetricSink,
+) -> Result<Built, ServeError> {
+    let options = LoadOptions {
+        env: env.clone(),
+        ..Default::default()
+    };
+    let loaded: LoadedConfig = load(path, &options).map_err(ServeError::Config)?;
+    let services = services_for(&loaded.simulators, metrics)?;
+    let plan = compile(&loaded.service, &services).map_err(ServeError::Plan)?;
+    let apis = loaded
+        .service
+        .apis
+        .iter()
+        .map(|a| format!("{} (/{})", a.id, a.path))
+        .collect();
+    Ok(Built {
+        handler: plan_handler(plan, services),
+        apis,
+        files: loaded.files,
+        root: loaded.root,
+    })
+}
+
+/// Loads the configuration at `path`, compiles its plan and binds the host. Nothing is served
+/// until [`RunningGateway::serve`].
+pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway, ServeError> {
+    let metrics = MemoryMetricSink::default();
+    let built = build(path, &options.env, &metrics)?;
+    let config = HostConfig {
+        listen: options.listen,
+        metrics: Some(metrics.clone()),
+        ..HostConfig::default()
+    };
+    let host = GatewayHost::bind(config, built.handler).await?;
+    let handle = host.handle();
+    let watcher = if options.watch {
+        let mut paths = built.files.clone();
+        if built.root.is_dir() {
+            paths.push(built.root.clone());
+        } else if let Some(dir) = built.root.parent().filter(|d| d.is_dir()) {
+            paths.push(dir.to_path_buf());
+        }
+        let (path, env) = (path.to_path_buf(), options.env.clone());
+        let reload = handle.clone();
+        let mut last = fingerprint(&built.files, &built.root);
+        let mut files = built.files.clone();
+        let root = built.root.clone();
+        Some(watch(
+            &paths,
+            Duration::from_millis(200),
+            move |_changed: &[PathBuf]| -> Result<(), ServeError> {
+                // Reading the files to rebuild is itself reported by the watcher: rebuild only
+                // when a file's size or modification time (or the folder's) really changed.
+                let now = fingerprint(&files, &root);
+                if now == last {
+                    return Ok(());
+                }
+                last = now;
+                match build(&path, &env, &metrics) {
+                    Ok(b) => {
+                        reload.reload(b.handler);
+                        files = b.files;
+                        last = fingerprint(&files, &root);
+                        eprintln!("apim-emu serve: configuration reloaded");
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        eprint!("{text}");
+                        if !text.ends_with('\n') {
+                            eprintln!();
+                        }
+                        eprintln!(
+                            "apim-emu serve: reload failed; still serving the last good configuration"
+                        );
+                    }
+                }
+                Ok(())
+            },
+        )?)
+    } else {
+        None
+    };
+    Ok(RunningGateway {
+        host,
+        handle,
+        apis: built.apis,
+        _watcher: watcher,
+    })
+}
+
+/// For the CLI (which has no async runtime of its own): starts the gateway, calls `on_ready`
+/// once it listens, and serves until ctrl-c.
+pub fn run_blocking(
+    path: &Path,
+    options: ServeOptions,
+    on_ready: impl FnOnce(&RunningGateway),
+) -> Result<(), ServeError> {
+    // One log line per request on stderr (RUST_LOG overrides the level).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,notify=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    rt.block_on(async {
+        let gw = start(path, options).await?;
+        on_ready(&gw);
+        gw.serve(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimulatorDeployment;
+
+    #[test]
+    fn simulator_settings_become_the_simulators_deployments() {
+        let mut settings = SimulatorSettings {
+            latency_ms: Some(25),
+            seed: Some(7),
+            ..Default::default()
+        };
+        settings.deployments.insert(
+            "chat".into(),
+            SimulatorDeployment {
+                model: Some("gpt-4o-mini".into()),
+                tokens_per_minute: Some(30_000),
+                requests_per_minute: Some(60),
+            },
+        );
+        settings
+            .deployments
+            .insert("gpt-4o".into(), SimulatorDeployment::default());
+        let c = simulator_config(&settings);
+        assert_eq!(c.seed, 7);
+        assert_eq!(c.deployments.len(), 2);
+        let chat = &c.deployments["chat"];
+        assert_eq!(chat.model, "gpt-4o-mini");
+        assert_eq!(chat.tokens_per_minute, Some(30_000));
+        assert_eq!(chat.requests_per_minute, Some(60));
+        assert_eq!(chat.latency.time_to_first_token_ms, 25);
+        // No model: the deployment name is the model.
+        assert_eq!(c.deployments["gpt-4o"].model, "gpt-4o");
+        assert!(c.auth.keys.is_empty());
+    }
+
+    #[test]
+    fn no_deployments_keeps_the_simulators_defaults() {
+        let c = simulator_config(&SimulatorSettings::default());
+        assert_eq!(c.deployments, SimulatorConfig::default().deployments);
+    }
+
+    #[test]
+    fn plan_diagnostics_print_as_file_line_col_code() {
+        let d = PlanDiagnostic {
+            origin: "policy.xml".into(),
+            line: 12,
+            col: 9,
+            code: "PLAN0001",
+            message: "policy 'validate-jwt' is not supported by the emulator yet".into(),
+        };
+        assert_eq!(
+            render_plan_diagnostics(&[d]),
+            "policy.xml:12:9: error[PLAN0001]: policy 'validate-jwt' is not supported by the emulator yet\n"
+        );
+    }
+}
