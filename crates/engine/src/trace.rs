@@ -96,6 +96,28 @@ impl Trace {
         }
     }
 
+    /// Rewrites every string in the entries' data with `mask` (e.g. `Plan::mask`, so secret named
+    /// values that reached headers never leave the process in a served trace).
+    pub fn mask_strings(&mut self, mask: &dyn Fn(&str) -> String) {
+        fn walk(v: &mut Value, mask: &dyn Fn(&str) -> String) {
+            match v {
+                Value::String(s) => *s = mask(s),
+                Value::Array(items) => items.iter_mut().for_each(|i| walk(i, mask)),
+                Value::Object(map) => map.values_mut().for_each(|i| walk(i, mask)),
+                _ => {}
+            }
+        }
+        for entry in self
+            .inbound
+            .iter_mut()
+            .chain(&mut self.backend)
+            .chain(&mut self.outbound)
+            .chain(&mut self.on_error)
+        {
+            walk(&mut entry.data, mask);
+        }
+    }
+
     /// All entries in pipeline order.
     pub fn all(&self) -> impl Iterator<Item = (Section, &TraceEntry)> {
         [
@@ -136,6 +158,21 @@ mod tests {
             elapsed: Duration::from_micros(ms),
             data: json!({"message": "Request is being forwarded to the backend service. Timeout set to 300 seconds"}),
         }
+    }
+
+    #[test]
+    fn mask_strings_reaches_nested_data() {
+        let mut t = Trace::new(true);
+        let mut e = entry("forward-request", 1);
+        e.data = json!({"request": {"headers": [{"name": "api-key", "value": "s3cret"}]}, "n": 1});
+        t.record(Section::Backend, e);
+        t.mask_strings(&|s| s.replace("s3cret", "***"));
+        let j = t.to_json("id");
+        assert_eq!(
+            j["traceEntries"]["backend"][0]["data"]["request"]["headers"][0]["value"],
+            "***"
+        );
+        assert_eq!(j["traceEntries"]["backend"][0]["data"]["n"], 1);
     }
 
     #[test]

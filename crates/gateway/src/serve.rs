@@ -216,7 +216,9 @@ fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
                 Err(_) => (None, None),
             };
         Box::pin(async move {
-            let o = run_with(&plan, req, &services, info.trace).await;
+            let mut o = run_with(&plan, req, &services, info.trace).await;
+            // Served traces never show secret named values (keys in forwarded headers).
+            o.trace.mask_strings(&|s| plan.mask(s));
             let log = RequestLog {
                 api,
                 operation,
