@@ -1114,7 +1114,6 @@ async fn backend_credentials_carry_their_named_values_and_unknown_names_are_diag
             name: "east-key".into(),
             value: "k-123".into(),
             secret: true,
-            ..Default::default()
         },
         NamedValue {
             name: "east-sig".into(),
