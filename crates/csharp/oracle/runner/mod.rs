@@ -119,6 +119,7 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, OracleError> {
         .collect();
     files.sort();
     let mut named: HashMap<String, Value> = HashMap::new();
+    let mut corpus = CorpusExpressions::default();
     let mut out = Vec::new();
     let mut seen = HashMap::new();
     for file in files {
@@ -143,7 +144,19 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, OracleError> {
         for c in cases {
             let field = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
             let id = field("id").ok_or_else(|| bad(format!("case without id: {c}")))?;
-            let expr = field("expr").ok_or_else(|| bad(format!("case {id} without expr")))?;
+            let expr = match (field("expr"), field("expr_sha256")) {
+                (Some(expr), _) => expr,
+                (None, Some(hash)) => match corpus.resolve(dir, &hash) {
+                    Resolved::Found(expr) => expr,
+                    Resolved::Unavailable => continue,
+                    Resolved::Missing => {
+                        return Err(bad(format!(
+                            "case {id}: no expression in ../shared/corpus has SHA-256 {hash}"
+                        )));
+                    }
+                },
+                (None, None) => return Err(bad(format!("case {id} without expr"))),
+            };
             if !(expr.starts_with("@(") && expr.ends_with(')')
                 || expr.starts_with("@{") && expr.ends_with('}'))
             {
@@ -192,6 +205,70 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, OracleError> {
         }
     }
     Ok(out)
+}
+
+/// Corpus expressions by SHA-256, read from ../shared/corpus by `scripts/resolve_corpus.py`
+/// once per run: the case files keep only the hashes (the corpus is third-party data).
+#[derive(Default)]
+struct CorpusExpressions {
+    loaded: Option<Option<HashMap<String, String>>>,
+}
+
+enum Resolved {
+    Found(String),
+    /// The corpus (or python3) is not here: the case is skipped, with a message.
+    Unavailable,
+    Missing,
+}
+
+impl CorpusExpressions {
+    fn resolve(&mut self, dir: &Path, hash: &str) -> Resolved {
+        let map = self.loaded.get_or_insert_with(|| {
+            let corpus = dir.join("../../../../shared/corpus");
+            let script = dir.join("scripts/resolve_corpus.py");
+            let run = std::process::Command::new("python3")
+                .arg(&script)
+                .arg(&corpus)
+                .output();
+            match run {
+                Ok(o) if o.status.success() => Some(
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                        .filter_map(|v| {
+                            Some((
+                                v["sha256"].as_str()?.to_owned(),
+                                v["expr"].as_str()?.to_owned(),
+                            ))
+                        })
+                        .collect(),
+                ),
+                other => {
+                    let why = match other {
+                        Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    let msg = format!(
+                        "oracle: corpus cases skipped: cannot read expressions from {} ({})",
+                        corpus.display(),
+                        why.trim()
+                    );
+                    if std::env::var_os("CI").is_some() {
+                        panic!("{msg} (CI is set, so this is a failure)");
+                    }
+                    eprintln!("{msg}");
+                    None
+                }
+            }
+        });
+        match map {
+            None => Resolved::Unavailable,
+            Some(m) => match m.get(hash) {
+                Some(e) => Resolved::Found(e.clone()),
+                None => Resolved::Missing,
+            },
+        }
+    }
 }
 
 fn named_context(

@@ -195,7 +195,10 @@ def main():
         area = first.split("/")[0]
         h = hashlib.sha1(raw.encode()).hexdigest()[:8]
         stem = os.path.splitext(os.path.basename(first))[0]
-        case = {"id": f"{area}-{stem[:40]}-{h}", "expr": expr, "source": first}
+        # The expression text is third-party data: the case keeps only its hash; the test
+        # resolves it from ../shared/corpus with scripts/resolve_corpus.py.
+        case = {"id": f"{area}-{stem[:40]}-{h}",
+                "expr_sha256": hashlib.sha256(expr.encode("utf-8")).hexdigest(), "source": first}
         if len(r["sources"]) > 1:
             case["also_in"] = r["sources"][1:]
         ctx = {"$base": "gateway"}
@@ -219,7 +222,7 @@ def main():
         path = os.path.join(HERE, f"../cases/corpus-{area}.json")
         with open(path, "w") as fh:
             json.dump({"category": f"corpus-{area}",
-                       "description": f"Every distinct expression in ../shared/corpus/{area} (scripts/extract_corpus.py)",
+                       "description": f"Every distinct expression in ../shared/corpus/{area} (scripts/extract_corpus.py), by SHA-256: the texts are resolved from the corpus at test time (scripts/resolve_corpus.py)",
                        "cases": cases}, fh, indent=1, ensure_ascii=False)
             fh.write("\n")
         print(f"{path}: {len(cases)} cases", file=sys.stderr)
