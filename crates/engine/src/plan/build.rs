@@ -131,6 +131,11 @@ struct Builder<'s> {
     cors: Option<crate::cors::CorsConfig>,
     lookup: Option<(usize, super::cache::CacheLookup)>,
     store: Option<(usize, super::cache::CacheStore)>,
+    /// Token counters of the plan (token-limit policies).
+    limiters: Arc<crate::counters::Limiters>,
+    /// Token-limit policies of the effective inbound section being built: settled at the start
+    /// of outbound and on-error.
+    token_limits: Vec<Arc<super::steps::TokenLimitSpec>>,
 }
 
 struct At<'d> {
@@ -735,6 +740,14 @@ impl<'s> Builder<'s> {
                     default,
                 }
             }
+            ElementKind::AzureOpenAiTokenLimit | ElementKind::LlmTokenLimit => {
+                let Some(spec) = self.token_limit(el, doc, &loc) else {
+                    return;
+                };
+                let spec = Arc::new(spec);
+                self.token_limits.push(spec.clone());
+                Kind::TokenLimit(spec)
+            }
             ElementKind::CacheStoreValue => {
                 let key = self.required(doc, el, "key");
                 let value = self.required(doc, el, "value");
@@ -1296,17 +1309,156 @@ impl<'s> Builder<'s> {
         ));
     }
 
+    fn token_limit(
+        &mut self,
+        el: &Element,
+        doc: &Doc,
+        loc: &PolicyLocation,
+    ) -> Option<super::steps::TokenLimitSpec> {
+        let counter_key = self.required(doc, el, "counter-key");
+        let tokens_per_minute = self.attr(doc, el, "tokens-per-minute");
+        let quota = self.literal(doc, el, "token-quota");
+        let period = self.literal(doc, el, "token-quota-period");
+        let estimate = self.required(doc, el, "estimate-prompt-tokens");
+        let bad = |b: &mut Self, msg: String| {
+            b.diag(doc, el.span.line, el.span.col, "PLAN0003", msg);
+        };
+        let quota = match (quota, period) {
+            (None, None) => None,
+            (Some(q), Some(p)) => {
+                let q = q.trim().parse::<u64>();
+                let p = p.parse::<crate::counters::TokenQuotaPeriod>();
+                match (q, p) {
+                    (Ok(q), Ok(p)) => Some((q, p)),
+                    (Err(_), _) => {
+                        bad(
+                            self,
+                            format!("{}: token-quota must be a whole number", el.name()),
+                        );
+                        return None;
+                    }
+                    (_, Err(e)) => {
+                        bad(self, format!("{}: {e}", el.name()));
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                bad(
+                    self,
+                    format!(
+                        "{}: token-quota and token-quota-period go together",
+                        el.name()
+                    ),
+                );
+                return None;
+            }
+        };
+        if tokens_per_minute.is_none() && quota.is_none() {
+            bad(
+                self,
+                format!("{} requires tokens-per-minute or token-quota", el.name()),
+            );
+            return None;
+        }
+        match &estimate {
+            Some(Val::Lit(v)) if v.trim().eq_ignore_ascii_case("false") => {}
+            Some(_) => {
+                self.diag(
+                    doc,
+                    el.span.line,
+                    el.span.col,
+                    "PLAN0001",
+                    format!(
+                        "{}: estimate-prompt-tokens other than \"false\" is not supported by the emulator yet",
+                        el.name()
+                    ),
+                );
+                return None;
+            }
+            None => return None,
+        }
+        let names = [
+            "retry-after-header-name",
+            "retry-after-variable-name",
+            "remaining-tokens-header-name",
+            "remaining-tokens-variable-name",
+            "remaining-quota-tokens-header-name",
+            "remaining-quota-tokens-variable-name",
+            "tokens-consumed-header-name",
+            "tokens-consumed-variable-name",
+        ]
+        .map(|n| self.literal(doc, el, n));
+        let [
+            retry_after_header,
+            retry_after_variable,
+            remaining_tokens_header,
+            remaining_tokens_variable,
+            remaining_quota_header,
+            remaining_quota_variable,
+            consumed_header,
+            consumed_variable,
+        ] = names;
+        Some(super::steps::TokenLimitSpec {
+            loc: loc.clone(),
+            counter_key: counter_key?,
+            tokens_per_minute,
+            quota,
+            retry_after_header,
+            retry_after_variable,
+            remaining_tokens_header,
+            remaining_tokens_variable,
+            remaining_quota_header,
+            remaining_quota_variable,
+            consumed_header,
+            consumed_variable,
+            limiters: self.limiters.clone(),
+            pending: Default::default(),
+        })
+    }
+
     fn effective(&mut self, scopes: &[(Scope, Option<&Doc>)]) -> Effective {
         self.reads_body = false;
         self.cors = None;
         self.lookup = None;
         self.store = None;
-        let sections = crate::pipeline::Sections {
+        self.token_limits.clear();
+        let mut sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
             outbound: self.section(SectionKind::Outbound, scopes),
             on_error: self.section(SectionKind::OnError, scopes),
         };
+        // Token usage is counted as soon as the backend response is there, before the
+        // outbound policies (or on-error when the response never came).
+        let settles = std::mem::take(&mut self.token_limits);
+        for (on_error, list) in [
+            (false, &mut sections.outbound),
+            (true, &mut sections.on_error),
+        ] {
+            let steps = settles.iter().map(|spec| {
+                let mut loc = spec.loc.clone();
+                loc.section = if on_error {
+                    Section::OnError
+                } else {
+                    Section::Outbound
+                };
+                Box::new(PlanStep {
+                    node: Node {
+                        loc,
+                        kind: Kind::TokenSettle {
+                            spec: spec.clone(),
+                            on_error,
+                        },
+                    },
+                    service: self.service.clone(),
+                }) as Box<dyn Step<apim_csharp::Value>>
+            });
+            list.splice(0..0, steps);
+        }
+        if let Some((i, _)) = &mut self.store {
+            *i += settles.len();
+        }
         Effective {
             sections,
             reads_request_body: self.reads_body,
@@ -1336,6 +1488,7 @@ fn inner_clone<'d>(a: &At<'d>) -> At<'d> {
 /// Every effective plan of the service.
 pub(super) fn build_all(
     service: &Arc<ServiceDefinition>,
+    limiters: Arc<crate::counters::Limiters>,
 ) -> Result<HashMap<PlanKey, Effective>, Vec<PlanDiagnostic>> {
     let mut diags = Vec::new();
     use apim_policy::Scope as At_;
@@ -1379,6 +1532,8 @@ pub(super) fn build_all(
         cors: None,
         lookup: None,
         store: None,
+        limiters,
+        token_limits: Vec::new(),
     };
     let mut effective = HashMap::new();
     effective.insert(

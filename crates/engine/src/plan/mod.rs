@@ -17,7 +17,8 @@
 //! follow-redirects, http-version), retry, rewrite-uri, find-and-replace, json-to-xml,
 //! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
-//! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value. Any other policy is a compile diagnostic
+//! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value,
+//! azure-openai-token-limit, llm-token-limit (estimate-prompt-tokens="false"). Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
@@ -176,7 +177,9 @@ pub fn compile(
             message: e.to_string(),
         }]
     })?;
-    let effective = build::build_all(&service)?;
+    // One set of token counters for the plan, shared by every request.
+    let limiters = Arc::new(crate::counters::Limiters::in_memory(services.clock.clone()));
+    let effective = build::build_all(&service, limiters)?;
     Ok(Plan {
         inner: Arc::new(PlanInner {
             router: Router::new(&service),

@@ -31,7 +31,37 @@ pub(crate) struct Node {
     pub kind: Kind,
 }
 
+/// azure-openai-token-limit / llm-token-limit: the inbound check and, at the start of
+/// outbound, the settlement with the usage the backend reported.
+pub(crate) struct TokenLimitSpec {
+    pub loc: PolicyLocation,
+    pub counter_key: Val,
+    pub tokens_per_minute: Option<Val>,
+    pub quota: Option<(u64, crate::counters::TokenQuotaPeriod)>,
+    pub retry_after_header: Option<String>,
+    pub retry_after_variable: Option<String>,
+    pub remaining_tokens_header: Option<String>,
+    pub remaining_tokens_variable: Option<String>,
+    pub remaining_quota_header: Option<String>,
+    pub remaining_quota_variable: Option<String>,
+    pub consumed_header: Option<String>,
+    pub consumed_variable: Option<String>,
+    /// One set of counters for the whole plan, shared by every request.
+    pub limiters: Arc<crate::counters::Limiters>,
+    /// Tickets of admitted requests by request id, until outbound (or on-error) settles them.
+    pub pending:
+        parking_lot::Mutex<std::collections::HashMap<String, crate::counters::TokenTicket>>,
+}
+
 pub(crate) enum Kind {
+    /// Inbound half of a token-limit policy.
+    TokenLimit(Arc<TokenLimitSpec>),
+    /// After the backend response: count the usage; `on_error`: the response never came, the
+    /// estimate is what is counted and no header is set.
+    TokenSettle {
+        spec: Arc<TokenLimitSpec>,
+        on_error: bool,
+    },
     Choose {
         whens: Vec<(Val, Vec<Node>)>,
         otherwise: Vec<Node>,
@@ -394,6 +424,8 @@ pub(crate) fn exec<'a>(
     Box::pin(async move {
         let loc = &node.loc;
         match &node.kind {
+            Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
+            Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
             Kind::Choose { whens, otherwise } => {
                 for (i, (cond, body)) in whens.iter().enumerate() {
                     if boolean(cond, service, ctx, env, loc)? {
@@ -1282,5 +1314,160 @@ pub(crate) async fn wait_all(
             ctx.variables.set(name.clone(), v);
         }
     }
+    Ok(Flow::Continue)
+}
+
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn token_check(
+    spec: &TokenLimitSpec,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> StepResult {
+    use crate::counters::{TokenDecision, TokenLimits};
+    let key = text(&spec.counter_key, service, ctx, env, loc)?;
+    let tokens_per_minute = match &spec.tokens_per_minute {
+        Some(v) => {
+            let n = integer(v, service, ctx, env, loc)?;
+            Some(u64::try_from(n).map_err(|_| {
+                policy_err(
+                    loc,
+                    ctx,
+                    "ExpressionValueEvaluationFailure",
+                    format!("tokens-per-minute must not be negative, was {n}"),
+                )
+            })?)
+        }
+        None => None,
+    };
+    let limits = TokenLimits {
+        tokens_per_minute,
+        quota: spec.quota,
+    };
+    let header = Some(spec.retry_after_header.as_deref().unwrap_or("Retry-After"));
+    match spec.limiters.tokens.check(&key, &limits, None).await {
+        TokenDecision::Allowed(ticket) => {
+            // In backend the consumed variable holds the estimate (0 without estimation).
+            if let Some(v) = &spec.consumed_variable {
+                ctx.variables
+                    .set(v.clone(), Value::I64(signed(ticket.estimate())));
+            }
+            spec.pending.lock().insert(ctx.request_id.clone(), ticket);
+            Ok(Flow::Continue)
+        }
+        TokenDecision::RateExceeded {
+            retry_after_secs, ..
+        } => {
+            // None: the estimate alone exceeds tokens-per-minute; a minute is the longest wait.
+            let secs = retry_after_secs.unwrap_or(60);
+            if let Some(v) = &spec.retry_after_variable {
+                ctx.variables.set(v.clone(), Value::I64(signed(secs)));
+            }
+            let r = crate::errors::token_limit_response(secs, header);
+            let msg = format!("Token limit is exceeded. Try again in {secs} seconds.");
+            Err(Box::new(PipelineError::policy(
+                loc,
+                "TokenLimitExceeded",
+                msg,
+                r,
+            )))
+        }
+        TokenDecision::QuotaExceeded { retry_after } => {
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            if let Some(v) = &spec.retry_after_variable {
+                ctx.variables.set(v.clone(), Value::I64(signed(secs)));
+            }
+            let r = crate::errors::token_quota_response(retry_after, header);
+            let msg = r
+                .body
+                .peek()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|j| {
+                    j.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| "Token quota is exceeded.".into());
+            Err(Box::new(PipelineError::policy(
+                loc,
+                "TokenQuotaExceeded",
+                msg,
+                r,
+            )))
+        }
+    }
+}
+
+/// `usage.total_tokens` (or prompt + completion tokens) of a JSON response body, read without
+/// consuming it.
+async fn reported_tokens(ctx: &mut RequestContext<'_, Value>) -> Option<u64> {
+    if ctx.response.body.is_stream() {
+        ctx.response
+            .body
+            .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
+            .await
+            .ok()?;
+    }
+    let bytes = ctx.response.body.peek()?;
+    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let usage = json.get("usage")?;
+    if let Some(t) = usage.get("total_tokens").and_then(|t| t.as_u64()) {
+        return Some(t);
+    }
+    let part = |n: &str| usage.get(n).and_then(|t| t.as_u64());
+    match (part("prompt_tokens"), part("completion_tokens")) {
+        (None, None) => None,
+        (p, c) => Some(p.unwrap_or(0) + c.unwrap_or(0)),
+    }
+}
+
+async fn token_settle(
+    spec: &TokenLimitSpec,
+    on_error: bool,
+    ctx: &mut RequestContext<'_, Value>,
+) -> StepResult {
+    let ticket = spec.pending.lock().remove(&ctx.request_id);
+    // No ticket: the policy did not run for this request (a branch not taken, or it refused).
+    let Some(ticket) = ticket else {
+        return Ok(Flow::Continue);
+    };
+    if on_error {
+        spec.limiters
+            .tokens
+            .settle(&ticket, ticket.estimate())
+            .await;
+        return Ok(Flow::Continue);
+    }
+    // A response without usage counts what was estimated.
+    let total = reported_tokens(ctx).await.unwrap_or(ticket.estimate());
+    let usage = spec.limiters.tokens.settle(&ticket, total).await;
+    let mut put = |header: &Option<String>, variable: &Option<String>, n: Option<u64>| {
+        let Some(n) = n else { return };
+        if let Some(h) = header {
+            let _ = ctx.response.headers.set_one(h, n.to_string());
+        }
+        if let Some(v) = variable {
+            ctx.variables.set(v.clone(), Value::I64(signed(n)));
+        }
+    };
+    put(
+        &spec.consumed_header,
+        &spec.consumed_variable,
+        Some(usage.consumed),
+    );
+    put(
+        &spec.remaining_tokens_header,
+        &spec.remaining_tokens_variable,
+        usage.remaining_tokens,
+    );
+    put(
+        &spec.remaining_quota_header,
+        &spec.remaining_quota_variable,
+        usage.remaining_quota,
+    );
     Ok(Flow::Continue)
 }
