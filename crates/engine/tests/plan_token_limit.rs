@@ -275,8 +275,52 @@ fn token_limit_attributes_are_checked_when_compiling() {
         compile(r#"counter-key="k" token-quota="10" token-quota-period="Fortnightly" estimate-prompt-tokens="false""#)
             .contains("Fortnightly")
     );
-    assert!(
-        compile(r#"counter-key="k" tokens-per-minute="10" estimate-prompt-tokens="true""#)
-            .starts_with("PLAN0001")
-    );
+}
+
+/// estimate-prompt-tokens="true": the prompt is counted before the backend call, so a request
+/// whose estimate does not fit is refused without reaching the backend.
+#[tokio::test]
+async fn estimated_prompt_tokens_are_counted_before_the_backend_call() {
+    let body: serde_json::Value =
+        serde_json::from_str(r#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+    let expected = apim_simulator::tokens::count_prompt_tokens(
+        apim_simulator::tokens::Operation::ChatCompletions,
+        "",
+        &body,
+        apim_simulator::tokens::CountOptions { image_tokens: 1200 },
+    )
+    .unwrap();
+    assert!(expected > 0 && expected < 10, "{expected}");
+    let mut statuses = Vec::new();
+    for estimate in ["true", "false"] {
+        let doc = format!(
+            r#"<policies>
+  <inbound>
+    <azure-openai-token-limit counter-key="k" tokens-per-minute="20"
+        estimate-prompt-tokens="{estimate}" tokens-consumed-variable-name="consumed" />
+  </inbound>
+  <backend>
+    <set-variable name="in-backend" value="@(context.Variables["consumed"].ToString())" />
+    <forward-request />
+  </backend>
+  <outbound />
+  <on-error />
+</policies>"#
+        );
+        let (plan, services, h) = setup(&service(&doc));
+        h.http
+            .always(MockMatch::host("aoai.example.com"), completion(15));
+        let first = go(&plan, &services, &h).await;
+        assert_eq!(first.response.status, 200);
+        let in_backend = if estimate == "true" { expected } else { 0 };
+        assert_eq!(
+            var(&first, "in-backend"),
+            Some(in_backend.to_string()),
+            "{estimate}"
+        );
+        assert_eq!(var(&first, "consumed").as_deref(), Some("15"));
+        let second = go(&plan, &services, &h).await;
+        statuses.push((second.response.status, h.http.call_count()));
+    }
+    assert_eq!(statuses, vec![(429, 1), (200, 2)]);
 }

@@ -1361,22 +1361,10 @@ impl<'s> Builder<'s> {
             );
             return None;
         }
-        match &estimate {
-            Some(Val::Lit(v)) if v.trim().eq_ignore_ascii_case("false") => {}
-            Some(_) => {
-                self.diag(
-                    doc,
-                    el.span.line,
-                    el.span.col,
-                    "PLAN0001",
-                    format!(
-                        "{}: estimate-prompt-tokens other than \"false\" is not supported by the emulator yet",
-                        el.name()
-                    ),
-                );
-                return None;
-            }
-            None => return None,
+        let estimate = estimate?;
+        if !matches!(&estimate, Val::Lit(v) if v.trim().eq_ignore_ascii_case("false")) {
+            // The estimate is counted from the request body: buffer it before inbound.
+            self.reads_body = true;
         }
         let names = [
             "retry-after-header-name",
@@ -1403,6 +1391,7 @@ impl<'s> Builder<'s> {
             loc: loc.clone(),
             counter_key: counter_key?,
             tokens_per_minute,
+            estimate,
             quota,
             retry_after_header,
             retry_after_variable,

@@ -18,7 +18,7 @@
 //! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
 //! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value,
-//! azure-openai-token-limit, llm-token-limit (estimate-prompt-tokens="false"). Any other policy is a compile diagnostic
+//! azure-openai-token-limit, llm-token-limit. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;

@@ -37,6 +37,8 @@ pub(crate) struct TokenLimitSpec {
     pub loc: PolicyLocation,
     pub counter_key: Val,
     pub tokens_per_minute: Option<Val>,
+    /// estimate-prompt-tokens.
+    pub estimate: Val,
     pub quota: Option<(u64, crate::counters::TokenQuotaPeriod)>,
     pub retry_after_header: Option<String>,
     pub retry_after_variable: Option<String>,
@@ -1349,7 +1351,12 @@ async fn token_check(
         quota: spec.quota,
     };
     let header = Some(spec.retry_after_header.as_deref().unwrap_or("Retry-After"));
-    match spec.limiters.tokens.check(&key, &limits, None).await {
+    let estimate = if boolean(&spec.estimate, service, ctx, env, loc)? {
+        estimate_prompt_tokens(ctx)
+    } else {
+        None
+    };
+    match spec.limiters.tokens.check(&key, &limits, estimate).await {
         TokenDecision::Allowed(ticket) => {
             // In backend the consumed variable holds the estimate (0 without estimation).
             if let Some(v) = &spec.consumed_variable {
@@ -1400,6 +1407,29 @@ async fn token_check(
             )))
         }
     }
+}
+
+/// Prompt tokens of the request body (chat `messages`, completions `prompt` or embeddings
+/// `input`) with the tokenizer of its `model`. `None` when the body is not such a request: the
+/// usage the backend reports is then all that is counted.
+fn estimate_prompt_tokens(ctx: &RequestContext<'_, Value>) -> Option<u64> {
+    use apim_simulator::tokens::{CountOptions, Operation, count_prompt_tokens};
+    let bytes = ctx.request.body.peek()?;
+    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let operation = if json.get("messages").is_some() {
+        Operation::ChatCompletions
+    } else if json.get("prompt").is_some() {
+        Operation::Completions
+    } else if json.get("input").is_some() {
+        Operation::Embeddings
+    } else {
+        return None;
+    };
+    let model = json.get("model").and_then(|m| m.as_str()).unwrap_or("");
+    // APIM over-counts each image as up to 1200 tokens when estimating.
+    let options = CountOptions { image_tokens: 1200 };
+    let n = count_prompt_tokens(operation, model, &json, options).ok()?;
+    u64::try_from(n).ok()
 }
 
 /// `usage.total_tokens` (or prompt + completion tokens) of a JSON response body, read without
