@@ -1451,6 +1451,7 @@ impl<'s> Builder<'s> {
         Effective {
             sections,
             reads_request_body: self.reads_body,
+            token_limits: settles,
             cors: self.cors.take(),
             cache: self
                 .lookup

@@ -75,6 +75,9 @@ pub(crate) struct Effective {
     pub cors: Option<crate::cors::CorsConfig>,
     /// cache-lookup / cache-store positions.
     pub cache: Option<cache::ResponseCache>,
+    /// Token-limit policies of inbound: tickets a request left unsettled (return-response,
+    /// a cache hit) are dropped when it ends.
+    pub token_limits: Vec<Arc<steps::TokenLimitSpec>>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no

@@ -93,6 +93,9 @@ pub async fn run_with(
                     for (n, v) in cors_headers {
                         let _ = ctx.response.headers.set_one(&n, v);
                     }
+                    for t in &e.token_limits {
+                        t.pending.lock().remove(&ctx.request_id);
+                    }
                     summary
                 }
                 None => {
