@@ -324,3 +324,33 @@ async fn estimated_prompt_tokens_are_counted_before_the_backend_call() {
     }
     assert_eq!(statuses, vec![(429, 1), (200, 2)]);
 }
+
+/// A streamed completion: the usage is read from the last server-sent event that carries it,
+/// and the client still gets every event.
+#[tokio::test]
+async fn streamed_responses_are_counted_from_the_usage_chunk() {
+    let doc = r#"<policies>
+  <inbound>
+    <llm-token-limit counter-key="k" tokens-per-minute="100" estimate-prompt-tokens="false"
+        tokens-consumed-header-name="x-consumed" remaining-tokens-header-name="x-left" />
+  </inbound>
+  <backend><forward-request /></backend>
+  <outbound />
+  <on-error />
+</policies>"#;
+    let (plan, services, h) = setup(&service(doc));
+    let events = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n\
+                  data: {\"choices\":[],\"usage\":{\"prompt_tokens\":30,\"completion_tokens\":7,\"total_tokens\":37}}\n\n\
+                  data: [DONE]\n\n";
+    h.http.always(
+        MockMatch::host("aoai.example.com"),
+        MockReply::status(200)
+            .header("Content-Type", "text/event-stream")
+            .chunk(Duration::from_millis(10), events.to_string()),
+    );
+    let o = go(&plan, &services, &h).await;
+    assert_eq!(o.response.status, 200);
+    assert_eq!(o.response.headers.first("x-consumed"), Some("37"));
+    assert_eq!(o.response.headers.first("x-left"), Some("63"));
+    assert!(body_text(&o).ends_with("data: [DONE]\n\n"));
+}

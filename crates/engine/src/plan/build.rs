@@ -1362,10 +1362,9 @@ impl<'s> Builder<'s> {
             return None;
         }
         let estimate = estimate?;
-        if !matches!(&estimate, Val::Lit(v) if v.trim().eq_ignore_ascii_case("false")) {
-            // The estimate is counted from the request body: buffer it before inbound.
-            self.reads_body = true;
-        }
+        // The estimate (and whether the request is streamed) comes from the request body:
+        // buffer it before inbound.
+        self.reads_body = true;
         let names = [
             "retry-after-header-name",
             "retry-after-variable-name",

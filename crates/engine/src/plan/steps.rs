@@ -1351,7 +1351,15 @@ async fn token_check(
         quota: spec.quota,
     };
     let header = Some(spec.retry_after_header.as_deref().unwrap_or("Retry-After"));
-    let estimate = if boolean(&spec.estimate, service, ctx, env, loc)? {
+    // A streamed request's prompt is always estimated (policies.md §6).
+    let streamed = ctx
+        .request
+        .body
+        .peek()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|j| j.get("stream").and_then(|s| s.as_bool()))
+        .unwrap_or(false);
+    let estimate = if streamed || boolean(&spec.estimate, service, ctx, env, loc)? {
         estimate_prompt_tokens(ctx)
     } else {
         None
@@ -1443,7 +1451,19 @@ async fn reported_tokens(ctx: &mut RequestContext<'_, Value>) -> Option<u64> {
             .ok()?;
     }
     let bytes = ctx.response.body.peek()?;
-    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(json) => usage_total(&json),
+        // A streamed (server-sent events) response: the last chunk that carries usage.
+        Err(_) => String::from_utf8_lossy(bytes)
+            .lines()
+            .rev()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+            .find_map(|j| usage_total(&j)),
+    }
+}
+
+fn usage_total(json: &serde_json::Value) -> Option<u64> {
     let usage = json.get("usage")?;
     if let Some(t) = usage.get("total_tokens").and_then(|t| t.as_u64()) {
         return Some(t);
