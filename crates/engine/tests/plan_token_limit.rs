@@ -354,3 +354,31 @@ async fn streamed_responses_are_counted_from_the_usage_chunk() {
     assert_eq!(o.response.headers.first("x-left"), Some("63"));
     assert!(body_text(&o).ends_with("data: [DONE]\n\n"));
 }
+
+/// A streamed request (`"stream": true`) has its prompt estimated even with
+/// estimate-prompt-tokens="false".
+#[tokio::test]
+async fn a_streamed_request_is_always_estimated() {
+    let doc = r#"<policies>
+  <inbound>
+    <llm-token-limit counter-key="k" tokens-per-minute="20" estimate-prompt-tokens="false" />
+  </inbound>
+  <backend><forward-request /></backend>
+  <outbound />
+  <on-error />
+</policies>"#;
+    let (plan, services, h) = setup(&service(doc));
+    h.http
+        .always(MockMatch::host("aoai.example.com"), completion(15));
+    let streamed = || {
+        let mut r = request();
+        r.body = Body::from_bytes(r#"{"stream":true,"messages":[{"role":"user","content":"hi"}]}"#);
+        r
+    };
+    let first = h.clock.run(plan::run(&plan, streamed(), &services)).await;
+    assert_eq!(first.response.status, 200);
+    // 15 counted; the estimate of the next prompt does not fit in the 5 left.
+    let second = h.clock.run(plan::run(&plan, streamed(), &services)).await;
+    assert_eq!(second.response.status, 429);
+    assert_eq!(h.http.call_count(), 1);
+}
