@@ -11,7 +11,7 @@ use std::time::Duration;
 use apim_csharp::host::{BodyTarget, HostMember as M};
 use apim_csharp::types::{Cls, Exc, Ty};
 use apim_csharp::value::{Seq, SeqKind};
-use apim_csharp::{Environment, Exception, HostDictionary, HostObject, Value};
+use apim_csharp::{Environment, Exception, HostObject, Value};
 use apim_dotnet::{DateTime, DateTimeKind, Guid, TimeSpan};
 use parking_lot::Mutex;
 
@@ -149,41 +149,9 @@ fn string_array(items: &[String]) -> Value {
     ))
 }
 
-/// A case-insensitive or ordinal dictionary snapshot.
-struct Dict {
-    entries: Vec<(Arc<str>, Value)>,
-    ignore_case: bool,
-}
-
-impl HostDictionary for Dict {
-    fn get(&self, key: &str) -> Option<Value> {
-        self.entries
-            .iter()
-            .find(|(k, _)| {
-                if self.ignore_case {
-                    k.eq_ignore_ascii_case(key)
-                } else {
-                    &**k == key
-                }
-            })
-            .map(|(_, v)| v.clone())
-    }
-    fn keys(&self) -> Vec<Arc<str>> {
-        self.entries.iter().map(|(k, _)| k.clone()).collect()
-    }
-    fn count(&self) -> usize {
-        self.entries.len()
-    }
-}
-
+/// A case-insensitive or ordinal dictionary snapshot (the csharp crate's host dictionary).
 fn dict(entries: Vec<(String, Value)>, ignore_case: bool) -> Value {
-    Value::HostDict(Arc::new(Dict {
-        entries: entries
-            .into_iter()
-            .map(|(k, v)| (Arc::from(k), v))
-            .collect(),
-        ignore_case,
-    }))
+    apim_csharp::json_context::dictionary(entries, ignore_case)
 }
 
 fn headers_dict(h: &HeaderMap) -> Value {
