@@ -432,7 +432,7 @@ async fn unsupported_policies_and_bad_expressions_are_compile_diagnostics() {
     let policy = r#"<policies>
   <inbound>
     <base />
-    <rate-limit calls="5" renewal-period="60" />
+    <proxy url="http://proxy.example.com:8080" />
     <set-variable name="x" value="@(context.Nope)" />
   </inbound>
   <backend><base /></backend>
@@ -442,7 +442,7 @@ async fn unsupported_policies_and_bad_expressions_are_compile_diagnostics() {
     let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
     assert!(
         text.iter()
-            .any(|d| d.contains("api:aoai:4:") && d.contains("'rate-limit' is not supported")),
+            .any(|d| d.contains("api:aoai:4:") && d.contains("'proxy' is not supported")),
         "{text:?}"
     );
     assert!(

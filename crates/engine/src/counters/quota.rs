@@ -147,6 +147,16 @@ impl QuotaCounter {
     /// was already incremented in this request — see [`QuotaRequestLedger`] — or the
     /// increment is deferred to [`QuotaCounter::add`]).
     pub async fn check(&self, key: &str, spec: &QuotaSpec, count_call: bool) -> QuotaDecision {
+        self.check_inner(key, spec, 1, u64::from(count_call)).await
+    }
+
+    /// Check of a call this request already counted under `key` (a second quota-by-key with
+    /// the same key): admitted while the counter has not gone past the limit.
+    pub async fn check_counted(&self, key: &str, spec: &QuotaSpec) -> QuotaDecision {
+        self.check_inner(key, spec, 0, 0).await
+    }
+
+    async fn check_inner(&self, key: &str, spec: &QuotaSpec, need: u64, add: u64) -> QuotaDecision {
         let now = now_millis(self.clock.as_ref());
         let window = spec.window_at(now);
         let replenished_in = window
@@ -177,10 +187,9 @@ impl QuotaCounter {
         }
         let ckey = calls_key(key);
         let (need, limit) = match spec.calls {
-            Some(calls) => (1, calls),
+            Some(calls) => (need, calls),
             None => (0, u64::MAX),
         };
-        let add = u64::from(count_call);
         match self.store.admit(&ckey, window, need, add, limit).await {
             Ok(a) if a.admitted => {
                 usage.calls_used = a.used;
@@ -195,6 +204,16 @@ impl QuotaCounter {
                 usage.degraded = true;
                 QuotaDecision::Allowed(usage)
             }
+        }
+    }
+
+    /// Takes back one call counted by [`QuotaCounter::check`] (a quota whose API or operation
+    /// limit then refused the call).
+    pub async fn release(&self, key: &str, spec: &QuotaSpec) {
+        let window = spec.window_at(now_millis(self.clock.as_ref()));
+        let k = calls_key(key);
+        if let Err(e) = self.store.add(&k, window, -1).await {
+            log_fail_open(&k, &e);
         }
     }
 

@@ -122,6 +122,18 @@ impl RateLimiter {
         }
     }
 
+    /// Takes back an admitted call (`entry` from [`RateDecision::Allowed`]): a rate-limit with
+    /// API or operation limits admits a call only when every limit does.
+    pub async fn release(&self, key: &str, limit: RateLimit, entry: &EntryId) {
+        let key = counter_key(key);
+        let now = now_millis(self.clock.as_ref());
+        let window = limit.window_ms();
+        if let Err(e) = self.store.record(&key, window, now, 0, Some(entry)).await {
+            log_fallback("rate-limit", &key, &e);
+            self.fallback.record_now(&key, window, now, 0, Some(entry));
+        }
+    }
+
     /// Deferred increment at the end of outbound (increment-condition true, increment-count
     /// `count`). Returns the calls remaining in the window afterwards.
     pub async fn increment(&self, key: &str, limit: RateLimit, count: u64) -> u64 {

@@ -18,6 +18,9 @@ use crate::named_values::{NamedValues, UnknownNames};
 use crate::pipeline::Step;
 use crate::service::{PolicySource, ServiceDefinition};
 
+// rate-limit, quota and the cache policies' caching-type (issue 5).
+mod limits;
+
 /// A read policy document and what is needed to report positions in it.
 pub(super) struct Doc {
     origin: String,
@@ -136,6 +139,11 @@ struct Builder<'s> {
     /// Token-limit policies of the effective inbound section being built: settled at the start
     /// of outbound and on-error.
     token_limits: Vec<Arc<super::steps::TokenLimitSpec>>,
+    /// Per-request state of rate-limit / quota policies, and whether the effective plan being
+    /// built has any; whether the services have an external cache.
+    ledgers: Arc<super::limits::Ledgers>,
+    has_limits: bool,
+    external_cache: bool,
 }
 
 struct At<'d> {
@@ -721,24 +729,28 @@ impl<'s> Builder<'s> {
                 }
             }
             ElementKind::CacheLookupValue => {
-                if el
-                    .attr("caching-type")
-                    .and_then(|v| v.as_literal())
-                    .is_some_and(|t| t != "internal" && t != "prefer-external")
-                {
-                    self.diag(doc, el.span.line, el.span.col, "PLAN0001", "cache-lookup-value caching-type external is not supported by the emulator yet".into());
-                }
+                let caching = self.caching_type(doc, el);
                 let key = self.required(doc, el, "key");
                 let variable = self.literal(doc, el, "variable-name");
                 let default = self.attr(doc, el, "default-value");
-                let (Some(key), Some(variable)) = (key, variable) else {
+                let (Some(key), Some(variable), Some(caching)) = (key, variable, caching) else {
                     return;
                 };
                 Kind::CacheLookupValue {
                     key,
                     variable,
                     default,
+                    caching,
                 }
+            }
+            ElementKind::RateLimit
+            | ElementKind::RateLimitByKey
+            | ElementKind::Quota
+            | ElementKind::QuotaByKey => {
+                let Some(p) = self.limit_policy(el, doc, &loc) else {
+                    return;
+                };
+                Kind::Limit(p)
             }
             ElementKind::AzureOpenAiTokenLimit | ElementKind::LlmTokenLimit => {
                 let Some(spec) = self.token_limit(el, doc, &loc) else {
@@ -749,16 +761,20 @@ impl<'s> Builder<'s> {
                 Kind::TokenLimit(spec)
             }
             ElementKind::CacheStoreValue => {
+                let caching = self.caching_type(doc, el);
                 let key = self.required(doc, el, "key");
                 let value = self.required(doc, el, "value");
                 let duration = self.required(doc, el, "duration");
-                let (Some(key), Some(value), Some(duration)) = (key, value, duration) else {
+                let (Some(key), Some(value), Some(duration), Some(caching)) =
+                    (key, value, duration, caching)
+                else {
                     return;
                 };
                 Kind::CacheStoreValue {
                     key,
                     value,
                     duration,
+                    caching,
                 }
             }
             ElementKind::FindAndReplace => {
@@ -1127,10 +1143,11 @@ impl<'s> Builder<'s> {
                 Kind::Wait { any, children }
             }
             ElementKind::CacheRemoveValue => {
-                let Some(key) = self.required(doc, el, "key") else {
+                let caching = self.caching_type(doc, el);
+                let (Some(key), Some(caching)) = (self.required(doc, el, "key"), caching) else {
                     return;
                 };
-                Kind::CacheRemoveValue { key }
+                Kind::CacheRemoveValue { key, caching }
             }
             ElementKind::CacheLookup | ElementKind::CacheStore => {
                 let section = if el.kind == ElementKind::CacheLookup {
@@ -1411,6 +1428,7 @@ impl<'s> Builder<'s> {
         self.lookup = None;
         self.store = None;
         self.token_limits.clear();
+        self.has_limits = false;
         let mut sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
@@ -1451,6 +1469,7 @@ impl<'s> Builder<'s> {
             sections,
             reads_request_body: self.reads_body,
             token_limits: settles,
+            limits: self.has_limits.then(|| self.ledgers.clone()),
             cors: self.cors.take(),
             cache: self
                 .lookup
@@ -1478,6 +1497,7 @@ fn inner_clone<'d>(a: &At<'d>) -> At<'d> {
 pub(super) fn build_all(
     service: &Arc<ServiceDefinition>,
     limiters: Arc<crate::counters::Limiters>,
+    external_cache: bool,
 ) -> Result<HashMap<PlanKey, Effective>, Vec<PlanDiagnostic>> {
     let mut diags = Vec::new();
     use apim_policy::Scope as At_;
@@ -1521,8 +1541,11 @@ pub(super) fn build_all(
         cors: None,
         lookup: None,
         store: None,
+        ledgers: Arc::new(super::limits::Ledgers::new(limiters.clone())),
         limiters,
         token_limits: Vec::new(),
+        has_limits: false,
+        external_cache,
     };
     let mut effective = HashMap::new();
     effective.insert(

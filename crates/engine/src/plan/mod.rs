@@ -17,13 +17,15 @@
 //! follow-redirects, http-version), retry, rewrite-uri, find-and-replace, json-to-xml,
 //! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
-//! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value,
-//! azure-openai-token-limit, llm-token-limit. Any other policy is a compile diagnostic
+//! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value
+//! (`caching-type` external with `Services::with_redis`), rate-limit, rate-limit-by-key, quota,
+//! quota-by-key, azure-openai-token-limit, llm-token-limit. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
 mod cache;
 pub(crate) mod host;
+mod limits;
 mod run;
 mod steps;
 
@@ -78,6 +80,9 @@ pub(crate) struct Effective {
     /// Token-limit policies of inbound: tickets a request left unsettled (return-response,
     /// a cache hit) are dropped when it ends.
     pub token_limits: Vec<Arc<steps::TokenLimitSpec>>,
+    /// rate-limit / quota policies' per-request state (deferred increments, bandwidth,
+    /// headers), finished when the request ends; `None` when the plan has none.
+    pub limits: Option<Arc<limits::Ledgers>>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no
@@ -180,9 +185,13 @@ pub fn compile(
             message: e.to_string(),
         }]
     })?;
-    // One set of token counters for the plan, shared by every request.
-    let limiters = Arc::new(crate::counters::Limiters::in_memory(services.clock.clone()));
-    let effective = build::build_all(&service, limiters)?;
+    // The counters of the services (in-process or Redis), shared by every request and by
+    // every plan compiled with them.
+    let effective = build::build_all(
+        &service,
+        services.limiters.clone(),
+        services.external_cache.is_some(),
+    )?;
     Ok(Plan {
         inner: Arc::new(PlanInner {
             router: Router::new(&service),

@@ -90,6 +90,9 @@ pub async fn run_with(
                         Some(c) => run_cached(&e.sections, c, &inner.service, &mut ctx, env).await,
                         None => crate::pipeline::run(&e.sections, &mut ctx, env).await,
                     };
+                    if let Some(l) = &e.limits {
+                        super::limits::finish(l, &inner.service, &mut ctx, env).await;
+                    }
                     for (n, v) in cors_headers {
                         let _ = ctx.response.headers.set_one(&n, v);
                     }

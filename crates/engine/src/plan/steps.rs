@@ -56,6 +56,8 @@ pub(crate) struct TokenLimitSpec {
 }
 
 pub(crate) enum Kind {
+    /// rate-limit, rate-limit-by-key, quota, quota-by-key (inbound check).
+    Limit(Arc<super::limits::LimitPolicy>),
     /// Inbound half of a token-limit policy.
     TokenLimit(Arc<TokenLimitSpec>),
     /// After the backend response: count the usage; `on_error`: the response never came, the
@@ -132,11 +134,13 @@ pub(crate) enum Kind {
         key: Val,
         variable: String,
         default: Option<Val>,
+        caching: crate::counters::CachingType,
     },
     CacheStoreValue {
         key: Val,
         value: Val,
         duration: Val,
+        caching: crate::counters::CachingType,
     },
     SetBodyLiquid {
         response: bool,
@@ -167,6 +171,7 @@ pub(crate) enum Kind {
     SendRequest(Box<SendSpec>),
     CacheRemoveValue {
         key: Val,
+        caching: crate::counters::CachingType,
     },
     Wait {
         any: bool,
@@ -231,11 +236,15 @@ impl Step<Value> for PlanStep {
 
 type PErr = Box<PipelineError>;
 
-fn expr_err(loc: &PolicyLocation, ctx: &RequestContext<'_, Value>, msg: impl Into<String>) -> PErr {
+pub(crate) fn expr_err(
+    loc: &PolicyLocation,
+    ctx: &RequestContext<'_, Value>,
+    msg: impl Into<String>,
+) -> PErr {
     Box::new(PipelineError::expression_failure(loc, msg, &ctx.request_id))
 }
 
-fn trace(
+pub(crate) fn trace(
     ctx: &mut RequestContext<'_, Value>,
     env: Env<'_>,
     section: crate::errors::Section,
@@ -300,7 +309,7 @@ fn value(
     }
 }
 
-fn text(
+pub(crate) fn text(
     v: &Val,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
@@ -319,7 +328,7 @@ fn text(
     }
 }
 
-fn boolean(
+pub(crate) fn boolean(
     v: &Val,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
@@ -358,7 +367,7 @@ pub(crate) fn integer_of(
     integer(v, service, ctx, env, loc)
 }
 
-fn integer(
+pub(crate) fn integer(
     v: &Val,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
@@ -386,7 +395,7 @@ fn seconds(
     Ok(Duration::from_secs(u64::try_from(n).unwrap_or(0)))
 }
 
-fn policy_err(
+pub(crate) fn policy_err(
     loc: &PolicyLocation,
     ctx: &RequestContext<'_, Value>,
     reason: &str,
@@ -426,6 +435,7 @@ pub(crate) fn exec<'a>(
     Box::pin(async move {
         let loc = &node.loc;
         match &node.kind {
+            Kind::Limit(p) => super::limits::check(p, service, ctx, env, loc).await,
             Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
             Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
             Kind::Choose { whens, otherwise } => {
@@ -692,14 +702,12 @@ pub(crate) fn exec<'a>(
                 key,
                 variable,
                 default,
+                caching,
             } => {
                 let k = text(key, service, ctx, env, loc)?;
-                let found = env
-                    .services
-                    .cache
-                    .get(&k)
-                    .await
-                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
+                // An unreachable cache is a miss (docs/compat.md; the store logs the fault).
+                let found = cache.get(&k).await.unwrap_or(None);
                 match found {
                     Some(bytes) => {
                         ctx.variables
@@ -718,15 +726,14 @@ pub(crate) fn exec<'a>(
                 key,
                 value: v,
                 duration,
+                caching,
             } => {
                 let k = text(key, service, ctx, env, loc)?;
                 let val = value(v, service, ctx, env, loc)?;
                 let d = seconds(duration, service, ctx, env, loc)?;
-                env.services
-                    .cache
-                    .set(&k, host::encode_cached(&val).into(), d)
-                    .await
-                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
+                // An unreachable cache skips the store (docs/compat.md).
+                let _ = cache.set(&k, host::encode_cached(&val).into(), d).await;
                 Ok(Flow::Continue)
             }
             Kind::SetBodyLiquid { response, template } => {
@@ -915,13 +922,10 @@ pub(crate) fn exec<'a>(
                 Ok(Flow::Continue)
             }
             Kind::SendRequest(spec) => send(spec, node, service, ctx, env).await,
-            Kind::CacheRemoveValue { key } => {
+            Kind::CacheRemoveValue { key, caching } => {
                 let k = text(key, service, ctx, env, loc)?;
-                env.services
-                    .cache
-                    .remove(&k)
-                    .await
-                    .map_err(|e| policy_err(loc, ctx, "CacheError", e.to_string()))?;
+                let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
+                let _ = cache.remove(&k).await;
                 Ok(Flow::Continue)
             }
             Kind::Wait { any, children } => wait_all(children, *any, service, ctx, env).await,

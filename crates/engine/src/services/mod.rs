@@ -41,6 +41,11 @@ pub struct Services {
     pub events: Arc<dyn EventSink>,
     /// Managed-identity tokens.
     pub tokens: Arc<dyn TokenProvider>,
+    /// Rate-limit, quota and token counters; plans compiled with these services share them.
+    pub limiters: Arc<crate::counters::Limiters>,
+    /// APIM's "external cache" (Redis), used by the cache policies' `caching-type`
+    /// external / prefer-external; `None` when not configured.
+    pub external_cache: Option<Arc<dyn CacheStore>>,
 }
 
 /// Handles to the test doubles behind [`Services::for_tests`].
@@ -68,6 +73,8 @@ impl Services {
                 LocalIssuerConfig::default(),
                 clock.clone(),
             )),
+            limiters: Arc::new(crate::counters::Limiters::in_memory(clock.clone())),
+            external_cache: None,
             clock,
         }
     }
@@ -87,6 +94,8 @@ impl Services {
             metrics: Arc::new(metrics.clone()),
             events: Arc::new(events.clone()),
             tokens: Arc::new(tokens.clone()),
+            limiters: Arc::new(crate::counters::Limiters::in_memory(shared.clone())),
+            external_cache: None,
             clock: shared,
         };
         (
@@ -99,5 +108,36 @@ impl Services {
                 tokens,
             },
         )
+    }
+
+    /// These services with rate-limit, quota and token counters, plain counters and the
+    /// external cache on one Redis server at `url` (`redis://host:port/db`), so gateways
+    /// connected to it share them. Connects lazily (starts while Redis is down); must be
+    /// called inside a tokio runtime. Plans compiled before this keep their counters.
+    pub fn with_redis(mut self, url: &str, opts: RedisOptions) -> Result<Services, StoreError> {
+        let store = Arc::new(RedisStore::new(url, self.clock.clone(), opts)?);
+        self.limiters = Arc::new(crate::counters::Limiters::on_stores(
+            store.clone(),
+            store.clone(),
+            self.clock.clone(),
+        ));
+        self.counters = store.clone();
+        self.external_cache = Some(store);
+        Ok(self)
+    }
+
+    /// The cache a cache policy with `caching_type` reads and writes: the external cache for
+    /// external / prefer-external when one is configured, the internal one otherwise;
+    /// external without an external cache is an error.
+    pub fn cache_for(
+        &self,
+        caching_type: crate::counters::CachingType,
+    ) -> Result<&Arc<dyn CacheStore>, crate::counters::CachingTypeError> {
+        use crate::counters::{CachingType, CachingTypeError};
+        match (caching_type, &self.external_cache) {
+            (CachingType::Internal, _) | (CachingType::PreferExternal, None) => Ok(&self.cache),
+            (CachingType::External | CachingType::PreferExternal, Some(x)) => Ok(x),
+            (CachingType::External, None) => Err(CachingTypeError::NoExternalCache),
+        }
     }
 }
