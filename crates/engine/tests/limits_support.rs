@@ -1,6 +1,9 @@
 //! Scenarios shared by the in-process and Redis limit tests (included with `#[path]`).
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -135,4 +138,71 @@ pub async fn hammer_estimates(gateways: Vec<Arc<TokenLimiter>>) -> u64 {
         t.await.expect("worker");
     }
     admitted.load(Ordering::SeqCst)
+}
+
+/// A `redis-server` on 127.0.0.1 started by a test; stopped when dropped.
+pub struct RedisServer {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts `redis-server`, or returns `None` (skip) when it is not installed outside CI.
+pub fn start_redis(test: &str) -> Option<RedisServer> {
+    start_redis_on(test, free_port())
+}
+
+pub fn start_redis_on(test: &str, port: u16) -> Option<RedisServer> {
+    let installed = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        if std::env::var_os("CI").is_some() {
+            panic!("redis-server is required in CI (.ci/install.d/40-redis.sh installs it)");
+        }
+        // Straight to stderr: the test harness would capture `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: redis-server not installed (apt-get install redis-server)"
+        );
+        return None;
+    }
+    let mut child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    // Ready when it says so (no polling on the wall clock); keep draining its log afterwards.
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut ready = false;
+    for line in lines.by_ref() {
+        let Ok(line) = line else { break };
+        if line.contains("Ready to accept connections") {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "redis-server on port {port} did not start");
+    std::thread::spawn(move || for _ in lines {});
+    Some(RedisServer {
+        child,
+        url: format!("redis://127.0.0.1:{port}/"),
+    })
 }

@@ -1,5 +1,10 @@
 //! rate-limit, rate-limit-by-key, quota, quota-by-key and the cache policies' caching-type
-//! through the Plan, on the virtual clock.
+//! through the Plan, on the virtual clock; and two engine instances sharing counters and the
+//! external cache through one real `redis-server` (started by the test on 127.0.0.1; skipped
+//! with a message when it is not installed, unless `CI` is set).
+
+#[path = "limits_support.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +15,8 @@ use apim_engine::service::{
     Api, Operation, PolicySource, Product, ServiceDefinition, Subscription, SubscriptionScope,
 };
 use apim_engine::services::{
-    CacheStore, MemoryCacheStore, MockMatch, MockReply, Services, TestHandles, VirtualClock,
+    CacheStore, MemoryCacheStore, MockMatch, MockReply, RedisOptions, Services, TestHandles,
+    VirtualClock,
 };
 
 const ON_ERROR: &str = r#"<on-error>
@@ -585,4 +591,144 @@ async fn hammer(engines: Vec<(Plan, Services)>) -> Vec<u64> {
         t.await.expect("worker");
     }
     admitted.iter().map(|a| a.load(Ordering::SeqCst)).collect()
+}
+
+/// Services of one engine instance with counters and the external cache on `url`.
+fn redis_engine(clock: &VirtualClock, seed: u64, url: &str) -> (Services, TestHandles) {
+    let (services, h) = Services::for_tests(clock.clone(), seed);
+    let services = services
+        .with_redis(url, RedisOptions::default())
+        .expect("redis client");
+    (services, h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limit_by_key_admits_exactly_100_per_key_across_two_engines_sharing_redis() {
+    let Some(server) = support::start_redis("plan rate_limit_by_key across two engines") else {
+        return;
+    };
+    let policy = doc(r#"<rate-limit-by-key calls="100" renewal-period="60"
+        counter-key="@(context.Request.Headers.GetValueOrDefault("x-client", ""))" />"#);
+    let s = service(None, Some(&policy), false);
+    let clock = VirtualClock::at_default_start();
+    let engines = (0..2)
+        .map(|i| {
+            let (services, h) = redis_engine(&clock, i, &server.url);
+            ok_backend(&h);
+            (compile(&s, &services), services)
+        })
+        .collect();
+    assert_eq!(hammer(engines).await, vec![100; 4]);
+}
+
+/// The token-limit guide's transcript (tests/plan_token_limit.rs) with calls alternating
+/// between two engine instances that share one Redis.
+#[tokio::test]
+async fn token_limit_guide_transcript_with_two_engines_sharing_redis() {
+    let Some(server) = support::start_redis("plan token_limit transcript across two engines")
+    else {
+        return;
+    };
+    let policy = r#"<policies>
+  <inbound>
+    <base />
+    <azure-openai-token-limit counter-key="@(context.Subscription?.Id ?? "anonymous")"
+        tokens-per-minute="100" estimate-prompt-tokens="false"
+        remaining-tokens-header-name="x-remaining-tokens" tokens-consumed-header-name="x-consumed-tokens" />
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>"#;
+    let s = service(None, Some(policy), false);
+    let clock = VirtualClock::at_default_start();
+    let completion = |total: u64, ms: u64| {
+        MockReply::json(
+            200,
+            &format!(
+                r#"{{"object":"chat.completion","choices":[],"usage":{{"prompt_tokens":{},"completion_tokens":10,"total_tokens":{total}}}}}"#,
+                total - 10
+            ),
+        )
+        .latency(Duration::from_millis(ms))
+    };
+    let (a, ha) = redis_engine(&clock, 1, &server.url);
+    let (b, hb) = redis_engine(&clock, 2, &server.url);
+    // Calls 1, 3, 5 go to engine A and 2, 4 to B; 3 and 4 are refused before the backend.
+    ha.http.sequence(
+        MockMatch::host("backend.example.com"),
+        vec![completion(59, 2000), completion(55, 1000)],
+    );
+    hb.http.sequence(
+        MockMatch::host("backend.example.com"),
+        vec![completion(55, 1000)],
+    );
+    let (pa, pb) = (compile(&s, &a), compile(&s, &b));
+    let mut runs = Vec::new();
+    for i in 0..5 {
+        let (plan, services) = if i % 2 == 0 { (&pa, &a) } else { (&pb, &b) };
+        let mut req = request("POST", None, None);
+        req.body =
+            apim_engine::http::Body::from_bytes(r#"{"messages":[{"role":"user","content":"hi"}]}"#);
+        let o = clock.run(plan::run(plan, req, services)).await;
+        runs.push(match o.response.status {
+            200 => format!(
+                "200 consumed {} remaining {}",
+                header(&o, "x-consumed-tokens").unwrap_or("-"),
+                header(&o, "x-remaining-tokens").unwrap_or("-")
+            ),
+            429 => {
+                let j: serde_json::Value = serde_json::from_str(&body(&o)).unwrap();
+                format!(
+                    "429 {} Retry-After {}",
+                    j["message"].as_str().unwrap_or(""),
+                    header(&o, "Retry-After").unwrap_or("-")
+                )
+            }
+            other => panic!("unexpected {other}: {}", body(&o)),
+        });
+        clock.advance(Duration::from_secs(15));
+    }
+    assert_eq!(
+        runs,
+        vec![
+            "200 consumed 59 remaining 41",
+            "200 consumed 55 remaining 0",
+            "429 Token limit is exceeded. Try again in 29 seconds. Retry-After 29",
+            "429 Token limit is exceeded. Try again in 14 seconds. Retry-After 14",
+            "200 consumed 55 remaining 0",
+        ]
+    );
+    assert_eq!((ha.http.call_count(), hb.http.call_count()), (2, 1));
+}
+
+/// quota-by-key and cache values written by one engine are seen by the other.
+#[tokio::test]
+async fn quotas_and_external_cache_values_are_shared_through_redis() {
+    let Some(server) = support::start_redis("plan quotas and cache values through redis") else {
+        return;
+    };
+    let policy = doc(
+        r#"<quota-by-key calls="2" renewal-period="300" counter-key="shared" />
+    <cache-lookup-value key="greeting" variable-name="seen" caching-type="external" />
+    <cache-store-value key="greeting" value="@(new JArray("hello", 1))" duration="60" caching-type="external" />
+    <return-response><set-status code="204" reason="No Content" /></return-response>"#,
+    );
+    let s = service(None, Some(&policy), false);
+    let clock = VirtualClock::at_default_start();
+    let (a, ha) = redis_engine(&clock, 1, &server.url);
+    let (b, hb) = redis_engine(&clock, 2, &server.url);
+    let (pa, pb) = (compile(&s, &a), compile(&s, &b));
+    let first = call(&pa, &a, &ha, request("GET", None, None)).await;
+    assert_eq!(first.response.status, 204, "{}", body(&first));
+    assert_eq!(var(&first, "seen"), None);
+    let second = call(&pb, &b, &hb, request("GET", None, None)).await;
+    assert_eq!(second.response.status, 204);
+    let seen = var(&second, "seen").unwrap_or_default();
+    assert!(seen.contains("hello"), "a JArray from engine A: {seen}");
+    let third = call(&pa, &a, &ha, request("GET", None, None)).await;
+    assert_eq!(
+        third.response.status, 403,
+        "the quota counted both engines' calls"
+    );
 }
