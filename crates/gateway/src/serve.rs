@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use apim_engine::matching::Router;
 use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
-use apim_engine::services::{MemoryMetricSink, ReqwestClient, Services};
+use apim_engine::services::{MemoryMetricSink, RedisOptions, ReqwestClient, Services};
 use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
 
 use crate::config::{
@@ -54,6 +54,8 @@ pub enum ServeError {
     Watch(#[from] WatchError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("externalCache: {0}")]
+    ExternalCache(String),
 }
 
 /// One line per diagnostic: `file:line:col: error[CODE]: message`.
@@ -245,7 +247,13 @@ fn build(
         ..Default::default()
     };
     let loaded: LoadedConfig = load(path, &options).map_err(ServeError::Config)?;
-    let services = services_for(&loaded.simulators, metrics)?;
+    let mut services = services_for(&loaded.simulators, metrics)?;
+    if let Some(url) = &loaded.external_cache {
+        // Counters and the external cache on Redis (connects lazily: starts while it is down).
+        services = services
+            .with_redis(url, RedisOptions::default())
+            .map_err(|e| ServeError::ExternalCache(e.to_string()))?;
+    }
     let plan = compile(&loaded.service, &services).map_err(ServeError::Plan)?;
     let apis = loaded
         .service
@@ -266,6 +274,7 @@ fn build(
 pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway, ServeError> {
     let metrics = MemoryMetricSink::default();
     let built = build(path, &options.env, &metrics)?;
+    let runtime = tokio::runtime::Handle::current();
     let config = HostConfig {
         listen: options.listen,
         metrics: Some(metrics.clone()),
@@ -296,6 +305,8 @@ pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway,
                     return Ok(());
                 }
                 last = now;
+                // The Redis client of a rebuilt configuration runs on the gateway's runtime.
+                let _rt = runtime.enter();
                 match build(&path, &env, &metrics) {
                     Ok(b) => {
                         reload.reload(b.handler);

@@ -64,6 +64,18 @@ pub struct ConfigFile {
     /// Workspaces by id: a policy scope between global and product.
     #[serde(default)]
     pub workspaces: OrderedMap<WorkspaceEntry>,
+    /// APIM's external cache: rate-limit, quota and token counters and the cache policies'
+    /// external cache on a Redis server, shared by every gateway that uses it.
+    #[serde(default)]
+    pub external_cache: Option<ExternalCacheEntry>,
+}
+
+/// The external cache (Redis-compatible).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalCacheEntry {
+    /// Connection URL: `redis://host:port/db` (`redis://127.0.0.1:6379`).
+    pub redis: Spanned<String>,
 }
 
 /// A workspace.
@@ -675,13 +687,28 @@ pub(crate) fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, C
         dir,
         simulators: Vec::new(),
     };
+    let redis = cfg.external_cache.as_ref().map(|e| e.redis.clone());
+    if let Some(r) = &redis
+        && !r.value.starts_with("redis://")
+    {
+        b.ctx.error(
+            ErrorKind::InvalidValue,
+            r.mark,
+            format!(
+                "externalCache.redis must be a redis://host:port URL, not `{}`",
+                r.value
+            ),
+        );
+    }
     let service = b.service(cfg);
     let Build {
         ctx,
         dir,
         simulators,
     } = b;
-    ctx.finish(service, ConfigFormat::File, path, &dir, simulators)
+    let mut loaded = ctx.finish(service, ConfigFormat::File, path, &dir, simulators)?;
+    loaded.external_cache = redis.map(|r| r.value);
+    Ok(loaded)
 }
 
 struct Build {

@@ -80,6 +80,8 @@ pub struct LoadedConfig {
     /// Every file read (for `--watch`).
     pub files: Vec<PathBuf>,
     pub simulators: Vec<SimulatorBackend>,
+    /// `externalCache.redis`: the Redis URL counters and external cache entries live on.
+    pub external_cache: Option<String>,
     /// Things that were read but are not emulated (APIOps `gateways/`, `loggers/`, ...), to print.
     pub notes: Vec<String>,
 }
@@ -339,6 +341,7 @@ impl Ctx {
             root: root.to_path_buf(),
             files,
             simulators,
+            external_cache: None,
             notes: self.notes,
         })
     }
