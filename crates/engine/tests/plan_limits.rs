@@ -732,3 +732,37 @@ async fn quotas_and_external_cache_values_are_shared_through_redis() {
         "the quota counted both engines' calls"
     );
 }
+
+/// Nothing listens on the external cache's port: rate limits count on this gateway, quotas let
+/// calls through, cache-lookup-value misses (default-value) and cache-store-value is skipped;
+/// no request fails because of the cache.
+#[tokio::test]
+async fn an_unreachable_external_cache_keeps_limits_per_gateway_and_quotas_open() {
+    let policy = doc(
+        r#"<rate-limit-by-key calls="2" renewal-period="60" counter-key="k" />
+    <quota-by-key calls="1" renewal-period="300" counter-key="q" />
+    <cache-lookup-value key="v" variable-name="seen" default-value="miss" />
+    <cache-store-value key="v" value="hit" duration="60" />
+    <return-response><set-status code="204" reason="No Content" /></return-response>"#,
+    );
+    let s = service(None, Some(&policy), false);
+    let clock = VirtualClock::at_default_start();
+    let url = format!("redis://127.0.0.1:{}/", support::free_port());
+    let (services, h) = redis_engine(&clock, 1, &url);
+    let plan = compile(&s, &services);
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let o = call(&plan, &services, &h, request("GET", None, None)).await;
+        got.push((o.response.status, var(&o, "seen").unwrap_or_default()));
+    }
+    // The second call passes the used-up quota (fail open).
+    assert_eq!(
+        got,
+        vec![
+            (204, "miss".into()),
+            (204, "miss".into()),
+            // The third is refused by the rate limit before the lookup.
+            (429, String::new())
+        ]
+    );
+}
