@@ -110,7 +110,7 @@ pub(crate) enum Policy {
 /// One compiled rate-limit / quota policy.
 pub(crate) struct LimitPolicy {
     pub loc: PolicyLocation,
-    /// The policy's place (document, line, column): per-subscription counters of two
+    /// The policy's scope, document text and position: per-subscription counters of two
     /// rate-limit policies are separate, and the same on every gateway sharing a store.
     pub id: String,
     pub policy: Policy,

@@ -325,12 +325,30 @@ impl Builder<'_> {
         self.has_limits = true;
         Some(Arc::new(LimitPolicy {
             loc: loc.clone(),
-            id: format!("{}:{}:{}", doc.origin, el.span.line, el.span.col),
+            id: policy_id(loc, doc, el),
             policy,
             names,
             ledgers: self.ledgers.clone(),
         }))
     }
+}
+
+/// Identity of a rate-limit / quota policy for its per-subscription counters: its scope, the
+/// text of its document and its position. The same on every gateway with the same policies,
+/// wherever their files are (Redis-shared counters); two different policies never share.
+fn policy_id(loc: &PolicyLocation, doc: &Doc, el: &Element) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: stable between processes of the same build.
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    doc.text.hash(&mut h);
+    format!(
+        "{:?}:{:016x}:{}:{}",
+        loc.scope,
+        h.finish(),
+        el.span.line,
+        el.span.col
+    )
 }
 
 fn is_expr(v: &Option<Val>) -> bool {
