@@ -766,3 +766,37 @@ async fn an_unreachable_external_cache_keeps_limits_per_gateway_and_quotas_open(
         ]
     );
 }
+
+/// cache-lookup / cache-store with caching-type external: a response stored by one engine is
+/// served by another engine with the same external cache (and its own internal one).
+#[tokio::test]
+async fn response_cache_with_caching_type_external_is_shared_by_engines() {
+    let policy = r#"<policies>
+  <inbound>
+    <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" caching-type="external" />
+  </inbound>
+  <backend><forward-request /></backend>
+  <outbound><cache-store duration="60" /></outbound>
+  <on-error />
+</policies>"#;
+    let s = service(None, Some(policy), false);
+    let clock = VirtualClock::at_default_start();
+    let (mut a, ha) = Services::for_tests(clock.clone(), 1);
+    let (mut b, hb) = Services::for_tests(clock.clone(), 2);
+    assert!(diagnostics(&s, &a).contains("PLAN0012 cache-lookup: caching-type is 'external'"));
+    let external: Arc<dyn CacheStore> = Arc::new(MemoryCacheStore::new(a.clock.clone()));
+    a.external_cache = Some(external.clone());
+    b.external_cache = Some(external);
+    for h in [&ha, &hb] {
+        h.http.always(
+            MockMatch::host("backend.example.com"),
+            MockReply::json(200, r#"{"n":1}"#),
+        );
+    }
+    let (pa, pb) = (compile(&s, &a), compile(&s, &b));
+    let first = call(&pa, &a, &ha, request("GET", None, None)).await;
+    let second = call(&pb, &b, &hb, request("GET", None, None)).await;
+    assert_eq!((first.response.status, second.response.status), (200, 200));
+    assert_eq!(body(&second), r#"{"n":1}"#);
+    assert_eq!((ha.http.call_count(), hb.http.call_count()), (1, 0));
+}

@@ -1245,18 +1245,9 @@ impl<'s> Builder<'s> {
         {
             self.diag(doc, el.span.line, el.span.col, "PLAN0001", format!("cache-lookup downstream-caching-type=\"{t}\" is not supported by the emulator yet"));
         }
-        if let Some(t) = self.literal(doc, el, "caching-type")
-            && t.trim().eq_ignore_ascii_case("external")
-        {
-            self.diag(
-                doc,
-                el.span.line,
-                el.span.col,
-                "PLAN0001",
-                "cache-lookup caching-type=\"external\" is not supported by the emulator yet"
-                    .into(),
-            );
-        }
+        let Some(caching) = self.caching_type(doc, el) else {
+            return;
+        };
         let mut headers = Vec::new();
         let mut query = Vec::new();
         for c in el.children() {
@@ -1290,6 +1281,7 @@ impl<'s> Builder<'s> {
             ),
             headers,
             query,
+            caching,
         };
         self.lookup = Some((at, lookup));
     }

@@ -21,6 +21,8 @@ pub(crate) struct CacheLookup {
     pub allow_private_response_caching: bool,
     pub headers: Vec<String>,
     pub query: Vec<String>,
+    /// caching-type: cache-store stores where the lookup looked.
+    pub caching: crate::counters::CachingType,
 }
 
 /// `cache-store` settings.
@@ -88,8 +90,18 @@ pub(crate) fn key(c: &CacheLookup, ctx: &RequestContext<'_, Value>) -> Option<St
 }
 
 /// A cached response for `key`.
-pub(crate) async fn lookup(env: Env<'_>, key: &str) -> Option<Response> {
-    let bytes = env.services.cache.get(key).await.ok()??;
+pub(crate) async fn lookup(
+    env: Env<'_>,
+    key: &str,
+    caching: crate::counters::CachingType,
+) -> Option<Response> {
+    let bytes = env
+        .services
+        .cache_for(caching)
+        .ok()?
+        .get(key)
+        .await
+        .ok()??;
     let c: Cached = serde_json::from_slice(&bytes).ok()?;
     let mut r = Response::new(c.status);
     r.reason = c.reason;
@@ -122,6 +134,7 @@ pub(crate) fn strip_conditional_headers(ctx: &mut RequestContext<'_, Value>) {
 pub(crate) async fn store(
     s: &CacheStore,
     key: &str,
+    caching: crate::counters::CachingType,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
     env: Env<'_>,
@@ -163,10 +176,8 @@ pub(crate) async fn store(
             .collect(),
         body,
     };
-    if let Ok(bytes) = serde_json::to_vec(&c) {
-        let _ = env
-            .services
-            .cache
+    if let (Ok(bytes), Ok(cache)) = (serde_json::to_vec(&c), env.services.cache_for(caching)) {
+        let _ = cache
             .set(
                 key,
                 bytes.into(),
