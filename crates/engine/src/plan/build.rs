@@ -18,6 +18,8 @@ use crate::named_values::{NamedValues, UnknownNames};
 use crate::pipeline::Step;
 use crate::service::{PolicySource, ServiceDefinition};
 
+mod ai;
+
 /// A read policy document and what is needed to report positions in it.
 pub(super) struct Doc {
     origin: String,
@@ -136,6 +138,8 @@ struct Builder<'s> {
     /// Token-limit policies of the effective inbound section being built: settled at the start
     /// of outbound and on-error.
     token_limits: Vec<Arc<super::steps::TokenLimitSpec>>,
+    /// Semantic-cache lookup and store of the effective plan being built.
+    ai: ai::AiState,
 }
 
 struct At<'d> {
@@ -1132,6 +1136,19 @@ impl<'s> Builder<'s> {
                 };
                 Kind::CacheRemoveValue { key }
             }
+            ElementKind::LlmContentSafety => match self.content_safety(el, doc, at) {
+                Some(k) => k,
+                None => return,
+            },
+            k if ai::is_semantic_lookup(k) || ai::is_semantic_store(k) => {
+                let section = if ai::is_semantic_lookup(k) {
+                    "inbound"
+                } else {
+                    "outbound"
+                };
+                self.diag(doc, el.span.line, el.span.col, "PLAN0007", format!("{} must be directly in the {section} section (not nested, not in a fragment)", el.name()));
+                return;
+            }
             ElementKind::CacheLookup | ElementKind::CacheStore => {
                 let section = if el.kind == ElementKind::CacheLookup {
                     "inbound"
@@ -1189,6 +1206,14 @@ impl<'s> Builder<'s> {
                     }
                     if el.kind == ElementKind::CacheStore && section == Section::Outbound {
                         self.cache_store(el, &at, steps.len());
+                        continue;
+                    }
+                    if ai::is_semantic_lookup(el.kind) && section == Section::Inbound {
+                        self.semantic_lookup(el, &at, steps.len());
+                        continue;
+                    }
+                    if ai::is_semantic_store(el.kind) && section == Section::Outbound {
+                        self.semantic_store(el, &at, steps.len());
                         continue;
                     }
                     let mut nodes = Vec::new();
@@ -1411,6 +1436,7 @@ impl<'s> Builder<'s> {
         self.lookup = None;
         self.store = None;
         self.token_limits.clear();
+        self.semantic_reset();
         let mut sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
@@ -1447,10 +1473,21 @@ impl<'s> Builder<'s> {
         if let Some((i, _)) = &mut self.store {
             *i += settles.len();
         }
+        let semantic = self.semantic_take(settles.len());
+        if semantic.is_some() && self.lookup.is_some() {
+            self.diags.push(PlanDiagnostic {
+                origin: "policies".into(),
+                line: 0,
+                col: 0,
+                code: "PLAN0001",
+                message: "cache-lookup together with a semantic cache lookup in one effective inbound section is not supported by the emulator yet".into(),
+            });
+        }
         Effective {
             sections,
             reads_request_body: self.reads_body,
             token_limits: settles,
+            semantic: semantic.map(Arc::new),
             cors: self.cors.take(),
             cache: self
                 .lookup
@@ -1523,6 +1560,7 @@ pub(super) fn build_all(
         store: None,
         limiters,
         token_limits: Vec::new(),
+        ai: Default::default(),
     };
     let mut effective = HashMap::new();
     effective.insert(

@@ -18,7 +18,9 @@
 //! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
 //! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value,
-//! azure-openai-token-limit, llm-token-limit. Any other policy is a compile diagnostic
+//! azure-openai-token-limit, llm-token-limit, azure-openai-semantic-cache-lookup,
+//! azure-openai-semantic-cache-store, llm-semantic-cache-lookup, llm-semantic-cache-store,
+//! llm-content-safety. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
@@ -78,6 +80,8 @@ pub(crate) struct Effective {
     /// Token-limit policies of inbound: tickets a request left unsettled (return-response,
     /// a cache hit) are dropped when it ends.
     pub token_limits: Vec<Arc<steps::TokenLimitSpec>>,
+    /// Semantic-cache lookup / store positions.
+    pub semantic: Option<Arc<steps::semantic::SemanticCache>>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no
