@@ -512,3 +512,25 @@ fn configuration_errors_are_diagnostics() {
     assert!(d[0].starts_with("PLAN0007"), "{d:?}");
     assert!(diagnostics(&policy("llm-semantic-cache-lookup", "0.05", "", "", "60")).is_empty());
 }
+
+#[tokio::test]
+async fn a_huge_duration_keeps_the_entry_without_overflowing() {
+    let (plan, services, h) = setup(&service(&policy(
+        "llm-semantic-cache-lookup",
+        "0.05",
+        "",
+        "",
+        "9223372036854775807",
+    )));
+    embeds(&h, "Hello", &sim_embedding("Hello"));
+    completions(&h, 5);
+    assert_eq!(
+        completion_id(&go(&plan, &services, &h, user("Hello")).await),
+        "chatcmpl-1"
+    );
+    h.clock.advance(Duration::from_secs(365 * 24 * 3600));
+    assert_eq!(
+        completion_id(&go(&plan, &services, &h, user("Hello")).await),
+        "chatcmpl-1"
+    );
+}

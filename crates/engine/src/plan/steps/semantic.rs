@@ -21,6 +21,9 @@ use crate::service::ServiceDefinition;
 /// The api-version of the embeddings call when the backend URL names none.
 pub(crate) const EMBEDDINGS_API_VERSION: &str = "2024-10-21";
 
+/// Entries one plan's index keeps at most (the oldest is dropped first).
+pub(crate) const MAX_ENTRIES: usize = 10_000;
+
 /// Lookup settings.
 pub(crate) struct SemanticLookup {
     pub loc: PolicyLocation,
@@ -308,9 +311,15 @@ async fn store(
         body: ctx.response.body.peek().cloned(),
     };
     let now = env.services.clock.monotonic();
-    let expires = now + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    let ttl = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    // A huge duration keeps the entry for good rather than overflowing.
+    let expires = now.checked_add(ttl).unwrap_or(Duration::MAX);
     let mut entries = c.index.entries.lock();
     entries.retain(|e| e.expires > now);
+    if entries.len() >= MAX_ENTRIES {
+        // Bounded like APIM's cache: the oldest entry makes room.
+        entries.remove(0);
+    }
     entries.push(Entry {
         partition,
         vector,
