@@ -45,6 +45,12 @@ pub struct SimulatorConfig {
     /// Deployments by name (the `{deployment}` of the Azure path, or `model` of /v1 calls).
     #[serde(default)]
     pub deployments: BTreeMap<String, DeploymentConfig>,
+    /// Azure AI Content Safety endpoints (`/contentsafety/...`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::safety::ContentSafetyConfig::is_empty"
+    )]
+    pub content_safety: crate::safety::ContentSafetyConfig,
 }
 
 /// Accepted keys.
@@ -387,6 +393,7 @@ impl SimulatorConfig {
             seed: 0,
             auth: AuthConfig::default(),
             deployments,
+            content_safety: Default::default(),
         }
     }
 }

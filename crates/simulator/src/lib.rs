@@ -37,6 +37,7 @@ pub mod embed;
 pub mod generate;
 pub mod limits;
 pub mod rng;
+pub mod safety;
 mod server;
 mod sim;
 pub mod tokens;

@@ -38,6 +38,7 @@ struct DeploymentState {
 struct Inner {
     seed: u64,
     auth: crate::config::AuthConfig,
+    content_safety: crate::safety::ContentSafetyConfig,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn RandomSource>,
     deployments: RwLock<HashMap<String, Arc<DeploymentState>>>,
@@ -72,6 +73,7 @@ impl SimulatorBuilder {
     pub fn build(self) -> Result<Simulator, ConfigError> {
         self.config.validate()?;
         let seed = self.config.seed;
+        let content_safety = self.config.content_safety;
         let deployments = self
             .config
             .deployments
@@ -90,6 +92,7 @@ impl SimulatorBuilder {
             inner: Arc::new(Inner {
                 seed,
                 auth: self.config.auth,
+                content_safety,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 rng: self.rng.unwrap_or_else(|| Arc::new(SeededRng::new(seed))),
                 deployments: RwLock::new(deployments),
@@ -190,9 +193,15 @@ impl Simulator {
             return Ok(self.admin(&parts.method, rest, &body));
         }
         let query = parts.uri.query().unwrap_or("");
+        if let Some(op) = path.strip_prefix("/contentsafety/") {
+            return Ok(self.content_safety(&parts.method, op, query, &parts.headers, &body));
+        }
         let (style, deployment, operation) = match route(path) {
-            Some(r) => r,
-            None => return Ok(azure::resource_not_found()),
+            Some((s, d, o)) => (s, d.to_string(), o),
+            None => match self.only_embeddings_deployment(path) {
+                Some(d) => (Style::Azure, d, Operation::Embeddings),
+                None => return Ok(azure::resource_not_found()),
+            },
         };
         if parts.method != Method::POST {
             return Ok(azure::resource_not_found());
@@ -237,6 +246,56 @@ impl Simulator {
             api_version: &api_version,
         };
         ctx.run(operation, body).await
+    }
+
+    /// A POST to the root path: the only embeddings deployment answers it (an embeddings
+    /// backend entity whose URL is the simulator itself).
+    fn only_embeddings_deployment(&self, path: &str) -> Option<String> {
+        if !path.trim_end_matches('/').is_empty() {
+            return None;
+        }
+        let deployments = self.inner.deployments.read();
+        let mut embeddings = deployments
+            .iter()
+            .filter(|(_, d)| d.config.kind() == ModelKind::Embeddings);
+        match (embeddings.next(), embeddings.next()) {
+            (Some((name, _)), None) => Some(name.clone()),
+            _ => None,
+        }
+    }
+
+    /// `/contentsafety/text:analyze` and `/contentsafety/text:shieldPrompt`.
+    fn content_safety(
+        &self,
+        method: &Method,
+        operation: &str,
+        query: &str,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Response<Body> {
+        let op = operation.trim_end_matches('/');
+        if method != Method::POST || !matches!(op, "text:analyze" | "text:shieldPrompt") {
+            return azure::resource_not_found();
+        }
+        if query_param(query, "api-version").is_none_or(|v| v.is_empty()) {
+            return azure::resource_not_found();
+        }
+        let key = headers
+            .get("ocp-apim-subscription-key")
+            .and_then(|v| v.to_str().ok())
+            .map(|k| k.trim().to_string())
+            .unwrap_or_else(|| presented_key(headers));
+        if !self.inner.auth.accepts(&key) {
+            return azure::access_denied();
+        }
+        let Ok(json) = serde_json::from_slice::<Value>(body) else {
+            return crate::safety::invalid_json();
+        };
+        if op == "text:analyze" {
+            crate::safety::analyze(&self.inner.content_safety, &json)
+        } else {
+            crate::safety::shield_prompt(&json)
+        }
     }
 
     fn admin(&self, method: &Method, rest: &str, body: &Bytes) -> Response<Body> {

@@ -19,6 +19,7 @@ use crate::pipeline::Step;
 use crate::service::{PolicySource, ServiceDefinition};
 
 // rate-limit, quota and the cache policies' caching-type (issue 5).
+mod ai;
 mod limits;
 
 /// A read policy document and what is needed to report positions in it.
@@ -144,6 +145,8 @@ struct Builder<'s> {
     ledgers: Arc<super::limits::Ledgers>,
     has_limits: bool,
     external_cache: bool,
+    /// Semantic-cache lookup and store of the effective plan being built.
+    ai: ai::AiState,
 }
 
 struct At<'d> {
@@ -1149,6 +1152,19 @@ impl<'s> Builder<'s> {
                 };
                 Kind::CacheRemoveValue { key, caching }
             }
+            ElementKind::LlmContentSafety => match self.content_safety(el, doc, at) {
+                Some(k) => k,
+                None => return,
+            },
+            k if ai::is_semantic_lookup(k) || ai::is_semantic_store(k) => {
+                let section = if ai::is_semantic_lookup(k) {
+                    "inbound"
+                } else {
+                    "outbound"
+                };
+                self.diag(doc, el.span.line, el.span.col, "PLAN0007", format!("{} must be directly in the {section} section (not nested, not in a fragment)", el.name()));
+                return;
+            }
             ElementKind::CacheLookup | ElementKind::CacheStore => {
                 let section = if el.kind == ElementKind::CacheLookup {
                     "inbound"
@@ -1206,6 +1222,14 @@ impl<'s> Builder<'s> {
                     }
                     if el.kind == ElementKind::CacheStore && section == Section::Outbound {
                         self.cache_store(el, &at, steps.len());
+                        continue;
+                    }
+                    if ai::is_semantic_lookup(el.kind) && section == Section::Inbound {
+                        self.semantic_lookup(el, &at, steps.len());
+                        continue;
+                    }
+                    if ai::is_semantic_store(el.kind) && section == Section::Outbound {
+                        self.semantic_store(el, &at, steps.len());
                         continue;
                     }
                     let mut nodes = Vec::new();
@@ -1421,6 +1445,7 @@ impl<'s> Builder<'s> {
         self.store = None;
         self.token_limits.clear();
         self.has_limits = false;
+        self.semantic_reset();
         let mut sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
@@ -1457,11 +1482,22 @@ impl<'s> Builder<'s> {
         if let Some((i, _)) = &mut self.store {
             *i += settles.len();
         }
+        let semantic = self.semantic_take(settles.len());
+        if semantic.is_some() && self.lookup.is_some() {
+            self.diags.push(PlanDiagnostic {
+                origin: "policies".into(),
+                line: 0,
+                col: 0,
+                code: "PLAN0001",
+                message: "cache-lookup together with a semantic cache lookup in one effective inbound section is not supported by the emulator yet".into(),
+            });
+        }
         Effective {
             sections,
             reads_request_body: self.reads_body,
             token_limits: settles,
             limits: self.has_limits.then(|| self.ledgers.clone()),
+            semantic: semantic.map(Arc::new),
             cors: self.cors.take(),
             cache: self
                 .lookup
@@ -1538,6 +1574,7 @@ pub(super) fn build_all(
         token_limits: Vec::new(),
         has_limits: false,
         external_cache,
+        ai: Default::default(),
     };
     let mut effective = HashMap::new();
     effective.insert(

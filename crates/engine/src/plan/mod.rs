@@ -19,7 +19,9 @@
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
 //! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value
 //! (`caching-type` external with `Services::with_redis`), rate-limit, rate-limit-by-key, quota,
-//! quota-by-key, azure-openai-token-limit, llm-token-limit. Any other policy is a compile diagnostic
+//! quota-by-key, azure-openai-token-limit, llm-token-limit, azure-openai-semantic-cache-lookup,
+//! azure-openai-semantic-cache-store, llm-semantic-cache-lookup, llm-semantic-cache-store,
+//! llm-content-safety. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
@@ -83,6 +85,8 @@ pub(crate) struct Effective {
     /// rate-limit / quota policies' per-request state (deferred increments, bandwidth,
     /// headers), finished when the request ends; `None` when the plan has none.
     pub limits: Option<Arc<limits::Ledgers>>,
+    /// Semantic-cache lookup / store positions.
+    pub semantic: Option<Arc<steps::semantic::SemanticCache>>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no

@@ -86,9 +86,21 @@ pub async fn run_with(
                             .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
                             .await;
                     }
-                    let summary = match &e.cache {
-                        Some(c) => run_cached(&e.sections, c, &inner.service, &mut ctx, env).await,
-                        None => crate::pipeline::run(&e.sections, &mut ctx, env).await,
+                    let summary = match (&e.cache, &e.semantic) {
+                        (Some(c), _) => {
+                            run_cached(&e.sections, c, &inner.service, &mut ctx, env).await
+                        }
+                        (None, Some(s)) => {
+                            super::steps::semantic::run_semantic(
+                                &e.sections,
+                                s,
+                                &inner.service,
+                                &mut ctx,
+                                env,
+                            )
+                            .await
+                        }
+                        (None, None) => crate::pipeline::run(&e.sections, &mut ctx, env).await,
                     };
                     if let Some(l) = &e.limits {
                         super::limits::finish(l, &inner.service, &mut ctx, env).await;

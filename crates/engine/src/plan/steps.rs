@@ -18,6 +18,10 @@ use crate::pipeline::{Env, Flow, Step, StepResult};
 use crate::service::ServiceDefinition;
 use crate::trace::TraceEntry;
 
+mod ai_backend;
+pub(crate) mod content_safety;
+pub(crate) mod semantic;
+
 /// An attribute value or element text after named-value substitution.
 #[derive(Debug, Clone)]
 pub(crate) enum Val {
@@ -201,6 +205,7 @@ pub(crate) enum Kind {
         consider_accept: Option<Val>,
         opts: crate::convert::XmlToJsonOptions,
     },
+    ContentSafety(Box<content_safety::ContentSafetySpec>),
 }
 
 /// send-request / send-one-way-request.
@@ -438,6 +443,7 @@ pub(crate) fn exec<'a>(
             Kind::Limit(p) => super::limits::check(p, service, ctx, env, loc).await,
             Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
             Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
+            Kind::ContentSafety(spec) => content_safety::run(spec, service, ctx, env, loc).await,
             Kind::Choose { whens, otherwise } => {
                 for (i, (cond, body)) in whens.iter().enumerate() {
                     if boolean(cond, service, ctx, env, loc)? {
