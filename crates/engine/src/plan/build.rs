@@ -18,6 +18,8 @@ use crate::named_values::{NamedValues, UnknownNames};
 use crate::pipeline::Step;
 use crate::service::{PolicySource, ServiceDefinition};
 
+mod jwt;
+
 /// A read policy document and what is needed to report positions in it.
 pub(super) struct Doc {
     origin: String,
@@ -136,6 +138,8 @@ struct Builder<'s> {
     /// Token-limit policies of the effective inbound section being built: settled at the start
     /// of outbound and on-error.
     token_limits: Vec<Arc<super::steps::TokenLimitSpec>>,
+    /// OpenID configurations fetched by validate-jwt / validate-azure-ad-token, per plan.
+    openid: Arc<super::jwt::OpenIdCache>,
 }
 
 struct At<'d> {
@@ -747,6 +751,12 @@ impl<'s> Builder<'s> {
                 let spec = Arc::new(spec);
                 self.token_limits.push(spec.clone());
                 Kind::TokenLimit(spec)
+            }
+            ElementKind::ValidateJwt | ElementKind::ValidateAzureAdToken => {
+                let Some(spec) = self.validate_jwt(el, doc) else {
+                    return;
+                };
+                Kind::ValidateJwt(Arc::new(spec))
             }
             ElementKind::CacheStoreValue => {
                 let key = self.required(doc, el, "key");
@@ -1523,6 +1533,7 @@ pub(super) fn build_all(
         store: None,
         limiters,
         token_limits: Vec::new(),
+        openid: Arc::default(),
     };
     let mut effective = HashMap::new();
     effective.insert(

@@ -56,6 +56,8 @@ pub(crate) struct TokenLimitSpec {
 }
 
 pub(crate) enum Kind {
+    /// validate-jwt / validate-azure-ad-token.
+    ValidateJwt(Arc<super::jwt::JwtSpec>),
     /// Inbound half of a token-limit policy.
     TokenLimit(Arc<TokenLimitSpec>),
     /// After the backend response: count the usage; `on_error`: the response never came, the
@@ -348,6 +350,36 @@ fn boolean(
     }
 }
 
+pub(crate) fn text_of(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<String, PErr> {
+    text(v, service, ctx, env, loc)
+}
+
+pub(crate) fn boolean_of(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<bool, PErr> {
+    boolean(v, service, ctx, env, loc)
+}
+
+pub(crate) fn trace_of(
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    section: crate::errors::Section,
+    source: &str,
+    data: serde_json::Value,
+) {
+    trace(ctx, env, section, source, data)
+}
+
 pub(crate) fn integer_of(
     v: &Val,
     service: &Arc<ServiceDefinition>,
@@ -427,6 +459,7 @@ pub(crate) fn exec<'a>(
         let loc = &node.loc;
         match &node.kind {
             Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
+            Kind::ValidateJwt(spec) => super::jwt::validate(spec, service, ctx, env, loc).await,
             Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
             Kind::Choose { whens, otherwise } => {
                 for (i, (cond, body)) in whens.iter().enumerate() {
