@@ -178,6 +178,7 @@ pub async fn forward_request<V>(
         follow_redirects: opts.follow_redirects,
         http_version: opts.http_version,
         tls,
+        proxy: ctx.backend_proxy.clone(),
     };
     match send_with_timeout(
         services.http.as_ref(),

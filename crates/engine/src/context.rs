@@ -116,6 +116,8 @@ pub struct RequestContext<'a, V> {
     pub backend: Option<BackendInfo>,
     /// `backend_id` came from `set-backend-service backend-id` (not from URL matching).
     pub backend_from_policy: bool,
+    /// The `proxy` policy's proxy for forward-request.
+    pub backend_proxy: Option<crate::services::ProxyOptions>,
     /// `context.LastError` (set when on-error runs).
     pub last_error: Option<LastError>,
     pub variables: Variables<V>,
@@ -157,6 +159,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_id: admission.backend_id,
             backend: None,
             backend_from_policy: false,
+            backend_proxy: None,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
@@ -200,6 +203,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_id: None,
             backend: None,
             backend_from_policy: false,
+            backend_proxy: None,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),

@@ -752,6 +752,12 @@ impl<'s> Builder<'s> {
                 self.token_limits.push(spec.clone());
                 Kind::TokenLimit(spec)
             }
+            ElementKind::Proxy => {
+                let Some(spec) = self.proxy(doc, el) else {
+                    return;
+                };
+                Kind::Proxy(spec)
+            }
             ElementKind::ValidateJwt | ElementKind::ValidateAzureAdToken => {
                 let Some(spec) = self.validate_jwt(el, doc) else {
                     return;
@@ -901,6 +907,7 @@ impl<'s> Builder<'s> {
                     headers: Vec::new(),
                     body: None,
                     identity: None,
+                    proxy: None,
                 };
                 for c in el.children() {
                     match c.kind {
@@ -938,6 +945,7 @@ impl<'s> Builder<'s> {
                                 spec.identity = Some((r, id));
                             }
                         }
+                        ElementKind::Proxy => spec.proxy = self.proxy(doc, c),
                         _ => self.unsupported(doc, c),
                     }
                 }

@@ -18,13 +18,15 @@
 //! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
 //! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value,
-//! azure-openai-token-limit, llm-token-limit, validate-jwt, validate-azure-ad-token. Any other policy is a compile diagnostic
+//! azure-openai-token-limit, llm-token-limit, validate-jwt, validate-azure-ad-token,
+//! proxy. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
 mod cache;
 pub(crate) mod host;
 mod jwt;
+mod proxy;
 mod run;
 mod steps;
 

@@ -58,6 +58,8 @@ pub(crate) struct TokenLimitSpec {
 pub(crate) enum Kind {
     /// validate-jwt / validate-azure-ad-token.
     ValidateJwt(Arc<super::jwt::JwtSpec>),
+    /// proxy: forward-request goes through it.
+    Proxy(super::proxy::ProxySpec),
     /// Inbound half of a token-limit policy.
     TokenLimit(Arc<TokenLimitSpec>),
     /// After the backend response: count the usage; `on_error`: the response never came, the
@@ -213,6 +215,8 @@ pub(crate) struct SendSpec {
     pub body: Option<Val>,
     /// authentication-managed-identity child: resource, client id.
     pub identity: Option<(Val, Option<String>)>,
+    /// proxy child.
+    pub proxy: Option<super::proxy::ProxySpec>,
 }
 
 /// A top-level statement of an effective section.
@@ -460,6 +464,10 @@ pub(crate) fn exec<'a>(
         match &node.kind {
             Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
             Kind::ValidateJwt(spec) => super::jwt::validate(spec, service, ctx, env, loc).await,
+            Kind::Proxy(spec) => {
+                ctx.backend_proxy = Some(super::proxy::evaluate(spec, service, ctx, env, loc)?);
+                Ok(Flow::Continue)
+            }
             Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
             Kind::Choose { whens, otherwise } => {
                 for (i, (cond, body)) in whens.iter().enumerate() {
@@ -1214,6 +1222,9 @@ async fn prepare_send(
         req.headers
             .set_one("Authorization", format!("Bearer {}", token.token))
             .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+    }
+    if let Some(p) = &spec.proxy {
+        req.proxy = Some(super::proxy::evaluate(p, service, ctx, env, loc)?);
     }
     let timeout = match &spec.timeout {
         Some(t) => seconds(t, service, ctx, env, loc)?,

@@ -38,6 +38,14 @@ impl Default for TlsOptions {
     }
 }
 
+/// The `proxy` policy: an HTTP proxy the call goes through, with Basic credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProxyOptions {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
 /// One outgoing call (forward-request, send-request, send-one-way-request).
 #[derive(Debug)]
 pub struct BackendRequest {
@@ -48,6 +56,8 @@ pub struct BackendRequest {
     pub follow_redirects: bool,
     pub http_version: HttpVersion,
     pub tls: TlsOptions,
+    /// Through this HTTP proxy (`proxy` policy); `None`: directly.
+    pub proxy: Option<ProxyOptions>,
 }
 
 impl BackendRequest {
@@ -60,6 +70,7 @@ impl BackendRequest {
             follow_redirects: false,
             http_version: HttpVersion::Http1,
             tls: TlsOptions::default(),
+            proxy: None,
         }
     }
 }
@@ -124,7 +135,7 @@ const SKIP_REQUEST_HEADERS: &[&str] = &[
     "Proxy-Connection",
 ];
 
-type ClientKey = (bool, bool, HttpVersion);
+type ClientKey = (bool, bool, HttpVersion, Option<ProxyOptions>);
 
 /// Real backend calls through reqwest with rustls.
 #[derive(Debug, Default)]
@@ -139,7 +150,12 @@ impl ReqwestClient {
 
     fn client(&self, req: &BackendRequest) -> Result<reqwest::Client, HttpError> {
         let insecure = !(req.tls.validate_certificate_chain && req.tls.validate_certificate_name);
-        let key = (insecure, req.follow_redirects, req.http_version);
+        let key = (
+            insecure,
+            req.follow_redirects,
+            req.http_version,
+            req.proxy.clone(),
+        );
         let mut map = self.clients.lock();
         if let Some(c) = map.get(&key) {
             return Ok(c.clone());
@@ -150,8 +166,19 @@ impl ReqwestClient {
                 reqwest::redirect::Policy::limited(10)
             } else {
                 reqwest::redirect::Policy::none()
-            })
-            .no_proxy();
+            });
+        b = match &req.proxy {
+            // Environment proxies never apply: only the policy's.
+            None => b.no_proxy(),
+            Some(p) => {
+                let mut proxy = reqwest::Proxy::all(&p.url)
+                    .map_err(|e| HttpError::InvalidRequest(format!("proxy '{}': {e}", p.url)))?;
+                if let Some(user) = &p.username {
+                    proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or(""));
+                }
+                b.proxy(proxy)
+            }
+        };
         b = match req.http_version {
             HttpVersion::Http1 => b.http1_only(),
             HttpVersion::Http2 => b.http2_prior_knowledge(),
@@ -308,6 +335,44 @@ mod tests {
             "{seen}"
         );
         assert!(seen.ends_with("body!"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn reqwest_sends_through_the_policy_proxy_with_basic_credentials() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let proxy = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        });
+        let c = ReqwestClient::new();
+        let mut req = BackendRequest::new(
+            "GET",
+            Url::parse("http://backend.invalid/items?x=1").unwrap(),
+        );
+        req.proxy = Some(ProxyOptions {
+            url: format!("http://127.0.0.1:{port}"),
+            username: Some("user".into()),
+            password: Some("pa:ss".into()),
+        });
+        let resp = c.send(req).await.unwrap();
+        assert_eq!(resp.status, 200);
+        let seen = proxy.join().unwrap();
+        // A proxied HTTP request carries the absolute URL and the proxy's credentials.
+        assert!(
+            seen.starts_with("GET http://backend.invalid/items?x=1 HTTP/1.1\r\n"),
+            "{seen}"
+        );
+        assert!(
+            seen.to_ascii_lowercase()
+                .contains("proxy-authorization: basic dxnlcjpwytpzcw==\r\n"),
+            "{seen}"
+        );
     }
 
     #[derive(Debug)]

@@ -170,6 +170,8 @@ pub struct RecordedCall {
     pub at: DateTime<Utc>,
     /// Index of the route that answered; `None` when no route matched.
     pub route: Option<usize>,
+    /// The proxy the call was sent through (`proxy` policy).
+    pub proxy: Option<super::http_client::ProxyOptions>,
 }
 
 #[derive(Debug, Default)]
@@ -331,6 +333,7 @@ impl HttpClient for MockHttp {
                     body: body.clone(),
                     at: clock.now(),
                     route: chosen.as_ref().map(|c| c.1),
+                    proxy: req.proxy.clone(),
                 };
                 s.calls.push(call);
                 match chosen {

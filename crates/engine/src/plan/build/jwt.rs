@@ -1,4 +1,4 @@
-//! Building validate-jwt and validate-azure-ad-token into a [`JwtSpec`].
+//! Building validate-jwt and validate-azure-ad-token into a [`JwtSpec`], and `proxy`.
 
 use apim_policy::{Element, ElementKind};
 
@@ -141,6 +141,34 @@ impl Builder<'_> {
             });
         }
         Some(spec)
+    }
+
+    /// `<proxy url username password>`.
+    pub(super) fn proxy(
+        &mut self,
+        doc: &Doc,
+        el: &Element,
+    ) -> Option<crate::plan::proxy::ProxySpec> {
+        let url = self.required(doc, el, "url");
+        let username = self.attr(doc, el, "username");
+        let password = self.attr(doc, el, "password");
+        if let Some(Val::Lit(u)) = &url
+            && !u.trim().to_ascii_lowercase().starts_with("http://")
+        {
+            self.diag(
+                doc,
+                el.span.line,
+                el.span.col,
+                "PLAN0008",
+                format!("proxy url '{u}' must be an http:// URL (APIM supports HTTP proxies only)"),
+            );
+            return None;
+        }
+        Some(crate::plan::proxy::ProxySpec {
+            url: url?,
+            username,
+            password,
+        })
     }
 
     fn texts_of(&mut self, doc: &Doc, parent: &Element, kind: ElementKind) -> Vec<Val> {

@@ -1,0 +1,132 @@
+//! The proxy policy through the Plan: what the HTTP service is asked to do, as MockHttp records it.
+
+use apim_engine::http::{Request, Url};
+use apim_engine::plan::{self, Outcome};
+use apim_engine::service::{Api, NamedValue, Operation, PolicySource, ServiceDefinition};
+use apim_engine::services::{
+    MockMatch, MockReply, ProxyOptions, Services, TestHandles, VirtualClock,
+};
+
+fn service(inbound: &str) -> ServiceDefinition {
+    let policy = format!(
+        "<policies><inbound>{inbound}</inbound><backend><forward-request /></backend><outbound /><on-error /></policies>"
+    );
+    ServiceDefinition {
+        service_name: "contoso".into(),
+        named_values: vec![NamedValue {
+            name: "proxy-password".into(),
+            value: "s3cret".into(),
+            secret: true,
+        }],
+        apis: vec![Api {
+            id: "echo".into(),
+            name: "Echo".into(),
+            path: "echo".into(),
+            service_url: Some("http://backend.example.com".into()),
+            subscription_required: false,
+            policy: Some(PolicySource::inline("api:echo", &policy)),
+            operations: vec![Operation {
+                id: "get".into(),
+                name: "Get".into(),
+                method: "GET".into(),
+                url_template: "/items".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+async fn run(inbound: &str) -> (Outcome, TestHandles) {
+    let (services, h) = Services::for_tests(VirtualClock::at_default_start(), 1);
+    let plan = plan::compile(&service(inbound), &services).unwrap_or_else(|d| {
+        panic!(
+            "{}",
+            d.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    h.http.always(
+        MockMatch::host("backend.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    h.http.always(
+        MockMatch::host("lookup.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let r = Request::new(
+        "GET",
+        Url::parse("https://gw.example.com/echo/items").unwrap(),
+    );
+    let o = h.clock.run(plan::run(&plan, r, &services)).await;
+    (o, h)
+}
+
+#[tokio::test]
+async fn forward_request_goes_through_the_policy_proxy() {
+    let (o, h) = run(
+        r#"<proxy url="http://proxy.corp.example:8080" username="gw" password="{{proxy-password}}" />"#,
+    )
+    .await;
+    assert_eq!(o.response.status, 200);
+    let calls = h.http.calls_to("backend.example.com");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].proxy,
+        Some(ProxyOptions {
+            url: "http://proxy.corp.example:8080".into(),
+            username: Some("gw".into()),
+            password: Some("s3cret".into()),
+        })
+    );
+}
+
+#[tokio::test]
+async fn without_the_policy_calls_go_directly_and_send_request_uses_its_own_proxy() {
+    let (o, h) = run(r#"<send-request mode="new" response-variable-name="r">
+    <set-url>http://lookup.example.com/who</set-url>
+    <set-method>GET</set-method>
+    <proxy url="@("http://" + "sidecar:3128")" />
+</send-request>"#)
+    .await;
+    assert_eq!(o.response.status, 200);
+    let lookup = h.http.calls_to("lookup.example.com");
+    assert_eq!(
+        lookup[0].proxy.as_ref().map(|p| p.url.as_str()),
+        Some("http://sidecar:3128")
+    );
+    assert_eq!(
+        lookup[0].proxy.as_ref().and_then(|p| p.username.clone()),
+        None
+    );
+    // The send-request's proxy does not apply to forward-request.
+    assert_eq!(h.http.calls_to("backend.example.com")[0].proxy, None);
+}
+
+#[tokio::test]
+async fn only_http_proxies_are_accepted() {
+    let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 1);
+    let errors = plan::compile(&service(r#"<proxy url="https://proxy:8443" />"#), &services)
+        .err()
+        .unwrap_or_default();
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == "PLAN0008" && d.message.contains("http://")),
+        "{errors:?}"
+    );
+    // An expression that yields another scheme fails the request before any call.
+    let (o, h) = run(r#"<proxy url="@("socks5://proxy:1080")" />"#).await;
+    assert_eq!(o.response.status, 500);
+    assert!(
+        o.summary
+            .error
+            .unwrap()
+            .message
+            .contains("http:// URL is required")
+    );
+    assert_eq!(h.http.call_count(), 0);
+}
