@@ -179,6 +179,7 @@ pub async fn forward_request<V>(
         http_version: opts.http_version,
         tls,
         proxy: ctx.backend_proxy.clone(),
+        client_certificate: ctx.backend_certificate.clone(),
     };
     match send_with_timeout(
         services.http.as_ref(),

@@ -118,6 +118,8 @@ pub struct RequestContext<'a, V> {
     pub backend_from_policy: bool,
     /// The `proxy` policy's proxy for forward-request.
     pub backend_proxy: Option<crate::services::ProxyOptions>,
+    /// The authentication-certificate policy's client certificate for forward-request.
+    pub backend_certificate: Option<std::sync::Arc<crate::services::ClientCertificate>>,
     /// `context.LastError` (set when on-error runs).
     pub last_error: Option<LastError>,
     pub variables: Variables<V>,
@@ -160,6 +162,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend: None,
             backend_from_policy: false,
             backend_proxy: None,
+            backend_certificate: None,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
@@ -204,6 +207,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend: None,
             backend_from_policy: false,
             backend_proxy: None,
+            backend_certificate: None,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),

@@ -1,8 +1,11 @@
-//! The proxy policy through the Plan: what the HTTP service is asked to do, as MockHttp records it.
+//! The proxy and authentication-certificate policies through the Plan: what the HTTP service is
+//! asked to do, as MockHttp records it.
 
 use apim_engine::http::{Request, Url};
 use apim_engine::plan::{self, Outcome};
-use apim_engine::service::{Api, NamedValue, Operation, PolicySource, ServiceDefinition};
+use apim_engine::service::{
+    Api, Certificate, NamedValue, Operation, PolicySource, ServiceDefinition,
+};
 use apim_engine::services::{
     MockMatch, MockReply, ProxyOptions, Services, TestHandles, VirtualClock,
 };
@@ -34,9 +37,15 @@ fn service(inbound: &str) -> ServiceDefinition {
             }],
             ..Default::default()
         }],
+        certificates: vec![Certificate {
+            id: "client-cert".into(),
+            pem: include_str!("fixtures/client-cert.pem").into(),
+        }],
         ..Default::default()
     }
 }
+
+const THUMBPRINT: &str = "354C3151E0BA044E589A1DA5320D3F93B7EA3884";
 
 async fn run(inbound: &str) -> (Outcome, TestHandles) {
     let (services, h) = Services::for_tests(VirtualClock::at_default_start(), 1);
@@ -129,4 +138,78 @@ async fn only_http_proxies_are_accepted() {
             .contains("http:// URL is required")
     );
     assert_eq!(h.http.call_count(), 0);
+}
+
+#[tokio::test]
+async fn authentication_certificate_presents_the_configured_certificate() {
+    for policy in [
+        r#"<authentication-certificate certificate-id="client-cert" />"#.to_string(),
+        format!(
+            r#"<authentication-certificate thumbprint="{}" />"#,
+            THUMBPRINT.to_lowercase()
+        ),
+    ] {
+        let (o, h) = run(&policy).await;
+        assert_eq!(o.response.status, 200, "{policy}: {:?}", o.summary.error);
+        let calls = h.http.calls_to("backend.example.com");
+        assert_eq!(
+            calls[0].client_certificate.as_deref(),
+            Some(THUMBPRINT),
+            "{policy}"
+        );
+    }
+    // In send-request it applies to that call only.
+    let (_, h) = run(r#"<send-request mode="new" response-variable-name="r">
+    <set-url>http://lookup.example.com/who</set-url>
+    <set-method>GET</set-method>
+    <authentication-certificate certificate-id="client-cert" />
+</send-request>"#)
+    .await;
+    assert_eq!(
+        h.http.calls_to("lookup.example.com")[0]
+            .client_certificate
+            .as_deref(),
+        Some(THUMBPRINT)
+    );
+    assert_eq!(
+        h.http.calls_to("backend.example.com")[0].client_certificate,
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_certificate_fails_before_the_backend_and_body_is_diagnosed() {
+    let (o, h) = run(r#"<authentication-certificate thumbprint="@("00" + "11")" />"#).await;
+    assert_eq!(o.response.status, 500);
+    let e = o.summary.error.unwrap();
+    assert_eq!(e.reason, "CertificateNotFound");
+    assert_eq!(
+        e.message,
+        "Certificate with thumbprint '0011' was not found."
+    );
+    assert_eq!(h.http.call_count(), 0);
+
+    let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 1);
+    for (policy, code, text) in [
+        (
+            r#"<authentication-certificate certificate-id="nope" />"#,
+            "PLAN0011",
+            "nope",
+        ),
+        (
+            r#"<authentication-certificate body="@(new byte[0])" password="p" />"#,
+            "PLAN0001",
+            "body",
+        ),
+    ] {
+        let errors = plan::compile(&service(policy), &services)
+            .err()
+            .unwrap_or_default();
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.code == code && d.message.contains(text)),
+            "{policy}: {errors:?}"
+        );
+    }
 }

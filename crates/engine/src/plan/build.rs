@@ -752,6 +752,12 @@ impl<'s> Builder<'s> {
                 self.token_limits.push(spec.clone());
                 Kind::TokenLimit(spec)
             }
+            ElementKind::AuthenticationCertificate => {
+                let Some(spec) = self.certificate(doc, el) else {
+                    return;
+                };
+                Kind::AuthenticationCertificate(spec)
+            }
             ElementKind::Proxy => {
                 let Some(spec) = self.proxy(doc, el) else {
                     return;
@@ -908,6 +914,7 @@ impl<'s> Builder<'s> {
                     body: None,
                     identity: None,
                     proxy: None,
+                    certificate: None,
                 };
                 for c in el.children() {
                     match c.kind {
@@ -946,6 +953,9 @@ impl<'s> Builder<'s> {
                             }
                         }
                         ElementKind::Proxy => spec.proxy = self.proxy(doc, c),
+                        ElementKind::AuthenticationCertificate => {
+                            spec.certificate = self.certificate(doc, c)
+                        }
                         _ => self.unsupported(doc, c),
                     }
                 }

@@ -19,7 +19,7 @@
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
 //! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value,
 //! azure-openai-token-limit, llm-token-limit, validate-jwt, validate-azure-ad-token,
-//! proxy. Any other policy is a compile diagnostic
+//! proxy, authentication-certificate (thumbprint, certificate-id). Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;

@@ -1,5 +1,6 @@
 //! The `proxy` policy: forward-request (or, nested, a send-request) goes through an HTTP proxy
-//! with optional Basic credentials (policies.md proxy).
+//! with optional Basic credentials (policies.md proxy); authentication-certificate: the call
+//! presents a configured client certificate.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use crate::context::RequestContext;
 use crate::errors::{PipelineError, PolicyLocation};
 use crate::pipeline::Env;
 use crate::service::ServiceDefinition;
-use crate::services::ProxyOptions;
+use crate::services::{ClientCertificate, ProxyOptions};
 
 pub(crate) struct ProxySpec {
     pub url: Val,
@@ -52,4 +53,58 @@ pub(crate) fn evaluate(
         username,
         password,
     })
+}
+
+/// authentication-certificate: a certificate entity by `thumbprint` or `certificate-id`.
+pub(crate) enum CertificateSpec {
+    Thumbprint(Val),
+    Id(Val),
+}
+
+/// The configured certificate the policy names; not configured (or unreadable): a policy error
+/// before the backend is called.
+pub(crate) fn certificate(
+    spec: &CertificateSpec,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Arc<ClientCertificate>, Box<PipelineError>> {
+    let (found, what) = match spec {
+        CertificateSpec::Id(v) => {
+            let id = text_of(v, service, ctx, env, loc)?.trim().to_string();
+            let found = service
+                .certificates
+                .iter()
+                .find(|c| c.id.eq_ignore_ascii_case(&id))
+                .map(|c| ClientCertificate::from_pem(&c.pem));
+            (found, format!("id '{id}'"))
+        }
+        CertificateSpec::Thumbprint(v) => {
+            let t = text_of(v, service, ctx, env, loc)?;
+            let wanted: String = t.chars().filter(char::is_ascii_hexdigit).collect();
+            let found = service
+                .certificates
+                .iter()
+                .map(|c| ClientCertificate::from_pem(&c.pem))
+                .find(|c| {
+                    c.as_ref()
+                        .is_ok_and(|c| c.thumbprint.eq_ignore_ascii_case(&wanted))
+                });
+            (found, format!("thumbprint '{}'", t.trim()))
+        }
+    };
+    let fail = |msg: String| {
+        Box::new(PipelineError::policy(
+            loc,
+            "CertificateNotFound",
+            msg,
+            crate::errors::internal_error_response(&ctx.request_id),
+        ))
+    };
+    match found {
+        Some(Ok(c)) => Ok(Arc::new(c)),
+        Some(Err(e)) => Err(fail(format!("Certificate with {what} cannot be used: {e}"))),
+        None => Err(fail(format!("Certificate with {what} was not found."))),
+    }
 }

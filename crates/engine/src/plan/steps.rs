@@ -60,6 +60,8 @@ pub(crate) enum Kind {
     ValidateJwt(Arc<super::jwt::JwtSpec>),
     /// proxy: forward-request goes through it.
     Proxy(super::proxy::ProxySpec),
+    /// authentication-certificate: forward-request presents it.
+    AuthenticationCertificate(super::proxy::CertificateSpec),
     /// Inbound half of a token-limit policy.
     TokenLimit(Arc<TokenLimitSpec>),
     /// After the backend response: count the usage; `on_error`: the response never came, the
@@ -217,6 +219,8 @@ pub(crate) struct SendSpec {
     pub identity: Option<(Val, Option<String>)>,
     /// proxy child.
     pub proxy: Option<super::proxy::ProxySpec>,
+    /// authentication-certificate child.
+    pub certificate: Option<super::proxy::CertificateSpec>,
 }
 
 /// A top-level statement of an effective section.
@@ -464,6 +468,11 @@ pub(crate) fn exec<'a>(
         match &node.kind {
             Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
             Kind::ValidateJwt(spec) => super::jwt::validate(spec, service, ctx, env, loc).await,
+            Kind::AuthenticationCertificate(spec) => {
+                let cert = super::proxy::certificate(spec, service, ctx, env, loc)?;
+                ctx.backend_certificate = Some(cert);
+                Ok(Flow::Continue)
+            }
             Kind::Proxy(spec) => {
                 ctx.backend_proxy = Some(super::proxy::evaluate(spec, service, ctx, env, loc)?);
                 Ok(Flow::Continue)
@@ -1225,6 +1234,9 @@ async fn prepare_send(
     }
     if let Some(p) = &spec.proxy {
         req.proxy = Some(super::proxy::evaluate(p, service, ctx, env, loc)?);
+    }
+    if let Some(c) = &spec.certificate {
+        req.client_certificate = Some(super::proxy::certificate(c, service, ctx, env, loc)?);
     }
     let timeout = match &spec.timeout {
         Some(t) => seconds(t, service, ctx, env, loc)?,

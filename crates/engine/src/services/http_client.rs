@@ -46,6 +46,47 @@ pub struct ProxyOptions {
     pub password: Option<String>,
 }
 
+/// A client certificate presented in the TLS handshake (authentication-certificate).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// SHA-1 of the certificate's DER, upper-case hex (APIM's thumbprint).
+    pub thumbprint: String,
+    /// The certificate, its chain and its private key, PEM.
+    pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key is never printed.
+        f.debug_struct("ClientCertificate")
+            .field("thumbprint", &self.thumbprint)
+            .finish()
+    }
+}
+
+impl ClientCertificate {
+    /// Reads PEM text holding a certificate and a private key.
+    pub fn from_pem(text: &str) -> Result<Self, String> {
+        use sha1::Digest;
+        let blocks = pem::parse_many(text.as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
+        let cert = blocks
+            .iter()
+            .find(|b| b.tag() == "CERTIFICATE")
+            .ok_or("no CERTIFICATE block")?;
+        if !blocks.iter().any(|b| b.tag().ends_with("PRIVATE KEY")) {
+            return Err("no PRIVATE KEY block: a client certificate needs its key".into());
+        }
+        let thumbprint = sha1::Sha1::digest(cert.contents())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        Ok(ClientCertificate {
+            thumbprint,
+            pem: text.as_bytes().to_vec(),
+        })
+    }
+}
+
 /// One outgoing call (forward-request, send-request, send-one-way-request).
 #[derive(Debug)]
 pub struct BackendRequest {
@@ -58,6 +99,8 @@ pub struct BackendRequest {
     pub tls: TlsOptions,
     /// Through this HTTP proxy (`proxy` policy); `None`: directly.
     pub proxy: Option<ProxyOptions>,
+    /// Presented to the backend (authentication-certificate).
+    pub client_certificate: Option<Arc<ClientCertificate>>,
 }
 
 impl BackendRequest {
@@ -71,6 +114,7 @@ impl BackendRequest {
             http_version: HttpVersion::Http1,
             tls: TlsOptions::default(),
             proxy: None,
+            client_certificate: None,
         }
     }
 }
@@ -135,7 +179,13 @@ const SKIP_REQUEST_HEADERS: &[&str] = &[
     "Proxy-Connection",
 ];
 
-type ClientKey = (bool, bool, HttpVersion, Option<ProxyOptions>);
+type ClientKey = (
+    bool,
+    bool,
+    HttpVersion,
+    Option<ProxyOptions>,
+    Option<String>,
+);
 
 /// Real backend calls through reqwest with rustls.
 #[derive(Debug, Default)]
@@ -155,6 +205,9 @@ impl ReqwestClient {
             req.follow_redirects,
             req.http_version,
             req.proxy.clone(),
+            req.client_certificate
+                .as_ref()
+                .map(|c| c.thumbprint.clone()),
         );
         let mut map = self.clients.lock();
         if let Some(c) = map.get(&key) {
@@ -179,6 +232,11 @@ impl ReqwestClient {
                 b.proxy(proxy)
             }
         };
+        if let Some(cert) = &req.client_certificate {
+            let identity = reqwest::Identity::from_pem(&cert.pem)
+                .map_err(|e| HttpError::Tls(format!("client certificate: {}", error_chain(&e))))?;
+            b = b.identity(identity);
+        }
         b = match req.http_version {
             HttpVersion::Http1 => b.http1_only(),
             HttpVersion::Http2 => b.http2_prior_knowledge(),
@@ -373,6 +431,24 @@ mod tests {
                 .contains("proxy-authorization: basic dxnlcjpwytpzcw==\r\n"),
             "{seen}"
         );
+    }
+
+    #[test]
+    fn client_certificates_get_their_thumbprint_and_build_a_tls_identity() {
+        let pem = include_str!("../../tests/fixtures/client-cert.pem");
+        let cert = ClientCertificate::from_pem(pem).unwrap();
+        assert_eq!(cert.thumbprint, "354C3151E0BA044E589A1DA5320D3F93B7EA3884");
+        assert!(!format!("{cert:?}").contains("PRIVATE"));
+        let mut req = BackendRequest::new("GET", Url::parse("https://backend.invalid/").unwrap());
+        req.client_certificate = Some(Arc::new(cert));
+        assert!(ReqwestClient::new().client(&req).is_ok());
+        let only_cert = pem.split("-----BEGIN PRIVATE KEY-----").next().unwrap();
+        assert!(
+            ClientCertificate::from_pem(only_cert)
+                .unwrap_err()
+                .contains("PRIVATE KEY")
+        );
+        assert!(ClientCertificate::from_pem("hello").is_err());
     }
 
     #[derive(Debug)]

@@ -172,6 +172,8 @@ pub struct RecordedCall {
     pub route: Option<usize>,
     /// The proxy the call was sent through (`proxy` policy).
     pub proxy: Option<super::http_client::ProxyOptions>,
+    /// Thumbprint of the client certificate presented (authentication-certificate).
+    pub client_certificate: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -334,6 +336,10 @@ impl HttpClient for MockHttp {
                     at: clock.now(),
                     route: chosen.as_ref().map(|c| c.1),
                     proxy: req.proxy.clone(),
+                    client_certificate: req
+                        .client_certificate
+                        .as_ref()
+                        .map(|c| c.thumbprint.clone()),
                 };
                 s.calls.push(call);
                 match chosen {

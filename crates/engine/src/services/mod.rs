@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 pub use clock::{Clock, VirtualClock, WallClock};
 pub use http_client::{
-    BackendRequest, HttpClient, HttpError, HttpVersion, ProxyOptions, ReqwestClient, SharedHttp,
-    TlsOptions, send_with_timeout,
+    BackendRequest, ClientCertificate, HttpClient, HttpError, HttpVersion, ProxyOptions,
+    ReqwestClient, SharedHttp, TlsOptions, send_with_timeout,
 };
 pub use mock::{MockFault, MockHttp, MockMatch, MockReply, RecordedCall};
 pub use moka_store::{DEFAULT_CACHE_BYTES, MokaCacheStore};

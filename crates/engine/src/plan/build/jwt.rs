@@ -1,4 +1,5 @@
-//! Building validate-jwt and validate-azure-ad-token into a [`JwtSpec`], and `proxy`.
+//! Building validate-jwt and validate-azure-ad-token into a [`JwtSpec`], and the backend call
+//! settings `proxy` and `authentication-certificate`.
 
 use apim_policy::{Element, ElementKind};
 
@@ -169,6 +170,59 @@ impl Builder<'_> {
             username,
             password,
         })
+    }
+
+    /// `<authentication-certificate thumbprint | certificate-id | body password>`.
+    pub(super) fn certificate(
+        &mut self,
+        doc: &Doc,
+        el: &Element,
+    ) -> Option<crate::plan::proxy::CertificateSpec> {
+        use crate::plan::proxy::CertificateSpec;
+        if el.attr("body").is_some() {
+            self.diag(
+                doc,
+                el.span.line,
+                el.span.col,
+                "PLAN0001",
+                "authentication-certificate body (PFX bytes with password) is not supported by the emulator yet: configure the certificate under `certificates` and name it with certificate-id or thumbprint".into(),
+            );
+            return None;
+        }
+        let thumbprint = self.attr(doc, el, "thumbprint");
+        let id = self.attr(doc, el, "certificate-id");
+        match (thumbprint, id) {
+            (Some(t), None) => Some(CertificateSpec::Thumbprint(t)),
+            (None, Some(id)) => {
+                if let Val::Lit(name) = &id
+                    && !self
+                        .service
+                        .certificates
+                        .iter()
+                        .any(|c| c.id.eq_ignore_ascii_case(name.trim()))
+                {
+                    self.diag(
+                        doc,
+                        el.span.line,
+                        el.span.col,
+                        "PLAN0011",
+                        format!("certificate '{}' is not defined", name.trim()),
+                    );
+                    return None;
+                }
+                Some(CertificateSpec::Id(id))
+            }
+            _ => {
+                self.diag(
+                    doc,
+                    el.span.line,
+                    el.span.col,
+                    "PLAN0003",
+                    "authentication-certificate takes exactly one of thumbprint, certificate-id or body".into(),
+                );
+                None
+            }
+        }
     }
 
     fn texts_of(&mut self, doc: &Doc, parent: &Element, kind: ElementKind) -> Vec<Val> {
