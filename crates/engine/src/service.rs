@@ -68,17 +68,6 @@ pub struct ServiceDefinition {
     pub named_values: Vec<NamedValue>,
     pub policy_fragments: Vec<PolicyFragment>,
     pub backends: Vec<Backend>,
-    /// Certificate entities (client certificates for authentication-certificate).
-    pub certificates: Vec<Certificate>,
-}
-
-/// A certificate entity: a client certificate with its private key, as PEM text.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Certificate {
-    pub id: String,
-    /// PEM: the certificate (first), its chain, and its private key.
-    pub pem: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -61,8 +61,8 @@ pub(crate) enum CertificateSpec {
     Id(Val),
 }
 
-/// The configured certificate the policy names; not configured (or unreadable): a policy error
-/// before the backend is called.
+/// The configured certificate the policy names; not configured: a policy error before the
+/// backend is called.
 pub(crate) fn certificate(
     spec: &CertificateSpec,
     service: &Arc<ServiceDefinition>,
@@ -70,41 +70,23 @@ pub(crate) fn certificate(
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<Arc<ClientCertificate>, Box<PipelineError>> {
+    let store = &env.services.certificates;
     let (found, what) = match spec {
         CertificateSpec::Id(v) => {
             let id = text_of(v, service, ctx, env, loc)?.trim().to_string();
-            let found = service
-                .certificates
-                .iter()
-                .find(|c| c.id.eq_ignore_ascii_case(&id))
-                .map(|c| ClientCertificate::from_pem(&c.pem));
-            (found, format!("id '{id}'"))
+            (store.by_id(&id), format!("id '{id}'"))
         }
         CertificateSpec::Thumbprint(v) => {
-            let t = text_of(v, service, ctx, env, loc)?;
-            let wanted: String = t.chars().filter(char::is_ascii_hexdigit).collect();
-            let found = service
-                .certificates
-                .iter()
-                .map(|c| ClientCertificate::from_pem(&c.pem))
-                .find(|c| {
-                    c.as_ref()
-                        .is_ok_and(|c| c.thumbprint.eq_ignore_ascii_case(&wanted))
-                });
-            (found, format!("thumbprint '{}'", t.trim()))
+            let t = text_of(v, service, ctx, env, loc)?.trim().to_string();
+            (store.by_thumbprint(&t), format!("thumbprint '{t}'"))
         }
     };
-    let fail = |msg: String| {
+    found.ok_or_else(|| {
         Box::new(PipelineError::policy(
             loc,
             "CertificateNotFound",
-            msg,
+            format!("Certificate with {what} was not found."),
             crate::errors::internal_error_response(&ctx.request_id),
         ))
-    };
-    match found {
-        Some(Ok(c)) => Ok(Arc::new(c)),
-        Some(Err(e)) => Err(fail(format!("Certificate with {what} cannot be used: {e}"))),
-        None => Err(fail(format!("Certificate with {what} was not found."))),
-    }
+    })
 }

@@ -1,6 +1,7 @@
 //! `Services`: everything a policy needs from outside the engine — time, randomness, HTTP,
 //! stores and sinks — injectable so the gateway and the test runner share one engine.
 
+mod certificates;
 mod clock;
 mod http_client;
 mod mock;
@@ -12,6 +13,7 @@ mod tokens;
 
 use std::sync::Arc;
 
+pub use certificates::CertificateStore;
 pub use clock::{Clock, VirtualClock, WallClock};
 pub use http_client::{
     BackendRequest, ClientCertificate, HttpClient, HttpError, HttpVersion, ProxyOptions,
@@ -41,6 +43,8 @@ pub struct Services {
     pub events: Arc<dyn EventSink>,
     /// Managed-identity tokens.
     pub tokens: Arc<dyn TokenProvider>,
+    /// Certificate entities (authentication-certificate); empty until the host adds some.
+    pub certificates: CertificateStore,
 }
 
 /// Handles to the test doubles behind [`Services::for_tests`].
@@ -69,6 +73,7 @@ impl Services {
                 clock.clone(),
             )),
             clock,
+            certificates: CertificateStore::new(),
         }
     }
 
@@ -88,6 +93,7 @@ impl Services {
             events: Arc::new(events.clone()),
             tokens: Arc::new(tokens.clone()),
             clock: shared,
+            certificates: CertificateStore::new(),
         };
         (
             services,

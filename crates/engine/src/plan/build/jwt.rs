@@ -185,7 +185,7 @@ impl Builder<'_> {
                 el.span.line,
                 el.span.col,
                 "PLAN0001",
-                "authentication-certificate body (PFX bytes with password) is not supported by the emulator yet: configure the certificate under `certificates` and name it with certificate-id or thumbprint".into(),
+                "authentication-certificate body (PFX bytes with password) is not supported by the emulator yet: add the certificate to the gateway's certificates and name it with certificate-id or thumbprint".into(),
             );
             return None;
         }
@@ -193,25 +193,7 @@ impl Builder<'_> {
         let id = self.attr(doc, el, "certificate-id");
         match (thumbprint, id) {
             (Some(t), None) => Some(CertificateSpec::Thumbprint(t)),
-            (None, Some(id)) => {
-                if let Val::Lit(name) = &id
-                    && !self
-                        .service
-                        .certificates
-                        .iter()
-                        .any(|c| c.id.eq_ignore_ascii_case(name.trim()))
-                {
-                    self.diag(
-                        doc,
-                        el.span.line,
-                        el.span.col,
-                        "PLAN0011",
-                        format!("certificate '{}' is not defined", name.trim()),
-                    );
-                    return None;
-                }
-                Some(CertificateSpec::Id(id))
-            }
+            (None, Some(id)) => Some(CertificateSpec::Id(id)),
             _ => {
                 self.diag(
                     doc,
