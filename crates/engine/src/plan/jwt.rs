@@ -318,12 +318,11 @@ fn parse_skew(s: &str) -> Option<i64> {
         return None;
     };
     let sec = sec.split('.').next()?;
-    Some(
-        days * 86400
-            + h.parse::<i64>().ok()? * 3600
-            + m.parse::<i64>().ok()? * 60
-            + sec.parse::<i64>().ok()?,
-    )
+    let part = |t: &str| t.trim().parse::<i64>().ok();
+    days.checked_mul(86400)?
+        .checked_add(part(h)?.checked_mul(3600)?)?
+        .checked_add(part(m)?.checked_mul(60)?)?
+        .checked_add(part(sec)?)
 }
 
 fn b64url(s: &str) -> Option<Vec<u8>> {
@@ -549,7 +548,7 @@ async fn check(
                 "IDX10225: Lifetime validation failed. The token is missing an Expiration Time. Access denied.",
             )));
         }
-        Some(e) if e < now - skew => {
+        Some(e) if e < now.saturating_sub(skew) => {
             return Ok(Err(fail(
                 "TokenExpired",
                 format!(
@@ -562,7 +561,7 @@ async fn check(
         _ => {}
     }
     if let Some(nbf) = unix_time(payload.get("nbf"))
-        && nbf > now + skew
+        && nbf > now.saturating_add(skew)
     {
         return Ok(Err(fail(
             "TokenNotYetValid",
@@ -809,6 +808,11 @@ mod tests {
         assert_eq!(parse_skew("00:05:00"), Some(300));
         assert_eq!(parse_skew("1.00:00:01"), Some(86401));
         assert_eq!(parse_skew("soon"), None);
+        assert_eq!(
+            parse_skew("9223372036854775807.00:00:00"),
+            None,
+            "overflow is not a skew"
+        );
     }
 
     #[test]

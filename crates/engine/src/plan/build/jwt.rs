@@ -229,7 +229,7 @@ impl Builder<'_> {
                 k.span.line,
                 k.span.col,
                 "PLAN0001",
-                "issuer-signing-keys certificate-id: the emulator's configuration has no certificates yet; give the key as n/e or base64".into(),
+                "issuer-signing-keys certificate-id is not supported by the emulator yet (public keys are not read from certificates); give the key as n and e, or base64".into(),
             );
             return None;
         }
