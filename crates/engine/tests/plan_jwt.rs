@@ -616,14 +616,6 @@ fn unsupported_parts_are_diagnosed_not_ignored() {
         "{e:?}"
     );
     let e = compile_errors(
-        r#"<validate-jwt header-name="Authorization"><issuer-signing-keys><key certificate-id="c1" /></issuer-signing-keys></validate-jwt>"#,
-    );
-    assert!(
-        e.iter()
-            .any(|m| m.starts_with("PLAN0001") && m.contains("certificate-id")),
-        "{e:?}"
-    );
-    let e = compile_errors(
         r#"<validate-jwt><issuer-signing-keys><key>{{jwt-key}}</key></issuer-signing-keys></validate-jwt>"#,
     );
     assert!(e.iter().any(|m| m.contains("header-name")), "{e:?}");
@@ -718,5 +710,53 @@ async fn validate_azure_ad_token_uses_the_tenant_keys_and_checks_the_client_appl
     assert_eq!(
         body(&o),
         json!({"statusCode": 401, "message": "JWT not present."})
+    );
+}
+
+#[tokio::test]
+async fn keys_may_be_the_public_keys_of_certificates() {
+    let policy = r#"<validate-jwt header-name="Authorization">
+    <issuer-signing-keys>
+        <key certificate-id="issuer-rsa" />
+        <key certificate-id="@("issuer-" + "ec")" />
+    </issuer-signing-keys>
+</validate-jwt>"#;
+    let (p, s, h) = setup(policy);
+    s.certificates
+        .add("issuer-rsa", include_str!("fixtures/jwt-rsa-cert.pem"))
+        .unwrap();
+    let ec = include_str!("fixtures/client-cert.pem");
+    s.certificates.add("issuer-ec", ec).unwrap();
+    let rs = signed(Algorithm::RS256, None, &claims(json!({})));
+    let o = call(&p, &s, &h, Some(&format!("Bearer {rs}"))).await;
+    assert_eq!(o.response.status, 200, "{:?}", o.summary.error);
+    // ES256 with the client certificate's own key.
+    let ec_key = &ec[ec.find("-----BEGIN PRIVATE KEY-----").unwrap()..];
+    let es = jsonwebtoken::encode(
+        &Header::new(Algorithm::ES256),
+        &claims(json!({})),
+        &EncodingKey::from_ec_pem(ec_key.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let o = call(&p, &s, &h, Some(&format!("Bearer {es}"))).await;
+    assert_eq!(o.response.status, 200, "{:?}", o.summary.error);
+    // A token signed by another EC key is refused.
+    let other = signed(Algorithm::ES256, None, &claims(json!({})));
+    assert_eq!(
+        reason(&call(&p, &s, &h, Some(&format!("Bearer {other}"))).await),
+        "TokenSignatureInvalid"
+    );
+
+    let (p, s, h) = setup(
+        r#"<validate-jwt header-name="Authorization"><issuer-signing-keys><key certificate-id="missing" /></issuer-signing-keys></validate-jwt>"#,
+    );
+    let o = call(&p, &s, &h, Some(&format!("Bearer {rs}"))).await;
+    assert_eq!(reason(&o), "TokenSignatureKeyNotFound");
+    assert!(
+        o.summary
+            .error
+            .unwrap()
+            .message
+            .contains("'missing' was not found")
     );
 }

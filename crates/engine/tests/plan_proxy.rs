@@ -56,6 +56,11 @@ async fn run(inbound: &str) -> (Outcome, TestHandles) {
         .certificates
         .add("client-cert", include_str!("fixtures/client-cert.pem"))
         .unwrap();
+    // A certificate without its key (only good for checking signatures).
+    services
+        .certificates
+        .add("issuer-cert", include_str!("fixtures/jwt-rsa-cert.pem"))
+        .unwrap();
     h.http.always(
         MockMatch::host("backend.example.com"),
         MockReply::json(200, "{}"),
@@ -184,6 +189,15 @@ async fn an_unknown_certificate_fails_before_the_backend_and_body_is_diagnosed()
     assert_eq!(
         e.message,
         "Certificate with thumbprint '0011' was not found."
+    );
+    assert_eq!(h.http.call_count(), 0);
+    let (o, h) = run(r#"<authentication-certificate certificate-id="issuer-cert" />"#).await;
+    assert!(
+        o.summary
+            .error
+            .unwrap()
+            .message
+            .contains("has no private key")
     );
     assert_eq!(h.http.call_count(), 0);
     let (o, _) = run(r#"<authentication-certificate certificate-id="nope" />"#).await;

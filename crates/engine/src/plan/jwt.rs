@@ -37,6 +37,11 @@ pub(crate) enum KeySpec {
         n: String,
         e: String,
     },
+    /// The public key of a certificate of the certificate store.
+    Certificate {
+        id: Option<String>,
+        certificate_id: Val,
+    },
 }
 
 /// `<required-claims><claim>`.
@@ -707,6 +712,39 @@ async fn collect_keys(
                             loc,
                             "The issuer signing key is not a valid Base-64 string.",
                             &ctx.request_id,
+                        )));
+                    }
+                }
+            }
+            KeySpec::Certificate { id, certificate_id } => {
+                let name = text_of(certificate_id, service, ctx, env, loc)?;
+                let Some(cert) = env.services.certificates.by_id(name.trim()) else {
+                    return Ok(Err(fail(
+                        "TokenSignatureKeyNotFound",
+                        format!(
+                            "Certificate with id '{}' was not found. Access denied.",
+                            name.trim()
+                        ),
+                    )));
+                };
+                let pem = cert.certificate_pem().as_bytes();
+                // The certificate's public key: RSA or EC (jsonwebtoken reads either from it).
+                let key = DecodingKey::from_rsa_pem(pem)
+                    .map(|k| (Family::Rsa, k))
+                    .or_else(|_| DecodingKey::from_ec_pem(pem).map(|k| (Family::Ec, k)));
+                match key {
+                    Ok((family, key)) => keys.push(Candidate {
+                        id: id.clone(),
+                        family,
+                        key,
+                    }),
+                    Err(e) => {
+                        return Ok(Err(fail(
+                            "TokenSignatureKeyNotFound",
+                            format!(
+                                "Certificate with id '{}' holds no RSA or EC public key: {e}. Access denied.",
+                                name.trim()
+                            ),
                         )));
                     }
                 }

@@ -81,12 +81,19 @@ pub(crate) fn certificate(
             (store.by_thumbprint(&t), format!("thumbprint '{t}'"))
         }
     };
-    found.ok_or_else(|| {
+    let fail = |msg: String| {
         Box::new(PipelineError::policy(
             loc,
             "CertificateNotFound",
-            format!("Certificate with {what} was not found."),
+            msg,
             crate::errors::internal_error_response(&ctx.request_id),
         ))
-    })
+    };
+    match found {
+        Some(c) if c.has_private_key => Ok(c),
+        Some(_) => Err(fail(format!(
+            "Certificate with {what} has no private key: it cannot authenticate the gateway."
+        ))),
+        None => Err(fail(format!("Certificate with {what} was not found."))),
+    }
 }

@@ -53,6 +53,10 @@ pub struct ClientCertificate {
     pub thumbprint: String,
     /// The certificate, its chain and its private key, PEM.
     pem: Vec<u8>,
+    /// The certificate alone, PEM (its public key verifies tokens: validate-jwt).
+    certificate: String,
+    /// Only a certificate with its key can be presented to a backend.
+    pub has_private_key: bool,
 }
 
 impl std::fmt::Debug for ClientCertificate {
@@ -65,7 +69,7 @@ impl std::fmt::Debug for ClientCertificate {
 }
 
 impl ClientCertificate {
-    /// Reads PEM text holding a certificate and a private key.
+    /// Reads PEM text holding a certificate and (for client authentication) its private key.
     pub fn from_pem(text: &str) -> Result<Self, String> {
         use sha1::Digest;
         let blocks = pem::parse_many(text.as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
@@ -73,17 +77,22 @@ impl ClientCertificate {
             .iter()
             .find(|b| b.tag() == "CERTIFICATE")
             .ok_or("no CERTIFICATE block")?;
-        if !blocks.iter().any(|b| b.tag().ends_with("PRIVATE KEY")) {
-            return Err("no PRIVATE KEY block: a client certificate needs its key".into());
-        }
+        let has_private_key = blocks.iter().any(|b| b.tag().ends_with("PRIVATE KEY"));
         let thumbprint = sha1::Sha1::digest(cert.contents())
             .iter()
             .map(|b| format!("{b:02X}"))
             .collect();
         Ok(ClientCertificate {
             thumbprint,
+            certificate: pem::encode(cert),
             pem: text.as_bytes().to_vec(),
+            has_private_key,
         })
+    }
+
+    /// The certificate alone, PEM.
+    pub fn certificate_pem(&self) -> &str {
+        &self.certificate
     }
 }
 
@@ -233,6 +242,11 @@ impl ReqwestClient {
             }
         };
         if let Some(cert) = &req.client_certificate {
+            if !cert.has_private_key {
+                return Err(HttpError::Tls(
+                    "the client certificate has no private key".into(),
+                ));
+            }
             let identity = reqwest::Identity::from_pem(&cert.pem)
                 .map_err(|e| HttpError::Tls(format!("client certificate: {}", error_chain(&e))))?;
             b = b.identity(identity);
@@ -443,11 +457,18 @@ mod tests {
         req.client_certificate = Some(Arc::new(cert));
         assert!(ReqwestClient::new().client(&req).is_ok());
         let only_cert = pem.split("-----BEGIN PRIVATE KEY-----").next().unwrap();
+        let public = ClientCertificate::from_pem(only_cert).unwrap();
+        assert!(!public.has_private_key);
         assert!(
-            ClientCertificate::from_pem(only_cert)
-                .unwrap_err()
-                .contains("PRIVATE KEY")
+            public
+                .certificate_pem()
+                .starts_with("-----BEGIN CERTIFICATE-----")
         );
+        req.client_certificate = Some(Arc::new(public));
+        assert!(matches!(
+            ReqwestClient::new().client(&req),
+            Err(HttpError::Tls(_))
+        ));
         assert!(ClientCertificate::from_pem("hello").is_err());
     }
 

@@ -223,15 +223,8 @@ impl Builder<'_> {
 
     fn signing_key(&mut self, doc: &Doc, k: &Element) -> Option<KeySpec> {
         let id = self.literal(doc, k, "id");
-        if k.attr("certificate-id").is_some() {
-            self.diag(
-                doc,
-                k.span.line,
-                k.span.col,
-                "PLAN0001",
-                "issuer-signing-keys certificate-id is not supported by the emulator yet (public keys are not read from certificates); give the key as n and e, or base64".into(),
-            );
-            return None;
+        if let Some(certificate_id) = self.attr(doc, k, "certificate-id") {
+            return Some(KeySpec::Certificate { id, certificate_id });
         }
         let n = self.literal(doc, k, "n");
         let e = self.literal(doc, k, "e");
