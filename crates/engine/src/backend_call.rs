@@ -178,6 +178,8 @@ pub async fn forward_request<V>(
         follow_redirects: opts.follow_redirects,
         http_version: opts.http_version,
         tls,
+        proxy: ctx.backend_proxy.clone(),
+        client_certificate: ctx.backend_certificate.clone(),
     };
     match send_with_timeout(
         services.http.as_ref(),

@@ -116,6 +116,10 @@ pub struct RequestContext<'a, V> {
     pub backend: Option<BackendInfo>,
     /// `backend_id` came from `set-backend-service backend-id` (not from URL matching).
     pub backend_from_policy: bool,
+    /// The `proxy` policy's proxy for forward-request.
+    pub backend_proxy: Option<crate::services::ProxyOptions>,
+    /// The authentication-certificate policy's client certificate for forward-request.
+    pub backend_certificate: Option<std::sync::Arc<crate::services::ClientCertificate>>,
     /// `context.LastError` (set when on-error runs).
     pub last_error: Option<LastError>,
     pub variables: Variables<V>,
@@ -157,6 +161,8 @@ impl<'a, V> RequestContext<'a, V> {
             backend_id: admission.backend_id,
             backend: None,
             backend_from_policy: false,
+            backend_proxy: None,
+            backend_certificate: None,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
@@ -200,6 +206,8 @@ impl<'a, V> RequestContext<'a, V> {
             backend_id: None,
             backend: None,
             backend_from_policy: false,
+            backend_proxy: None,
+            backend_certificate: None,
             last_error: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),

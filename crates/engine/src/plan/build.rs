@@ -18,8 +18,9 @@ use crate::named_values::{NamedValues, UnknownNames};
 use crate::pipeline::Step;
 use crate::service::{PolicySource, ServiceDefinition};
 
-// rate-limit, quota and the cache policies' caching-type (issue 5).
 mod ai;
+// rate-limit, quota and the cache policies' caching-type (issue 5).
+mod jwt;
 mod limits;
 
 /// A read policy document and what is needed to report positions in it.
@@ -147,6 +148,8 @@ struct Builder<'s> {
     external_cache: bool,
     /// Semantic-cache lookup and store of the effective plan being built.
     ai: ai::AiState,
+    /// OpenID configurations fetched by validate-jwt / validate-azure-ad-token, per plan.
+    openid: Arc<super::jwt::OpenIdCache>,
 }
 
 struct At<'d> {
@@ -763,6 +766,24 @@ impl<'s> Builder<'s> {
                 self.token_limits.push(spec.clone());
                 Kind::TokenLimit(spec)
             }
+            ElementKind::AuthenticationCertificate => {
+                let Some(spec) = self.certificate(doc, el) else {
+                    return;
+                };
+                Kind::AuthenticationCertificate(spec)
+            }
+            ElementKind::Proxy => {
+                let Some(spec) = self.proxy(doc, el) else {
+                    return;
+                };
+                Kind::Proxy(spec)
+            }
+            ElementKind::ValidateJwt | ElementKind::ValidateAzureAdToken => {
+                let Some(spec) = self.validate_jwt(el, doc) else {
+                    return;
+                };
+                Kind::ValidateJwt(Arc::new(spec))
+            }
             ElementKind::CacheStoreValue => {
                 let caching = self.caching_type(doc, el);
                 let key = self.required(doc, el, "key");
@@ -910,6 +931,8 @@ impl<'s> Builder<'s> {
                     headers: Vec::new(),
                     body: None,
                     identity: None,
+                    proxy: None,
+                    certificate: None,
                 };
                 for c in el.children() {
                     match c.kind {
@@ -946,6 +969,10 @@ impl<'s> Builder<'s> {
                             if let Some(r) = r {
                                 spec.identity = Some((r, id));
                             }
+                        }
+                        ElementKind::Proxy => spec.proxy = self.proxy(doc, c),
+                        ElementKind::AuthenticationCertificate => {
+                            spec.certificate = self.certificate(doc, c)
                         }
                         _ => self.unsupported(doc, c),
                     }
@@ -1575,6 +1602,7 @@ pub(super) fn build_all(
         has_limits: false,
         external_cache,
         ai: Default::default(),
+        openid: Arc::default(),
     };
     let mut effective = HashMap::new();
     effective.insert(

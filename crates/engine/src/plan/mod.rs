@@ -21,13 +21,16 @@
 //! (`caching-type` external with `Services::with_redis`), rate-limit, rate-limit-by-key, quota,
 //! quota-by-key, azure-openai-token-limit, llm-token-limit, azure-openai-semantic-cache-lookup,
 //! azure-openai-semantic-cache-store, llm-semantic-cache-lookup, llm-semantic-cache-store,
-//! llm-content-safety. Any other policy is a compile diagnostic
+//! llm-content-safety, validate-jwt, validate-azure-ad-token, proxy, authentication-certificate
+//! (thumbprint, certificate-id). Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
 mod cache;
 pub(crate) mod host;
+mod jwt;
 mod limits;
+mod proxy;
 mod run;
 mod steps;
 

@@ -62,6 +62,12 @@ pub(crate) struct TokenLimitSpec {
 pub(crate) enum Kind {
     /// rate-limit, rate-limit-by-key, quota, quota-by-key (inbound check).
     Limit(Arc<super::limits::LimitPolicy>),
+    /// validate-jwt / validate-azure-ad-token.
+    ValidateJwt(Arc<super::jwt::JwtSpec>),
+    /// proxy: forward-request goes through it.
+    Proxy(super::proxy::ProxySpec),
+    /// authentication-certificate: forward-request presents it.
+    AuthenticationCertificate(super::proxy::CertificateSpec),
     /// Inbound half of a token-limit policy.
     TokenLimit(Arc<TokenLimitSpec>),
     /// After the backend response: count the usage; `on_error`: the response never came, the
@@ -221,6 +227,10 @@ pub(crate) struct SendSpec {
     pub body: Option<Val>,
     /// authentication-managed-identity child: resource, client id.
     pub identity: Option<(Val, Option<String>)>,
+    /// proxy child.
+    pub proxy: Option<super::proxy::ProxySpec>,
+    /// authentication-certificate child.
+    pub certificate: Option<super::proxy::CertificateSpec>,
 }
 
 /// A top-level statement of an effective section.
@@ -362,6 +372,36 @@ pub(crate) fn boolean(
     }
 }
 
+pub(crate) fn text_of(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<String, PErr> {
+    text(v, service, ctx, env, loc)
+}
+
+pub(crate) fn boolean_of(
+    v: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<bool, PErr> {
+    boolean(v, service, ctx, env, loc)
+}
+
+pub(crate) fn trace_of(
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    section: crate::errors::Section,
+    source: &str,
+    data: serde_json::Value,
+) {
+    trace(ctx, env, section, source, data)
+}
+
 pub(crate) fn integer_of(
     v: &Val,
     service: &Arc<ServiceDefinition>,
@@ -442,6 +482,16 @@ pub(crate) fn exec<'a>(
         match &node.kind {
             Kind::Limit(p) => super::limits::check(p, service, ctx, env, loc).await,
             Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
+            Kind::ValidateJwt(spec) => super::jwt::validate(spec, service, ctx, env, loc).await,
+            Kind::AuthenticationCertificate(spec) => {
+                let cert = super::proxy::certificate(spec, service, ctx, env, loc)?;
+                ctx.backend_certificate = Some(cert);
+                Ok(Flow::Continue)
+            }
+            Kind::Proxy(spec) => {
+                ctx.backend_proxy = Some(super::proxy::evaluate(spec, service, ctx, env, loc)?);
+                Ok(Flow::Continue)
+            }
             Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
             Kind::ContentSafety(spec) => content_safety::run(spec, service, ctx, env, loc).await,
             Kind::Choose { whens, otherwise } => {
@@ -1191,6 +1241,12 @@ async fn prepare_send(
         req.headers
             .set_one("Authorization", format!("Bearer {}", token.token))
             .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+    }
+    if let Some(p) = &spec.proxy {
+        req.proxy = Some(super::proxy::evaluate(p, service, ctx, env, loc)?);
+    }
+    if let Some(c) = &spec.certificate {
+        req.client_certificate = Some(super::proxy::certificate(c, service, ctx, env, loc)?);
     }
     let timeout = match &spec.timeout {
         Some(t) => seconds(t, service, ctx, env, loc)?,

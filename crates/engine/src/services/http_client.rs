@@ -38,6 +38,64 @@ impl Default for TlsOptions {
     }
 }
 
+/// The `proxy` policy: an HTTP proxy the call goes through, with Basic credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProxyOptions {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// A client certificate presented in the TLS handshake (authentication-certificate).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// SHA-1 of the certificate's DER, upper-case hex (APIM's thumbprint).
+    pub thumbprint: String,
+    /// The certificate, its chain and its private key, PEM.
+    pem: Vec<u8>,
+    /// The certificate alone, PEM (its public key verifies tokens: validate-jwt).
+    certificate: String,
+    /// Only a certificate with its key can be presented to a backend.
+    pub has_private_key: bool,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key is never printed.
+        f.debug_struct("ClientCertificate")
+            .field("thumbprint", &self.thumbprint)
+            .finish()
+    }
+}
+
+impl ClientCertificate {
+    /// Reads PEM text holding a certificate and (for client authentication) its private key.
+    pub fn from_pem(text: &str) -> Result<Self, String> {
+        use sha1::Digest;
+        let blocks = pem::parse_many(text.as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
+        let cert = blocks
+            .iter()
+            .find(|b| b.tag() == "CERTIFICATE")
+            .ok_or("no CERTIFICATE block")?;
+        let has_private_key = blocks.iter().any(|b| b.tag().ends_with("PRIVATE KEY"));
+        let thumbprint = sha1::Sha1::digest(cert.contents())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        Ok(ClientCertificate {
+            thumbprint,
+            certificate: pem::encode(cert),
+            pem: text.as_bytes().to_vec(),
+            has_private_key,
+        })
+    }
+
+    /// The certificate alone, PEM.
+    pub fn certificate_pem(&self) -> &str {
+        &self.certificate
+    }
+}
+
 /// One outgoing call (forward-request, send-request, send-one-way-request).
 #[derive(Debug)]
 pub struct BackendRequest {
@@ -48,6 +106,10 @@ pub struct BackendRequest {
     pub follow_redirects: bool,
     pub http_version: HttpVersion,
     pub tls: TlsOptions,
+    /// Through this HTTP proxy (`proxy` policy); `None`: directly.
+    pub proxy: Option<ProxyOptions>,
+    /// Presented to the backend (authentication-certificate).
+    pub client_certificate: Option<Arc<ClientCertificate>>,
 }
 
 impl BackendRequest {
@@ -60,6 +122,8 @@ impl BackendRequest {
             follow_redirects: false,
             http_version: HttpVersion::Http1,
             tls: TlsOptions::default(),
+            proxy: None,
+            client_certificate: None,
         }
     }
 }
@@ -124,7 +188,13 @@ const SKIP_REQUEST_HEADERS: &[&str] = &[
     "Proxy-Connection",
 ];
 
-type ClientKey = (bool, bool, HttpVersion);
+type ClientKey = (
+    bool,
+    bool,
+    HttpVersion,
+    Option<ProxyOptions>,
+    Option<String>,
+);
 
 /// Real backend calls through reqwest with rustls.
 #[derive(Debug, Default)]
@@ -139,7 +209,15 @@ impl ReqwestClient {
 
     fn client(&self, req: &BackendRequest) -> Result<reqwest::Client, HttpError> {
         let insecure = !(req.tls.validate_certificate_chain && req.tls.validate_certificate_name);
-        let key = (insecure, req.follow_redirects, req.http_version);
+        let key = (
+            insecure,
+            req.follow_redirects,
+            req.http_version,
+            req.proxy.clone(),
+            req.client_certificate
+                .as_ref()
+                .map(|c| c.thumbprint.clone()),
+        );
         let mut map = self.clients.lock();
         if let Some(c) = map.get(&key) {
             return Ok(c.clone());
@@ -150,8 +228,29 @@ impl ReqwestClient {
                 reqwest::redirect::Policy::limited(10)
             } else {
                 reqwest::redirect::Policy::none()
-            })
-            .no_proxy();
+            });
+        b = match &req.proxy {
+            // Environment proxies never apply: only the policy's.
+            None => b.no_proxy(),
+            Some(p) => {
+                let mut proxy = reqwest::Proxy::all(&p.url)
+                    .map_err(|e| HttpError::InvalidRequest(format!("proxy '{}': {e}", p.url)))?;
+                if let Some(user) = &p.username {
+                    proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or(""));
+                }
+                b.proxy(proxy)
+            }
+        };
+        if let Some(cert) = &req.client_certificate {
+            if !cert.has_private_key {
+                return Err(HttpError::Tls(
+                    "the client certificate has no private key".into(),
+                ));
+            }
+            let identity = reqwest::Identity::from_pem(&cert.pem)
+                .map_err(|e| HttpError::Tls(format!("client certificate: {}", error_chain(&e))))?;
+            b = b.identity(identity);
+        }
         b = match req.http_version {
             HttpVersion::Http1 => b.http1_only(),
             HttpVersion::Http2 => b.http2_prior_knowledge(),
@@ -308,6 +407,69 @@ mod tests {
             "{seen}"
         );
         assert!(seen.ends_with("body!"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn reqwest_sends_through_the_policy_proxy_with_basic_credentials() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let proxy = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        });
+        let c = ReqwestClient::new();
+        let mut req = BackendRequest::new(
+            "GET",
+            Url::parse("http://backend.invalid/items?x=1").unwrap(),
+        );
+        req.proxy = Some(ProxyOptions {
+            url: format!("http://127.0.0.1:{port}"),
+            username: Some("user".into()),
+            password: Some("pa:ss".into()),
+        });
+        let resp = c.send(req).await.unwrap();
+        assert_eq!(resp.status, 200);
+        let seen = proxy.join().unwrap();
+        // A proxied HTTP request carries the absolute URL and the proxy's credentials.
+        assert!(
+            seen.starts_with("GET http://backend.invalid/items?x=1 HTTP/1.1\r\n"),
+            "{seen}"
+        );
+        assert!(
+            seen.to_ascii_lowercase()
+                .contains("proxy-authorization: basic dxnlcjpwytpzcw==\r\n"),
+            "{seen}"
+        );
+    }
+
+    #[test]
+    fn client_certificates_get_their_thumbprint_and_build_a_tls_identity() {
+        let pem = include_str!("../../tests/fixtures/client-cert.pem");
+        let cert = ClientCertificate::from_pem(pem).unwrap();
+        assert_eq!(cert.thumbprint, "354C3151E0BA044E589A1DA5320D3F93B7EA3884");
+        assert!(!format!("{cert:?}").contains("PRIVATE"));
+        let mut req = BackendRequest::new("GET", Url::parse("https://backend.invalid/").unwrap());
+        req.client_certificate = Some(Arc::new(cert));
+        assert!(ReqwestClient::new().client(&req).is_ok());
+        let only_cert = pem.split("-----BEGIN PRIVATE KEY-----").next().unwrap();
+        let public = ClientCertificate::from_pem(only_cert).unwrap();
+        assert!(!public.has_private_key);
+        assert!(
+            public
+                .certificate_pem()
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
+        req.client_certificate = Some(Arc::new(public));
+        assert!(matches!(
+            ReqwestClient::new().client(&req),
+            Err(HttpError::Tls(_))
+        ));
+        assert!(ClientCertificate::from_pem("hello").is_err());
     }
 
     #[derive(Debug)]

@@ -170,6 +170,10 @@ pub struct RecordedCall {
     pub at: DateTime<Utc>,
     /// Index of the route that answered; `None` when no route matched.
     pub route: Option<usize>,
+    /// The proxy the call was sent through (`proxy` policy).
+    pub proxy: Option<super::http_client::ProxyOptions>,
+    /// Thumbprint of the client certificate presented (authentication-certificate).
+    pub client_certificate: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -331,6 +335,11 @@ impl HttpClient for MockHttp {
                     body: body.clone(),
                     at: clock.now(),
                     route: chosen.as_ref().map(|c| c.1),
+                    proxy: req.proxy.clone(),
+                    client_certificate: req
+                        .client_certificate
+                        .as_ref()
+                        .map(|c| c.thumbprint.clone()),
                 };
                 s.calls.push(call);
                 match chosen {

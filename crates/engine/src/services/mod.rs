@@ -1,6 +1,7 @@
 //! `Services`: everything a policy needs from outside the engine — time, randomness, HTTP,
 //! stores and sinks — injectable so the gateway and the test runner share one engine.
 
+mod certificates;
 mod clock;
 mod http_client;
 mod mock;
@@ -12,10 +13,11 @@ mod tokens;
 
 use std::sync::Arc;
 
+pub use certificates::CertificateStore;
 pub use clock::{Clock, VirtualClock, WallClock};
 pub use http_client::{
-    BackendRequest, HttpClient, HttpError, HttpVersion, ReqwestClient, SharedHttp, TlsOptions,
-    send_with_timeout,
+    BackendRequest, ClientCertificate, HttpClient, HttpError, HttpVersion, ProxyOptions,
+    ReqwestClient, SharedHttp, TlsOptions, send_with_timeout,
 };
 pub use mock::{MockFault, MockHttp, MockMatch, MockReply, RecordedCall};
 pub use moka_store::{DEFAULT_CACHE_BYTES, MokaCacheStore};
@@ -46,6 +48,8 @@ pub struct Services {
     /// APIM's "external cache" (Redis), used by the cache policies' `caching-type`
     /// external / prefer-external; `None` when not configured.
     pub external_cache: Option<Arc<dyn CacheStore>>,
+    /// Certificate entities (authentication-certificate); empty until the host adds some.
+    pub certificates: CertificateStore,
 }
 
 /// Handles to the test doubles behind [`Services::for_tests`].
@@ -76,6 +80,7 @@ impl Services {
             limiters: Arc::new(crate::counters::Limiters::in_memory(clock.clone())),
             external_cache: None,
             clock,
+            certificates: CertificateStore::new(),
         }
     }
 
@@ -97,6 +102,7 @@ impl Services {
             limiters: Arc::new(crate::counters::Limiters::in_memory(shared.clone())),
             external_cache: None,
             clock: shared,
+            certificates: CertificateStore::new(),
         };
         (
             services,
