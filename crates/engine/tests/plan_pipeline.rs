@@ -432,7 +432,7 @@ async fn unsupported_policies_and_bad_expressions_are_compile_diagnostics() {
     let policy = r#"<policies>
   <inbound>
     <base />
-    <proxy url="http://proxy.example.com:8080" />
+    <validate-parameters specified-parameter-action="prevent" unspecified-parameter-action="prevent" />
     <set-variable name="x" value="@(context.Nope)" />
   </inbound>
   <backend><base /></backend>
@@ -442,7 +442,7 @@ async fn unsupported_policies_and_bad_expressions_are_compile_diagnostics() {
     let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
     assert!(
         text.iter()
-            .any(|d| d.contains("api:aoai:4:") && d.contains("'proxy' is not supported")),
+            .any(|d| d.contains("api:aoai:4:") && d.contains("'validate-parameters' is not supported")),
         "{text:?}"
     );
     assert!(
