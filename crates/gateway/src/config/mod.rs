@@ -82,6 +82,26 @@ pub struct LoadedConfig {
     pub simulators: Vec<SimulatorBackend>,
     /// Things that were read but are not emulated (APIOps `gateways/`, `loggers/`, ...), to print.
     pub notes: Vec<String>,
+    /// `loggers:` of apim-emu.yaml: where `log-to-eventhub` events go, by logger id.
+    pub loggers: Vec<Logger>,
+}
+
+/// A logger (`log-to-eventhub logger-id`) and its sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logger {
+    pub id: String,
+    pub sink: LoggerSink,
+}
+
+/// Where a logger's events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoggerSink {
+    /// One JSON line per event on standard output.
+    Stdout,
+    /// One JSON line per event appended to this file.
+    File(PathBuf),
+    /// Kept in the process (tests, the library).
+    Memory,
 }
 
 /// Loads `path`: an `apim-emu.yaml` (or `.yml`/`.json`) file, a directory holding one, or an
@@ -340,6 +360,7 @@ impl Ctx {
             files,
             simulators,
             notes: self.notes,
+            loggers: Vec::new(),
         })
     }
 }
