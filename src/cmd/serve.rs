@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use apim_gateway::serve::{Limits, ServeOptions, run_blocking};
 
+// For the whole binary: serve's per-request allocations are cheaper with it (docs/decisions.md).
+#[global_allocator]
+static ALLOCATOR: apim_gateway::serve::Allocator = apim_gateway::serve::Allocator;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// An `apim-emu.yaml`, a folder holding one, or an APIOps extractor folder.

@@ -20,6 +20,10 @@ use crate::host::{
 };
 use crate::loggers::LoggerSinks;
 
+/// The allocator the `apim-emu` binary installs (`#[global_allocator]`): under load, glibc's
+/// malloc and free took about 30% of the gateway's CPU time (docs/performance.md).
+pub use mimalloc::MiMalloc as Allocator;
+
 /// What `serve` was asked for.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
