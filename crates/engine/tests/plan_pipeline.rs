@@ -442,7 +442,8 @@ async fn unsupported_policies_and_bad_expressions_are_compile_diagnostics() {
     let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
     assert!(
         text.iter()
-            .any(|d| d.contains("api:aoai:4:") && d.contains("'validate-parameters' is not supported")),
+            .any(|d| d.contains("api:aoai:4:")
+                && d.contains("'validate-parameters' is not supported")),
         "{text:?}"
     );
     assert!(

@@ -24,4 +24,5 @@ pub mod config;
 
 pub use config::{ConfigError, LoadOptions, LoadedConfig, load};
 pub mod host;
+pub mod loggers;
 pub mod serve;

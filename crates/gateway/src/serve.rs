@@ -16,8 +16,13 @@ use crate::config::{
 };
 use crate::host::{
     GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
-    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, watch,
+    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, recording_backend, watch,
 };
+use crate::loggers::LoggerSinks;
+
+/// The allocator the `apim-emu` binary installs (`#[global_allocator]`): under load, glibc's
+/// malloc and free took about 30% of the gateway's CPU time (docs/performance.md).
+pub use mimalloc::MiMalloc as Allocator;
 
 /// What `serve` was asked for.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ pub struct ServeOptions {
     pub env: Option<String>,
     /// Reload on changes to the configuration and policy files.
     pub watch: bool,
+    /// Request and response limits of the host.
+    pub limits: Limits,
 }
 
 impl Default for ServeOptions {
@@ -35,6 +42,32 @@ impl Default for ServeOptions {
             listen: HostConfig::default().listen,
             env: None,
             watch: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The host's limits against hostile or broken clients and backends (docs/gateway.md, "Limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body (413 past it).
+    pub max_request_body: usize,
+    /// Largest response body (`None`: no limit).
+    pub max_response_body: Option<usize>,
+    /// Time to receive a request head; also how long an idle keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// Longest pause while a request body arrives (408 past it).
+    pub body_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let h = HostConfig::default();
+        Limits {
+            max_request_body: h.max_request_body,
+            max_response_body: h.max_response_body,
+            header_read_timeout: h.header_read_timeout,
+            body_read_timeout: h.body_read_timeout,
         }
     }
 }
@@ -52,6 +85,8 @@ pub enum ServeError {
     Host(#[from] HostError),
     #[error(transparent)]
     Watch(#[from] WatchError),
+    #[error(transparent)]
+    Logger(#[from] crate::loggers::LoggerError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("externalCache: {0}")]
@@ -75,6 +110,7 @@ pub struct RunningGateway {
     host: GatewayHost,
     handle: HostHandle,
     apis: Vec<String>,
+    loggers: LoggerSinks,
     _watcher: Option<Watcher>,
 }
 
@@ -94,6 +130,14 @@ impl RunningGateway {
 
     pub fn handle(&self) -> HostHandle {
         self.handle.clone()
+    }
+
+    /// The events a `memory` logger kept (as configured at start).
+    pub fn logger_events(
+        &self,
+        logger_id: &str,
+    ) -> Option<Vec<apim_engine::services::EventRecord>> {
+        self.loggers.memory(logger_id)
     }
 
     /// The APIs served, as `name (/path)`.
@@ -143,6 +187,7 @@ fn fingerprint(files: &[PathBuf], root: &Path) -> Fingerprint {
 /// A loaded configuration compiled into a handler.
 struct Built {
     handler: Arc<dyn RequestHandler>,
+    loggers: LoggerSinks,
     apis: Vec<String>,
     files: Vec<PathBuf>,
     root: PathBuf,
@@ -175,6 +220,7 @@ fn simulator_config(settings: &SimulatorSettings) -> SimulatorConfig {
 fn services_for(
     simulators: &[SimulatorBackend],
     metrics: &MemoryMetricSink,
+    loggers: &LoggerSinks,
 ) -> Result<Services, ServeError> {
     let mut http = InProcessBackends::new(Arc::new(ReqwestClient::new()));
     for s in simulators {
@@ -190,20 +236,8 @@ fn services_for(
     let mut services = Services::live();
     services.http = Arc::new(http);
     services.metrics = Arc::new(metrics.clone());
+    services.events = Arc::new(loggers.clone());
     Ok(services)
-}
-
-/// What the per-request log line can learn from the trace: the backend forwarded to.
-fn backend_from_trace(trace: &apim_engine::trace::Trace) -> Option<String> {
-    trace
-        .all()
-        .filter(|(_, e)| e.source == "forward-request" || e.source == "set-backend-service")
-        .filter_map(|(_, e)| {
-            ["backendId", "backend-id", "url", "backendUrl"]
-                .iter()
-                .find_map(|k| e.data.get(*k).and_then(|v| v.as_str()).map(str::to_string))
-        })
-        .last()
 }
 
 fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
@@ -218,14 +252,15 @@ fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
                 Err(_) => (None, None),
             };
         Box::pin(async move {
-            let mut o = run_with(&plan, req, &services, info.trace).await;
+            let (mut o, backend) =
+                recording_backend(run_with(&plan, req, &services, info.trace)).await;
             // Served traces never show secret named values (keys in forwarded headers).
             o.trace.mask_strings(&|s| plan.mask(s));
             let log = RequestLog {
                 api,
                 operation,
-                // Known from the trace only (set-backend-service / forward-request entries).
-                backend: backend_from_trace(&o.trace),
+                backend,
+                // The host reads them from the response's usage.
                 tokens: None,
             };
             HandledResponse {
@@ -247,7 +282,8 @@ fn build(
         ..Default::default()
     };
     let loaded: LoadedConfig = load(path, &options).map_err(ServeError::Config)?;
-    let mut services = services_for(&loaded.simulators, metrics)?;
+    let loggers = LoggerSinks::from_config(&loaded.loggers)?;
+    let mut services = services_for(&loaded.simulators, metrics, &loggers)?;
     if let Some(url) = &loaded.external_cache {
         // Counters and the external cache on Redis (connects lazily: starts while it is down).
         services = services
@@ -263,6 +299,7 @@ fn build(
         .collect();
     Ok(Built {
         handler: plan_handler(plan, services),
+        loggers,
         apis,
         files: loaded.files,
         root: loaded.root,
@@ -278,6 +315,10 @@ pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway,
     let config = HostConfig {
         listen: options.listen,
         metrics: Some(metrics.clone()),
+        max_request_body: options.limits.max_request_body,
+        max_response_body: options.limits.max_response_body,
+        header_read_timeout: options.limits.header_read_timeout,
+        body_read_timeout: options.limits.body_read_timeout,
         ..HostConfig::default()
     };
     let host = GatewayHost::bind(config, built.handler).await?;
@@ -335,6 +376,7 @@ pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway,
         host,
         handle,
         apis: built.apis,
+        loggers: built.loggers,
         _watcher: watcher,
     })
 }

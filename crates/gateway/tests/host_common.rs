@@ -120,7 +120,11 @@ impl RequestHandler for Echo {
                     api: Some("echo-api".into()),
                     operation: Some("echo".into()),
                     backend: None,
-                    tokens: Some(7),
+                    tokens: Some(apim_gateway::host::TokenUsage {
+                        prompt: 3,
+                        completion: 4,
+                        total: 7,
+                    }),
                 },
             }
         })

@@ -6,8 +6,9 @@ mod common;
 use std::io::Write;
 use std::sync::Arc;
 
-use apim_engine::http::Response;
-use apim_gateway::host::{HandledResponse, RequestLog, handler_fn};
+use apim_engine::http::{Body, BodyError, Response};
+use apim_gateway::host::{HandledResponse, RequestLog, TokenUsage, handler_fn};
+use bytes::Bytes;
 use common::*;
 use parking_lot::Mutex;
 
@@ -24,9 +25,7 @@ impl Write for Buf {
     }
 }
 
-// Current-thread runtime: the host's tasks run on this thread, under this subscriber.
-#[tokio::test]
-async fn each_request_logs_one_line() {
+fn capture() -> (Buf, tracing::subscriber::DefaultGuard) {
     let buf = Buf::default();
     let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -34,7 +33,21 @@ async fn each_request_logs_one_line() {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (buf, tracing::subscriber::set_default(subscriber))
+}
+
+fn request_lines(buf: &Buf) -> Vec<String> {
+    let text = String::from_utf8(buf.0.lock().clone()).unwrap();
+    text.lines()
+        .filter(|l| l.contains("apim_emu::request"))
+        .map(str::to_string)
+        .collect()
+}
+
+// Current-thread runtime: the host's tasks run on this thread, under this subscriber.
+#[tokio::test]
+async fn each_request_logs_one_line() {
+    let (buf, _guard) = capture();
 
     let handler = handler_fn(|_req, _info| {
         Box::pin(async {
@@ -45,7 +58,11 @@ async fn each_request_logs_one_line() {
                     api: Some("chat".into()),
                     operation: Some("completions".into()),
                     backend: Some("openai-eastus".into()),
-                    tokens: Some(1532),
+                    tokens: Some(TokenUsage {
+                        prompt: 1000,
+                        completion: 532,
+                        total: 1532,
+                    }),
                 },
             }
         })
@@ -75,10 +92,118 @@ async fn each_request_logs_one_line() {
         "api=\"chat\"",
         "operation=\"completions\"",
         "backend=\"openai-eastus\"",
-        "tokens=\"1532\"",
+        "tokens=\"1000/532/1532\"",
         "duration_ms=",
     ] {
         assert!(l.contains(part), "{part} missing in {l}");
     }
     assert!(lines[1].contains("path=/other"), "{}", lines[1]);
+}
+
+fn json_response(body: &'static str) -> Response {
+    let mut r = Response::new(200);
+    r.headers
+        .set_one("Content-Type", "application/json")
+        .unwrap();
+    r.body = Body::from_bytes(body);
+    r
+}
+
+const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}}"#;
+
+#[tokio::test]
+async fn tokens_come_from_the_usage_of_a_json_body_buffered_or_streamed() {
+    let (buf, _guard) = capture();
+    let handler = handler_fn(|req, _info| {
+        Box::pin(async move {
+            let mut r = json_response(COMPLETION);
+            if req.url.path() == "/streamed" {
+                // As a backend's body arrives: in pieces, not buffered.
+                let (a, b) = COMPLETION.split_at(40);
+                r.body = Body::from_chunks(vec![
+                    Ok(Bytes::from_static(a.as_bytes())),
+                    Ok(Bytes::from_static(b.as_bytes())),
+                ]);
+            }
+            if req.url.path() == "/plain" {
+                r.body = Body::from_bytes("no usage here");
+            }
+            HandledResponse::new(r)
+        })
+    });
+    let host = start(config(), handler).await;
+    for path in ["/buffered", "/streamed", "/plain"] {
+        let resp = client().get(host.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.bytes().await.unwrap();
+    }
+    host.shutdown().await;
+    let lines = request_lines(&buf);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    for (path, tokens) in [
+        ("/buffered", "tokens=\"9/12/21\""),
+        ("/streamed", "tokens=\"9/12/21\""),
+        ("/plain", "tokens=\"-\""),
+    ] {
+        let l = lines
+            .iter()
+            .find(|l| l.contains(&format!("path={path} ")))
+            .unwrap_or_else(|| panic!("no line for {path}: {lines:#?}"));
+        assert!(l.contains(tokens), "{tokens} missing in {l}");
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_response_is_logged_once_its_usage_event_has_passed() {
+    let (buf, _guard) = capture();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, BodyError>>();
+    let rx = Arc::new(Mutex::new(Some(rx)));
+    let handler = handler_fn(move |_req, _info| {
+        let rx = rx.lock().take();
+        Box::pin(async move {
+            let mut r = Response::new(200);
+            r.headers
+                .set_one("Content-Type", "text/event-stream")
+                .unwrap();
+            let rx = rx.expect("one request");
+            r.body = Body::from_stream(Box::pin(futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
+            )));
+            HandledResponse {
+                response: r,
+                trace: None,
+                log: RequestLog {
+                    api: Some("chat".into()),
+                    ..RequestLog::default()
+                },
+            }
+        })
+    });
+    let host = start(config(), handler).await;
+    let mut resp = client().get(host.url("/chat")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    tx.send(Ok(Bytes::from_static(
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n",
+    )))
+    .unwrap();
+    let first = resp.chunk().await.unwrap().expect("first event");
+    assert!(first.starts_with(b"data: "));
+    // Headers and a first event went out, the stream is still open: no line yet.
+    assert!(request_lines(&buf).is_empty(), "{:?}", request_lines(&buf));
+    tx.send(Ok(Bytes::from_static(
+        b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":2,",
+    )))
+    .unwrap();
+    tx.send(Ok(Bytes::from_static(
+        b"\"total_tokens\":12}}\n\ndata: [DONE]\n\n",
+    )))
+    .unwrap();
+    drop(tx);
+    while resp.chunk().await.unwrap().is_some() {}
+    host.shutdown().await;
+    let lines = request_lines(&buf);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("tokens=\"10/2/12\""), "{}", lines[0]);
+    assert!(lines[0].contains("api=\"chat\""), "{}", lines[0]);
 }

@@ -21,7 +21,7 @@ use super::de::{OrderedMap, Spanned, did_you_mean, from_node};
 use super::diag::{ConfigError, ErrorKind};
 use super::node::{Mark, parse_file};
 use super::vars::Vars;
-use super::{ConfigFormat, Ctx, LoadOptions, LoadedConfig, SimulatorBackend};
+use super::{ConfigFormat, Ctx, LoadOptions, LoadedConfig, Logger, LoggerSink, SimulatorBackend};
 
 /// An apim-emu configuration: one APIM instance to emulate.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -68,6 +68,9 @@ pub struct ConfigFile {
     /// external cache on a Redis server, shared by every gateway that uses it.
     #[serde(default)]
     pub external_cache: Option<ExternalCacheEntry>,
+    /// Loggers by id (`log-to-eventhub logger-id`): where their events go.
+    #[serde(default)]
+    pub loggers: OrderedMap<LoggerEntry>,
 }
 
 /// The external cache (Redis-compatible).
@@ -76,6 +79,56 @@ pub struct ConfigFile {
 pub struct ExternalCacheEntry {
     /// Connection URL: `redis://host:port/db` (`redis://127.0.0.1:6379`).
     pub redis: Spanned<String>,
+}
+
+/// Where a logger's events go: `stdout`, `memory`, or `{file: path}`.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(untagged)]
+pub enum LoggerEntry {
+    /// `stdout`: one JSON line per event on standard output; `memory`: kept in the process.
+    Named(LoggerKind),
+    /// `{file: path}`: one JSON line per event appended to the file (relative to this file).
+    File(FileLogger),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LoggerKind {
+    Stdout,
+    Memory,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileLogger {
+    /// JSON-lines file, relative to this file; created when missing, appended to.
+    pub file: Spanned<String>,
+}
+
+impl<'de> Deserialize<'de> for LoggerEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LoggerEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`stdout`, `memory` or {file: PATH}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                match v {
+                    "stdout" => Ok(LoggerEntry::Named(LoggerKind::Stdout)),
+                    "memory" => Ok(LoggerEntry::Named(LoggerKind::Memory)),
+                    other => Err(E::custom(format!(
+                        "unknown logger sink `{other}`: expected `stdout`, `memory` or {{file: PATH}}"
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                FileLogger::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(LoggerEntry::File)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A workspace.
@@ -700,6 +753,7 @@ pub(crate) fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, C
             ),
         );
     }
+    let loggers = b.loggers(&cfg.loggers);
     let service = b.service(cfg);
     let Build {
         ctx,
@@ -708,6 +762,7 @@ pub(crate) fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, C
     } = b;
     let mut loaded = ctx.finish(service, ConfigFormat::File, path, &dir, simulators)?;
     loaded.external_cache = redis.map(|r| r.value);
+    loaded.loggers = loggers;
     Ok(loaded)
 }
 
@@ -715,6 +770,40 @@ struct Build {
     ctx: Ctx,
     dir: std::path::PathBuf,
     simulators: Vec<SimulatorBackend>,
+}
+
+impl Build {
+    /// Loggers with their file paths resolved; a file whose folder does not exist is an error.
+    fn loggers(&mut self, entries: &OrderedMap<LoggerEntry>) -> Vec<Logger> {
+        let mut out = Vec::new();
+        for (id, entry) in entries.iter() {
+            let sink = match entry {
+                LoggerEntry::Named(LoggerKind::Stdout) => LoggerSink::Stdout,
+                LoggerEntry::Named(LoggerKind::Memory) => LoggerSink::Memory,
+                LoggerEntry::File(f) => {
+                    let path = self.dir.join(&f.file.value);
+                    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+                    if f.file.value.trim().is_empty() || folder.is_some_and(|p| !p.is_dir()) {
+                        self.ctx.error(
+                            ErrorKind::InvalidValue,
+                            f.file.mark,
+                            format!(
+                                "logger `{}`: cannot write events to `{}`: its folder does not exist",
+                                id.value, f.file.value
+                            ),
+                        );
+                        continue;
+                    }
+                    LoggerSink::File(path)
+                }
+            };
+            out.push(Logger {
+                id: id.value.clone(),
+                sink,
+            });
+        }
+        out
+    }
 }
 
 /// `{{name}}` references in a backend's credentials must name existing named values.

@@ -84,6 +84,26 @@ pub struct LoadedConfig {
     pub external_cache: Option<String>,
     /// Things that were read but are not emulated (APIOps `gateways/`, `loggers/`, ...), to print.
     pub notes: Vec<String>,
+    /// `loggers:` of apim-emu.yaml: where `log-to-eventhub` events go, by logger id.
+    pub loggers: Vec<Logger>,
+}
+
+/// A logger (`log-to-eventhub logger-id`) and its sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logger {
+    pub id: String,
+    pub sink: LoggerSink,
+}
+
+/// Where a logger's events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoggerSink {
+    /// One JSON line per event on standard output.
+    Stdout,
+    /// One JSON line per event appended to this file.
+    File(PathBuf),
+    /// Kept in the process (tests, the library).
+    Memory,
 }
 
 /// Loads `path`: an `apim-emu.yaml` (or `.yml`/`.json`) file, a directory holding one, or an
@@ -343,6 +363,7 @@ impl Ctx {
             simulators,
             external_cache: None,
             notes: self.notes,
+            loggers: Vec::new(),
         })
     }
 }

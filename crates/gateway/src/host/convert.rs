@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 
 use apim_engine::errors::error_response;
 use apim_engine::http::{Body, BodyError, HeaderMap, Request, Response, Url, UrlError};
@@ -21,14 +22,16 @@ const HOP_BY_HOP: [&str; 6] = [
 ];
 
 /// An engine request from a hyper request; `Err` is the response to send instead (400, 414).
-/// The body is streamed; past `limit` bytes the stream ends with [`BodyError::TooLarge`] and
-/// `too_large` is set so the host answers 413 whatever the handler made of it.
+/// The body is streamed; past `limit` bytes the stream ends with [`BodyError::TooLarge`], and
+/// when no bytes arrive for `idle` it ends with a transport error; `fault` records which, so the
+/// host answers 413 or 408 whatever the handler made of it.
 pub(crate) fn to_engine_request(
     req: http::Request<axum::body::Body>,
     client: SocketAddr,
     local: SocketAddr,
     limit: usize,
-    too_large: Arc<AtomicBool>,
+    idle: Duration,
+    fault: Arc<AtomicU8>,
 ) -> Result<Request, Response> {
     let (parts, body) = req.into_parts();
     let host = parts
@@ -57,31 +60,48 @@ pub(crate) fn to_engine_request(
         HeaderMap::from_http(&parts.headers).map_err(|_| error_response(400, "Bad Request"))?;
     request.ip_address = client.ip().to_string();
     if !body.is_end_stream() {
-        request.body = Body::from_stream(limited(body, limit, too_large));
+        request.body = Body::from_stream(limited(body, limit, idle, fault));
     }
     Ok(request)
 }
 
+/// No body fault.
+pub(crate) const FAULT_NONE: u8 = 0;
+/// The body grew past the limit.
+pub(crate) const FAULT_TOO_LARGE: u8 = 1;
+/// The client stopped sending the body (slow body).
+pub(crate) const FAULT_TIMED_OUT: u8 = 2;
+
 fn limited(
     body: axum::body::Body,
     limit: usize,
-    too_large: Arc<AtomicBool>,
+    idle: Duration,
+    fault: Arc<AtomicU8>,
 ) -> apim_engine::http::BodyStream {
     let stream = body.into_data_stream();
     Box::pin(futures_util::stream::unfold(
         (stream, 0usize, false),
         move |(mut stream, seen, done)| {
-            let too_large = too_large.clone();
+            let fault = fault.clone();
             async move {
                 if done {
                     return None;
                 }
-                match stream.next().await {
+                let Ok(next) = tokio::time::timeout(idle, stream.next()).await else {
+                    fault.store(FAULT_TIMED_OUT, Ordering::SeqCst);
+                    return Some((
+                        Err(BodyError::Transport(format!(
+                            "the client sent no body bytes for {idle:?}"
+                        ))),
+                        (stream, seen, true),
+                    ));
+                };
+                match next {
                     None => None,
                     Some(Ok(chunk)) => {
                         let seen = seen + chunk.len();
                         if seen > limit {
-                            too_large.store(true, Ordering::SeqCst);
+                            fault.store(FAULT_TOO_LARGE, Ordering::SeqCst);
                             Some((Err(BodyError::TooLarge { limit }), (stream, seen, true)))
                         } else {
                             Some((Ok(chunk), (stream, seen, false)))

@@ -27,8 +27,24 @@ pub struct RequestLog {
     pub api: Option<String>,
     pub operation: Option<String>,
     pub backend: Option<String>,
-    /// Tokens counted for the request (token-limit / emit-token-metric), when known.
-    pub tokens: Option<u64>,
+    /// Tokens of the request, when the handler knows them. When it does not, the host reads
+    /// them from the response's `usage` (a JSON body or a streamed usage event).
+    pub tokens: Option<TokenUsage>,
+}
+
+/// Azure OpenAI's `usage`: prompt, completion and total tokens. Logged as
+/// `prompt/completion/total`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub prompt: u64,
+    pub completion: u64,
+    pub total: u64,
+}
+
+impl std::fmt::Display for TokenUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.prompt, self.completion, self.total)
+    }
 }
 
 /// A handler's answer.

@@ -9,6 +9,7 @@ mod convert;
 mod handler;
 mod metrics;
 mod traces;
+mod usage;
 mod watch;
 
 use std::collections::hash_map::RandomState;
@@ -18,7 +19,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use apim_engine::errors::{error_body, error_response, internal_error_response};
@@ -33,8 +34,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-pub use backends::{IN_PROCESS_BODY_LIMIT, InProcessBackends};
-pub use handler::{HandledResponse, RequestHandler, RequestInfo, RequestLog, handler_fn};
+pub use backends::{IN_PROCESS_BODY_LIMIT, InProcessBackends, recording_backend};
+pub use handler::{
+    HandledResponse, RequestHandler, RequestInfo, RequestLog, TokenUsage, handler_fn,
+};
 pub use metrics::{DURATION_BUCKETS, HostMetrics, sanitize_name};
 pub use traces::TraceStore;
 pub use watch::{WatchError, Watcher, watch, watch_and_reload};
@@ -65,8 +68,15 @@ pub struct HostConfig {
     pub max_header_bytes: usize,
     /// Most header lines in a request. Default 100.
     pub max_headers: usize,
-    /// A client must send its whole request head within this time (slowloris). Default 30 s.
+    /// A client must send its whole request head within this time (slowloris); an idle
+    /// keep-alive connection is closed after it too. Default 30 s.
     pub header_read_timeout: Duration,
+    /// Longest pause while a request body is read (slow body): past it the answer is 408 and
+    /// the connection is closed. Default 30 s.
+    pub body_read_timeout: Duration,
+    /// Largest response body sent (`None`: no limit, as APIM). A buffered body past it is
+    /// answered 502; a streamed one is cut off there (the connection is aborted).
+    pub max_response_body: Option<usize>,
     /// On shutdown, requests in flight get this long to finish. Default 30 s.
     pub shutdown_grace: Duration,
     /// Traces kept (the oldest dropped first). Default 1,000.
@@ -85,6 +95,8 @@ impl std::fmt::Debug for HostConfig {
             .field("max_header_bytes", &self.max_header_bytes)
             .field("max_headers", &self.max_headers)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("max_response_body", &self.max_response_body)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("trace_capacity", &self.trace_capacity)
             .finish_non_exhaustive()
@@ -99,6 +111,8 @@ impl Default for HostConfig {
             max_header_bytes: 64 * 1024,
             max_headers: 100,
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
+            max_response_body: None,
             shutdown_grace: Duration::from_secs(30),
             trace_capacity: 1000,
             metrics: None,
@@ -377,13 +391,20 @@ async fn gateway(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<u64>().ok());
-    let too_large = Arc::new(AtomicBool::new(false));
+    let fault = Arc::new(AtomicU8::new(convert::FAULT_NONE));
     let mut log = RequestLog::default();
     let mut trace_doc = None;
     let response = if declared_len.is_some_and(|n| n > limit as u64) {
         too_large_response(limit)
     } else {
-        match convert::to_engine_request(req, peer, state.local_addr, limit, too_large.clone()) {
+        match convert::to_engine_request(
+            req,
+            peer,
+            state.local_addr,
+            limit,
+            state.config.body_read_timeout,
+            fault.clone(),
+        ) {
             Err(r) => r,
             Ok(engine_req) => {
                 let handler = state.handler.load();
@@ -399,10 +420,10 @@ async fn gateway(
                     Ok(handled) => {
                         log = handled.log;
                         trace_doc = handled.trace;
-                        if too_large.load(Ordering::SeqCst) {
-                            too_large_response(limit)
-                        } else {
-                            handled.response
+                        match fault.load(Ordering::SeqCst) {
+                            convert::FAULT_TOO_LARGE => too_large_response(limit),
+                            convert::FAULT_TIMED_OUT => slow_body_response(),
+                            _ => handled.response,
                         }
                     }
                     Err(panic) => {
@@ -419,16 +440,61 @@ async fn gateway(
         }
     };
 
-    let mut out = match convert::to_hyper_response(response) {
-        Ok(r) => r,
+    // A streamed body is logged when it ends (its usage event comes last); the line waits in
+    // `slot` until the status is known.
+    let mut response = response;
+    let max_response = state.config.max_response_body;
+    if let Some(max) = max_response {
+        if response.body.peek().is_some_and(|b| b.len() > max) {
+            response = response_too_large(max);
+        }
+    }
+    let slot = if response.body.is_present()
+        && !response.body.is_consumed()
+        && response.body.peek().is_none()
+    {
+        let scan = BodyScan::for_content_type(
+            response
+                .headers
+                .first("content-type")
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+        );
+        let slot: LogSlot = Arc::new(parking_lot::Mutex::new(None));
+        let inner = std::mem::replace(&mut response.body, apim_engine::http::Body::none());
+        response.body = apim_engine::http::Body::from_stream(Box::pin(LoggedStream {
+            inner: inner.into_stream(),
+            scan,
+            slot: slot.clone(),
+            ended: false,
+            cut: false,
+            limit: max_response,
+            sent: 0,
+        }));
+        Some(slot)
+    } else {
+        None
+    };
+    let buffered_tokens = response.body.peek().and_then(|b| usage::from_json(b));
+
+    let (mut out, slot) = match convert::to_hyper_response(response) {
+        Ok(r) => (r, slot),
         Err(why) => {
             tracing::error!(target: "apim_emu::host", request_id = %request_id, error = %why, "response cannot be sent");
-            convert::to_hyper_response(internal_error_response(&request_id))
-                .unwrap_or_else(|_| json_response(500, error_body(500, "Internal server error")))
+            let r = convert::to_hyper_response(internal_error_response(&request_id))
+                .unwrap_or_else(|_| json_response(500, error_body(500, "Internal server error")));
+            (r, None)
         }
     };
     // The status actually sent (a response that could not be sent became a 500).
     let status = out.status().as_u16();
+    if fault.load(Ordering::SeqCst) == convert::FAULT_TIMED_OUT {
+        // What is left of a body that stopped arriving cannot be told from the next request.
+        out.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
 
     if trace {
         if let Some(t) = trace_doc {
@@ -447,24 +513,175 @@ async fn gateway(
         }
     }
 
-    let elapsed = start.elapsed();
     state
         .host_metrics
-        .observe(status, log.api.as_deref(), elapsed);
-    tracing::info!(
-        target: "apim_emu::request",
-        method = %method,
-        path = %path,
+        .observe(status, log.api.as_deref(), start.elapsed());
+    let line = LogLine {
+        method,
+        path,
         status,
-        api = log.api.as_deref().unwrap_or("-"),
-        operation = log.operation.as_deref().unwrap_or("-"),
-        backend = log.backend.as_deref().unwrap_or("-"),
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        tokens = log.tokens.map(|t| t.to_string()).as_deref().unwrap_or("-"),
-        request_id = %request_id,
-        "request"
-    );
+        log,
+        request_id,
+        start,
+    };
+    match slot {
+        Some(slot) => *slot.lock() = Some(line),
+        None => line.emit(buffered_tokens, true),
+    }
     out
+}
+
+/// The per-request log line, written once the whole response has been handed to the
+/// connection (or the client went away).
+struct LogLine {
+    method: http::Method,
+    path: String,
+    status: u16,
+    log: RequestLog,
+    request_id: String,
+    start: Instant,
+}
+
+impl LogLine {
+    fn emit(self, tokens: Option<TokenUsage>, complete: bool) {
+        let elapsed = self.start.elapsed();
+        let tokens = self.log.tokens.or(tokens).map(|t| t.to_string());
+        let log = &self.log;
+        macro_rules! line {
+            ($message:literal) => {
+                tracing::info!(
+                    target: "apim_emu::request",
+                    method = %self.method,
+                    path = %self.path,
+                    status = self.status,
+                    api = log.api.as_deref().unwrap_or("-"),
+                    operation = log.operation.as_deref().unwrap_or("-"),
+                    backend = log.backend.as_deref().unwrap_or("-"),
+                    duration_ms = elapsed.as_secs_f64() * 1000.0,
+                    tokens = tokens.as_deref().unwrap_or("-"),
+                    request_id = %self.request_id,
+                    $message
+                )
+            };
+        }
+        if complete {
+            line!("request");
+        } else {
+            line!("request (the response body did not reach its end: client gone or size limit)");
+        }
+    }
+}
+
+type LogSlot = Arc<parking_lot::Mutex<Option<LogLine>>>;
+
+/// Largest streamed JSON body kept to read its `usage`.
+const MAX_SCANNED_JSON: usize = 1024 * 1024;
+
+/// What a streamed body is read for as it passes.
+enum BodyScan {
+    Sse(usage::SseUsage),
+    Json(Vec<u8>),
+    /// Too large, or neither JSON nor events.
+    Nothing,
+}
+
+impl BodyScan {
+    fn for_content_type(content_type: Option<&str>) -> BodyScan {
+        match content_type {
+            Some(c) if c.contains("event-stream") => BodyScan::Sse(usage::SseUsage::default()),
+            Some(c) if c.contains("json") => BodyScan::Json(Vec::new()),
+            _ => BodyScan::Nothing,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        match self {
+            BodyScan::Sse(s) => s.feed(chunk),
+            BodyScan::Json(b) if b.len() + chunk.len() <= MAX_SCANNED_JSON => {
+                b.extend_from_slice(chunk)
+            }
+            BodyScan::Json(_) => *self = BodyScan::Nothing,
+            BodyScan::Nothing => {}
+        }
+    }
+
+    fn tokens(&mut self) -> Option<TokenUsage> {
+        match self {
+            BodyScan::Sse(s) => s.finish(),
+            BodyScan::Json(b) => usage::from_json(b),
+            BodyScan::Nothing => None,
+        }
+    }
+}
+
+/// A streamed response body that writes the request's log line when it ends or is dropped.
+struct LoggedStream {
+    inner: apim_engine::http::BodyStream,
+    scan: BodyScan,
+    slot: LogSlot,
+    ended: bool,
+    /// Cut off at `limit`.
+    cut: bool,
+    /// `max_response_body`.
+    limit: Option<usize>,
+    sent: usize,
+}
+
+impl futures_util::Stream for LoggedStream {
+    type Item = Result<bytes::Bytes, apim_engine::http::BodyError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.ended || this.cut {
+            return std::task::Poll::Ready(None);
+        }
+        let polled = this.inner.as_mut().poll_next(cx);
+        match &polled {
+            std::task::Poll::Ready(Some(Ok(chunk))) => {
+                this.sent += chunk.len();
+                if let Some(limit) = this.limit.filter(|l| this.sent > *l) {
+                    // The headers are gone: cutting the body off is all that is left to do.
+                    this.cut = true;
+                    tracing::warn!(target: "apim_emu::host", limit, "streamed response body cut off at the response size limit");
+                    return std::task::Poll::Ready(Some(Err(
+                        apim_engine::http::BodyError::TooLarge { limit },
+                    )));
+                }
+                this.scan.feed(chunk)
+            }
+            std::task::Poll::Ready(None) => this.ended = true,
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl Drop for LoggedStream {
+    fn drop(&mut self) {
+        if let Some(line) = self.slot.lock().take() {
+            let tokens = self.scan.tokens();
+            line.emit(tokens, self.ended && !self.cut);
+        }
+    }
+}
+
+/// 408 when the client stopped sending its body (the emulator's wording; see docs/compat.md).
+fn slow_body_response() -> apim_engine::http::Response {
+    error_response(
+        408,
+        "Request timeout: the client stopped sending the request body.",
+    )
+}
+
+/// 502 for a buffered response body past `max_response_body`.
+fn response_too_large(limit: usize) -> apim_engine::http::Response {
+    error_response(
+        502,
+        &format!("Bad gateway: the response body is larger than {limit} bytes."),
+    )
 }
 
 /// 413 in APIM's error body shape (the message is the emulator's; see docs/compat.md).
