@@ -18,6 +18,8 @@ use crate::named_values::{NamedValues, UnknownNames};
 use crate::pipeline::Step;
 use crate::service::{PolicySource, ServiceDefinition};
 
+mod observe;
+
 /// A read policy document and what is needed to report positions in it.
 pub(super) struct Doc {
     origin: String,
@@ -136,6 +138,9 @@ struct Builder<'s> {
     /// Token-limit policies of the effective inbound section being built: settled at the start
     /// of outbound and on-error.
     token_limits: Vec<Arc<super::steps::TokenLimitSpec>>,
+    /// Token-metric policies of the effective inbound section being built: emitted at the
+    /// start of outbound.
+    token_metrics: Vec<Arc<super::observe::TokenMetricSpec>>,
 }
 
 struct At<'d> {
@@ -747,6 +752,15 @@ impl<'s> Builder<'s> {
                 let spec = Arc::new(spec);
                 self.token_limits.push(spec.clone());
                 Kind::TokenLimit(spec)
+            }
+            ElementKind::EmitMetric
+            | ElementKind::AzureOpenAiEmitTokenMetric
+            | ElementKind::LlmEmitTokenMetric
+            | ElementKind::LogToEventhub => {
+                let Some(kind) = self.observe(el, doc, &loc) else {
+                    return;
+                };
+                kind
             }
             ElementKind::CacheStoreValue => {
                 let key = self.required(doc, el, "key");
@@ -1411,6 +1425,7 @@ impl<'s> Builder<'s> {
         self.lookup = None;
         self.store = None;
         self.token_limits.clear();
+        self.token_metrics.clear();
         let mut sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
@@ -1447,10 +1462,25 @@ impl<'s> Builder<'s> {
         if let Some((i, _)) = &mut self.store {
             *i += settles.len();
         }
+        // Token metrics are emitted once the usage is known, after the token counting.
+        let metrics = std::mem::take(&mut self.token_metrics);
+        let emits = metrics.iter().map(|spec| {
+            Box::new(PlanStep {
+                node: super::observe::emit_node(spec),
+                service: self.service.clone(),
+            }) as Box<dyn Step<apim_csharp::Value>>
+        });
+        sections
+            .outbound
+            .splice(settles.len()..settles.len(), emits);
+        if let Some((i, _)) = &mut self.store {
+            *i += metrics.len();
+        }
         Effective {
             sections,
             reads_request_body: self.reads_body,
             token_limits: settles,
+            token_metrics: metrics,
             cors: self.cors.take(),
             cache: self
                 .lookup
@@ -1523,6 +1553,7 @@ pub(super) fn build_all(
         store: None,
         limiters,
         token_limits: Vec::new(),
+        token_metrics: Vec::new(),
     };
     let mut effective = HashMap::new();
     effective.insert(

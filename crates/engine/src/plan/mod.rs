@@ -18,14 +18,17 @@
 //! xml-to-json, send-request, send-one-way-request, wait, limit-concurrency, trace,
 //! authentication-basic, authentication-managed-identity, check-header, ip-filter, cors,
 //! cache-lookup, cache-store, cache-lookup-value, cache-store-value, cache-remove-value,
-//! azure-openai-token-limit, llm-token-limit. Any other policy is a compile diagnostic
+//! azure-openai-token-limit, llm-token-limit, emit-metric, azure-openai-emit-token-metric,
+//! llm-emit-token-metric, log-to-eventhub. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
 mod cache;
 pub(crate) mod host;
+mod observe;
 mod run;
 mod steps;
+mod usage;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -78,6 +81,8 @@ pub(crate) struct Effective {
     /// Token-limit policies of inbound: tickets a request left unsettled (return-response,
     /// a cache hit) are dropped when it ends.
     pub token_limits: Vec<Arc<steps::TokenLimitSpec>>,
+    /// Token-metric policies: dimensions of requests that ended before outbound are dropped.
+    pub token_metrics: Vec<Arc<observe::TokenMetricSpec>>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no

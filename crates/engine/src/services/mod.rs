@@ -2,6 +2,7 @@
 //! stores and sinks — injectable so the gateway and the test runner share one engine.
 
 mod clock;
+mod event_sinks;
 mod http_client;
 mod mock;
 mod moka_store;
@@ -13,6 +14,7 @@ mod tokens;
 use std::sync::Arc;
 
 pub use clock::{Clock, VirtualClock, WallClock};
+pub use event_sinks::{EventRouter, JsonLinesFileSink, StdoutEventSink, event_json_line};
 pub use http_client::{
     BackendRequest, HttpClient, HttpError, HttpVersion, ReqwestClient, SharedHttp, TlsOptions,
     send_with_timeout,
