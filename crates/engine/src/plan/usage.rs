@@ -45,11 +45,16 @@ pub(crate) async fn reported(ctx: &mut RequestContext<'_, Value>) -> Reported {
     let Some(bytes) = ctx.response.body.peek() else {
         return Reported::None;
     };
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        return match usage_of(&json) {
+    // A JSON response: only `usage` is read (typed, the rest skipped without building it).
+    if let Ok(doc) = serde_json::from_slice::<WithUsage>(bytes) {
+        return match doc.usage.and_then(RawUsage::usage) {
             Some(u) => Reported::Usage(u),
             None => Reported::None,
         };
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        // JSON whose `usage` is not an object of counts.
+        return Reported::None;
     }
     let text = String::from_utf8_lossy(bytes);
     let chunks: Vec<serde_json::Value> = text
@@ -90,15 +95,44 @@ pub(crate) async fn reported(ctx: &mut RequestContext<'_, Value>) -> Reported {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct WithUsage {
+    #[serde(default)]
+    usage: Option<RawUsage>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+}
+
+impl RawUsage {
+    fn usage(self) -> Option<Usage> {
+        counts(
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.total_tokens,
+        )
+    }
+}
+
 /// `usage` of one JSON document; `total_tokens` when given, else prompt + completion.
 pub(crate) fn usage_of(json: &serde_json::Value) -> Option<Usage> {
     let usage = json.get("usage")?;
     let part = |n: &str| usage.get(n).and_then(|t| t.as_u64());
-    let (prompt, completion, total) = (
+    counts(
         part("prompt_tokens"),
         part("completion_tokens"),
         part("total_tokens"),
-    );
+    )
+}
+
+fn counts(prompt: Option<u64>, completion: Option<u64>, total: Option<u64>) -> Option<Usage> {
     if prompt.is_none() && completion.is_none() && total.is_none() {
         return None;
     }
@@ -145,6 +179,23 @@ mod tests {
         assert_eq!(usage_of(&j).unwrap().total, 7);
         assert!(usage_of(&serde_json::json!({"usage": {}})).is_none());
         assert!(usage_of(&serde_json::json!({"usage": null})).is_none());
+    }
+
+    #[test]
+    fn typed_reading_matches_the_generic_one() {
+        for doc in [
+            r#"{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":0}}}"#,
+            r#"{"usage":{"prompt_tokens":3,"total_tokens":3}}"#,
+            r#"{"usage":null}"#,
+            r#"{"id":"x"}"#,
+        ] {
+            let typed = serde_json::from_slice::<WithUsage>(doc.as_bytes())
+                .unwrap()
+                .usage
+                .and_then(RawUsage::usage);
+            let generic = usage_of(&serde_json::from_str(doc).unwrap());
+            assert_eq!(typed, generic, "{doc}");
+        }
     }
 
     #[test]
