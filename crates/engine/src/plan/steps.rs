@@ -1363,9 +1363,7 @@ async fn token_check(
         .request
         .body
         .peek()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-        .and_then(|j| j.get("stream").and_then(|s| s.as_bool()))
-        .unwrap_or(false);
+        .is_some_and(|b| super::usage::requests_stream(b));
     let estimate = if streamed || boolean(&spec.estimate, service, ctx, env, loc)? {
         estimate_prompt_tokens(ctx)
     } else {

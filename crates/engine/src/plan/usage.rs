@@ -146,6 +146,20 @@ fn counts(prompt: Option<u64>, completion: Option<u64>, total: Option<u64>) -> O
     })
 }
 
+/// The request body asks for a streamed response (`"stream": true`); only that member is read.
+pub(crate) fn requests_stream(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct StreamFlag {
+        #[serde(default)]
+        stream: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<StreamFlag>(body)
+        .ok()
+        .and_then(|f| f.stream)
+        .and_then(|s| s.as_bool())
+        .unwrap_or(false)
+}
+
 /// The total the token-limit policies count: reported usage only (`None` when the response
 /// has none; the caller then keeps its estimate).
 pub(crate) async fn reported_total(ctx: &mut RequestContext<'_, Value>) -> Option<u64> {
@@ -196,6 +210,16 @@ mod tests {
             let generic = usage_of(&serde_json::from_str(doc).unwrap());
             assert_eq!(typed, generic, "{doc}");
         }
+    }
+
+    #[test]
+    fn only_a_boolean_true_stream_member_streams() {
+        assert!(requests_stream(br#"{"stream":true,"messages":[]}"#));
+        assert!(!requests_stream(br#"{"stream":false}"#));
+        assert!(!requests_stream(br#"{"stream":"true"}"#));
+        assert!(!requests_stream(br#"{"messages":[]}"#));
+        assert!(!requests_stream(b"not json"));
+        assert!(!requests_stream(br#"[1]"#));
     }
 
     #[test]
