@@ -19,9 +19,10 @@ use crate::pipeline::Step;
 use crate::service::{PolicySource, ServiceDefinition};
 
 mod ai;
-// rate-limit, quota and the cache policies' caching-type (issue 5).
 mod jwt;
+// rate-limit, quota and the cache policies' caching-type (issue 5).
 mod limits;
+mod observe;
 
 /// A read policy document and what is needed to report positions in it.
 pub(super) struct Doc {
@@ -150,6 +151,9 @@ struct Builder<'s> {
     ai: ai::AiState,
     /// OpenID configurations fetched by validate-jwt / validate-azure-ad-token, per plan.
     openid: Arc<super::jwt::OpenIdCache>,
+    /// Token-metric policies of the effective inbound section being built: emitted at the
+    /// start of outbound.
+    token_metrics: Vec<Arc<super::observe::TokenMetricSpec>>,
 }
 
 struct At<'d> {
@@ -783,6 +787,15 @@ impl<'s> Builder<'s> {
                     return;
                 };
                 Kind::ValidateJwt(Arc::new(spec))
+            }
+            ElementKind::EmitMetric
+            | ElementKind::AzureOpenAiEmitTokenMetric
+            | ElementKind::LlmEmitTokenMetric
+            | ElementKind::LogToEventhub => {
+                let Some(kind) = self.observe(el, doc, &loc) else {
+                    return;
+                };
+                kind
             }
             ElementKind::CacheStoreValue => {
                 let caching = self.caching_type(doc, el);
@@ -1473,6 +1486,7 @@ impl<'s> Builder<'s> {
         self.token_limits.clear();
         self.has_limits = false;
         self.semantic_reset();
+        self.token_metrics.clear();
         let mut sections = crate::pipeline::Sections {
             inbound: self.section(SectionKind::Inbound, scopes),
             backend: self.section(SectionKind::Backend, scopes),
@@ -1509,7 +1523,21 @@ impl<'s> Builder<'s> {
         if let Some((i, _)) = &mut self.store {
             *i += settles.len();
         }
-        let semantic = self.semantic_take(settles.len());
+        // Token metrics are emitted once the usage is known, after the token counting.
+        let metrics = std::mem::take(&mut self.token_metrics);
+        let emits = metrics.iter().map(|spec| {
+            Box::new(PlanStep {
+                node: super::observe::emit_node(spec),
+                service: self.service.clone(),
+            }) as Box<dyn Step<apim_csharp::Value>>
+        });
+        sections
+            .outbound
+            .splice(settles.len()..settles.len(), emits);
+        if let Some((i, _)) = &mut self.store {
+            *i += metrics.len();
+        }
+        let semantic = self.semantic_take(settles.len() + metrics.len());
         if semantic.is_some() && self.lookup.is_some() {
             self.diags.push(PlanDiagnostic {
                 origin: "policies".into(),
@@ -1525,6 +1553,7 @@ impl<'s> Builder<'s> {
             token_limits: settles,
             limits: self.has_limits.then(|| self.ledgers.clone()),
             semantic: semantic.map(Arc::new),
+            token_metrics: metrics,
             cors: self.cors.take(),
             cache: self
                 .lookup
@@ -1603,6 +1632,7 @@ pub(super) fn build_all(
         external_cache,
         ai: Default::default(),
         openid: Arc::default(),
+        token_metrics: Vec::new(),
     };
     let mut effective = HashMap::new();
     effective.insert(

@@ -22,7 +22,8 @@
 //! quota-by-key, azure-openai-token-limit, llm-token-limit, azure-openai-semantic-cache-lookup,
 //! azure-openai-semantic-cache-store, llm-semantic-cache-lookup, llm-semantic-cache-store,
 //! llm-content-safety, validate-jwt, validate-azure-ad-token, proxy, authentication-certificate
-//! (thumbprint, certificate-id). Any other policy is a compile diagnostic
+//! (thumbprint, certificate-id), emit-metric, azure-openai-emit-token-metric,
+//! llm-emit-token-metric, log-to-eventhub. Any other policy is a compile diagnostic
 //! (`PLAN0001`), never a silent no-op.
 
 mod build;
@@ -30,9 +31,11 @@ mod cache;
 pub(crate) mod host;
 mod jwt;
 mod limits;
+mod observe;
 mod proxy;
 mod run;
 mod steps;
+mod usage;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -90,6 +93,8 @@ pub(crate) struct Effective {
     pub limits: Option<Arc<limits::Ledgers>>,
     /// Semantic-cache lookup / store positions.
     pub semantic: Option<Arc<steps::semantic::SemanticCache>>,
+    /// Token-metric policies: dimensions of requests that ended before outbound are dropped.
+    pub token_metrics: Vec<Arc<observe::TokenMetricSpec>>,
 }
 
 /// Key of an effective plan: API id, operation id (`None`: an API-level request that matched no

@@ -111,6 +111,9 @@ pub async fn run_with(
                     for t in &e.token_limits {
                         t.pending.lock().remove(&ctx.request_id);
                     }
+                    for m in &e.token_metrics {
+                        m.forget(&ctx.request_id);
+                    }
                     summary
                 }
                 None => {

@@ -76,6 +76,8 @@ pub(crate) enum Kind {
         spec: Arc<TokenLimitSpec>,
         on_error: bool,
     },
+    /// emit-metric, the token-metric policies, log-to-eventhub.
+    Observe(super::observe::Observe),
     Choose {
         whens: Vec<(Val, Vec<Node>)>,
         otherwise: Vec<Node>,
@@ -311,7 +313,7 @@ fn evaluate(
     })
 }
 
-fn value(
+pub(super) fn value(
     v: &Val,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
@@ -494,6 +496,7 @@ pub(crate) fn exec<'a>(
             }
             Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
             Kind::ContentSafety(spec) => content_safety::run(spec, service, ctx, env, loc).await,
+            Kind::Observe(o) => super::observe::run(o, service, ctx, env, loc).await,
             Kind::Choose { whens, otherwise } => {
                 for (i, (cond, body)) in whens.iter().enumerate() {
                     if boolean(cond, service, ctx, env, loc)? {
@@ -1422,9 +1425,7 @@ async fn token_check(
         .request
         .body
         .peek()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-        .and_then(|j| j.get("stream").and_then(|s| s.as_bool()))
-        .unwrap_or(false);
+        .is_some_and(|b| super::usage::requests_stream(b));
     let estimate = if streamed || boolean(&spec.estimate, service, ctx, env, loc)? {
         estimate_prompt_tokens(ctx)
     } else {
@@ -1486,7 +1487,7 @@ async fn token_check(
 /// Prompt tokens of the request body (chat `messages`, completions `prompt` or embeddings
 /// `input`) with the tokenizer of its `model`. `None` when the body is not such a request: the
 /// usage the backend reports is then all that is counted.
-fn estimate_prompt_tokens(ctx: &RequestContext<'_, Value>) -> Option<u64> {
+pub(super) fn estimate_prompt_tokens(ctx: &RequestContext<'_, Value>) -> Option<u64> {
     use apim_simulator::tokens::{CountOptions, Operation, count_prompt_tokens};
     let bytes = ctx.request.body.peek()?;
     let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
@@ -1504,41 +1505,6 @@ fn estimate_prompt_tokens(ctx: &RequestContext<'_, Value>) -> Option<u64> {
     let options = CountOptions { image_tokens: 1200 };
     let n = count_prompt_tokens(operation, model, &json, options).ok()?;
     u64::try_from(n).ok()
-}
-
-/// `usage.total_tokens` (or prompt + completion tokens) of a JSON response body, read without
-/// consuming it.
-async fn reported_tokens(ctx: &mut RequestContext<'_, Value>) -> Option<u64> {
-    if ctx.response.body.is_stream() {
-        ctx.response
-            .body
-            .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
-            .await
-            .ok()?;
-    }
-    let bytes = ctx.response.body.peek()?;
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(json) => usage_total(&json),
-        // A streamed (server-sent events) response: the last chunk that carries usage.
-        Err(_) => String::from_utf8_lossy(bytes)
-            .lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
-            .find_map(|j| usage_total(&j)),
-    }
-}
-
-fn usage_total(json: &serde_json::Value) -> Option<u64> {
-    let usage = json.get("usage")?;
-    if let Some(t) = usage.get("total_tokens").and_then(|t| t.as_u64()) {
-        return Some(t);
-    }
-    let part = |n: &str| usage.get(n).and_then(|t| t.as_u64());
-    match (part("prompt_tokens"), part("completion_tokens")) {
-        (None, None) => None,
-        (p, c) => Some(p.unwrap_or(0) + c.unwrap_or(0)),
-    }
 }
 
 async fn token_settle(
@@ -1559,7 +1525,9 @@ async fn token_settle(
         return Ok(Flow::Continue);
     }
     // A response without usage counts what was estimated.
-    let total = reported_tokens(ctx).await.unwrap_or(ticket.estimate());
+    let total = super::usage::reported_total(ctx)
+        .await
+        .unwrap_or(ticket.estimate());
     let usage = spec.limiters.tokens.settle(&ticket, total).await;
     let mut put = |header: &Option<String>, variable: &Option<String>, n: Option<u64>| {
         let Some(n) = n else { return };

@@ -3,6 +3,7 @@
 
 mod certificates;
 mod clock;
+mod event_sinks;
 mod http_client;
 mod mock;
 mod moka_store;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 pub use certificates::CertificateStore;
 pub use clock::{Clock, VirtualClock, WallClock};
+pub use event_sinks::{EventRouter, JsonLinesFileSink, StdoutEventSink, event_json_line};
 pub use http_client::{
     BackendRequest, ClientCertificate, HttpClient, HttpError, HttpVersion, ProxyOptions,
     ReqwestClient, SharedHttp, TlsOptions, send_with_timeout,
