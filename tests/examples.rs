@@ -172,6 +172,25 @@ fn every_example_loads_with_an_empty_environment() {
     }
 }
 
+/// `serve` runs every example: each compiles into a plan with no diagnostic (no policy the
+/// emulator refuses as not supported yet).
+#[test]
+fn every_example_compiles_into_a_plan() {
+    let mut failures = Vec::new();
+    for name in EXAMPLES {
+        let loaded = load_example(name);
+        let (services, _) = apim_engine::services::Services::for_tests(
+            apim_engine::services::VirtualClock::at_default_start(),
+            1,
+        );
+        if let Err(diags) = apim_engine::plan::compile(&loaded.service, &services) {
+            let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+            failures.push(format!("examples/{name}:\n  {}", text.join("\n  ")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn token_limit_needs_nothing_but_the_simulator() {
     let loaded = load_example("token-limit");

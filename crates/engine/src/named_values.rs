@@ -116,10 +116,41 @@ impl NamedValues {
             .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         for s in secrets {
-            out = out.replace(s, "***");
+            out = if s.chars().count() < SHORT_SECRET {
+                mask_whole_words(&out, s)
+            } else {
+                out.replace(s, "***")
+            };
         }
         out
     }
+}
+
+/// Secrets shorter than this are masked only where they stand alone: masking a one-letter
+/// secret everywhere would turn every message into noise (`e` → `***` in every word).
+const SHORT_SECRET: usize = 4;
+
+/// `text` with the occurrences of `secret` that are not part of a longer alphanumeric run
+/// replaced by `***`.
+fn mask_whole_words(text: &str, secret: &str) -> String {
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find(secret) {
+        let start = from + found;
+        let end = start + secret.len();
+        let before = text[..start].chars().next_back();
+        let after = text[end..].chars().next();
+        if !is_word(before) && !is_word(after) {
+            out.push_str(&text[rest..start]);
+            out.push_str("***");
+            rest = end;
+        }
+        from = end;
+    }
+    out.push_str(&text[rest..]);
+    out
 }
 
 #[cfg(test)]
@@ -197,6 +228,19 @@ mod tests {
                 .unwrap()
                 .text,
             "{{ x }} {{}} {{a b}}"
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_masked_only_where_they_stand_alone() {
+        let nv = NamedValues::new(vec![NamedValue {
+            name: "pin".into(),
+            value: "e".into(),
+            secret: true,
+        }]);
+        assert_eq!(
+            nv.mask("the expression failed: key=e, e;"),
+            "the expression failed: key=***, ***;"
         );
     }
 
