@@ -128,6 +128,27 @@ fn request(url: &Url) -> Request {
     req
 }
 
+/// CPU time of the calling thread (ns), from /proc/thread-self/schedstat: on a machine shared
+/// with parallel builds the wall time per iteration overstates the cost.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Prints the CPU time per call of `f` over `n` calls.
+fn report_cpu(name: &str, n: u32, mut f: impl FnMut()) {
+    let Some(start) = thread_cpu_ns() else { return };
+    for _ in 0..n {
+        f();
+    }
+    if let Some(end) = thread_cpu_ns() {
+        println!(
+            "{name}: {:.1} µs CPU time per request ({n} requests)",
+            (end - start) as f64 / f64::from(n) / 1000.0
+        );
+    }
+}
+
 const COMPLETION: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#;
 
 fn bench(c: &mut Criterion) {
@@ -165,6 +186,14 @@ fn bench(c: &mut Criterion) {
             "aoai-westus.openai.azure.com"
         ]
     );
+    report_cpu("examples/round-robin policy + retry", 20_000, || {
+        rt.block_on(
+            handles
+                .clock
+                .run(plan::run(&plan, request(&url), &services)),
+        );
+        handles.http.clear_calls();
+    });
     c.bench_function(
         "plan: examples/round-robin policy + retry on 429, one request (MockHttp)",
         |b| {
@@ -194,6 +223,14 @@ fn bench(c: &mut Criterion) {
             .run(plan::run(&plan, request(&url), &services)),
     );
     assert_eq!((o.response.status, handles.http.call_count()), (200, 2));
+    report_cpu("pool round-robin + retry", 20_000, || {
+        rt.block_on(
+            handles
+                .clock
+                .run(plan::run(&plan, request(&url), &services)),
+        );
+        handles.http.clear_calls();
+    });
     c.bench_function(
         "plan: pool round-robin + retry on 429, one request (MockHttp, no 429)",
         |b| {

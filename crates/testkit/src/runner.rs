@@ -579,8 +579,10 @@ fn run_case<E: EngineUnderTest>(
         None => VirtualClock::at_default_start(),
     };
     let (services, handles) = Services::for_tests(start.clone(), case.seed.unwrap_or(0));
-    let mut service = service.clone();
+    // Most cases override no named value: they share the suite's definition.
+    let mut service = std::borrow::Cow::Borrowed(service);
     for (k, v) in &case.named_values {
+        let service = service.to_mut();
         match service
             .named_values
             .iter_mut()
