@@ -321,6 +321,10 @@ pub struct CallExpect {
     pub headers: BTreeMap<String, HeaderExpect>,
     #[serde(default)]
     pub body: Option<BodyExpect>,
+    /// When the call was made: virtual time since the client request was sent (`0s`, `2s`,
+    /// `1500ms`), exact (retry intervals, mock latencies).
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// A metric record (`emit-metric`, `azure-openai-emit-token-metric`).

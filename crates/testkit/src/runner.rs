@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use apim_engine::http::{DEFAULT_BUFFER_LIMIT, Request, Url};
 use apim_engine::service::{NamedValue, ServiceDefinition};
 use apim_engine::services::{
-    EventRecord, MetricRecord, MockFault, MockMatch, MockReply, RecordedCall, Services,
+    Clock, EventRecord, MetricRecord, MockFault, MockMatch, MockReply, RecordedCall, Services,
     VirtualClock,
 };
 use apim_gateway::config::{LoadOptions, load};
@@ -559,6 +559,8 @@ fn subscription_key(
 
 /// What one request left behind, for checking.
 pub struct Observed {
+    /// When the client request was sent (virtual clock).
+    pub sent_at: chrono::DateTime<chrono::Utc>,
     pub outcome: Outcome,
     pub body: Bytes,
     pub calls: Vec<RecordedCall>,
@@ -579,8 +581,10 @@ fn run_case<E: EngineUnderTest>(
         None => VirtualClock::at_default_start(),
     };
     let (services, handles) = Services::for_tests(start.clone(), case.seed.unwrap_or(0));
-    let mut service = service.clone();
+    // Most cases override no named value: they share the suite's definition.
+    let mut service = std::borrow::Cow::Borrowed(service);
     for (k, v) in &case.named_values {
+        let service = service.to_mut();
         match service
             .named_values
             .iter_mut()
@@ -643,6 +647,7 @@ fn run_case<E: EngineUnderTest>(
                 handles.metrics.records().len(),
                 handles.events.events().len(),
             );
+            let sent_at = handles.clock.now();
             let mut outcome = match engine.send(&instance, req).await {
                 Ok(o) => o,
                 Err(e) => return CaseOutcome::Error(format!("the engine failed: {e}")),
@@ -652,6 +657,7 @@ fn run_case<E: EngineUnderTest>(
                 Err(e) => return CaseOutcome::Error(format!("reading the response body: {e}")),
             };
             let observed = Observed {
+                sent_at,
                 body,
                 calls: handles.http.calls().into_iter().skip(c0).collect(),
                 metrics: handles.metrics.records().into_iter().skip(m0).collect(),
@@ -740,12 +746,20 @@ pub fn check(expect: &Expect, o: &Observed, service: &ServiceDefinition) -> Vec<
             }
         }
         for (i, (e, a)) in c.calls.iter().flatten().zip(&o.calls).enumerate() {
-            out.extend(match_call(
-                e,
-                a,
-                &format!("backend call {}", i + 1),
-                service,
-            ));
+            let at = format!("backend call {}", i + 1);
+            out.extend(match_call(e, a, &at, service));
+            if let Some(after) = &e.after {
+                let actual = (a.at - o.sent_at).to_std().unwrap_or_default();
+                match parse_duration(after) {
+                    Ok(want) if want == actual => {}
+                    Ok(_) => out.push(Mismatch::new(
+                        format!("{at} after"),
+                        after.clone(),
+                        duration_text(actual),
+                    )),
+                    Err(err) => out.push(Mismatch::new(format!("{at} after"), after.clone(), err)),
+                }
+            }
         }
     }
     for (name, expected) in &expect.variables {
@@ -831,6 +845,17 @@ pub fn check(expect: &Expect, o: &Observed, service: &ServiceDefinition) -> Vec<
         }
     }
     out
+}
+
+/// A duration as a test file writes it: `3s`, `80ms`, else Rust's notation.
+fn duration_text(d: std::time::Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{d:?}")
+    }
 }
 
 /// Checks one backend call.

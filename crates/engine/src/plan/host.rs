@@ -2,9 +2,12 @@
 //! expression `Environment` over the engine's clock and randomness.
 //!
 //! `HostObject`s must be `'static`, while a `RequestContext` borrows the service definition, so
-//! for one evaluation the mutable parts (request, response, variables) are moved into a shared
-//! [`Live`] cell and moved back afterwards; read-only parts are copied into [`Info`].
+//! for one evaluation the parts expressions read are swapped into a shared [`Live`] cell and
+//! swapped back afterwards. Nothing is copied: the cell of the last evaluation on this thread
+//! is kept (with the placeholders the swaps leave in it) and used again when no host object of
+//! that evaluation outlived it.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,26 +21,29 @@ use parking_lot::Mutex;
 use crate::context::{Deployment, RequestContext, Variables};
 use crate::errors::LastError;
 use crate::http::{HeaderMap, Request, Response, Url};
+use crate::matching::MatchedParameters;
 use crate::service::ServiceDefinition;
 use crate::services::Rng;
 
-/// The mutable state expressions can read (and consume, for bodies).
+/// The state expressions can read (and consume, for bodies): the request's own, swapped in
+/// from the context for one evaluation.
 pub(crate) struct Live {
     pub request: Request,
     pub response: Response,
     pub variables: Variables<Value>,
     /// `context.Trace(message)` calls, recorded into the trace after the evaluation.
     pub traces: Vec<String>,
+    pub info: Info,
 }
 
-/// Read-only facts of the request.
+/// The read-only facts of the request.
 pub(crate) struct Info {
     pub service: Arc<ServiceDefinition>,
     pub request_id: String,
     pub timestamp: chrono::DateTime<chrono::Utc>,
     pub elapsed: Duration,
     pub tracing: bool,
-    pub matched: Vec<(String, String)>,
+    pub matched: MatchedParameters,
     pub api_id: Option<String>,
     pub operation_id: Option<String>,
     pub product_id: Option<String>,
@@ -51,56 +57,134 @@ pub(crate) struct Info {
     pub workspace: Option<(String, String)>,
 }
 
-/// Moves the mutable parts of `ctx` into a `context` value; [`restore`] moves them back.
+thread_local! {
+    /// The cell of the last evaluation on this thread, when nothing else holds it (it keeps
+    /// that evaluation's service alive until the next one).
+    static SPARE: RefCell<Option<Arc<Mutex<Live>>>> = const { RefCell::new(None) };
+}
+
+fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Arc<Mutex<Live>> {
+    Arc::new(Mutex::new(Live {
+        request: Request::new("GET", ctx.request.original_url.clone()),
+        response: Response::default(),
+        variables: Variables::default(),
+        traces: Vec::new(),
+        info: Info {
+            service: service.clone(),
+            request_id: String::new(),
+            timestamp: ctx.timestamp,
+            elapsed: Duration::ZERO,
+            tracing: false,
+            matched: MatchedParameters::default(),
+            api_id: None,
+            operation_id: None,
+            product_id: None,
+            subscription_id: None,
+            subscription_key: None,
+            user_id: None,
+            last_error: None,
+            deployment: Deployment {
+                gateway_id: String::new(),
+                instance_id: String::new(),
+                is_managed: false,
+                region: String::new(),
+                service_id: String::new(),
+                service_name: String::new(),
+            },
+            backend: None,
+            workspace: None,
+        },
+    }))
+}
+
+/// `slot = id`, reusing the slot's buffer.
+fn set_id(slot: &mut Option<String>, id: Option<&str>) {
+    match (slot.as_mut(), id) {
+        (Some(s), Some(id)) => {
+            s.clear();
+            s.push_str(id);
+        }
+        (None, Some(id)) => *slot = Some(id.to_string()),
+        (_, None) => *slot = None,
+    }
+}
+
+/// Swaps the parts of `ctx` expressions read into a `context` value; [`restore`] swaps them
+/// back.
 pub(crate) fn enter(
     ctx: &mut RequestContext<'_, Value>,
     service: &Arc<ServiceDefinition>,
     now_monotonic: Duration,
 ) -> (Value, Arc<Mutex<Live>>) {
-    let placeholder = Request::new("GET", ctx.request.original_url.clone());
-    let live = Arc::new(Mutex::new(Live {
-        request: std::mem::replace(&mut ctx.request, placeholder),
-        response: std::mem::take(&mut ctx.response),
-        variables: std::mem::take(&mut ctx.variables),
-        traces: Vec::new(),
-    }));
-    let info = Arc::new(Info {
-        service: service.clone(),
-        request_id: ctx.request_id.clone(),
-        timestamp: ctx.timestamp,
-        elapsed: ctx.elapsed(now_monotonic),
-        tracing: ctx.trace.is_enabled(),
-        matched: ctx
-            .matched_parameters
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        api_id: ctx.api.map(|a| a.id.clone()),
-        operation_id: ctx.operation.map(|o| o.id.clone()),
-        product_id: ctx.product.map(|p| p.id.clone()),
-        subscription_id: ctx.subscription.map(|s| s.id.clone()),
-        subscription_key: ctx.subscription_key.clone(),
-        user_id: ctx.user.map(|u| u.id.clone()),
-        last_error: ctx.last_error.clone(),
-        deployment: ctx.deployment.clone(),
-        backend: ctx.backend.clone(),
-        workspace: ctx.workspace.map(|w| (w.id.clone(), w.name.clone())),
-    });
-    let host = Value::Host(Arc::new(ContextHost {
-        live: live.clone(),
-        info,
-    }));
+    let live = SPARE
+        .with(|s| s.borrow_mut().take())
+        .unwrap_or_else(|| new_cell(ctx, service));
+    {
+        let mut g = live.lock();
+        let g = &mut *g;
+        std::mem::swap(&mut g.request, &mut ctx.request);
+        std::mem::swap(&mut g.response, &mut ctx.response);
+        std::mem::swap(&mut g.variables, &mut ctx.variables);
+        g.traces.clear();
+        let i = &mut g.info;
+        if !Arc::ptr_eq(&i.service, service) {
+            i.service = service.clone();
+        }
+        std::mem::swap(&mut i.request_id, &mut ctx.request_id);
+        i.timestamp = ctx.timestamp;
+        i.elapsed = ctx.elapsed(now_monotonic);
+        i.tracing = ctx.trace.is_enabled();
+        std::mem::swap(&mut i.matched, &mut ctx.matched_parameters);
+        set_id(&mut i.api_id, ctx.api.map(|a| a.id.as_str()));
+        set_id(&mut i.operation_id, ctx.operation.map(|o| o.id.as_str()));
+        set_id(&mut i.product_id, ctx.product.map(|p| p.id.as_str()));
+        set_id(
+            &mut i.subscription_id,
+            ctx.subscription.map(|s| s.id.as_str()),
+        );
+        set_id(&mut i.user_id, ctx.user.map(|u| u.id.as_str()));
+        std::mem::swap(&mut i.subscription_key, &mut ctx.subscription_key);
+        std::mem::swap(&mut i.last_error, &mut ctx.last_error);
+        std::mem::swap(&mut i.deployment, &mut ctx.deployment);
+        std::mem::swap(&mut i.backend, &mut ctx.backend);
+        i.workspace = ctx.workspace.map(|w| (w.id.clone(), w.name.clone()));
+    }
+    let host = Value::Host(Arc::new(ContextHost { live: live.clone() }));
     (host, live)
 }
 
-/// Moves the request, response and variables back into `ctx`; returns the Trace() messages.
+/// Swaps the request, response, variables and facts back into `ctx`; returns the Trace()
+/// messages.
 pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live>>) -> Vec<String> {
-    let mut g = live.lock();
-    let placeholder = Request::new("GET", g.request.original_url.clone());
-    ctx.request = std::mem::replace(&mut g.request, placeholder);
-    ctx.response = std::mem::take(&mut g.response);
-    ctx.variables = std::mem::take(&mut g.variables);
-    std::mem::take(&mut g.traces)
+    let traces = {
+        let mut g = live.lock();
+        let g = &mut *g;
+        std::mem::swap(&mut g.request, &mut ctx.request);
+        std::mem::swap(&mut g.response, &mut ctx.response);
+        std::mem::swap(&mut g.variables, &mut ctx.variables);
+        let i = &mut g.info;
+        std::mem::swap(&mut i.request_id, &mut ctx.request_id);
+        std::mem::swap(&mut i.matched, &mut ctx.matched_parameters);
+        std::mem::swap(&mut i.subscription_key, &mut ctx.subscription_key);
+        std::mem::swap(&mut i.last_error, &mut ctx.last_error);
+        std::mem::swap(&mut i.deployment, &mut ctx.deployment);
+        std::mem::swap(&mut i.backend, &mut ctx.backend);
+        if Arc::strong_count(live) > 1 {
+            // A host object of this evaluation was kept (in a variable): it goes on seeing
+            // the request's facts, as they were.
+            i.request_id.clone_from(&ctx.request_id);
+            i.matched.clone_from(&ctx.matched_parameters);
+            i.subscription_key.clone_from(&ctx.subscription_key);
+            i.last_error.clone_from(&ctx.last_error);
+            i.deployment.clone_from(&ctx.deployment);
+            i.backend.clone_from(&ctx.backend);
+        }
+        std::mem::take(&mut g.traces)
+    };
+    if Arc::strong_count(live) == 1 {
+        SPARE.with(|s| *s.borrow_mut() = Some(live.clone()));
+    }
+    traces
 }
 
 /// `DateTime` (Kind Utc) of a chrono instant.
@@ -229,17 +313,11 @@ fn url_value(u: &Url) -> Value {
 
 struct ContextHost {
     live: Arc<Mutex<Live>>,
-    info: Arc<Info>,
 }
 
-impl ContextHost {
+impl Info {
     fn api(&self) -> Value {
-        let Some(api) = self
-            .info
-            .api_id
-            .as_deref()
-            .and_then(|id| self.info.service.api(id))
-        else {
+        let Some(api) = self.api_id.as_deref().and_then(|id| self.service.api(id)) else {
             return Value::Null;
         };
         let service_url = api
@@ -274,14 +352,13 @@ impl ContextHost {
 
     fn operation(&self) -> Value {
         let op = self
-            .info
             .api_id
             .as_deref()
-            .and_then(|id| self.info.service.api(id))
+            .and_then(|id| self.service.api(id))
             .and_then(|a| {
                 a.operations
                     .iter()
-                    .find(|o| Some(o.id.as_str()) == self.info.operation_id.as_deref())
+                    .find(|o| Some(o.id.as_str()) == self.operation_id.as_deref())
             });
         match op {
             Some(o) => obj(
@@ -299,10 +376,9 @@ impl ContextHost {
 
     fn product(&self) -> Value {
         match self
-            .info
             .product_id
             .as_deref()
-            .and_then(|id| self.info.service.product(id))
+            .and_then(|id| self.service.product(id))
         {
             Some(p) => obj(
                 Cls::Product,
@@ -326,10 +402,9 @@ impl ContextHost {
 
     fn subscription(&self) -> Value {
         let Some(sub) = self
-            .info
             .subscription_id
             .as_deref()
-            .and_then(|id| self.info.service.subscriptions.iter().find(|s| s.id == id))
+            .and_then(|id| self.service.subscriptions.iter().find(|s| s.id == id))
         else {
             return Value::Null;
         };
@@ -338,7 +413,7 @@ impl ContextHost {
             vec![
                 (M::Id, s(&sub.id)),
                 (M::Name, s(&sub.name)),
-                (M::Key, opt_s(self.info.subscription_key.as_deref())),
+                (M::Key, opt_s(self.subscription_key.as_deref())),
                 (M::PrimaryKey, s(&sub.primary_key)),
                 (M::SecondaryKey, s(&sub.secondary_key)),
                 (
@@ -362,12 +437,7 @@ impl ContextHost {
     }
 
     fn user(&self) -> Value {
-        let Some(u) = self
-            .info
-            .user_id
-            .as_deref()
-            .and_then(|id| self.info.service.user(id))
-        else {
+        let Some(u) = self.user_id.as_deref().and_then(|id| self.service.user(id)) else {
             return Value::Null;
         };
         obj(
@@ -387,7 +457,7 @@ impl ContextHost {
     }
 
     fn last_error(&self) -> Value {
-        match &self.info.last_error {
+        match &self.last_error {
             Some(e) => obj(
                 Cls::LastError,
                 vec![
@@ -405,7 +475,7 @@ impl ContextHost {
     }
 
     fn deployment(&self) -> Value {
-        let d = &self.info.deployment;
+        let d = &self.deployment;
         obj(
             Cls::Deployment,
             vec![
@@ -437,12 +507,10 @@ impl HostObject for ContextHost {
         Ok(match member {
             M::Request => Value::Host(Arc::new(MessageHost {
                 live: self.live.clone(),
-                info: self.info.clone(),
                 request: true,
             })),
             M::Response => Value::Host(Arc::new(MessageHost {
                 live: self.live.clone(),
-                info: self.info.clone(),
                 request: false,
             })),
             M::Variables => {
@@ -455,45 +523,10 @@ impl HostObject for ContextHost {
                     false,
                 )
             }
-            M::RequestId => match Guid::parse(&self.info.request_id) {
-                Ok(g) => Value::Guid(g),
-                Err(_) => Value::Null,
-            },
-            M::Timestamp => Value::DateTime(dotnet_time(self.info.timestamp)),
-            M::Elapsed => Value::TimeSpan(timespan(self.info.elapsed)),
-            M::Tracing => Value::Bool(self.info.tracing),
-            M::Api => self.api(),
-            M::Operation => self.operation(),
-            M::Product => self.product(),
-            M::Subscription => self.subscription(),
-            M::User => self.user(),
-            M::LastError => self.last_error(),
-            M::Deployment => self.deployment(),
-            M::Backend => match &self.info.backend {
-                Some(b) => obj(
-                    Cls::Backend,
-                    vec![
-                        (M::Id, s(&b.id)),
-                        (
-                            M::Type,
-                            Value::Enum(
-                                Cls::BackendType,
-                                match b.backend_type {
-                                    crate::service::BackendType::Single => 0,
-                                    crate::service::BackendType::Pool => 1,
-                                },
-                            ),
-                        ),
-                        (M::AzureRegion, opt_s(b.azure_region.as_deref())),
-                    ],
-                ),
-                None => Value::Null,
-            },
-            M::Workspace => match &self.info.workspace {
-                Some((id, name)) => obj(Cls::Workspace, vec![(M::Id, s(id)), (M::Name, s(name))]),
-                None => Value::Null,
-            },
-            other => return Err(not_supported(other, Cls::Context)),
+            _ => {
+                let g = self.live.lock();
+                return context_member(&g.info, member);
+            }
         })
     }
     fn call(&self, member: M, args: &[Value]) -> Result<Value, Exception> {
@@ -511,10 +544,54 @@ impl HostObject for ContextHost {
     }
 }
 
+/// The members of `context` that read the request's facts.
+fn context_member(info: &Info, member: M) -> Result<Value, Exception> {
+    Ok(match member {
+        M::RequestId => match Guid::parse(&info.request_id) {
+            Ok(g) => Value::Guid(g),
+            Err(_) => Value::Null,
+        },
+        M::Timestamp => Value::DateTime(dotnet_time(info.timestamp)),
+        M::Elapsed => Value::TimeSpan(timespan(info.elapsed)),
+        M::Tracing => Value::Bool(info.tracing),
+        M::Api => info.api(),
+        M::Operation => info.operation(),
+        M::Product => info.product(),
+        M::Subscription => info.subscription(),
+        M::User => info.user(),
+        M::LastError => info.last_error(),
+        M::Deployment => info.deployment(),
+        M::Backend => match &info.backend {
+            Some(b) => obj(
+                Cls::Backend,
+                vec![
+                    (M::Id, s(&b.id)),
+                    (
+                        M::Type,
+                        Value::Enum(
+                            Cls::BackendType,
+                            match b.backend_type {
+                                crate::service::BackendType::Single => 0,
+                                crate::service::BackendType::Pool => 1,
+                            },
+                        ),
+                    ),
+                    (M::AzureRegion, opt_s(b.azure_region.as_deref())),
+                ],
+            ),
+            None => Value::Null,
+        },
+        M::Workspace => match &info.workspace {
+            Some((id, name)) => obj(Cls::Workspace, vec![(M::Id, s(id)), (M::Name, s(name))]),
+            None => Value::Null,
+        },
+        other => return Err(not_supported(other, Cls::Context)),
+    })
+}
+
 /// `context.Request` or `context.Response`.
 struct MessageHost {
     live: Arc<Mutex<Live>>,
-    info: Arc<Info>,
     request: bool,
 }
 
@@ -534,10 +611,10 @@ impl HostObject for MessageHost {
             (true, M::OriginalUrl) => url_value(&g.request.original_url),
             (true, M::IpAddress) => s(&g.request.ip_address),
             (true, M::MatchedParameters) => dict(
-                self.info
+                g.info
                     .matched
                     .iter()
-                    .map(|(n, v)| (n.clone(), Value::str(v)))
+                    .map(|(n, v)| (n.to_string(), Value::str(v)))
                     .collect(),
                 true,
             ),
