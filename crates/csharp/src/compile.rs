@@ -2418,13 +2418,55 @@ impl Compiler {
                 ))
             }
             (Cls::MessageBody, "AsFormUrlEncodedContent") => {
-                self.diag(
-                    "APIM0004",
-                    name_span,
-                    "IMessageBody.AsFormUrlEncodedContent is not supported by apim-emu yet",
-                );
-                Some(Ex::err())
+                if args.len() > 1 {
+                    self.diag(
+                        "CS1501",
+                        name_span,
+                        format!(
+                            "No overload for method 'AsFormUrlEncodedContent' takes {} arguments",
+                            args.len()
+                        ),
+                    );
+                    return Some(Ex::err());
+                }
+                let preserve = match args.first() {
+                    Some(a) => {
+                        if let Some(n) = &a.name
+                            && n != "preserveContent"
+                        {
+                            self.diag("CS1739", a.span, format!("The best overload for 'AsFormUrlEncodedContent' does not have a parameter named '{n}'"));
+                        }
+                        let x = self.value(&a.value);
+                        self.coerce(x, &Ty::Bool, a.span)
+                    }
+                    None => Node::Const(Value::Bool(false)),
+                };
+                Some(Ex::new(
+                    Node::HostCall(
+                        bx(rx.node.clone()),
+                        HostMember::BodyAs(BodyTarget::FormUrlEncoded),
+                        vec![preserve],
+                        span,
+                    ),
+                    Ty::generic(
+                        Gen::IDictionary,
+                        vec![Ty::String, Ty::generic(Gen::IList, vec![Ty::String])],
+                    ),
+                ))
             }
+            (Cls::Url, "ToUri") if args.is_empty() => Some(Ex::new(
+                Node::Native {
+                    f: crate::lib_misc::uri_from_string,
+                    args: vec![Node::HostCall(
+                        bx(rx.node.clone()),
+                        HostMember::UrlToString,
+                        vec![],
+                        span,
+                    )],
+                    span,
+                },
+                Ty::Named(Cls::Uri),
+            )),
             _ => None,
         }
     }
@@ -3654,6 +3696,10 @@ pub fn is_disallowed_namespace(ns: &str) -> bool {
 
 /// Members of allowed types that APIM's list excludes (e.g. `DateTime.ParseExact`).
 fn is_disallowed_member(t: &Ty, name: &str) -> bool {
+    // `GetType()` returns System.Type (reflection), which is not on APIM's list.
+    if name == "GetType" && !matches!(t, Ty::Void | Ty::Null) {
+        return true;
+    }
     match t {
         Ty::Named(Cls::DateTime) => matches!(
             name,

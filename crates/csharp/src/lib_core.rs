@@ -296,6 +296,7 @@ fn enum_names(c: Cls) -> Option<&'static [(&'static str, i64)]> {
             ("ToPositiveInfinity", 4),
         ],
         Cls::UriKind => &[("RelativeOrAbsolute", 0), ("Absolute", 1), ("Relative", 2)],
+        Cls::UriPartial => &[("Scheme", 0), ("Authority", 1), ("Path", 2), ("Query", 3)],
         Cls::ProductState => &[("NotPublished", 0), ("Published", 1)],
         Cls::BackendType => &[("Single", 0), ("Pool", 1)],
         _ => return None,
@@ -460,16 +461,7 @@ pub fn format_with(v: &Value, f: &str) -> R<String> {
         Value::DateTime(d) => format_datetime(*d, f)?,
         Value::DateTimeOffset(d) => format_dto(*d, f)?,
         Value::Guid(g) => g.to_string_format(f)?,
-        Value::TimeSpan(t) => {
-            if f.is_empty() || f == "c" || f == "t" || f == "T" {
-                apim_dotnet::datetime_format::format_timespan_c(*t)
-            } else {
-                return Err(exc(
-                    Exc::FormatException,
-                    "Input string was not in a correct format.",
-                ));
-            }
-        }
+        Value::TimeSpan(t) => apim_dotnet::datetime_format::format_timespan(*t, f)?,
         other => net_string(other),
     })
 }

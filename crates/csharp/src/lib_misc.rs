@@ -395,7 +395,7 @@ mfn!(sb_append_line, |m, a| {
     };
     let mut s = sb(&a[0])?.lock();
     s.push_str(&text);
-    s.push_str("\r\n");
+    s.push_str(apim_dotnet::environment::new_line());
     drop(s);
     Ok(a[0].clone())
 });
@@ -623,83 +623,431 @@ mfn!(uri_escape_data, |m, a| Ok(Value::string(
 mfn!(uri_unescape_data, |m, a| Ok(Value::string(
     apim_dotnet::web::unescape_data_string(s_of(&a[0], "stringToUnescape")?)
 )));
+/// An absolute `System.Uri`, parsed into its parts (canonical: scheme and host lower case,
+/// default port dropped, dot segments removed, `\` read as `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetUri {
+    scheme: String,
+    user_info: String,
+    host: String,
+    port: Option<i32>,
+    path: String,
+    query: String,
+    fragment: String,
+}
+
+fn default_port(scheme: &str) -> i32 {
+    match scheme {
+        "http" | "ws" => 80,
+        "https" | "wss" => 443,
+        "ftp" => 21,
+        _ => -1,
+    }
+}
+
+/// RFC 3986 §5.2.4, as `System.Uri` applies it to hierarchical paths.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segs: Vec<&str> = path.split('/').collect();
+    let n = segs.len();
+    for (i, seg) in segs.iter().enumerate() {
+        let last = i + 1 == n;
+        match *seg {
+            "." => {
+                if last {
+                    out.push("");
+                }
+            }
+            ".." => {
+                if out.len() > 1 {
+                    out.pop();
+                }
+                if last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    let j = out.join("/");
+    if j.starts_with('/') {
+        j
+    } else {
+        format!("/{j}")
+    }
+}
+
+impl NetUri {
+    pub fn parse(s: &str) -> Option<NetUri> {
+        let s = s.trim();
+        let colon = s.find(':')?;
+        let scheme = &s[..colon];
+        let mut chars = scheme.chars();
+        if !chars.next()?.is_ascii_alphabetic()
+            || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            return None;
+        }
+        let rest = s[colon + 1..].replace('\\', "/");
+        let rest = rest.strip_prefix("//")?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (user_info, host_port) = match authority.rfind('@') {
+            Some(i) => (&authority[..i], &authority[i + 1..]),
+            None => ("", authority),
+        };
+        let (host, port) = match host_port.rfind(':') {
+            Some(i) if !host_port[i + 1..].contains(']') => {
+                let p = &host_port[i + 1..];
+                if p.is_empty() {
+                    (&host_port[..i], None)
+                } else {
+                    let n: i32 = p.parse().ok().filter(|n| (0..=65535).contains(n))?;
+                    (&host_port[..i], Some(n))
+                }
+            }
+            _ => (host_port, None),
+        };
+        if host.is_empty() || host.contains([' ', '<', '>', '"', '{', '}', '|', '^', '`']) {
+            return None;
+        }
+        let (before_frag, fragment) = match tail.find('#') {
+            Some(i) => (&tail[..i], &tail[i..]),
+            None => (tail, ""),
+        };
+        let (path, query) = match before_frag.find('?') {
+            Some(i) => (&before_frag[..i], &before_frag[i..]),
+            None => (before_frag, ""),
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let port = port.filter(|p| *p != default_port(&scheme));
+        Some(NetUri {
+            scheme,
+            user_info: user_info.to_string(),
+            host: host.to_lowercase(),
+            port,
+            path: remove_dot_segments(&unescape_unreserved(if path.is_empty() {
+                "/"
+            } else {
+                path
+            })),
+            query: unescape_unreserved(query),
+            fragment: unescape_unreserved(fragment),
+        })
+    }
+
+    /// `new Uri(baseUri, relativeUri)`: RFC 3986 reference resolution.
+    pub fn resolve(&self, rel: &str) -> Option<NetUri> {
+        if let Some(u) = NetUri::parse(rel) {
+            return Some(u);
+        }
+        let rel = rel.replace('\\', "/");
+        let left = self.left_part(1);
+        let text = if rel.starts_with("//") {
+            format!("{}:{rel}", self.scheme)
+        } else if rel.starts_with('/') {
+            format!("{left}{rel}")
+        } else if rel.starts_with('?') {
+            format!("{left}{}{rel}", self.path)
+        } else if rel.starts_with('#') {
+            format!("{left}{}{}{rel}", self.path, self.query)
+        } else if rel.is_empty() {
+            format!("{left}{}{}", self.path, self.query)
+        } else {
+            let dir = &self.path[..self.path.rfind('/').map_or(0, |i| i + 1)];
+            format!("{left}{dir}{rel}")
+        };
+        NetUri::parse(&text)
+    }
+
+    pub fn port(&self) -> i32 {
+        self.port.unwrap_or_else(|| default_port(&self.scheme))
+    }
+    fn authority(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+    /// `GetLeftPart(UriPartial)`: 0 scheme, 1 authority, 2 path, 3 query.
+    pub fn left_part(&self, part: i64) -> String {
+        let mut out = format!("{}://", self.scheme);
+        if part >= 1 {
+            if !self.user_info.is_empty() {
+                out.push_str(&escape_uri(&self.user_info));
+                out.push('@');
+            }
+            out.push_str(&self.authority());
+        }
+        if part >= 2 {
+            out.push_str(&escape_uri(&self.path));
+        }
+        if part >= 3 {
+            out.push_str(&escape_uri(&self.query));
+        }
+        out
+    }
+    pub fn absolute_uri(&self) -> String {
+        format!("{}{}", self.left_part(3), escape_uri(&self.fragment))
+    }
+    /// `ToString()`: the canonical form, not escaped.
+    pub fn canonical(&self) -> String {
+        let mut out = format!("{}://", self.scheme);
+        if !self.user_info.is_empty() {
+            out.push_str(&self.user_info);
+            out.push('@');
+        }
+        out.push_str(&self.authority());
+        out.push_str(&self.path);
+        out.push_str(&self.query);
+        out.push_str(&self.fragment);
+        out
+    }
+    fn segments(&self) -> Vec<String> {
+        let p = escape_uri(&self.path);
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        for c in p.chars() {
+            cur.push(c);
+            if c == '/' {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+}
+
+/// `%XX` of an unreserved character becomes the character (as `System.Uri` canonicalises).
+fn unescape_unreserved(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') {
+                    out.push(v as char);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        let c = s[i..].chars().next().unwrap_or('\0');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Escapes what may not appear in a URI (space, `"<>\^`{|}`, controls, non-ASCII as UTF-8);
+/// keeps reserved characters and existing `%XX` escapes.
+fn escape_uri(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let keep = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                '-' | '.'
+                    | '_'
+                    | '~'
+                    | ':'
+                    | '/'
+                    | '?'
+                    | '#'
+                    | '['
+                    | ']'
+                    | '@'
+                    | '!'
+                    | '$'
+                    | '&'
+                    | '\''
+                    | '('
+                    | ')'
+                    | '*'
+                    | '+'
+                    | ','
+                    | ';'
+                    | '='
+                    | '%'
+            );
+        if keep {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
+}
+
+fn uri_value(u: NetUri) -> Value {
+    Value::Obj(Arc::new(Obj::Uri(u.canonical())))
+}
+fn invalid_uri() -> Fault {
+    exc(
+        Exc::UriFormatException,
+        "Invalid URI: The format of the URI could not be determined.",
+    )
+}
 mfn!(uri_new, |m, a| {
     let s = s_of(&a[1], "uriString")?;
-    if !s.contains("://") {
-        return Err(exc(
-            Exc::UriFormatException,
-            "Invalid URI: The format of the URI could not be determined.",
-        ));
-    }
-    Ok(Value::Obj(Arc::new(Obj::Uri(s.to_string()))))
+    Ok(uri_value(NetUri::parse(s).ok_or_else(invalid_uri)?))
 });
-fn uri_str(v: &Value) -> R<String> {
+// `IUrl.ToUri()`: the URL text as a `System.Uri`.
+pub(crate) fn uri_from_string(_m: &mut Machine<'_>, a: &mut [Value]) -> R<Value> {
+    let s = s_of(&a[0], "uriString")?;
+    Ok(uri_value(NetUri::parse(s).ok_or_else(invalid_uri)?))
+}
+mfn!(uri_new_relative, |m, a| {
+    let base = uri_of(&a[1])?;
+    let rel = s_of(&a[2], "relativeUri")?;
+    Ok(uri_value(base.resolve(rel).ok_or_else(invalid_uri)?))
+});
+// `TryCreate(string, UriKind, out Uri)`; relative `Uri` objects are not modelled.
+mfn!(uri_try_create, |m, a| {
+    let parsed = match &a[0] {
+        Value::Str(s) => NetUri::parse(s),
+        _ => None,
+    };
+    let kind = match &a[1] {
+        Value::Enum(_, k) => *k,
+        _ => 1,
+    };
+    match parsed {
+        Some(u) if kind != 2 => {
+            a[2] = uri_value(u);
+            Ok(Value::Bool(true))
+        }
+        None if kind == 1 => {
+            a[2] = Value::Null;
+            Ok(Value::Bool(false))
+        }
+        _ => Err(exc(
+            Exc::NotSupportedException,
+            "relative System.Uri values are not supported by apim-emu",
+        )),
+    }
+});
+mfn!(uri_is_well_formed, |m, a| {
+    let Value::Str(s) = &a[0] else {
+        return Ok(Value::Bool(false));
+    };
+    let kind = match &a[1] {
+        Value::Enum(_, k) => *k,
+        _ => 0,
+    };
+    let clean = escape_uri(s) == **s;
+    let absolute = NetUri::parse(s).is_some();
+    Ok(Value::Bool(
+        clean
+            && match kind {
+                1 => absolute,
+                2 => !absolute && !s.contains(':'),
+                _ => true,
+            },
+    ))
+});
+mfn!(uri_escape_uri_string, |m, a| Ok(Value::string(escape_uri(
+    s_of(&a[0], "stringToEscape")?
+))));
+fn uri_of(v: &Value) -> R<NetUri> {
     match obj(v)? {
-        Obj::Uri(u) => Ok(u.clone()),
+        Obj::Uri(u) => NetUri::parse(u).ok_or_else(invalid_uri),
         _ => Err(exc(Exc::InvalidCastException, "expected Uri")),
     }
 }
-fn uri_parts(u: &str) -> (String, String, String, String) {
-    let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
-    let (authority, path_q) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (path, query) = match path_q.find('?') {
-        Some(i) => (&path_q[..i], &path_q[i..]),
-        None => (path_q, ""),
-    };
-    (
-        scheme.to_lowercase(),
-        authority.to_lowercase(),
-        path.to_string(),
-        query.to_string(),
-    )
-}
-mfn!(uri_host, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?)
-        .1
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .to_string()
-)));
-mfn!(uri_scheme, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?).0
-)));
-mfn!(uri_path, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?).2
-)));
-mfn!(uri_query, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?).3
-)));
+mfn!(uri_host, |m, a| Ok(Value::string(uri_of(&a[0])?.host)));
+mfn!(uri_scheme, |m, a| Ok(Value::string(uri_of(&a[0])?.scheme)));
+mfn!(uri_path, |m, a| Ok(Value::string(escape_uri(
+    &uri_of(&a[0])?.path
+))));
+mfn!(uri_query, |m, a| Ok(Value::string(escape_uri(
+    &uri_of(&a[0])?.query
+))));
+mfn!(uri_fragment, |m, a| Ok(Value::string(escape_uri(
+    &uri_of(&a[0])?.fragment
+))));
 mfn!(uri_path_and_query, |m, a| {
-    let p = uri_parts(&uri_str(&a[0])?);
-    Ok(Value::string(format!("{}{}", p.2, p.3)))
+    let u = uri_of(&a[0])?;
+    Ok(Value::string(format!(
+        "{}{}",
+        escape_uri(&u.path),
+        escape_uri(&u.query)
+    )))
 });
-mfn!(uri_absolute, |m, a| {
-    let p = uri_parts(&uri_str(&a[0])?);
-    Ok(Value::string(format!("{}://{}{}{}", p.0, p.1, p.2, p.3)))
+mfn!(uri_absolute, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.absolute_uri()
+)));
+mfn!(uri_port, |m, a| Ok(Value::I32(uri_of(&a[0])?.port())));
+mfn!(uri_is_default_port, |m, a| Ok(Value::Bool(
+    uri_of(&a[0])?.port.is_none()
+)));
+mfn!(uri_authority, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.authority()
+)));
+mfn!(uri_user_info, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.user_info
+)));
+mfn!(uri_segments, |m, a| Ok(crate::lib_core::str_array(
+    uri_of(&a[0])?.segments()
+)));
+mfn!(uri_left_part, |m, a| {
+    let part = match &a[1] {
+        Value::Enum(_, k) => *k,
+        _ => 0,
+    };
+    Ok(Value::string(uri_of(&a[0])?.left_part(part)))
 });
-mfn!(uri_port, |m, a| {
-    let p = uri_parts(&uri_str(&a[0])?);
-    let port =
-        p.1.split_once(':')
-            .and_then(|(_, x)| x.parse().ok())
-            .unwrap_or(if p.0 == "https" { 443 } else { 80 });
-    Ok(Value::I32(port))
-});
+mfn!(uri_original_string, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.canonical()
+)));
 static URI: &[Member] = &[
     Member::ctor(&[P::Str], uri_new),
+    Member::ctor(&[P::C(Cls::Uri), P::Str], uri_new_relative),
     Member::stat("EscapeDataString", &[P::Str], P::Str, uri_escape_data),
     Member::stat("UnescapeDataString", &[P::Str], P::Str, uri_unescape_data),
+    Member::stat("EscapeUriString", &[P::Str], P::Str, uri_escape_uri_string),
+    Member::stat(
+        "TryCreate",
+        &[P::Str, P::C(Cls::UriKind), P::C(Cls::Uri)],
+        P::Bool,
+        uri_try_create,
+    )
+    .out(2),
+    Member::stat(
+        "IsWellFormedUriString",
+        &[P::Str, P::C(Cls::UriKind)],
+        P::Bool,
+        uri_is_well_formed,
+    ),
     Member::prop("Host", P::Str, uri_host),
     Member::prop("Scheme", P::Str, uri_scheme),
     Member::prop("AbsolutePath", P::Str, uri_path),
     Member::prop("Query", P::Str, uri_query),
+    Member::prop("Fragment", P::Str, uri_fragment),
     Member::prop("PathAndQuery", P::Str, uri_path_and_query),
     Member::prop("AbsoluteUri", P::Str, uri_absolute),
+    Member::prop("OriginalString", P::Str, uri_original_string),
     Member::prop("Port", P::I32, uri_port),
+    Member::prop("IsDefaultPort", P::Bool, uri_is_default_port),
+    Member::prop("Authority", P::Str, uri_authority),
+    Member::prop("UserInfo", P::Str, uri_user_info),
+    Member::prop("Segments", P::Arr(&P::Str), uri_segments),
+    Member::method(
+        "GetLeftPart",
+        &[P::C(Cls::UriPartial)],
+        P::Str,
+        uri_left_part,
+    ),
 ];
 
 mfn!(bc_to_string, |m, a| {
@@ -893,11 +1241,8 @@ mfn!(jwt_audiences, |m, a| {
         Some(t) => claim_strings(&t),
         None => vec![],
     };
-    Ok(Value::List(Seq::new(
-        SeqKind::Enumerable,
-        Ty::String,
-        items.into_iter().map(Value::string).collect(),
-    )))
+    // Declared IEnumerable<string>; the object behind it is a string[].
+    Ok(crate::lib_core::str_array(items))
 });
 mfn!(jwt_claims, |m, a| {
     let j = jwt(&a[0])?;
@@ -1013,13 +1358,13 @@ fn write_node(n: &XNode, out: &mut String, indent: usize) {
                     .replace('>', "&gt;"),
             ),
             XChild::Element(e) => {
-                out.push_str("\r\n");
+                out.push_str(apim_dotnet::environment::new_line());
                 write_node(e, out, indent + 1);
             }
         }
     }
     if !only_text {
-        out.push_str("\r\n");
+        out.push_str(apim_dotnet::environment::new_line());
         out.push_str(&"  ".repeat(indent));
     }
     out.push_str(&format!("</{}>", n.name));

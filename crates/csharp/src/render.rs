@@ -38,7 +38,8 @@ pub fn type_name(v: &Value) -> String {
         },
         Value::Dict(d) => format!("Dictionary<{}, {}>", d.key.name(), d.value.name()),
         Value::Pair(p) => format!("KeyValuePair<{}, {}>", p.key_ty.name(), p.value_ty.name()),
-        Value::Anon(_) => "<>f__AnonymousType".into(),
+        // Runtimes name anonymous types differently; the oracle normalises them to this.
+        Value::Anon(_) => "<anonymous>".into(),
         Value::Lambda(_) => "Func".into(),
         Value::Host(h) => cls_name(h.class()).into(),
         Value::HostDict(_) => "IReadOnlyDictionary".into(),

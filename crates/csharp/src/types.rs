@@ -39,6 +39,7 @@ pub enum Cls {
     WebUtility,
     Uri,
     UriKind,
+    UriPartial,
     BitConverter,
     SysArray,
     Enumerable,
@@ -358,6 +359,7 @@ impl Ty {
                     | Cls::DateTimeKind
                     | Cls::MidpointRounding
                     | Cls::UriKind
+                    | Cls::UriPartial
                     | Cls::ProductState
                     | Cls::BackendType
             )
@@ -495,6 +497,7 @@ pub fn cls_name(c: Cls) -> &'static str {
         Cls::WebUtility => "WebUtility",
         Cls::Uri => "Uri",
         Cls::UriKind => "UriKind",
+        Cls::UriPartial => "UriPartial",
         Cls::BitConverter => "BitConverter",
         Cls::SysArray => "Array",
         Cls::Enumerable => "Enumerable",
@@ -598,6 +601,7 @@ pub fn lookup_type_name(name: &str) -> Option<Ty> {
         "WebUtility" => Ty::Named(Cls::WebUtility),
         "Uri" => Ty::Named(Cls::Uri),
         "UriKind" => Ty::Named(Cls::UriKind),
+        "UriPartial" => Ty::Named(Cls::UriPartial),
         "BitConverter" => Ty::Named(Cls::BitConverter),
         "Array" => Ty::Named(Cls::SysArray),
         "Enumerable" => Ty::Named(Cls::Enumerable),

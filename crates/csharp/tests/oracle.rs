@@ -9,9 +9,14 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
 /// The one call into our evaluator. A panic is a bug: it is reported as a disagreement (with
-/// the panic text) instead of aborting the whole comparison.
+/// the panic text) instead of aborting the whole comparison. Mono runs on Linux, where
+/// `Environment.NewLine` is "\n"; ours runs as that platform too (the gateway default is "\r\n").
 fn evaluate_ours(source: &str, context: &Value) -> Result<Ours, String> {
-    let run = std::panic::catch_unwind(|| apim_csharp::evaluate_with_json_context(source, context));
+    let run = std::panic::catch_unwind(|| {
+        apim_dotnet::environment::with_new_line(apim_dotnet::environment::UNIX_NEW_LINE, || {
+            apim_csharp::evaluate_with_json_context(source, context)
+        })
+    });
     Ok(match run {
         Ok(apim_csharp::EvalOutcome::Value {
             type_name,
