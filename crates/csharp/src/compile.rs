@@ -2202,11 +2202,21 @@ impl Compiler {
             ExprKind::Name(name, type_args) if self.lookup_local(name).is_none() => {
                 let _ = type_args;
                 if name == "nameof" {
-                    self.diag(
-                        "APIM0004",
-                        target.span,
-                        "nameof is not supported in policy expressions",
-                    );
+                    // `nameof(x)` / `nameof(a.b)`: the last simple name, as a constant.
+                    let last = match args.first().map(|a| &a.value.kind) {
+                        Some(ExprKind::Name(n, _)) => Some(n.clone()),
+                        Some(ExprKind::Member { name, .. }) => Some(name.clone()),
+                        _ => None,
+                    };
+                    match (args.len(), last) {
+                        (1, Some(n)) => {
+                            if matches!(args[0].value.kind, ExprKind::Name(..)) {
+                                self.expr(&args[0].value);
+                            }
+                            return Ex::new(Node::Const(Value::string(n)), Ty::String);
+                        }
+                        _ => self.diag("CS8081", target.span, "Expression does not have a name"),
+                    }
                 } else {
                     self.diag(
                         "CS0103",

@@ -1330,6 +1330,7 @@ static STRING: &[Member] = &[
     Member::stat("Join", &[P::Char, P::Params(&P::Str)], P::Str, str_join),
     Member::stat("Concat", &[P::Params(&P::Obj)], P::Str, str_concat),
     Member::stat("Concat", &[P::IEnum(&P::Str)], P::Str, str_concat),
+    Member::stat("Concat", &[P::IEnum(&P::M(0))], P::Str, str_concat).generic(1),
     Member::stat("Equals", &[P::Str, P::Str], P::Bool, str_s_equals),
     Member::stat(
         "Equals",
@@ -1451,7 +1452,20 @@ static BOOL: &[Member] = &[
     Member::stat("TryParse", &[P::Str, P::Bool], P::Bool, bool_try_parse).out(1),
     Member::method("CompareTo", &[P::Bool], P::I32, num_compare_to),
 ];
+sfn!(char_numeric_value, |m, a| {
+    let c = match &a[0] {
+        Value::Char(c) => *c,
+        _ => 0,
+    };
+    ok(
+        match char::from_u32(c as u32).and_then(|c| c.to_digit(10)) {
+            Some(d) if (b'0' as u16..=b'9' as u16).contains(&c) => d as f64,
+            _ => -1.0,
+        },
+    )
+});
 static CHAR: &[Member] = &[
+    Member::stat("GetNumericValue", &[P::Char], P::F64, char_numeric_value),
     Member::stat("Parse", &[P::Str], P::Char, char_parse),
     Member::stat("IsDigit", &[P::Char], P::Bool, char_is_digit),
     Member::stat("IsLetter", &[P::Char], P::Bool, char_is_letter),
@@ -1606,6 +1620,7 @@ static NULLABLE: &[Member] = &[
 fn math_num2(a: &[Value], fi: fn(i64, i64) -> i64, ff: fn(f64, f64) -> f64) -> R<Value> {
     Ok(match (&a[0], &a[1]) {
         (Value::I32(x), Value::I32(y)) => Value::I32(fi(*x as i64, *y as i64) as i32),
+        (Value::U8(x), Value::U8(y)) => Value::U8(fi(*x as i64, *y as i64) as u8),
         (Value::I64(_) | Value::I32(_), Value::I64(_) | Value::I32(_)) => {
             Value::I64(fi(i64_of(&a[0]), i64_of(&a[1])))
         }
@@ -1730,10 +1745,12 @@ static MATH: &[Member] = &[
     Member::stat("Max", &[P::I64, P::I64], P::I64, math_max),
     Member::stat("Max", &[P::F64, P::F64], P::F64, math_max),
     Member::stat("Max", &[P::Dec, P::Dec], P::Dec, math_max),
+    Member::stat("Max", &[P::U8, P::U8], P::U8, math_max),
     Member::stat("Min", &[P::I32, P::I32], P::I32, math_min),
     Member::stat("Min", &[P::I64, P::I64], P::I64, math_min),
     Member::stat("Min", &[P::F64, P::F64], P::F64, math_min),
     Member::stat("Min", &[P::Dec, P::Dec], P::Dec, math_min),
+    Member::stat("Min", &[P::U8, P::U8], P::U8, math_min),
     Member::stat("Abs", &[P::I32], P::I32, math_abs),
     Member::stat("Abs", &[P::I64], P::I64, math_abs),
     Member::stat("Abs", &[P::F64], P::F64, math_abs),
@@ -3449,6 +3466,14 @@ fn sum_values(items: &[Value]) -> R<Value> {
     Ok(acc.unwrap_or(Value::I32(0)))
 }
 
+/// `Average()`: float for floats, decimal for decimals, double otherwise.
+fn average_ret(recv: &Ty, _m: &[Ty]) -> Ty {
+    match recv.element() {
+        Some(Ty::F32) => Ty::F32,
+        Some(Ty::Decimal) => Ty::Decimal,
+        _ => Ty::F64,
+    }
+}
 sfn!(linq_average, |m, a| {
     let items = projected(m, a)?;
     if items.is_empty() {
@@ -3457,6 +3482,10 @@ sfn!(linq_average, |m, a| {
     let s = sum_values(&items)?;
     Ok(match s {
         Value::Dec(d) => Value::Dec(d / Decimal::from(items.len() as i64)),
+        // Average(IEnumerable<float>) sums in double and returns a float.
+        Value::F32(_) => {
+            Value::F32((items.iter().map(f64_of).sum::<f64>() / items.len() as f64) as f32)
+        }
         other => Value::F64(f64_of(&other) / items.len() as f64),
     })
 });
@@ -3801,7 +3830,7 @@ static LINQ: &[Member] = &[
     Member::method("Sum", &[P::Func(&[P::Elem], &P::F64)], P::F64, linq_sum_f64),
     Member::method("Sum", &[P::Func(&[P::Elem], &P::Dec)], P::Dec, linq_sum_dec),
     Member::method("Sum", &[], P::Elem, linq_sum_self),
-    Member::method("Average", &[], P::F64, linq_average),
+    Member::method("Average", &[], P::Dyn(average_ret), linq_average),
     Member::method(
         "Average",
         &[P::Func(&[P::Elem], &P::F64)],

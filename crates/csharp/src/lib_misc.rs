@@ -387,6 +387,33 @@ mfn!(sb_append, |m, a| {
     sb(&a[0])?.lock().push_str(&text);
     Ok(a[0].clone())
 });
+mfn!(sb_insert, |m, a| {
+    let text = crate::render::net_string(&a[2]);
+    let mut g = sb(&a[0])?.lock();
+    let updated = apim_dotnet::string::insert(&g, i32_of(&a[1]), &text)?;
+    *g = updated;
+    drop(g);
+    Ok(a[0].clone())
+});
+mfn!(sb_remove, |m, a| {
+    let mut g = sb(&a[0])?.lock();
+    let updated = apim_dotnet::string::remove(&g, i32_of(&a[1]), Some(i32_of(&a[2])))?;
+    *g = updated;
+    drop(g);
+    Ok(a[0].clone())
+});
+mfn!(sb_replace, |m, a| {
+    let old = s_of(&a[1], "oldValue")?.to_string();
+    let new = match &a[2] {
+        Value::Str(s) => Some(s.to_string()),
+        _ => None,
+    };
+    let mut g = sb(&a[0])?.lock();
+    let updated = apim_dotnet::string::replace(&g, &old, new.as_deref())?;
+    *g = updated;
+    drop(g);
+    Ok(a[0].clone())
+});
 mfn!(sb_append_line, |m, a| {
     let text = if a.len() > 1 {
         crate::render::net_string(&a[1])
@@ -433,6 +460,24 @@ static STRINGBUILDER: &[Member] = &[
         sb_append_format,
     ),
     Member::method("Clear", &[], P::C(Cls::StringBuilder), sb_clear),
+    Member::method(
+        "Insert",
+        &[P::I32, P::Obj],
+        P::C(Cls::StringBuilder),
+        sb_insert,
+    ),
+    Member::method(
+        "Remove",
+        &[P::I32, P::I32],
+        P::C(Cls::StringBuilder),
+        sb_remove,
+    ),
+    Member::method(
+        "Replace",
+        &[P::Str, P::Str],
+        P::C(Cls::StringBuilder),
+        sb_replace,
+    ),
     Member::method("ToString", &[], P::Str, sb_to_string),
     Member::prop("Length", P::I32, sb_length),
 ];
