@@ -729,7 +729,12 @@ impl Compiler {
             }
             ExprKind::Cast(t, x) => {
                 let to = self.resolve_type(t);
-                let xx = self.expr(x);
+                // `(Func<int, string>)(x => ...)`: the cast gives the lambda its delegate type.
+                let xx = if matches!(to, Ty::Gen(Gen::Func, _)) {
+                    self.expr_expecting(x, &to)
+                } else {
+                    self.expr(x)
+                };
                 if to.is_error() || xx.ty.is_error() {
                     return Ex::new(xx.node, to);
                 }
@@ -1885,6 +1890,10 @@ impl Compiler {
                 self.expr(&a.value);
             }
             return Ex::err();
+        }
+        // `new Func<T>(lambda)`: a delegate creation expression.
+        if matches!(ty, Ty::Gen(Gen::Func, _)) && args.len() == 1 && init.is_none() {
+            return self.expr_expecting(&args[0].value, &ty);
         }
         let tables = crate::lib_core::tables(&ty);
         // constructors are not inherited: the first table that declares any

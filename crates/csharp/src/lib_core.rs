@@ -3526,8 +3526,44 @@ fn key_cmp(k1: &Value, k2: &Value) -> Ordering {
         _ => compare(k1, k2).unwrap_or_else(|| (!k1.is_null()).cmp(&!k2.is_null())),
     }
 }
+/// The `StringComparer` passed to a LINQ operator, as its `StringComparison` value.
+fn comparer_arg(a: &[Value]) -> Option<i64> {
+    a.iter().skip(1).find_map(|v| match v {
+        Value::Obj(o) => match &**o {
+            Obj::StringComparer(k) => Some(*k),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+/// Compares two keys with a `StringComparer` (by `StringComparison` value).
+fn comparer_cmp(kind: i64, x: &Value, y: &Value) -> Ordering {
+    match (x, y) {
+        (Value::Str(a), Value::Str(b)) => match kind {
+            4 => ordinal_diff(a, b).cmp(&0),
+            5 => ordinal_diff(
+                &apim_dotnet::string::to_upper_invariant(a),
+                &apim_dotnet::string::to_upper_invariant(b),
+            )
+            .cmp(&0),
+            k if k % 2 == 1 => compare_strings_culture(
+                &apim_dotnet::string::to_lower_invariant(a),
+                &apim_dotnet::string::to_lower_invariant(b),
+            ),
+            _ => compare_strings_culture(a, b),
+        },
+        _ => key_cmp(x, y),
+    }
+}
+fn comparer_eq(kind: Option<i64>, x: &Value, y: &Value) -> bool {
+    match (kind, x, y) {
+        (Some(k), Value::Str(_), Value::Str(_)) => comparer_cmp(k, x, y) == Ordering::Equal,
+        _ => values_equal(x, y),
+    }
+}
 /// `OrderBy` (`then` false) or `ThenBy` (`then` true: refines the source's ordering).
 fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool, then: bool) -> R<Value> {
+    let comparer = comparer_arg(&a[1..]);
     let items = elems(m, &a[0])?;
     let et = elem_ty_of(&a[0]);
     let mut ordering = match (&a[0], then) {
@@ -3545,8 +3581,12 @@ fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool, then: bool) -> R<Value
     }
     // stable sort over all keys, as LINQ's OrderBy/ThenBy
     keyed.sort_by(|(k1, _), (k2, _)| {
+        let last = ordering.len() - 1;
         for (i, (_, d)) in ordering.iter().enumerate() {
-            let o = key_cmp(&k1[i], &k2[i]);
+            let o = match comparer {
+                Some(k) if i == last => comparer_cmp(k, &k1[i], &k2[i]),
+                _ => key_cmp(&k1[i], &k2[i]),
+            };
             let o = if *d { o.reverse() } else { o };
             if o != Ordering::Equal {
                 return o;
@@ -3657,10 +3697,12 @@ sfn!(linq_reverse, |m, a| {
 });
 sfn!(linq_distinct, |m, a| {
     let et = elem_ty_of(&a[0]);
+    let comparer = comparer_arg(a);
     let mut out: Vec<Value> = Vec::new();
     for x in elems(m, &a[0])? {
         if !out.iter().any(|y| {
-            values_equal(y, &x) && (!x.is_reference_like() || crate::interp::ref_equal(y, &x))
+            comparer_eq(comparer, y, &x)
+                && (!x.is_reference_like() || crate::interp::ref_equal(y, &x))
         }) {
             out.push(x);
         }
@@ -3675,9 +3717,12 @@ sfn!(linq_to_list, |m, a| {
     let et = elem_ty_of(&a[0]);
     Ok(Value::List(Seq::new(SeqKind::List, et, elems(m, &a[0])?)))
 });
-sfn!(linq_contains, |m, a| ok(elems(m, &a[0])?
-    .iter()
-    .any(|x| values_equal(x, &a[1]))));
+sfn!(linq_contains, |m, a| {
+    let comparer = comparer_arg(&a[1..]);
+    ok(elems(m, &a[0])?
+        .iter()
+        .any(|x| comparer_eq(comparer, x, &a[1])))
+});
 sfn!(linq_aggregate, |m, a| {
     let items = elems(m, &a[0])?;
     let (mut acc, f, rest) = if a.len() >= 3 && matches!(a[2], Value::Lambda(_)) {
@@ -3772,12 +3817,32 @@ impl Value {
 
 const F_ELEM_BOOL: P = P::Func(&[P::Elem], &P::Bool);
 const F_ELEM_I_BOOL: P = P::Func(&[P::Elem, P::I32], &P::Bool);
+sfn!(linq_zip, |m, a| {
+    let first = elems(m, &a[0])?;
+    let second = elems(m, &a[1])?;
+    let rt = match a.last() {
+        Some(t) => ty_of(t),
+        None => Ty::Object,
+    };
+    let mut out = Vec::with_capacity(first.len().min(second.len()));
+    for (x, y) in first.into_iter().zip(second) {
+        out.push(m.call_lambda(&a[2], &[x, y])?);
+    }
+    Ok(enumerable(rt, out))
+});
 const F_ELEM_M0: P = P::Func(&[P::Elem], &P::M(0));
 const F_ELEM_I_M0: P = P::Func(&[P::Elem, P::I32], &P::M(0));
 static LINQ: &[Member] = &[
     Member::method("Where", &[F_ELEM_BOOL], P::IEnum(&P::Elem), linq_where),
     Member::method("Where", &[F_ELEM_I_BOOL], P::IEnum(&P::Elem), linq_where),
     Member::method("Select", &[F_ELEM_M0], P::IEnum(&P::M(0)), linq_select).generic(1),
+    Member::method(
+        "Zip",
+        &[P::IEnum(&P::M(0)), P::Func(&[P::Elem, P::M(0)], &P::M(1))],
+        P::IEnum(&P::M(1)),
+        linq_zip,
+    )
+    .generic(2),
     Member::method("Select", &[F_ELEM_I_M0], P::IEnum(&P::M(0)), linq_select).generic(1),
     Member::method(
         "SelectMany",
@@ -3842,6 +3907,20 @@ static LINQ: &[Member] = &[
     Member::method("Min", &[], P::Elem, linq_min),
     Member::method("Min", &[F_ELEM_M0], P::M(0), linq_min).generic(1),
     Member::method("OrderBy", &[F_ELEM_M0], P::IEnum(&P::Elem), linq_order_by).generic(1),
+    Member::method(
+        "OrderBy",
+        &[F_ELEM_M0, P::C(Cls::StringComparer)],
+        P::IEnum(&P::Elem),
+        linq_order_by,
+    )
+    .generic(1),
+    Member::method(
+        "OrderByDescending",
+        &[F_ELEM_M0, P::C(Cls::StringComparer)],
+        P::IEnum(&P::Elem),
+        linq_order_by_desc,
+    )
+    .generic(1),
     Member::method(
         "OrderByDescending",
         &[F_ELEM_M0],
@@ -3910,9 +3989,21 @@ static LINQ: &[Member] = &[
     Member::method("Take", &[P::I32], P::IEnum(&P::Elem), linq_take),
     Member::method("Reverse", &[], P::IEnum(&P::Elem), linq_reverse),
     Member::method("Distinct", &[], P::IEnum(&P::Elem), linq_distinct),
+    Member::method(
+        "Distinct",
+        &[P::C(Cls::StringComparer)],
+        P::IEnum(&P::Elem),
+        linq_distinct,
+    ),
     Member::method("ToArray", &[], P::Arr(&P::Elem), linq_to_array),
     Member::method("ToList", &[], P::ListOf(&P::Elem), linq_to_list),
     Member::method("Contains", &[P::Elem], P::Bool, linq_contains),
+    Member::method(
+        "Contains",
+        &[P::Elem, P::C(Cls::StringComparer)],
+        P::Bool,
+        linq_contains,
+    ),
     Member::method(
         "Aggregate",
         &[P::Func(&[P::Elem, P::Elem], &P::Elem)],

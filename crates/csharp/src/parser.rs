@@ -1159,7 +1159,13 @@ impl<'a> Builder<'a> {
                 StmtKind::Block(v)
             }
             Rule::empty_stmt => StmtKind::Empty,
-            Rule::decl_stmt => return self.stmt(next!()),
+            Rule::decl_stmt => {
+                let mut d = next!();
+                if d.as_rule() == Rule::kw_const {
+                    d = next!();
+                }
+                return self.stmt(d);
+            }
             Rule::local_decl => {
                 let t = next!();
                 let ty = self.type_ref(t)?;

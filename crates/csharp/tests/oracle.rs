@@ -352,6 +352,7 @@ fn run_one() {
         Some(OracleOutcome::Failed { message }) => println!("ORACLE failed: {message}"),
         None => println!("ORACLE no result"),
     }
+    println!("OURS   {:?}", evaluate_ours(&case.expr, &case.context));
 }
 
 #[test]
