@@ -1269,6 +1269,7 @@ pub fn is_instance(v: &Value, t: &Ty) -> bool {
                     | (Obj::Basic(..), Cls::BasicAuth)
                     | (Obj::Uri(_), Cls::Uri)
                     | (Obj::XAttr(..), Cls::XAttribute)
+                    | (Obj::XName(..), Cls::XName)
             ) || matches!((&**o, c), (Obj::Hash(h, _), Cls::HashAlgo(x)) if h == x)
                 || matches!((&**o, c), (Obj::Xml(x), Cls::XDocument | Cls::XElement) if x.matches_class(*c))
         }

@@ -297,6 +297,11 @@ fn enum_names(c: Cls) -> Option<&'static [(&'static str, i64)]> {
         ],
         Cls::UriKind => &[("RelativeOrAbsolute", 0), ("Absolute", 1), ("Relative", 2)],
         Cls::UriPartial => &[("Scheme", 0), ("Authority", 1), ("Path", 2), ("Query", 3)],
+        Cls::SaveOptions => &[
+            ("None", 0),
+            ("DisableFormatting", 1),
+            ("OmitDuplicateNamespaces", 2),
+        ],
         Cls::ProductState => &[("NotPublished", 0), ("Published", 1)],
         Cls::BackendType => &[("Single", 0), ("Pool", 1)],
         _ => return None,

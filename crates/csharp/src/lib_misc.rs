@@ -2,7 +2,7 @@
 //! BitConverter, Jwt / BasicAuthCredentials, XDocument basics.
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::code::Fault;
 use crate::interp::Machine;
@@ -39,6 +39,7 @@ pub fn tables(c: Cls) -> Vec<&'static [Member]> {
         Cls::XDocument => vec![XDOC, XELEM],
         Cls::XElement => vec![XELEM],
         Cls::XAttribute => vec![XATTR],
+        Cls::XName => vec![XNAME],
         Cls::StringComparer => vec![STRINGCOMPARER],
         _ => vec![],
     }
@@ -1339,16 +1340,19 @@ static BASIC: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ XDocument / XElement
-/// An immutable XML element tree (enough for `Parse`, `Root`, `Element`, `Elements`,
-/// `Attribute`, `Value`).
+/// An XML element (LINQ to XML): shared and mutable like .NET's, with its namespace.
 #[derive(Debug)]
 pub struct XNode {
+    /// The name as written (`p:a`), used when printing.
     pub name: String,
-    pub attrs: Vec<(String, String)>,
-    pub children: Vec<XChild>,
+    pub ns: String,
+    pub local: String,
+    /// Attributes in order, namespace declarations (`xmlns`, `xmlns:p`) included.
+    pub attrs: RwLock<Vec<(String, String)>>,
+    pub children: RwLock<Vec<XChild>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum XChild {
     Element(Arc<XNode>),
     Text(String),
@@ -1377,54 +1381,139 @@ impl XNodeRef {
     }
     pub fn to_string_default(&self) -> String {
         let mut out = String::new();
-        write_node(&self.node, &mut out, 0);
+        write_node(&self.node, &mut out, Some(0));
         out
     }
 }
 
-fn write_node(n: &XNode, out: &mut String, indent: usize) {
-    out.push_str(&"  ".repeat(indent));
+impl XNode {
+    fn new(ns: &str, local: &str) -> XNode {
+        XNode {
+            name: local.to_string(),
+            ns: ns.to_string(),
+            local: local.to_string(),
+            attrs: RwLock::new(Vec::new()),
+            children: RwLock::new(Vec::new()),
+        }
+    }
+    fn deep_clone(&self) -> XNode {
+        XNode {
+            name: self.name.clone(),
+            ns: self.ns.clone(),
+            local: self.local.clone(),
+            attrs: RwLock::new(self.attrs.read().clone()),
+            children: RwLock::new(
+                self.children
+                    .read()
+                    .iter()
+                    .map(|c| match c {
+                        XChild::Element(e) => XChild::Element(Arc::new(e.deep_clone())),
+                        t => t.clone(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// `XName` from a string: `{namespace}local` or `local`.
+fn split_name(s: &str) -> (String, String) {
+    if let Some(rest) = s.strip_prefix('{') {
+        if let Some(i) = rest.find('}') {
+            return (rest[..i].to_string(), rest[i + 1..].to_string());
+        }
+    }
+    (String::new(), s.to_string())
+}
+fn name_is(n: &XNode, want: &str) -> bool {
+    let (ns, local) = split_name(want);
+    n.local == local && n.ns == ns
+}
+
+/// Writes an element; `indent` is `Some(level)` for `ToString()`, `None` for
+/// `SaveOptions.DisableFormatting`.
+fn write_node(n: &XNode, out: &mut String, indent: Option<usize>) {
     out.push('<');
     out.push_str(&n.name);
-    for (k, v) in &n.attrs {
-        out.push_str(&format!(" {k}=\"{}\"", html_encode(v)));
+    for (k, v) in n.attrs.read().iter() {
+        out.push_str(&format!(" {k}=\"{}\"", escape_attr(v)));
     }
-    if n.children.is_empty() {
+    let children = n.children.read();
+    if children.is_empty() {
         out.push_str(" />");
         return;
     }
     out.push('>');
-    let only_text = n.children.iter().all(|c| matches!(c, XChild::Text(_)));
-    for c in &n.children {
+    let only_text = children.iter().all(|c| matches!(c, XChild::Text(_)));
+    for c in children.iter() {
         match c {
-            XChild::Text(t) => out.push_str(
-                &t.replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;"),
-            ),
+            XChild::Text(t) => out.push_str(&escape_text(t)),
             XChild::Element(e) => {
-                out.push_str(apim_dotnet::environment::new_line());
-                write_node(e, out, indent + 1);
+                if let (Some(level), false) = (indent, only_text) {
+                    out.push_str(apim_dotnet::environment::new_line());
+                    out.push_str(&"  ".repeat(level + 1));
+                }
+                write_node(e, out, indent.map(|l| l + 1));
             }
         }
     }
-    if !only_text {
+    if let (Some(level), false) = (indent, only_text) {
         out.push_str(apim_dotnet::environment::new_line());
-        out.push_str(&"  ".repeat(indent));
+        out.push_str(&"  ".repeat(level));
     }
     out.push_str(&format!("</{}>", n.name));
 }
+fn escape_text(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+fn escape_attr(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
-fn convert_xml(n: roxmltree::Node<'_, '_>) -> XNode {
-    let name = n.tag_name().name().to_string();
-    let attrs = n
-        .attributes()
-        .map(|a| (a.name().to_string(), a.value().to_string()))
+fn convert_xml(n: roxmltree::Node<'_, '_>, parent_ns: &[(String, String)]) -> XNode {
+    let tag = n.tag_name();
+    let ns = tag.namespace().unwrap_or("").to_string();
+    let local = tag.name().to_string();
+    let prefix = n
+        .lookup_prefix(&ns)
+        .filter(|p| !p.is_empty() && !ns.is_empty());
+    let name = match prefix {
+        Some(p) => format!("{p}:{local}"),
+        None => local.clone(),
+    };
+    let in_scope: Vec<(String, String)> = n
+        .namespaces()
+        .map(|d| (d.name().unwrap_or("").to_string(), d.uri().to_string()))
+        .filter(|(p, _)| p != "xml")
         .collect();
+    let mut attrs: Vec<(String, String)> = in_scope
+        .iter()
+        .filter(|d| !parent_ns.contains(d))
+        .map(|(p, u)| {
+            let k = if p.is_empty() {
+                "xmlns".to_string()
+            } else {
+                format!("xmlns:{p}")
+            };
+            (k, u.clone())
+        })
+        .collect();
+    for a in n.attributes() {
+        let k = match a.namespace().and_then(|u| n.lookup_prefix(u)) {
+            Some(p) if !p.is_empty() => format!("{p}:{}", a.name()),
+            _ => a.name().to_string(),
+        };
+        attrs.push((k, a.value().to_string()));
+    }
     let mut children = Vec::new();
     for c in n.children() {
         if c.is_element() {
-            children.push(XChild::Element(Arc::new(convert_xml(c))));
+            children.push(XChild::Element(Arc::new(convert_xml(c, &in_scope))));
         } else if c.is_text() {
             if let Some(t) = c.text() {
                 if !t.trim().is_empty() {
@@ -1435,14 +1524,16 @@ fn convert_xml(n: roxmltree::Node<'_, '_>) -> XNode {
     }
     XNode {
         name,
-        attrs,
-        children,
+        ns,
+        local,
+        attrs: RwLock::new(attrs),
+        children: RwLock::new(children),
     }
 }
 
 fn xml_value(n: &XNode) -> String {
     let mut s = String::new();
-    for c in &n.children {
+    for c in n.children.read().iter() {
         match c {
             XChild::Text(t) => s.push_str(t),
             XChild::Element(e) => s.push_str(&xml_value(e)),
@@ -1467,7 +1558,118 @@ pub fn parse_xml(text: &str, document: bool) -> R<Value> {
     };
     let doc = roxmltree::Document::parse_with_options(text, opts)
         .map_err(|e| exc(Exc::XmlException, e.to_string()))?;
-    Ok(xval(Arc::new(convert_xml(doc.root_element())), document))
+    Ok(xval(
+        Arc::new(convert_xml(doc.root_element(), &[])),
+        document,
+    ))
+}
+/// Adds constructor / `Add` content to an element: elements (copied when they already belong
+/// to a tree, as .NET does; here always, since trees are shared), attributes, text, sequences.
+fn add_content(m: &mut Machine<'_>, node: &XNode, v: &Value) -> R<()> {
+    match v {
+        Value::Null => {}
+        Value::Obj(o) => match &**o {
+            Obj::Xml(x) => {
+                let e = Arc::new(x.node.deep_clone());
+                node.children.write().push(XChild::Element(e));
+            }
+            Obj::XAttr(k, val) => node.attrs.write().push((k.clone(), val.clone())),
+            _ => push_text(node, crate::render::net_string(v)),
+        },
+        Value::Array(_) | Value::List(_) => {
+            for item in crate::lib_core::enumerate(m, v)? {
+                add_content(m, node, &item)?;
+            }
+        }
+        other => push_text(node, xml_text(other)),
+    }
+    Ok(())
+}
+/// Text of a value as LINQ to XML writes it (XmlConvert: `true`, ISO dates).
+fn xml_text(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => if *b { "true" } else { "false" }.to_string(),
+        Value::DateTime(d) => crate::lib_core::format_datetime_o(*d),
+        other => crate::render::net_string(other),
+    }
+}
+fn push_text(node: &XNode, t: String) {
+    let mut c = node.children.write();
+    if let Some(XChild::Text(last)) = c.last_mut() {
+        last.push_str(&t);
+    } else {
+        c.push(XChild::Text(t));
+    }
+}
+mfn!(xelem_new, |m, a| {
+    let (ns, local) = xname_of(&a[1])?;
+    let node = XNode::new(&ns, &local);
+    for v in a[2..].to_vec() {
+        add_content(m, &node, &v)?;
+    }
+    Ok(xval(Arc::new(node), false))
+});
+mfn!(xdoc_new, |m, a| {
+    for v in &a[1..] {
+        let items = match v {
+            Value::Array(_) | Value::List(_) => crate::lib_core::enumerate(m, v)?,
+            other => vec![other.clone()],
+        };
+        for item in items {
+            if let Ok(x) = xnode(&item) {
+                return Ok(xval(Arc::new(x.node.deep_clone()), true));
+            }
+        }
+    }
+    Err(exc(
+        Exc::NotSupportedException,
+        "an XDocument without a root element is not supported by apim-emu",
+    ))
+});
+mfn!(xattr_new, |m, a| {
+    let (ns, local) = xname_of(&a[1])?;
+    if a[2].is_null() {
+        return Err(crate::lib_core::arg_null("value"));
+    }
+    let name = if ns.is_empty() {
+        local
+    } else {
+        format!("{{{ns}}}{local}")
+    };
+    Ok(attr_value(&name, &xml_text(&a[2])))
+});
+mfn!(xelem_add, |m, a| {
+    let x = xnode(&a[0])?;
+    for v in a[1..].to_vec() {
+        add_content(m, &x.node, &v)?;
+    }
+    Ok(Value::Null)
+});
+mfn!(xelem_set_attribute_value, |m, a| {
+    let x = xnode(&a[0])?;
+    let (_, local) = xname_of(&a[1])?;
+    let mut attrs = x.node.attrs.write();
+    let pos = attrs.iter().position(|(k, _)| *k == local);
+    match (&a[2], pos) {
+        (Value::Null, Some(i)) => {
+            attrs.remove(i);
+        }
+        (Value::Null, None) => {}
+        (v, Some(i)) => attrs[i].1 = xml_text(v),
+        (v, None) => attrs.push((local, xml_text(v))),
+    }
+    Ok(Value::Null)
+});
+fn xname_of(v: &Value) -> R<(String, String)> {
+    match v {
+        Value::Str(s) => Ok(split_name(s)),
+        Value::Obj(o) => match &**o {
+            Obj::XName(ns, local) => Ok((ns.clone(), local.clone())),
+            _ => Err(exc(Exc::InvalidCastException, "expected XName")),
+        },
+        Value::Null => Err(crate::lib_core::arg_null("name")),
+        _ => Err(exc(Exc::InvalidCastException, "expected XName")),
+    }
 }
 mfn!(xdoc_parse, |m, a| parse_xml(s_of(&a[0], "text")?, true));
 mfn!(xelem_parse, |m, a| parse_xml(s_of(&a[0], "text")?, false));
@@ -1477,17 +1679,18 @@ mfn!(xdoc_root, |m, a| {
 });
 mfn!(xelem_element, |m, a| {
     let x = xnode(&a[0])?;
-    let name = s_of(&a[1], "name")?;
+    let (ns, local) = xname_of(&a[1])?;
+    let want = |e: &XNode| e.local == local && e.ns == ns;
     if x.document {
-        return Ok(if x.node.name == name {
+        return Ok(if want(&x.node) {
             xval(x.node.clone(), false)
         } else {
             Value::Null
         });
     }
-    for c in &x.node.children {
+    for c in x.node.children.read().iter() {
         if let XChild::Element(e) = c {
-            if e.name == name {
+            if want(e) {
                 return Ok(xval(e.clone(), false));
             }
         }
@@ -1504,9 +1707,10 @@ mfn!(xelem_elements, |m, a| {
     let items: Vec<Value> = x
         .node
         .children
+        .read()
         .iter()
         .filter_map(|c| match c {
-            XChild::Element(e) if name.as_deref().is_none_or(|n| n == e.name) => {
+            XChild::Element(e) if name.as_deref().is_none_or(|n| name_is(e, n)) => {
                 Some(xval(e.clone(), false))
             }
             _ => None,
@@ -1521,9 +1725,13 @@ mfn!(xelem_elements, |m, a| {
 mfn!(xelem_value, |m, a| Ok(Value::string(xml_value(
     &xnode(&a[0])?.node
 ))));
-mfn!(xelem_name, |m, a| Ok(Value::string(
-    xnode(&a[0])?.node.name.clone()
-)));
+mfn!(xelem_name, |m, a| {
+    let x = xnode(&a[0])?;
+    Ok(Value::Obj(Arc::new(Obj::XName(
+        x.node.ns.clone(),
+        x.node.local.clone(),
+    ))))
+});
 fn attr_value(n: &str, v: &str) -> Value {
     Value::Obj(Arc::new(Obj::XAttr(n.to_string(), v.to_string())))
 }
@@ -1532,6 +1740,7 @@ mfn!(xelem_attribute, |m, a| {
     let name = s_of(&a[1], "name")?;
     Ok(x.node
         .attrs
+        .read()
         .iter()
         .find(|(k, _)| k == name)
         .map(|(k, v)| attr_value(k, v))
@@ -1539,7 +1748,13 @@ mfn!(xelem_attribute, |m, a| {
 });
 mfn!(xelem_attributes, |m, a| {
     let x = xnode(&a[0])?;
-    let items = x.node.attrs.iter().map(|(k, v)| attr_value(k, v)).collect();
+    let items = x
+        .node
+        .attrs
+        .read()
+        .iter()
+        .map(|(k, v)| attr_value(k, v))
+        .collect();
     Ok(Value::List(Seq::new(
         SeqKind::Enumerable,
         Ty::Named(Cls::XAttribute),
@@ -1547,9 +1762,9 @@ mfn!(xelem_attributes, |m, a| {
     )))
 });
 fn descendants(n: &Arc<XNode>, name: Option<&str>, out: &mut Vec<Value>) {
-    for c in &n.children {
+    for c in n.children.read().iter() {
         if let XChild::Element(e) = c {
-            if name.is_none_or(|x| x == e.name) {
+            if name.is_none_or(|x| name_is(e, x)) {
                 out.push(xval(e.clone(), false));
             }
             descendants(e, name, out);
@@ -1564,7 +1779,7 @@ mfn!(xelem_descendants, |m, a| {
         None
     };
     let mut out = Vec::new();
-    if x.document && name.as_deref().is_none_or(|n| n == x.node.name) {
+    if x.document && name.as_deref().is_none_or(|n| name_is(&x.node, n)) {
         out.push(xval(x.node.clone(), false));
     }
     descendants(&x.node, name.as_deref(), &mut out);
@@ -1578,11 +1793,12 @@ mfn!(xelem_has_elements, |m, a| Ok(Value::Bool(
     xnode(&a[0])?
         .node
         .children
+        .read()
         .iter()
         .any(|c| matches!(c, XChild::Element(_)))
 )));
 mfn!(xelem_has_attributes, |m, a| Ok(Value::Bool(
-    !xnode(&a[0])?.node.attrs.is_empty()
+    !xnode(&a[0])?.node.attrs.read().is_empty()
 )));
 fn xattr(v: &Value) -> R<(String, String)> {
     match obj(v)? {
@@ -1593,17 +1809,53 @@ fn xattr(v: &Value) -> R<(String, String)> {
 mfn!(xattr_name, |m, a| Ok(Value::string(xattr(&a[0])?.0)));
 mfn!(xattr_value, |m, a| Ok(Value::string(xattr(&a[0])?.1)));
 static XATTR: &[Member] = &[
+    Member::ctor(&[P::Str, P::Obj], xattr_new),
     Member::prop("Name", P::Str, xattr_name),
     Member::prop("Value", P::Str, xattr_value),
+];
+fn xname(v: &Value) -> R<(String, String)> {
+    match obj(v)? {
+        Obj::XName(ns, local) => Ok((ns.clone(), local.clone())),
+        _ => Err(exc(Exc::InvalidCastException, "expected XName")),
+    }
+}
+mfn!(xname_local, |m, a| Ok(Value::string(xname(&a[0])?.1)));
+mfn!(xname_namespace, |m, a| Ok(Value::string(xname(&a[0])?.0)));
+mfn!(xname_to_string, |m, a| {
+    let (ns, local) = xname(&a[0])?;
+    Ok(Value::string(xname_text(&ns, &local)))
+});
+/// `XName.ToString()`: `{namespace}local`, or `local` without a namespace.
+pub fn xname_text(ns: &str, local: &str) -> String {
+    if ns.is_empty() {
+        local.to_string()
+    } else {
+        format!("{{{ns}}}{local}")
+    }
+}
+static XNAME: &[Member] = &[
+    Member::prop("LocalName", P::Str, xname_local),
+    Member::prop("NamespaceName", P::Str, xname_namespace),
+    Member::method("ToString", &[], P::Str, xname_to_string),
 ];
 mfn!(xelem_to_string, |m, a| Ok(Value::string(
     xnode(&a[0])?.to_string_default()
 )));
+mfn!(xelem_to_string_opts, |m, a| {
+    let x = xnode(&a[0])?;
+    let disable = matches!(&a[1], Value::Enum(_, k) if k & 1 == 1);
+    let mut out = String::new();
+    write_node(&x.node, &mut out, if disable { None } else { Some(0) });
+    Ok(Value::string(out))
+});
 static XDOC: &[Member] = &[
+    Member::ctor(&[P::Params(&P::Obj)], xdoc_new),
     Member::stat("Parse", &[P::Str], P::C(Cls::XDocument), xdoc_parse),
     Member::prop("Root", P::C(Cls::XElement), xdoc_root),
 ];
 static XELEM: &[Member] = &[
+    Member::ctor(&[P::Str], xelem_new),
+    Member::ctor(&[P::Str, P::Params(&P::Obj)], xelem_new),
     Member::stat("Parse", &[P::Str], P::C(Cls::XElement), xelem_parse),
     Member::method("Element", &[P::Str], P::C(Cls::XElement), xelem_element),
     Member::method(
@@ -1642,11 +1894,24 @@ static XELEM: &[Member] = &[
         P::IEnum(&P::C(Cls::XAttribute)),
         xelem_attributes,
     ),
+    Member::method("Add", &[P::Params(&P::Obj)], P::Void, xelem_add),
+    Member::method(
+        "SetAttributeValue",
+        &[P::Str, P::Obj],
+        P::Void,
+        xelem_set_attribute_value,
+    ),
     Member::prop("HasElements", P::Bool, xelem_has_elements),
     Member::prop("HasAttributes", P::Bool, xelem_has_attributes),
     Member::prop("Value", P::Str, xelem_value),
-    Member::prop("Name", P::Str, xelem_name),
+    Member::prop("Name", P::C(Cls::XName), xelem_name),
     Member::method("ToString", &[], P::Str, xelem_to_string),
+    Member::method(
+        "ToString",
+        &[P::C(Cls::SaveOptions)],
+        P::Str,
+        xelem_to_string_opts,
+    ),
 ];
 
 #[allow(dead_code)]

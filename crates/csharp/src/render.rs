@@ -64,6 +64,7 @@ pub fn type_name(v: &Value) -> String {
             Obj::StringComparer(_) => "StringComparer".into(),
             Obj::Xml(x) => x.class_name().into(),
             Obj::XAttr(..) => "XAttribute".into(),
+            Obj::XName(..) => "XName".into(),
         },
     }
 }
@@ -189,6 +190,7 @@ pub fn append_net_string(out: &mut String, v: &Value) {
             Obj::Uri(u) => out.push_str(u),
             Obj::Match(m, g) => out.push_str(&m.group_by_number(*g as i32).value),
             Obj::Xml(x) => out.push_str(&x.to_string_default()),
+            Obj::XName(ns, local) => out.push_str(&crate::lib_misc::xname_text(ns, local)),
             Obj::XAttr(n, v) => {
                 out.push_str(&format!("{n}=\"{}\"", apim_dotnet::web::html_encode(v)))
             }

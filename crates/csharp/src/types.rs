@@ -40,6 +40,7 @@ pub enum Cls {
     Uri,
     UriKind,
     UriPartial,
+    SaveOptions,
     BitConverter,
     SysArray,
     Enumerable,
@@ -360,6 +361,7 @@ impl Ty {
                     | Cls::MidpointRounding
                     | Cls::UriKind
                     | Cls::UriPartial
+                    | Cls::SaveOptions
                     | Cls::ProductState
                     | Cls::BackendType
             )
@@ -498,6 +500,7 @@ pub fn cls_name(c: Cls) -> &'static str {
         Cls::Uri => "Uri",
         Cls::UriKind => "UriKind",
         Cls::UriPartial => "UriPartial",
+        Cls::SaveOptions => "SaveOptions",
         Cls::BitConverter => "BitConverter",
         Cls::SysArray => "Array",
         Cls::Enumerable => "Enumerable",
@@ -602,6 +605,7 @@ pub fn lookup_type_name(name: &str) -> Option<Ty> {
         "Uri" => Ty::Named(Cls::Uri),
         "UriKind" => Ty::Named(Cls::UriKind),
         "UriPartial" => Ty::Named(Cls::UriPartial),
+        "SaveOptions" => Ty::Named(Cls::SaveOptions),
         "BitConverter" => Ty::Named(Cls::BitConverter),
         "Array" => Ty::Named(Cls::SysArray),
         "Enumerable" => Ty::Named(Cls::Enumerable),

@@ -206,6 +206,8 @@ pub enum Obj {
     Xml(crate::lib_misc::XNodeRef),
     /// An `XAttribute`: name and value.
     XAttr(String, String),
+    /// An `XName`: namespace and local name.
+    XName(String, String),
 }
 
 impl Value {
