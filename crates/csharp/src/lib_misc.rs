@@ -1604,8 +1604,8 @@ fn push_text(node: &XNode, t: String) {
 mfn!(xelem_new, |m, a| {
     let (ns, local) = xname_of(&a[1])?;
     let node = XNode::new(&ns, &local);
-    for v in a[2..].to_vec() {
-        add_content(m, &node, &v)?;
+    for v in &a[2..] {
+        add_content(m, &node, v)?;
     }
     Ok(xval(Arc::new(node), false))
 });
@@ -1640,8 +1640,8 @@ mfn!(xattr_new, |m, a| {
 });
 mfn!(xelem_add, |m, a| {
     let x = xnode(&a[0])?;
-    for v in a[1..].to_vec() {
-        add_content(m, &x.node, &v)?;
+    for v in &a[1..] {
+        add_content(m, &x.node, v)?;
     }
     Ok(Value::Null)
 });
