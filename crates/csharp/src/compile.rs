@@ -540,6 +540,14 @@ impl Compiler {
         if from_is_json && json_explicit_target(to) {
             return Some(Conv::FromJson(to.clone()));
         }
+        let from_xml = matches!(fu, Ty::Named(Cls::XElement | Cls::XAttribute));
+        let to_inner = match to {
+            Ty::Nullable(i) => (**i).clone(),
+            t => t.clone(),
+        };
+        if from_xml && (to_inner.is_numeric() || matches!(to_inner, Ty::String | Ty::Bool)) {
+            return Some(Conv::FromJson(to.clone()));
+        }
         let from_general = matches!(from, Ty::Object) || is_interface(from);
         if from_general && to.is_value_type() {
             return Some(Conv::Unbox(to.clone()));

@@ -178,6 +178,7 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
             Cls::Guid => vec![GUID],
             Cls::SysArray => vec![SYSARRAY],
             Cls::Enumerable => vec![ENUMERABLE],
+            Cls::TupleClass => vec![TUPLE_CLASS],
             Cls::Exception(e) if e.is_a(Exc::ArgumentException) => vec![ARG_EXCEPTION, EXCEPTION],
             Cls::Exception(_) => vec![EXCEPTION],
             Cls::JObject => vec![
@@ -209,6 +210,7 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
             Gen::Dictionary | Gen::IDictionary => vec![DICT, RODICT],
             Gen::IReadOnlyDictionary => vec![RODICT],
             Gen::KeyValuePair => vec![KVP],
+            Gen::Tuple => vec![TUPLE],
             Gen::IList | Gen::ICollection | Gen::IReadOnlyCollection => vec![ICOLL],
             _ => vec![],
         },
@@ -357,7 +359,7 @@ pub fn const_field(t: &Ty, name: &str) -> Option<Value> {
 
 /// Settable properties (`Name = value` in initialisers, `x.Prop = v`): setter and (getter, type).
 pub fn property_setter(t: &Ty, name: &str) -> Option<(NativeFn, (NativeFn, Ty))> {
-    crate::lib_json::property_setter(t, name)
+    crate::lib_json::property_setter(t, name).or_else(|| crate::lib_misc::property_setter(t, name))
 }
 
 pub fn new_anon(_m: &mut Machine<'_>, a: &mut [Value]) -> R<Value> {
@@ -1354,7 +1356,7 @@ static STRING: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ numbers
-fn parse_err_to_value(t: &Ty, s: &str) -> R<Value> {
+pub(crate) fn parse_err_to_value(t: &Ty, s: &str) -> R<Value> {
     use apim_dotnet::number as n;
     Ok(match t {
         Ty::I32 => Value::I32(n::parse_i32(s)?),
@@ -3835,6 +3837,60 @@ sfn!(linq_zip, |m, a| {
     }
     Ok(enumerable(rt, out))
 });
+// ------------------------------------------------------------------ Tuple
+fn tuple_ret(_recv: &Ty, m: &[Ty]) -> Ty {
+    Ty::generic(Gen::Tuple, m.to_vec())
+}
+sfn!(tuple_create, |m, a| {
+    let n = a.len() / 2;
+    let tys = a[n..].iter().map(ty_of).collect();
+    Ok(Value::Obj(Arc::new(Obj::Tuple(tys, a[..n].to_vec()))))
+});
+fn tuple_item(a: &[Value], i: usize) -> R<Value> {
+    match &a[0] {
+        Value::Obj(o) => match &**o {
+            Obj::Tuple(_, items) => Ok(items.get(i).cloned().unwrap_or(Value::Null)),
+            _ => Err(exc(Exc::InvalidCastException, "expected Tuple")),
+        },
+        Value::Null => Err(Exception::null_ref().into()),
+        _ => Err(exc(Exc::InvalidCastException, "expected Tuple")),
+    }
+}
+sfn!(tuple_item1, |m, a| tuple_item(a, 0));
+sfn!(tuple_item2, |m, a| tuple_item(a, 1));
+sfn!(tuple_item3, |m, a| tuple_item(a, 2));
+sfn!(tuple_item4, |m, a| tuple_item(a, 3));
+static TUPLE_CLASS: &[Member] = &[
+    Member::stat("Create", &[P::M(0)], P::Dyn(tuple_ret), tuple_create).generic(1),
+    Member::stat(
+        "Create",
+        &[P::M(0), P::M(1)],
+        P::Dyn(tuple_ret),
+        tuple_create,
+    )
+    .generic(2),
+    Member::stat(
+        "Create",
+        &[P::M(0), P::M(1), P::M(2)],
+        P::Dyn(tuple_ret),
+        tuple_create,
+    )
+    .generic(3),
+    Member::stat(
+        "Create",
+        &[P::M(0), P::M(1), P::M(2), P::M(3)],
+        P::Dyn(tuple_ret),
+        tuple_create,
+    )
+    .generic(4),
+];
+static TUPLE: &[Member] = &[
+    Member::prop("Item1", P::Recv(0), tuple_item1),
+    Member::prop("Item2", P::Recv(1), tuple_item2),
+    Member::prop("Item3", P::Recv(2), tuple_item3),
+    Member::prop("Item4", P::Recv(3), tuple_item4),
+];
+
 const F_ELEM_M0: P = P::Func(&[P::Elem], &P::M(0));
 const F_ELEM_I_M0: P = P::Func(&[P::Elem, P::I32], &P::M(0));
 static LINQ: &[Member] = &[

@@ -175,6 +175,25 @@ pub fn from_clr_value(v: &ClrValue) -> Value {
 
 /// `(T)token` (Newtonsoft explicit operators).
 pub fn from_token(v: &Value, t: &Ty) -> R<Value> {
+    // LINQ to XML's explicit operators: `(int)element`, `(string)attribute` (XmlConvert).
+    if let Some(text) = crate::lib_misc::xml_text_of(v) {
+        let inner = match t {
+            Ty::Nullable(i) => (**i).clone(),
+            t => t.clone(),
+        };
+        return match inner {
+            Ty::String => Ok(Value::string(text)),
+            Ty::Bool => match text.trim() {
+                "true" | "1" => Ok(Value::Bool(true)),
+                "false" | "0" => Ok(Value::Bool(false)),
+                _ => Err(exc(
+                    Exc::FormatException,
+                    "String was not recognized as a valid Boolean.",
+                )),
+            },
+            other => crate::lib_core::parse_err_to_value(&other, text.trim()),
+        };
+    }
     let (clr, nullable) = clr_target(t)?;
     let token = match v {
         Value::Json(j) => Some(j),

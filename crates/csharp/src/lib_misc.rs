@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::code::Fault;
+use crate::code::{Fault, NativeFn};
 use crate::interp::Machine;
 use crate::lib_core::{R, bytes_of, exc, i32_of, recv_str, s_of, str_array, utf16_len};
 use crate::members::{Member, P};
@@ -1725,6 +1725,41 @@ mfn!(xelem_elements, |m, a| {
 mfn!(xelem_value, |m, a| Ok(Value::string(xml_value(
     &xnode(&a[0])?.node
 ))));
+// `XElement.Value = text`: the element's content becomes that text.
+mfn!(xelem_set_value, |m, a| {
+    let x = xnode(&a[0])?;
+    let text = match a.last() {
+        Some(Value::Null) | None => return Err(crate::lib_core::arg_null("value")),
+        Some(v) => crate::render::net_string(v),
+    };
+    *x.node.children.write() = if text.is_empty() {
+        Vec::new()
+    } else {
+        vec![XChild::Text(text)]
+    };
+    Ok(Value::Null)
+});
+/// The text an `XElement` / `XAttribute` converts from (`Value`), or `None` for other values.
+pub fn xml_text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Obj(o) => match &**o {
+            Obj::Xml(x) => Some(xml_value(&x.node)),
+            Obj::XAttr(_, val) => Some(val.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+/// Settable library properties outside Newtonsoft: `XElement.Value`.
+pub fn property_setter(t: &Ty, name: &str) -> Option<(NativeFn, (NativeFn, Ty))> {
+    match (t, name) {
+        (Ty::Named(Cls::XElement), "Value") => Some((
+            xelem_set_value as NativeFn,
+            (xelem_value as NativeFn, Ty::String),
+        )),
+        _ => None,
+    }
+}
 mfn!(xelem_name, |m, a| {
     let x = xnode(&a[0])?;
     Ok(Value::Obj(Arc::new(Obj::XName(

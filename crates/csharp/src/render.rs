@@ -65,6 +65,10 @@ pub fn type_name(v: &Value) -> String {
             Obj::Xml(x) => x.class_name().into(),
             Obj::XAttr(..) => "XAttribute".into(),
             Obj::XName(..) => "XName".into(),
+            Obj::Tuple(tys, _) => format!(
+                "Tuple<{}>",
+                tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+            ),
         },
     }
 }
@@ -191,6 +195,16 @@ pub fn append_net_string(out: &mut String, v: &Value) {
             Obj::Match(m, g) => out.push_str(&m.group_by_number(*g as i32).value),
             Obj::Xml(x) => out.push_str(&x.to_string_default()),
             Obj::XName(ns, local) => out.push_str(&crate::lib_misc::xname_text(ns, local)),
+            Obj::Tuple(_, items) => {
+                out.push('(');
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    append_net_string(out, x);
+                }
+                out.push(')');
+            }
             Obj::XAttr(n, v) => {
                 out.push_str(&format!("{n}=\"{}\"", apim_dotnet::web::html_encode(v)))
             }

@@ -208,6 +208,8 @@ pub enum Obj {
     XAttr(String, String),
     /// An `XName`: namespace and local name.
     XName(String, String),
+    /// A `Tuple<...>`: item types and items.
+    Tuple(Vec<crate::types::Ty>, Vec<Value>),
 }
 
 impl Value {
