@@ -2107,7 +2107,83 @@ impl Compiler {
     }
 
     // ---------------------------------------------------------------- calls
+    /// A static method group passed as an argument (`.Select(int.Parse)`): read as the
+    /// one-parameter lambda `x => T.M(x)` when `T` has a one-parameter static `M`.
+    fn method_group_as_lambda(&self, a: &Arg) -> Option<Arg> {
+        let ExprKind::Member {
+            target,
+            name,
+            type_args,
+            conditional: false,
+            ..
+        } = &a.value.kind
+        else {
+            return None;
+        };
+        if !type_args.is_empty() || !matches!(a.kind, ArgKind::Value) {
+            return None;
+        }
+        let ty = match &target.kind {
+            ExprKind::PredefType(n) => predefined(n)?,
+            ExprKind::Name(n, ta) if ta.is_empty() && self.lookup_local(n).is_none() => {
+                lookup_type_name(n)?
+            }
+            _ => return None,
+        };
+        let unary = crate::lib_core::tables(&ty).iter().any(|tb| {
+            tb.iter()
+                .any(|m| m.name == name && m.stat && m.kind == Kind::Method && m.params.len() == 1)
+        });
+        if !unary {
+            return None;
+        }
+        let sp = a.value.span;
+        let param = "<method group argument>".to_string();
+        let call = Expr {
+            kind: ExprKind::Call {
+                target: Box::new(a.value.clone()),
+                args: vec![Arg {
+                    name: None,
+                    kind: ArgKind::Value,
+                    value: Expr {
+                        kind: ExprKind::Name(param.clone(), Vec::new()),
+                        span: sp,
+                    },
+                    span: sp,
+                }],
+            },
+            span: sp,
+        };
+        Some(Arg {
+            value: Expr {
+                kind: ExprKind::Lambda {
+                    params: vec![ast::LambdaParam {
+                        ty: None,
+                        name: param,
+                        span: sp,
+                    }],
+                    body: ast::LambdaBody::Expr(Box::new(call)),
+                },
+                span: sp,
+            },
+            ..a.clone()
+        })
+    }
+
     fn call(&mut self, target: &Expr, args: &[Arg], span: Span) -> Ex {
+        let rewritten: Option<Vec<Arg>> = if args
+            .iter()
+            .any(|a| matches!(a.value.kind, ExprKind::Member { .. }))
+        {
+            Some(
+                args.iter()
+                    .map(|a| self.method_group_as_lambda(a).unwrap_or_else(|| a.clone()))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let args = rewritten.as_deref().unwrap_or(args);
         match &target.kind {
             ExprKind::Member {
                 target: recv,

@@ -30,6 +30,10 @@ pub struct Machine<'a> {
     pub budget: u64,
     lambdas: &'a [LambdaCode],
     caught: Vec<Exception>,
+    /// JSON trees created during this evaluation: a token only holds a weak link to its
+    /// parent, so a temporary root (`JObject.Parse(s)["a"]["b"]`) stays alive for `Parent` and
+    /// `Path` until the evaluation ends, as .NET's GC would keep it.
+    json_roots: Vec<apim_dotnet::JToken>,
 }
 
 impl<'a> Machine<'a> {
@@ -47,6 +51,16 @@ impl<'a> Machine<'a> {
             budget,
             lambdas: &code.lambdas,
             caught: Vec::new(),
+            json_roots: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn keep_json_root(&mut self, v: &Value) {
+        if let Value::Json(t) = v {
+            if t.is_container() && t.parent().is_none() {
+                self.json_roots.push(t.clone());
+            }
         }
     }
 
@@ -156,13 +170,17 @@ impl<'a> Machine<'a> {
                     for (slot, a) in buf.iter_mut().zip(args) {
                         *slot = self.eval(a)?;
                     }
-                    return f(self, &mut buf[..args.len()]);
+                    let v = f(self, &mut buf[..args.len()])?;
+                    self.keep_json_root(&v);
+                    return Ok(v);
                 }
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     vals.push(self.eval(a)?);
                 }
-                f(self, &mut vals)
+                let v = f(self, &mut vals)?;
+                self.keep_json_root(&v);
+                Ok(v)
             }
             Node::NativeOut { f, args, outs, .. } => {
                 let mut vals = Vec::with_capacity(args.len());

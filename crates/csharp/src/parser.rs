@@ -390,7 +390,10 @@ impl<'a> Builder<'a> {
                 Ok(value)
             }
             Rule::lambda => {
-                let mut it = p.into_inner();
+                let mut it = p.into_inner().peekable();
+                if it.peek().is_some_and(|x| x.as_rule() == Rule::kw_delegate) {
+                    it.next();
+                }
                 let params_p = it
                     .next()
                     .ok_or_else(|| Diagnostic::new("EMU0001", span, "lambda"))?;
