@@ -252,7 +252,8 @@ impl Compiler {
                         Gen::Dictionary
                         | Gen::IDictionary
                         | Gen::IReadOnlyDictionary
-                        | Gen::KeyValuePair => 2,
+                        | Gen::KeyValuePair
+                        | Gen::IGrouping => 2,
                         Gen::Func | Gen::Action | Gen::Tuple => args.len(),
                         _ => 1,
                     };

@@ -211,6 +211,7 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
             Gen::IReadOnlyDictionary => vec![RODICT],
             Gen::KeyValuePair => vec![KVP],
             Gen::Tuple => vec![TUPLE],
+            Gen::IGrouping => vec![GROUPING],
             Gen::IList | Gen::ICollection | Gen::IReadOnlyCollection => vec![ICOLL],
             _ => vec![],
         },
@@ -405,6 +406,10 @@ pub fn enumerate(_m: &mut Machine<'_>, v: &Value) -> R<Vec<Value>> {
         }
         Value::Str(s) => s.encode_utf16().map(Value::Char).collect(),
         Value::Json(j) => j.children().into_iter().map(Value::Json).collect(),
+        Value::Obj(o) if matches!(&**o, Obj::Grouping(..)) => match &**o {
+            Obj::Grouping(_, _, s) => s.items.read().clone(),
+            _ => Vec::new(),
+        },
         Value::Dict(d) => d
             .entries
             .read()
@@ -3079,8 +3084,22 @@ sfn!(dict_keys, |m, a| {
             }
         })
         .collect();
-    Ok(Value::List(Seq::new(SeqKind::Enumerable, k, items)))
+    Ok(Value::List(dict_view(&a[0], k, items, true)))
 });
+/// `Keys` / `Values`: a `Dictionary`'s own collection types, a plain sequence for other
+/// dictionaries (context headers, variables).
+fn dict_view(d: &Value, elem: Ty, items: Vec<Value>, keys: bool) -> Arc<Seq> {
+    match d {
+        Value::Dict(dd) => Arc::new(Seq {
+            kind: SeqKind::Enumerable,
+            elem,
+            items: parking_lot::RwLock::new(items),
+            ordering: Vec::new(),
+            dict_view: Some((dd.key.clone(), dd.value.clone(), keys)),
+        }),
+        _ => Seq::new(SeqKind::Enumerable, elem, items),
+    }
+}
 sfn!(dict_values, |m, a| {
     let (_, v) = dict_key_ty(&a[0]);
     let items: Vec<Value> = enumerate(m, &a[0])?
@@ -3093,7 +3112,7 @@ sfn!(dict_values, |m, a| {
             }
         })
         .collect();
-    Ok(Value::List(Seq::new(SeqKind::Enumerable, v, items)))
+    Ok(Value::List(dict_view(&a[0], v, items, false)))
 });
 // APIM's `GetValueOrDefault(name[, default])` on header/query dictionaries (values joined by ',').
 sfn!(dict_gvod_joined, |m, a| {
@@ -3606,6 +3625,7 @@ fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool, then: bool) -> R<Value
         elem: et,
         items: parking_lot::RwLock::new(keyed.into_iter().map(|(_, x)| x).collect()),
         ordering,
+        dict_view: None,
     })))
 }
 sfn!(linq_order_by, |m, a| order_by(m, a, false, false));
@@ -3837,6 +3857,48 @@ sfn!(linq_zip, |m, a| {
     }
     Ok(enumerable(rt, out))
 });
+// ------------------------------------------------------------------ GroupBy
+fn group_by_ret(recv: &Ty, m: &[Ty]) -> Ty {
+    let key = m.first().cloned().unwrap_or(Ty::Error);
+    let elem = recv.element().unwrap_or(Ty::Error);
+    Ty::enumerable(Ty::generic(Gen::IGrouping, vec![key, elem]))
+}
+sfn!(linq_group_by, |m, a| {
+    let et = elem_ty_of(&a[0]);
+    let kt = match a.last() {
+        Some(t) => ty_of(t),
+        None => Ty::Object,
+    };
+    let mut groups: Vec<(Value, Vec<Value>)> = Vec::new();
+    for x in elems(m, &a[0])? {
+        let k = m.call_lambda(&a[1], std::slice::from_ref(&x))?;
+        match groups.iter_mut().find(|(g, _)| values_equal(g, &k)) {
+            Some((_, items)) => items.push(x),
+            None => groups.push((k, vec![x])),
+        }
+    }
+    let gt = Ty::generic(Gen::IGrouping, vec![kt.clone(), et.clone()]);
+    let out = groups
+        .into_iter()
+        .map(|(k, items)| {
+            Value::Obj(Arc::new(Obj::Grouping(
+                kt.clone(),
+                k,
+                Seq::new(SeqKind::Enumerable, et.clone(), items),
+            )))
+        })
+        .collect();
+    Ok(enumerable(gt, out))
+});
+sfn!(grouping_key, |m, a| match &a[0] {
+    Value::Obj(o) => match &**o {
+        Obj::Grouping(_, k, _) => Ok(k.clone()),
+        _ => Err(exc(Exc::InvalidCastException, "expected IGrouping")),
+    },
+    _ => Err(Exception::null_ref().into()),
+});
+static GROUPING: &[Member] = &[Member::prop("Key", P::Recv(0), grouping_key)];
+
 // ------------------------------------------------------------------ Tuple
 fn tuple_ret(_recv: &Ty, m: &[Ty]) -> Ty {
     Ty::generic(Gen::Tuple, m.to_vec())
@@ -3897,6 +3959,7 @@ static LINQ: &[Member] = &[
     Member::method("Where", &[F_ELEM_BOOL], P::IEnum(&P::Elem), linq_where),
     Member::method("Where", &[F_ELEM_I_BOOL], P::IEnum(&P::Elem), linq_where),
     Member::method("Select", &[F_ELEM_M0], P::IEnum(&P::M(0)), linq_select).generic(1),
+    Member::method("GroupBy", &[F_ELEM_M0], P::Dyn(group_by_ret), linq_group_by).generic(1),
     Member::method(
         "Zip",
         &[P::IEnum(&P::M(0)), P::Func(&[P::Elem, P::M(0)], &P::M(1))],

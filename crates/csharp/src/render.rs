@@ -33,7 +33,19 @@ pub fn type_name(v: &Value) -> String {
             SeqKind::HashSet => format!("HashSet<{}>", s.elem.name()),
             SeqKind::Queue => format!("Queue<{}>", s.elem.name()),
             SeqKind::Stack => format!("Stack<{}>", s.elem.name()),
-            SeqKind::Enumerable => format!("IEnumerable<{}>", s.elem.name()),
+            SeqKind::Enumerable => match &s.dict_view {
+                Some((k, v, keys)) => format!(
+                    "Dictionary<{}, {}>.{}",
+                    k.name(),
+                    v.name(),
+                    if *keys {
+                        "KeyCollection"
+                    } else {
+                        "ValueCollection"
+                    }
+                ),
+                None => format!("IEnumerable<{}>", s.elem.name()),
+            },
             _ => format!("List<{}>", s.elem.name()),
         },
         Value::Dict(d) => format!("Dictionary<{}, {}>", d.key.name(), d.value.name()),
@@ -65,6 +77,9 @@ pub fn type_name(v: &Value) -> String {
             Obj::Xml(x) => x.class_name().into(),
             Obj::XAttr(..) => "XAttribute".into(),
             Obj::XName(..) => "XName".into(),
+            Obj::Grouping(k, _, items) => {
+                format!("IGrouping<{}, {}>", k.name(), items.elem.name())
+            }
             Obj::Tuple(tys, _) => format!(
                 "Tuple<{}>",
                 tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")

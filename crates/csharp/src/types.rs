@@ -258,6 +258,8 @@ pub enum Gen {
     Func,
     Action,
     Tuple,
+    /// `IGrouping<TKey, TElement>` (GroupBy results).
+    IGrouping,
 }
 
 impl Gen {
@@ -280,6 +282,7 @@ impl Gen {
             Gen::Func => "Func",
             Gen::Action => "Action",
             Gen::Tuple => "Tuple",
+            Gen::IGrouping => "IGrouping",
         }
     }
 }
@@ -414,6 +417,7 @@ impl Ty {
             Ty::Gen(Gen::Dictionary | Gen::IDictionary | Gen::IReadOnlyDictionary, a) => {
                 Some(Ty::generic(Gen::KeyValuePair, a.to_vec()))
             }
+            Ty::Gen(Gen::IGrouping, a) => a.get(1).cloned(),
             Ty::Named(
                 Cls::JToken | Cls::JArray | Cls::JContainer | Cls::JObject | Cls::JProperty,
             ) => Some(Ty::Named(Cls::JToken)),
