@@ -401,6 +401,11 @@ impl Compiler {
         if self.is_ref_subtype(from, to) {
             return Some(Conv::Identity);
         }
+        // LINQ to XML's implicit operators from string: an XNamespace / XName is held as its
+        // text (`urn:x`, `{urn:x}local`) until used.
+        if *from == Ty::String && matches!(to, Ty::Named(Cls::XNamespace | Cls::XName)) {
+            return Some(Conv::Identity);
+        }
         if matches!(to, Ty::Named(Cls::JToken)) && json_implicit_source(from) {
             return Some(Conv::ToJson);
         }
@@ -1775,6 +1780,18 @@ impl Compiler {
         }
         let ax = self.value(a);
         let bxx = self.value(b);
+        // `XNamespace + string` is LINQ to XML's operator giving an XName.
+        if op == BinOp::Add && ax.ty == Ty::Named(Cls::XNamespace) {
+            let bn = self.coerce(bxx, &Ty::String, b.span);
+            return Ex::new(
+                Node::Native {
+                    f: crate::lib_misc::xnamespace_plus,
+                    args: vec![ax.node, bn],
+                    span,
+                },
+                Ty::Named(Cls::XName),
+            );
+        }
         let Some((ty, concat)) = self.binary_type(op, &ax, &bxx, span) else {
             return Ex::err();
         };

@@ -40,6 +40,7 @@ pub fn tables(c: Cls) -> Vec<&'static [Member]> {
         Cls::XElement => vec![XELEM],
         Cls::XAttribute => vec![XATTR],
         Cls::XName => vec![XNAME],
+        Cls::XNamespace => vec![XNAMESPACE],
         Cls::StringComparer => vec![STRINGCOMPARER],
         _ => vec![],
     }
@@ -1849,6 +1850,9 @@ static XATTR: &[Member] = &[
     Member::prop("Value", P::Str, xattr_value),
 ];
 fn xname(v: &Value) -> R<(String, String)> {
+    if let Value::Str(s) = v {
+        return Ok(split_name(s));
+    }
     match obj(v)? {
         Obj::XName(ns, local) => Ok((ns.clone(), local.clone())),
         _ => Err(exc(Exc::InvalidCastException, "expected XName")),
@@ -1860,6 +1864,20 @@ mfn!(xname_to_string, |m, a| {
     let (ns, local) = xname(&a[0])?;
     Ok(Value::string(xname_text(&ns, &local)))
 });
+/// `XNamespace + "local"`: the XName `{namespace}local`.
+pub(crate) fn xnamespace_plus(_m: &mut Machine<'_>, a: &mut [Value]) -> R<Value> {
+    let ns = match &a[0] {
+        Value::Str(s) => s.to_string(),
+        Value::Null => return Err(crate::lib_core::arg_null("ns")),
+        _ => return Err(exc(Exc::InvalidCastException, "expected XNamespace")),
+    };
+    let local = s_of(&a[1], "localName")?.to_string();
+    Ok(Value::Obj(Arc::new(Obj::XName(ns, local))))
+}
+mfn!(xns_name, |m, a| Ok(Value::string(
+    s_of(&a[0], "namespace")?.to_string()
+)));
+static XNAMESPACE: &[Member] = &[Member::prop("NamespaceName", P::Str, xns_name)];
 /// `XName.ToString()`: `{namespace}local`, or `local` without a namespace.
 pub fn xname_text(ns: &str, local: &str) -> String {
     if ns.is_empty() {
@@ -1893,6 +1911,12 @@ static XELEM: &[Member] = &[
     Member::ctor(&[P::Str, P::Params(&P::Obj)], xelem_new),
     Member::stat("Parse", &[P::Str], P::C(Cls::XElement), xelem_parse),
     Member::method("Element", &[P::Str], P::C(Cls::XElement), xelem_element),
+    Member::method(
+        "Element",
+        &[P::C(Cls::XName)],
+        P::C(Cls::XElement),
+        xelem_element,
+    ),
     Member::method(
         "Elements",
         &[],

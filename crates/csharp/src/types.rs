@@ -52,6 +52,7 @@ pub enum Cls {
     XElement,
     XAttribute,
     XName,
+    XNamespace,
     // APIM context model
     Context,
     Request,
@@ -517,6 +518,7 @@ pub fn cls_name(c: Cls) -> &'static str {
         Cls::XElement => "XElement",
         Cls::XAttribute => "XAttribute",
         Cls::XName => "XName",
+        Cls::XNamespace => "XNamespace",
         Cls::Context => "IProxyRequestContext",
         Cls::Request => "IRequest",
         Cls::Response => "IResponse",
@@ -631,6 +633,7 @@ pub fn lookup_type_name(name: &str) -> Option<Ty> {
         "XElement" => Ty::Named(Cls::XElement),
         "XAttribute" => Ty::Named(Cls::XAttribute),
         "XName" => Ty::Named(Cls::XName),
+        "XNamespace" => Ty::Named(Cls::XNamespace),
         "IResponse" => Ty::Named(Cls::Response),
         "IRequest" => Ty::Named(Cls::Request),
         "IUrl" => Ty::Named(Cls::Url),
