@@ -109,15 +109,19 @@ pub fn run(args: Args) -> ExitCode {
             diagnostics: d,
         })
         .collect();
+    // A closed pipe (`check ... | head`) ends the output quietly instead of panicking.
+    let mut text = String::new();
     match args.format {
         Format::Human => {
             for v in &views {
-                print!("{}", diag::render_human(v));
+                text.push_str(&diag::render_human(v));
             }
-            println!("{}", diag::summary(&views));
+            text.push_str(&diag::summary(&views));
         }
-        Format::Json => println!("{}", diag::render_json(&views)),
+        Format::Json => text.push_str(&diag::render_json(&views)),
     }
+    text.push('\n');
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     if views
         .iter()
         .any(|v| v.diagnostics.iter().any(Diagnostic::is_error))
