@@ -1301,6 +1301,9 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
         (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Obj(_), _) | (_, Value::Obj(_)) if crate::lib_misc::xname_eq(a, b).is_some() => {
+            crate::lib_misc::xname_eq(a, b).unwrap_or(false)
+        }
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Enum(c, x), Value::Enum(d, y)) => c == d && x == y,
         (Value::DateTime(x), Value::DateTime(y)) => x == y,
@@ -1331,6 +1334,10 @@ pub fn ref_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
+        // XNames are atomised in .NET: equal names are the same object.
+        (Value::Obj(_), _) | (_, Value::Obj(_)) if crate::lib_misc::xname_eq(a, b).is_some() => {
+            crate::lib_misc::xname_eq(a, b).unwrap_or(false)
+        }
         (Value::Json(x), Value::Json(y)) => x.same_reference(y),
         (Value::Array(x), Value::Array(y)) | (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
         (Value::Dict(x), Value::Dict(y)) => Arc::ptr_eq(x, y),

@@ -1878,6 +1878,29 @@ mfn!(xns_name, |m, a| Ok(Value::string(
     s_of(&a[0], "namespace")?.to_string()
 )));
 static XNAMESPACE: &[Member] = &[Member::prop("NamespaceName", P::Str, xns_name)];
+/// Equality of an `XName` with another `XName` or a string (converted as `XName` does);
+/// `None` when neither side is an `XName`.
+pub fn xname_eq(a: &Value, b: &Value) -> Option<bool> {
+    let as_name = |v: &Value| match v {
+        Value::Obj(o) => match &**o {
+            Obj::XName(ns, local) => Some((ns.clone(), local.clone())),
+            _ => None,
+        },
+        _ => None,
+    };
+    match (as_name(a), as_name(b)) {
+        (Some(x), Some(y)) => Some(x == y),
+        (Some(x), None) => match b {
+            Value::Str(s) => Some(split_name(s) == x),
+            _ => None,
+        },
+        (None, Some(y)) => match a {
+            Value::Str(s) => Some(split_name(s) == y),
+            _ => None,
+        },
+        (None, None) => None,
+    }
+}
 /// `XName.ToString()`: `{namespace}local`, or `local` without a namespace.
 pub fn xname_text(ns: &str, local: &str) -> String {
     if ns.is_empty() {
