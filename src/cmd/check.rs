@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use apim_policy::diag::{self, Diagnostic, FileDiagnostics};
+use apim_policy::{AttrValue, LineIndex, PolicyDocument};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -89,12 +90,15 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
         let r = apim_policy::read(&bytes, f);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let mut diagnostics = r.diagnostics;
-        if let (Some(doc), Some(scope)) = (&r.document, args.scope) {
-            diagnostics.extend(apim_policy::check_scope(doc, scope.into()));
+        if let Some(doc) = &r.document {
+            if let Some(scope) = args.scope {
+                diagnostics.extend(apim_policy::check_scope(doc, scope.into()));
+            }
+            diagnostics.extend(expression_diagnostics(doc, &text));
             diagnostics.sort_by_key(|d| d.span.start);
         }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
         results.push((f.display().to_string(), text, diagnostics));
     }
     let views: Vec<FileDiagnostics> = results
@@ -105,15 +109,19 @@ pub fn run(args: Args) -> ExitCode {
             diagnostics: d,
         })
         .collect();
+    // A closed pipe (`check ... | head`) ends the output quietly instead of panicking.
+    let mut text = String::new();
     match args.format {
         Format::Human => {
             for v in &views {
-                print!("{}", diag::render_human(v));
+                text.push_str(&diag::render_human(v));
             }
-            println!("{}", diag::summary(&views));
+            text.push_str(&diag::summary(&views));
         }
-        Format::Json => println!("{}", diag::render_json(&views)),
+        Format::Json => text.push_str(&diag::render_json(&views)),
     }
+    text.push('\n');
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     if views
         .iter()
         .any(|v| v.diagnostics.iter().any(Diagnostic::is_error))
@@ -122,6 +130,116 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Parses and type-checks every `@(...)` / `@{...}` of a document (attribute values and element
+/// text) with the expression compiler the engine's plan uses (`apim_csharp::compile`, no other
+/// options), as APIM does when a policy is saved. Diagnostics point at their place in the file.
+///
+/// A `{{named value}}` inside a C# string literal is checked with placeholder text of the same
+/// length (its value cannot change the types); one in the code itself is only known at
+/// deployment, so that expression gets a note saying it was not checked.
+pub fn expression_diagnostics(doc: &PolicyDocument, text: &str) -> Vec<Diagnostic> {
+    let index = LineIndex::new(text);
+    let mut out = Vec::new();
+    for value in doc.values() {
+        let AttrValue::Expression(e) = &value.value else {
+            continue;
+        };
+        let source = match with_placeholders(e) {
+            Ok(s) => s,
+            Err(name) => {
+                out.push(Diagnostic::note(
+                    "EXPR0001",
+                    e.span,
+                    format!(
+                        "expression not type-checked: named value '{{{{{name}}}}}' is part of its code, known only at deployment"
+                    ),
+                ));
+                continue;
+            }
+        };
+        let Err(diags) = apim_csharp::compile(&source) else {
+            continue;
+        };
+        for d in diags {
+            let start = e.file_offset(d.span.start as usize).min(text.len());
+            let end = e
+                .file_offset((d.span.end as usize).max(d.span.start as usize))
+                .clamp(start, text.len());
+            let span = index.span(text, start, end);
+            out.push(Diagnostic::error(d.code, span, d.message));
+        }
+    }
+    out
+}
+
+/// The expression source with each `{{name}}` inside a string or char literal replaced by as
+/// many `x` (offsets stay the same); `Err(name)` when one stands in the code itself.
+fn with_placeholders(e: &apim_policy::Expression) -> Result<String, String> {
+    if e.named_values.is_empty() {
+        return Ok(e.source.clone());
+    }
+    let literal = literal_mask(&e.source);
+    let mut s = e.source.clone();
+    for nv in &e.named_values {
+        let r = nv.offset.clone();
+        if r.end > s.len() || !literal.get(r.start).copied().unwrap_or(false) {
+            return Err(nv.name.clone());
+        }
+        s.replace_range(r.clone(), &"x".repeat(r.len()));
+    }
+    Ok(s)
+}
+
+/// For each byte of C# source: whether it is inside a string or char literal (interpolation
+/// holes count as literal text; only placement of named values depends on this).
+fn literal_mask(src: &str) -> Vec<bool> {
+    let b = src.as_bytes();
+    let mut mask = vec![false; b.len()];
+    let mut i = 0;
+    while i < b.len() {
+        let verbatim = (b[i] == b'@' && b.get(i + 1) == Some(&b'"'))
+            || ((b[i] == b'$' && b.get(i + 1) == Some(&b'@'))
+                || (b[i] == b'@' && b.get(i + 1) == Some(&b'$')))
+                && b.get(i + 2) == Some(&b'"');
+        let quote = if b[i] == b'"' || b[i] == b'\'' {
+            Some(b[i])
+        } else if verbatim {
+            i += if b[i + 1] == b'"' { 1 } else { 2 };
+            Some(b'"')
+        } else {
+            None
+        };
+        let Some(q) = quote else {
+            i += 1;
+            continue;
+        };
+        i += 1;
+        while i < b.len() {
+            if !verbatim && b[i] == b'\\' {
+                mask[i] = true;
+                if i + 1 < b.len() {
+                    mask[i + 1] = true;
+                }
+                i += 2;
+                continue;
+            }
+            if b[i] == q {
+                if verbatim && b.get(i + 1) == Some(&b'"') {
+                    mask[i] = true;
+                    mask[i + 1] = true;
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            mask[i] = true;
+            i += 1;
+        }
+        i += 1;
+    }
+    mask
 }
 
 #[cfg(test)]

@@ -252,7 +252,8 @@ impl Compiler {
                         Gen::Dictionary
                         | Gen::IDictionary
                         | Gen::IReadOnlyDictionary
-                        | Gen::KeyValuePair => 2,
+                        | Gen::KeyValuePair
+                        | Gen::IGrouping => 2,
                         Gen::Func | Gen::Action | Gen::Tuple => args.len(),
                         _ => 1,
                     };
@@ -400,6 +401,11 @@ impl Compiler {
         if self.is_ref_subtype(from, to) {
             return Some(Conv::Identity);
         }
+        // LINQ to XML's implicit operators from string: an XNamespace / XName is held as its
+        // text (`urn:x`, `{urn:x}local`) until used.
+        if *from == Ty::String && matches!(to, Ty::Named(Cls::XNamespace | Cls::XName)) {
+            return Some(Conv::Identity);
+        }
         if matches!(to, Ty::Named(Cls::JToken)) && json_implicit_source(from) {
             return Some(Conv::ToJson);
         }
@@ -538,6 +544,14 @@ impl Compiler {
             )
         );
         if from_is_json && json_explicit_target(to) {
+            return Some(Conv::FromJson(to.clone()));
+        }
+        let from_xml = matches!(fu, Ty::Named(Cls::XElement | Cls::XAttribute));
+        let to_inner = match to {
+            Ty::Nullable(i) => (**i).clone(),
+            t => t.clone(),
+        };
+        if from_xml && (to_inner.is_numeric() || matches!(to_inner, Ty::String | Ty::Bool)) {
             return Some(Conv::FromJson(to.clone()));
         }
         let from_general = matches!(from, Ty::Object) || is_interface(from);
@@ -729,7 +743,12 @@ impl Compiler {
             }
             ExprKind::Cast(t, x) => {
                 let to = self.resolve_type(t);
-                let xx = self.expr(x);
+                // `(Func<int, string>)(x => ...)`: the cast gives the lambda its delegate type.
+                let xx = if matches!(to, Ty::Gen(Gen::Func, _)) {
+                    self.expr_expecting(x, &to)
+                } else {
+                    self.expr(x)
+                };
                 if to.is_error() || xx.ty.is_error() {
                     return Ex::new(xx.node, to);
                 }
@@ -1761,6 +1780,18 @@ impl Compiler {
         }
         let ax = self.value(a);
         let bxx = self.value(b);
+        // `XNamespace + string` is LINQ to XML's operator giving an XName.
+        if op == BinOp::Add && ax.ty == Ty::Named(Cls::XNamespace) {
+            let bn = self.coerce(bxx, &Ty::String, b.span);
+            return Ex::new(
+                Node::Native {
+                    f: crate::lib_misc::xnamespace_plus,
+                    args: vec![ax.node, bn],
+                    span,
+                },
+                Ty::Named(Cls::XName),
+            );
+        }
         let Some((ty, concat)) = self.binary_type(op, &ax, &bxx, span) else {
             return Ex::err();
         };
@@ -1885,6 +1916,10 @@ impl Compiler {
                 self.expr(&a.value);
             }
             return Ex::err();
+        }
+        // `new Func<T>(lambda)`: a delegate creation expression.
+        if matches!(ty, Ty::Gen(Gen::Func, _)) && args.len() == 1 && init.is_none() {
+            return self.expr_expecting(&args[0].value, &ty);
         }
         let tables = crate::lib_core::tables(&ty);
         // constructors are not inherited: the first table that declares any
@@ -2090,7 +2125,83 @@ impl Compiler {
     }
 
     // ---------------------------------------------------------------- calls
+    /// A static method group passed as an argument (`.Select(int.Parse)`): read as the
+    /// one-parameter lambda `x => T.M(x)` when `T` has a one-parameter static `M`.
+    fn method_group_as_lambda(&self, a: &Arg) -> Option<Arg> {
+        let ExprKind::Member {
+            target,
+            name,
+            type_args,
+            conditional: false,
+            ..
+        } = &a.value.kind
+        else {
+            return None;
+        };
+        if !type_args.is_empty() || !matches!(a.kind, ArgKind::Value) {
+            return None;
+        }
+        let ty = match &target.kind {
+            ExprKind::PredefType(n) => predefined(n)?,
+            ExprKind::Name(n, ta) if ta.is_empty() && self.lookup_local(n).is_none() => {
+                lookup_type_name(n)?
+            }
+            _ => return None,
+        };
+        let unary = crate::lib_core::tables(&ty).iter().any(|tb| {
+            tb.iter()
+                .any(|m| m.name == name && m.stat && m.kind == Kind::Method && m.params.len() == 1)
+        });
+        if !unary {
+            return None;
+        }
+        let sp = a.value.span;
+        let param = "<method group argument>".to_string();
+        let call = Expr {
+            kind: ExprKind::Call {
+                target: Box::new(a.value.clone()),
+                args: vec![Arg {
+                    name: None,
+                    kind: ArgKind::Value,
+                    value: Expr {
+                        kind: ExprKind::Name(param.clone(), Vec::new()),
+                        span: sp,
+                    },
+                    span: sp,
+                }],
+            },
+            span: sp,
+        };
+        Some(Arg {
+            value: Expr {
+                kind: ExprKind::Lambda {
+                    params: vec![ast::LambdaParam {
+                        ty: None,
+                        name: param,
+                        span: sp,
+                    }],
+                    body: ast::LambdaBody::Expr(Box::new(call)),
+                },
+                span: sp,
+            },
+            ..a.clone()
+        })
+    }
+
     fn call(&mut self, target: &Expr, args: &[Arg], span: Span) -> Ex {
+        let rewritten: Option<Vec<Arg>> = if args
+            .iter()
+            .any(|a| matches!(a.value.kind, ExprKind::Member { .. }))
+        {
+            Some(
+                args.iter()
+                    .map(|a| self.method_group_as_lambda(a).unwrap_or_else(|| a.clone()))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let args = rewritten.as_deref().unwrap_or(args);
         match &target.kind {
             ExprKind::Member {
                 target: recv,
@@ -2202,11 +2313,21 @@ impl Compiler {
             ExprKind::Name(name, type_args) if self.lookup_local(name).is_none() => {
                 let _ = type_args;
                 if name == "nameof" {
-                    self.diag(
-                        "APIM0004",
-                        target.span,
-                        "nameof is not supported in policy expressions",
-                    );
+                    // `nameof(x)` / `nameof(a.b)`: the last simple name, as a constant.
+                    let last = match args.first().map(|a| &a.value.kind) {
+                        Some(ExprKind::Name(n, _)) => Some(n.clone()),
+                        Some(ExprKind::Member { name, .. }) => Some(name.clone()),
+                        _ => None,
+                    };
+                    match (args.len(), last) {
+                        (1, Some(n)) => {
+                            if matches!(args[0].value.kind, ExprKind::Name(..)) {
+                                self.expr(&args[0].value);
+                            }
+                            return Ex::new(Node::Const(Value::string(n)), Ty::String);
+                        }
+                        _ => self.diag("CS8081", target.span, "Expression does not have a name"),
+                    }
                 } else {
                     self.diag(
                         "CS0103",
@@ -2418,13 +2539,55 @@ impl Compiler {
                 ))
             }
             (Cls::MessageBody, "AsFormUrlEncodedContent") => {
-                self.diag(
-                    "APIM0004",
-                    name_span,
-                    "IMessageBody.AsFormUrlEncodedContent is not supported by apim-emu yet",
-                );
-                Some(Ex::err())
+                if args.len() > 1 {
+                    self.diag(
+                        "CS1501",
+                        name_span,
+                        format!(
+                            "No overload for method 'AsFormUrlEncodedContent' takes {} arguments",
+                            args.len()
+                        ),
+                    );
+                    return Some(Ex::err());
+                }
+                let preserve = match args.first() {
+                    Some(a) => {
+                        if let Some(n) = &a.name
+                            && n != "preserveContent"
+                        {
+                            self.diag("CS1739", a.span, format!("The best overload for 'AsFormUrlEncodedContent' does not have a parameter named '{n}'"));
+                        }
+                        let x = self.value(&a.value);
+                        self.coerce(x, &Ty::Bool, a.span)
+                    }
+                    None => Node::Const(Value::Bool(false)),
+                };
+                Some(Ex::new(
+                    Node::HostCall(
+                        bx(rx.node.clone()),
+                        HostMember::BodyAs(BodyTarget::FormUrlEncoded),
+                        vec![preserve],
+                        span,
+                    ),
+                    Ty::generic(
+                        Gen::IDictionary,
+                        vec![Ty::String, Ty::generic(Gen::IList, vec![Ty::String])],
+                    ),
+                ))
             }
+            (Cls::Url, "ToUri") if args.is_empty() => Some(Ex::new(
+                Node::Native {
+                    f: crate::lib_misc::uri_from_string,
+                    args: vec![Node::HostCall(
+                        bx(rx.node.clone()),
+                        HostMember::UrlToString,
+                        vec![],
+                        span,
+                    )],
+                    span,
+                },
+                Ty::Named(Cls::Uri),
+            )),
             _ => None,
         }
     }
@@ -3654,6 +3817,10 @@ pub fn is_disallowed_namespace(ns: &str) -> bool {
 
 /// Members of allowed types that APIM's list excludes (e.g. `DateTime.ParseExact`).
 fn is_disallowed_member(t: &Ty, name: &str) -> bool {
+    // `GetType()` returns System.Type (reflection), which is not on APIM's list.
+    if name == "GetType" && !matches!(t, Ty::Void | Ty::Null) {
+        return true;
+    }
     match t {
         Ty::Named(Cls::DateTime) => matches!(
             name,

@@ -108,6 +108,8 @@ pub enum BodyTarget {
     JToken,
     XDocument,
     XElement,
+    /// `AsFormUrlEncodedContent()`: `IDictionary<string, IList<string>>`.
+    FormUrlEncoded,
 }
 
 /// An object of the context model (`context`, `context.Request`, a stored `IResponse`...).

@@ -30,6 +30,10 @@ pub struct Machine<'a> {
     pub budget: u64,
     lambdas: &'a [LambdaCode],
     caught: Vec<Exception>,
+    /// JSON trees created during this evaluation: a token only holds a weak link to its
+    /// parent, so a temporary root (`JObject.Parse(s)["a"]["b"]`) stays alive for `Parent` and
+    /// `Path` until the evaluation ends, as .NET's GC would keep it.
+    json_roots: Vec<apim_dotnet::JToken>,
 }
 
 impl<'a> Machine<'a> {
@@ -47,6 +51,16 @@ impl<'a> Machine<'a> {
             budget,
             lambdas: &code.lambdas,
             caught: Vec::new(),
+            json_roots: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn keep_json_root(&mut self, v: &Value) {
+        if let Value::Json(t) = v {
+            if t.is_container() && t.parent().is_none() {
+                self.json_roots.push(t.clone());
+            }
         }
     }
 
@@ -156,13 +170,17 @@ impl<'a> Machine<'a> {
                     for (slot, a) in buf.iter_mut().zip(args) {
                         *slot = self.eval(a)?;
                     }
-                    return f(self, &mut buf[..args.len()]);
+                    let v = f(self, &mut buf[..args.len()])?;
+                    self.keep_json_root(&v);
+                    return Ok(v);
                 }
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     vals.push(self.eval(a)?);
                 }
-                f(self, &mut vals)
+                let v = f(self, &mut vals)?;
+                self.keep_json_root(&v);
+                Ok(v)
             }
             Node::NativeOut { f, args, outs, .. } => {
                 let mut vals = Vec::with_capacity(args.len());
@@ -1269,6 +1287,7 @@ pub fn is_instance(v: &Value, t: &Ty) -> bool {
                     | (Obj::Basic(..), Cls::BasicAuth)
                     | (Obj::Uri(_), Cls::Uri)
                     | (Obj::XAttr(..), Cls::XAttribute)
+                    | (Obj::XName(..), Cls::XName)
             ) || matches!((&**o, c), (Obj::Hash(h, _), Cls::HashAlgo(x)) if h == x)
                 || matches!((&**o, c), (Obj::Xml(x), Cls::XDocument | Cls::XElement) if x.matches_class(*c))
         }
@@ -1282,6 +1301,9 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
         (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Obj(_), _) | (_, Value::Obj(_)) if crate::lib_misc::xname_eq(a, b).is_some() => {
+            crate::lib_misc::xname_eq(a, b).unwrap_or(false)
+        }
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Enum(c, x), Value::Enum(d, y)) => c == d && x == y,
         (Value::DateTime(x), Value::DateTime(y)) => x == y,
@@ -1312,6 +1334,10 @@ pub fn ref_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
+        // XNames are atomised in .NET: equal names are the same object.
+        (Value::Obj(_), _) | (_, Value::Obj(_)) if crate::lib_misc::xname_eq(a, b).is_some() => {
+            crate::lib_misc::xname_eq(a, b).unwrap_or(false)
+        }
         (Value::Json(x), Value::Json(y)) => x.same_reference(y),
         (Value::Array(x), Value::Array(y)) | (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
         (Value::Dict(x), Value::Dict(y)) => Arc::ptr_eq(x, y),

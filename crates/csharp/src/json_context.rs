@@ -110,7 +110,44 @@ pub fn body_as(text: &str, target: BodyTarget) -> Result<Value, Exception> {
         BodyTarget::JToken => Value::Json(JToken::parse(text)?),
         BodyTarget::XDocument => crate::lib_misc::parse_xml(text, true).map_err(fault_exc)?,
         BodyTarget::XElement => crate::lib_misc::parse_xml(text, false).map_err(fault_exc)?,
+        BodyTarget::FormUrlEncoded => form_url_encoded(text),
     })
+}
+
+/// `name=value&...` pairs, names and values URL-decoded, names case-insensitive, every value
+/// of a repeated name kept in order.
+fn form_url_encoded(text: &str) -> Value {
+    let mut entries: Vec<(Value, Value)> = Vec::new();
+    let mut lists: Vec<(String, Vec<Value>)> = Vec::new();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let k = apim_dotnet::web::url_decode(k);
+        let v = if part.contains('=') {
+            apim_dotnet::web::url_decode(v)
+        } else {
+            String::new()
+        };
+        match lists.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&k)) {
+            Some((_, l)) => l.push(Value::string(v)),
+            None => lists.push((k, vec![Value::string(v)])),
+        }
+    }
+    for (k, l) in lists {
+        entries.push((
+            Value::string(k),
+            Value::List(crate::value::Seq::new(
+                crate::value::SeqKind::List,
+                Ty::String,
+                l,
+            )),
+        ));
+    }
+    Value::Dict(Arc::new(crate::value::Dict {
+        key: Ty::String,
+        value: Ty::generic(crate::types::Gen::IList, vec![Ty::String]),
+        entries: parking_lot::RwLock::new(entries),
+        ignore_case: true,
+    }))
 }
 
 fn fault_exc(f: crate::code::Fault) -> Exception {

@@ -178,6 +178,7 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
             Cls::Guid => vec![GUID],
             Cls::SysArray => vec![SYSARRAY],
             Cls::Enumerable => vec![ENUMERABLE],
+            Cls::TupleClass => vec![TUPLE_CLASS],
             Cls::Exception(e) if e.is_a(Exc::ArgumentException) => vec![ARG_EXCEPTION, EXCEPTION],
             Cls::Exception(_) => vec![EXCEPTION],
             Cls::JObject => vec![
@@ -209,6 +210,8 @@ pub fn tables(t: &Ty) -> Vec<&'static [Member]> {
             Gen::Dictionary | Gen::IDictionary => vec![DICT, RODICT],
             Gen::IReadOnlyDictionary => vec![RODICT],
             Gen::KeyValuePair => vec![KVP],
+            Gen::Tuple => vec![TUPLE],
+            Gen::IGrouping => vec![GROUPING],
             Gen::IList | Gen::ICollection | Gen::IReadOnlyCollection => vec![ICOLL],
             _ => vec![],
         },
@@ -296,6 +299,12 @@ fn enum_names(c: Cls) -> Option<&'static [(&'static str, i64)]> {
             ("ToPositiveInfinity", 4),
         ],
         Cls::UriKind => &[("RelativeOrAbsolute", 0), ("Absolute", 1), ("Relative", 2)],
+        Cls::UriPartial => &[("Scheme", 0), ("Authority", 1), ("Path", 2), ("Query", 3)],
+        Cls::SaveOptions => &[
+            ("None", 0),
+            ("DisableFormatting", 1),
+            ("OmitDuplicateNamespaces", 2),
+        ],
         Cls::ProductState => &[("NotPublished", 0), ("Published", 1)],
         Cls::BackendType => &[("Single", 0), ("Pool", 1)],
         _ => return None,
@@ -351,7 +360,7 @@ pub fn const_field(t: &Ty, name: &str) -> Option<Value> {
 
 /// Settable properties (`Name = value` in initialisers, `x.Prop = v`): setter and (getter, type).
 pub fn property_setter(t: &Ty, name: &str) -> Option<(NativeFn, (NativeFn, Ty))> {
-    crate::lib_json::property_setter(t, name)
+    crate::lib_json::property_setter(t, name).or_else(|| crate::lib_misc::property_setter(t, name))
 }
 
 pub fn new_anon(_m: &mut Machine<'_>, a: &mut [Value]) -> R<Value> {
@@ -397,6 +406,10 @@ pub fn enumerate(_m: &mut Machine<'_>, v: &Value) -> R<Vec<Value>> {
         }
         Value::Str(s) => s.encode_utf16().map(Value::Char).collect(),
         Value::Json(j) => j.children().into_iter().map(Value::Json).collect(),
+        Value::Obj(o) if matches!(&**o, Obj::Grouping(..)) => match &**o {
+            Obj::Grouping(_, _, s) => s.items.read().clone(),
+            _ => Vec::new(),
+        },
         Value::Dict(d) => d
             .entries
             .read()
@@ -460,16 +473,7 @@ pub fn format_with(v: &Value, f: &str) -> R<String> {
         Value::DateTime(d) => format_datetime(*d, f)?,
         Value::DateTimeOffset(d) => format_dto(*d, f)?,
         Value::Guid(g) => g.to_string_format(f)?,
-        Value::TimeSpan(t) => {
-            if f.is_empty() || f == "c" || f == "t" || f == "T" {
-                apim_dotnet::datetime_format::format_timespan_c(*t)
-            } else {
-                return Err(exc(
-                    Exc::FormatException,
-                    "Input string was not in a correct format.",
-                ));
-            }
-        }
+        Value::TimeSpan(t) => apim_dotnet::datetime_format::format_timespan(*t, f)?,
         other => net_string(other),
     })
 }
@@ -1338,6 +1342,7 @@ static STRING: &[Member] = &[
     Member::stat("Join", &[P::Char, P::Params(&P::Str)], P::Str, str_join),
     Member::stat("Concat", &[P::Params(&P::Obj)], P::Str, str_concat),
     Member::stat("Concat", &[P::IEnum(&P::Str)], P::Str, str_concat),
+    Member::stat("Concat", &[P::IEnum(&P::M(0))], P::Str, str_concat).generic(1),
     Member::stat("Equals", &[P::Str, P::Str], P::Bool, str_s_equals),
     Member::stat(
         "Equals",
@@ -1356,7 +1361,7 @@ static STRING: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ numbers
-fn parse_err_to_value(t: &Ty, s: &str) -> R<Value> {
+pub(crate) fn parse_err_to_value(t: &Ty, s: &str) -> R<Value> {
     use apim_dotnet::number as n;
     Ok(match t {
         Ty::I32 => Value::I32(n::parse_i32(s)?),
@@ -1459,7 +1464,20 @@ static BOOL: &[Member] = &[
     Member::stat("TryParse", &[P::Str, P::Bool], P::Bool, bool_try_parse).out(1),
     Member::method("CompareTo", &[P::Bool], P::I32, num_compare_to),
 ];
+sfn!(char_numeric_value, |m, a| {
+    let c = match &a[0] {
+        Value::Char(c) => *c,
+        _ => 0,
+    };
+    ok(
+        match char::from_u32(c as u32).and_then(|c| c.to_digit(10)) {
+            Some(d) if (b'0' as u16..=b'9' as u16).contains(&c) => d as f64,
+            _ => -1.0,
+        },
+    )
+});
 static CHAR: &[Member] = &[
+    Member::stat("GetNumericValue", &[P::Char], P::F64, char_numeric_value),
     Member::stat("Parse", &[P::Str], P::Char, char_parse),
     Member::stat("IsDigit", &[P::Char], P::Bool, char_is_digit),
     Member::stat("IsLetter", &[P::Char], P::Bool, char_is_letter),
@@ -1614,6 +1632,7 @@ static NULLABLE: &[Member] = &[
 fn math_num2(a: &[Value], fi: fn(i64, i64) -> i64, ff: fn(f64, f64) -> f64) -> R<Value> {
     Ok(match (&a[0], &a[1]) {
         (Value::I32(x), Value::I32(y)) => Value::I32(fi(*x as i64, *y as i64) as i32),
+        (Value::U8(x), Value::U8(y)) => Value::U8(fi(*x as i64, *y as i64) as u8),
         (Value::I64(_) | Value::I32(_), Value::I64(_) | Value::I32(_)) => {
             Value::I64(fi(i64_of(&a[0]), i64_of(&a[1])))
         }
@@ -1738,10 +1757,12 @@ static MATH: &[Member] = &[
     Member::stat("Max", &[P::I64, P::I64], P::I64, math_max),
     Member::stat("Max", &[P::F64, P::F64], P::F64, math_max),
     Member::stat("Max", &[P::Dec, P::Dec], P::Dec, math_max),
+    Member::stat("Max", &[P::U8, P::U8], P::U8, math_max),
     Member::stat("Min", &[P::I32, P::I32], P::I32, math_min),
     Member::stat("Min", &[P::I64, P::I64], P::I64, math_min),
     Member::stat("Min", &[P::F64, P::F64], P::F64, math_min),
     Member::stat("Min", &[P::Dec, P::Dec], P::Dec, math_min),
+    Member::stat("Min", &[P::U8, P::U8], P::U8, math_min),
     Member::stat("Abs", &[P::I32], P::I32, math_abs),
     Member::stat("Abs", &[P::I64], P::I64, math_abs),
     Member::stat("Abs", &[P::F64], P::F64, math_abs),
@@ -3063,8 +3084,22 @@ sfn!(dict_keys, |m, a| {
             }
         })
         .collect();
-    Ok(Value::List(Seq::new(SeqKind::Enumerable, k, items)))
+    Ok(Value::List(dict_view(&a[0], k, items, true)))
 });
+/// `Keys` / `Values`: a `Dictionary`'s own collection types, a plain sequence for other
+/// dictionaries (context headers, variables).
+fn dict_view(d: &Value, elem: Ty, items: Vec<Value>, keys: bool) -> Arc<Seq> {
+    match d {
+        Value::Dict(dd) => Arc::new(Seq {
+            kind: SeqKind::Enumerable,
+            elem,
+            items: parking_lot::RwLock::new(items),
+            ordering: Vec::new(),
+            dict_view: Some((dd.key.clone(), dd.value.clone(), keys)),
+        }),
+        _ => Seq::new(SeqKind::Enumerable, elem, items),
+    }
+}
 sfn!(dict_values, |m, a| {
     let (_, v) = dict_key_ty(&a[0]);
     let items: Vec<Value> = enumerate(m, &a[0])?
@@ -3077,7 +3112,7 @@ sfn!(dict_values, |m, a| {
             }
         })
         .collect();
-    Ok(Value::List(Seq::new(SeqKind::Enumerable, v, items)))
+    Ok(Value::List(dict_view(&a[0], v, items, false)))
 });
 // APIM's `GetValueOrDefault(name[, default])` on header/query dictionaries (values joined by ',').
 sfn!(dict_gvod_joined, |m, a| {
@@ -3457,6 +3492,14 @@ fn sum_values(items: &[Value]) -> R<Value> {
     Ok(acc.unwrap_or(Value::I32(0)))
 }
 
+/// `Average()`: float for floats, decimal for decimals, double otherwise.
+fn average_ret(recv: &Ty, _m: &[Ty]) -> Ty {
+    match recv.element() {
+        Some(Ty::F32) => Ty::F32,
+        Some(Ty::Decimal) => Ty::Decimal,
+        _ => Ty::F64,
+    }
+}
 sfn!(linq_average, |m, a| {
     let items = projected(m, a)?;
     if items.is_empty() {
@@ -3465,6 +3508,10 @@ sfn!(linq_average, |m, a| {
     let s = sum_values(&items)?;
     Ok(match s {
         Value::Dec(d) => Value::Dec(d / Decimal::from(items.len() as i64)),
+        // Average(IEnumerable<float>) sums in double and returns a float.
+        Value::F32(_) => {
+            Value::F32((items.iter().map(f64_of).sum::<f64>() / items.len() as f64) as f32)
+        }
         other => Value::F64(f64_of(&other) / items.len() as f64),
     })
 });
@@ -3505,8 +3552,44 @@ fn key_cmp(k1: &Value, k2: &Value) -> Ordering {
         _ => compare(k1, k2).unwrap_or_else(|| (!k1.is_null()).cmp(&!k2.is_null())),
     }
 }
+/// The `StringComparer` passed to a LINQ operator, as its `StringComparison` value.
+fn comparer_arg(a: &[Value]) -> Option<i64> {
+    a.iter().skip(1).find_map(|v| match v {
+        Value::Obj(o) => match &**o {
+            Obj::StringComparer(k) => Some(*k),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+/// Compares two keys with a `StringComparer` (by `StringComparison` value).
+fn comparer_cmp(kind: i64, x: &Value, y: &Value) -> Ordering {
+    match (x, y) {
+        (Value::Str(a), Value::Str(b)) => match kind {
+            4 => ordinal_diff(a, b).cmp(&0),
+            5 => ordinal_diff(
+                &apim_dotnet::string::to_upper_invariant(a),
+                &apim_dotnet::string::to_upper_invariant(b),
+            )
+            .cmp(&0),
+            k if k % 2 == 1 => compare_strings_culture(
+                &apim_dotnet::string::to_lower_invariant(a),
+                &apim_dotnet::string::to_lower_invariant(b),
+            ),
+            _ => compare_strings_culture(a, b),
+        },
+        _ => key_cmp(x, y),
+    }
+}
+fn comparer_eq(kind: Option<i64>, x: &Value, y: &Value) -> bool {
+    match (kind, x, y) {
+        (Some(k), Value::Str(_), Value::Str(_)) => comparer_cmp(k, x, y) == Ordering::Equal,
+        _ => values_equal(x, y),
+    }
+}
 /// `OrderBy` (`then` false) or `ThenBy` (`then` true: refines the source's ordering).
 fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool, then: bool) -> R<Value> {
+    let comparer = comparer_arg(&a[1..]);
     let items = elems(m, &a[0])?;
     let et = elem_ty_of(&a[0]);
     let mut ordering = match (&a[0], then) {
@@ -3524,8 +3607,12 @@ fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool, then: bool) -> R<Value
     }
     // stable sort over all keys, as LINQ's OrderBy/ThenBy
     keyed.sort_by(|(k1, _), (k2, _)| {
+        let last = ordering.len() - 1;
         for (i, (_, d)) in ordering.iter().enumerate() {
-            let o = key_cmp(&k1[i], &k2[i]);
+            let o = match comparer {
+                Some(k) if i == last => comparer_cmp(k, &k1[i], &k2[i]),
+                _ => key_cmp(&k1[i], &k2[i]),
+            };
             let o = if *d { o.reverse() } else { o };
             if o != Ordering::Equal {
                 return o;
@@ -3538,6 +3625,7 @@ fn order_by(m: &mut Machine<'_>, a: &[Value], desc: bool, then: bool) -> R<Value
         elem: et,
         items: parking_lot::RwLock::new(keyed.into_iter().map(|(_, x)| x).collect()),
         ordering,
+        dict_view: None,
     })))
 }
 sfn!(linq_order_by, |m, a| order_by(m, a, false, false));
@@ -3636,10 +3724,12 @@ sfn!(linq_reverse, |m, a| {
 });
 sfn!(linq_distinct, |m, a| {
     let et = elem_ty_of(&a[0]);
+    let comparer = comparer_arg(a);
     let mut out: Vec<Value> = Vec::new();
     for x in elems(m, &a[0])? {
         if !out.iter().any(|y| {
-            values_equal(y, &x) && (!x.is_reference_like() || crate::interp::ref_equal(y, &x))
+            comparer_eq(comparer, y, &x)
+                && (!x.is_reference_like() || crate::interp::ref_equal(y, &x))
         }) {
             out.push(x);
         }
@@ -3654,9 +3744,12 @@ sfn!(linq_to_list, |m, a| {
     let et = elem_ty_of(&a[0]);
     Ok(Value::List(Seq::new(SeqKind::List, et, elems(m, &a[0])?)))
 });
-sfn!(linq_contains, |m, a| ok(elems(m, &a[0])?
-    .iter()
-    .any(|x| values_equal(x, &a[1]))));
+sfn!(linq_contains, |m, a| {
+    let comparer = comparer_arg(&a[1..]);
+    ok(elems(m, &a[0])?
+        .iter()
+        .any(|x| comparer_eq(comparer, x, &a[1])))
+});
 sfn!(linq_aggregate, |m, a| {
     let items = elems(m, &a[0])?;
     let (mut acc, f, rest) = if a.len() >= 3 && matches!(a[2], Value::Lambda(_)) {
@@ -3751,12 +3844,129 @@ impl Value {
 
 const F_ELEM_BOOL: P = P::Func(&[P::Elem], &P::Bool);
 const F_ELEM_I_BOOL: P = P::Func(&[P::Elem, P::I32], &P::Bool);
+sfn!(linq_zip, |m, a| {
+    let first = elems(m, &a[0])?;
+    let second = elems(m, &a[1])?;
+    let rt = match a.last() {
+        Some(t) => ty_of(t),
+        None => Ty::Object,
+    };
+    let mut out = Vec::with_capacity(first.len().min(second.len()));
+    for (x, y) in first.into_iter().zip(second) {
+        out.push(m.call_lambda(&a[2], &[x, y])?);
+    }
+    Ok(enumerable(rt, out))
+});
+// ------------------------------------------------------------------ GroupBy
+fn group_by_ret(recv: &Ty, m: &[Ty]) -> Ty {
+    let key = m.first().cloned().unwrap_or(Ty::Error);
+    let elem = recv.element().unwrap_or(Ty::Error);
+    Ty::enumerable(Ty::generic(Gen::IGrouping, vec![key, elem]))
+}
+sfn!(linq_group_by, |m, a| {
+    let et = elem_ty_of(&a[0]);
+    let kt = match a.last() {
+        Some(t) => ty_of(t),
+        None => Ty::Object,
+    };
+    let mut groups: Vec<(Value, Vec<Value>)> = Vec::new();
+    for x in elems(m, &a[0])? {
+        let k = m.call_lambda(&a[1], std::slice::from_ref(&x))?;
+        match groups.iter_mut().find(|(g, _)| values_equal(g, &k)) {
+            Some((_, items)) => items.push(x),
+            None => groups.push((k, vec![x])),
+        }
+    }
+    let gt = Ty::generic(Gen::IGrouping, vec![kt.clone(), et.clone()]);
+    let out = groups
+        .into_iter()
+        .map(|(k, items)| {
+            Value::Obj(Arc::new(Obj::Grouping(
+                kt.clone(),
+                k,
+                Seq::new(SeqKind::Enumerable, et.clone(), items),
+            )))
+        })
+        .collect();
+    Ok(enumerable(gt, out))
+});
+sfn!(grouping_key, |m, a| match &a[0] {
+    Value::Obj(o) => match &**o {
+        Obj::Grouping(_, k, _) => Ok(k.clone()),
+        _ => Err(exc(Exc::InvalidCastException, "expected IGrouping")),
+    },
+    _ => Err(Exception::null_ref().into()),
+});
+static GROUPING: &[Member] = &[Member::prop("Key", P::Recv(0), grouping_key)];
+
+// ------------------------------------------------------------------ Tuple
+fn tuple_ret(_recv: &Ty, m: &[Ty]) -> Ty {
+    Ty::generic(Gen::Tuple, m.to_vec())
+}
+sfn!(tuple_create, |m, a| {
+    let n = a.len() / 2;
+    let tys = a[n..].iter().map(ty_of).collect();
+    Ok(Value::Obj(Arc::new(Obj::Tuple(tys, a[..n].to_vec()))))
+});
+fn tuple_item(a: &[Value], i: usize) -> R<Value> {
+    match &a[0] {
+        Value::Obj(o) => match &**o {
+            Obj::Tuple(_, items) => Ok(items.get(i).cloned().unwrap_or(Value::Null)),
+            _ => Err(exc(Exc::InvalidCastException, "expected Tuple")),
+        },
+        Value::Null => Err(Exception::null_ref().into()),
+        _ => Err(exc(Exc::InvalidCastException, "expected Tuple")),
+    }
+}
+sfn!(tuple_item1, |m, a| tuple_item(a, 0));
+sfn!(tuple_item2, |m, a| tuple_item(a, 1));
+sfn!(tuple_item3, |m, a| tuple_item(a, 2));
+sfn!(tuple_item4, |m, a| tuple_item(a, 3));
+static TUPLE_CLASS: &[Member] = &[
+    Member::stat("Create", &[P::M(0)], P::Dyn(tuple_ret), tuple_create).generic(1),
+    Member::stat(
+        "Create",
+        &[P::M(0), P::M(1)],
+        P::Dyn(tuple_ret),
+        tuple_create,
+    )
+    .generic(2),
+    Member::stat(
+        "Create",
+        &[P::M(0), P::M(1), P::M(2)],
+        P::Dyn(tuple_ret),
+        tuple_create,
+    )
+    .generic(3),
+    Member::stat(
+        "Create",
+        &[P::M(0), P::M(1), P::M(2), P::M(3)],
+        P::Dyn(tuple_ret),
+        tuple_create,
+    )
+    .generic(4),
+];
+static TUPLE: &[Member] = &[
+    Member::prop("Item1", P::Recv(0), tuple_item1),
+    Member::prop("Item2", P::Recv(1), tuple_item2),
+    Member::prop("Item3", P::Recv(2), tuple_item3),
+    Member::prop("Item4", P::Recv(3), tuple_item4),
+];
+
 const F_ELEM_M0: P = P::Func(&[P::Elem], &P::M(0));
 const F_ELEM_I_M0: P = P::Func(&[P::Elem, P::I32], &P::M(0));
 static LINQ: &[Member] = &[
     Member::method("Where", &[F_ELEM_BOOL], P::IEnum(&P::Elem), linq_where),
     Member::method("Where", &[F_ELEM_I_BOOL], P::IEnum(&P::Elem), linq_where),
     Member::method("Select", &[F_ELEM_M0], P::IEnum(&P::M(0)), linq_select).generic(1),
+    Member::method("GroupBy", &[F_ELEM_M0], P::Dyn(group_by_ret), linq_group_by).generic(1),
+    Member::method(
+        "Zip",
+        &[P::IEnum(&P::M(0)), P::Func(&[P::Elem, P::M(0)], &P::M(1))],
+        P::IEnum(&P::M(1)),
+        linq_zip,
+    )
+    .generic(2),
     Member::method("Select", &[F_ELEM_I_M0], P::IEnum(&P::M(0)), linq_select).generic(1),
     Member::method(
         "SelectMany",
@@ -3809,7 +4019,7 @@ static LINQ: &[Member] = &[
     Member::method("Sum", &[P::Func(&[P::Elem], &P::F64)], P::F64, linq_sum_f64),
     Member::method("Sum", &[P::Func(&[P::Elem], &P::Dec)], P::Dec, linq_sum_dec),
     Member::method("Sum", &[], P::Elem, linq_sum_self),
-    Member::method("Average", &[], P::F64, linq_average),
+    Member::method("Average", &[], P::Dyn(average_ret), linq_average),
     Member::method(
         "Average",
         &[P::Func(&[P::Elem], &P::F64)],
@@ -3821,6 +4031,20 @@ static LINQ: &[Member] = &[
     Member::method("Min", &[], P::Elem, linq_min),
     Member::method("Min", &[F_ELEM_M0], P::M(0), linq_min).generic(1),
     Member::method("OrderBy", &[F_ELEM_M0], P::IEnum(&P::Elem), linq_order_by).generic(1),
+    Member::method(
+        "OrderBy",
+        &[F_ELEM_M0, P::C(Cls::StringComparer)],
+        P::IEnum(&P::Elem),
+        linq_order_by,
+    )
+    .generic(1),
+    Member::method(
+        "OrderByDescending",
+        &[F_ELEM_M0, P::C(Cls::StringComparer)],
+        P::IEnum(&P::Elem),
+        linq_order_by_desc,
+    )
+    .generic(1),
     Member::method(
         "OrderByDescending",
         &[F_ELEM_M0],
@@ -3889,9 +4113,21 @@ static LINQ: &[Member] = &[
     Member::method("Take", &[P::I32], P::IEnum(&P::Elem), linq_take),
     Member::method("Reverse", &[], P::IEnum(&P::Elem), linq_reverse),
     Member::method("Distinct", &[], P::IEnum(&P::Elem), linq_distinct),
+    Member::method(
+        "Distinct",
+        &[P::C(Cls::StringComparer)],
+        P::IEnum(&P::Elem),
+        linq_distinct,
+    ),
     Member::method("ToArray", &[], P::Arr(&P::Elem), linq_to_array),
     Member::method("ToList", &[], P::ListOf(&P::Elem), linq_to_list),
     Member::method("Contains", &[P::Elem], P::Bool, linq_contains),
+    Member::method(
+        "Contains",
+        &[P::Elem, P::C(Cls::StringComparer)],
+        P::Bool,
+        linq_contains,
+    ),
     Member::method(
         "Aggregate",
         &[P::Func(&[P::Elem, P::Elem], &P::Elem)],

@@ -175,6 +175,25 @@ pub fn from_clr_value(v: &ClrValue) -> Value {
 
 /// `(T)token` (Newtonsoft explicit operators).
 pub fn from_token(v: &Value, t: &Ty) -> R<Value> {
+    // LINQ to XML's explicit operators: `(int)element`, `(string)attribute` (XmlConvert).
+    if let Some(text) = crate::lib_misc::xml_text_of(v) {
+        let inner = match t {
+            Ty::Nullable(i) => (**i).clone(),
+            t => t.clone(),
+        };
+        return match inner {
+            Ty::String => Ok(Value::string(text)),
+            Ty::Bool => match text.trim() {
+                "true" | "1" => Ok(Value::Bool(true)),
+                "false" | "0" => Ok(Value::Bool(false)),
+                _ => Err(exc(
+                    Exc::FormatException,
+                    "String was not recognized as a valid Boolean.",
+                )),
+            },
+            other => crate::lib_core::parse_err_to_value(&other, text.trim()),
+        };
+    }
     let (clr, nullable) = clr_target(t)?;
     let token = match v {
         Value::Json(j) => Some(j),
@@ -321,9 +340,94 @@ jfn!(jt_values_t, |m, a| {
 });
 jfn!(jt_to_object, |m, a| {
     let t = ty_of(&a[a.len() - 1]);
-    let (clr, nullable) = clr_target(&t)?;
-    Ok(from_clr_value(&tok(&a[0])?.to_object(clr, nullable)?))
+    to_typed(tok(&a[0])?, &t)
 });
+
+/// `ToObject<T>()` / `DeserializeObject<T>()` for `T` a CLR type, `object` (a JValue gives its
+/// value, a container itself), an array, `List<T>`/`IList<T>`/`IEnumerable<T>` or
+/// `Dictionary<string, T>`/`IDictionary<string, T>`.
+pub fn to_typed(token: &JToken, t: &Ty) -> R<Value> {
+    let null = token
+        .value()
+        .is_some_and(|v| v.token_type() == apim_dotnet::JTokenType::Null);
+    let elems = |token: &JToken, e: &Ty| -> R<Vec<Value>> {
+        if !token.is_array() {
+            return Err(exc(
+                Exc::JsonSerializationException,
+                format!(
+                    "Cannot deserialize the current JSON object into type '{}'",
+                    t.name()
+                ),
+            ));
+        }
+        token.children().iter().map(|c| to_typed(c, e)).collect()
+    };
+    match t {
+        Ty::Object if token.is_value() => Ok(token
+            .boxed_value()
+            .map(|v| from_clr_value(&v))
+            .unwrap_or(Value::Null)),
+        Ty::Array(e) if **e != Ty::U8 => {
+            if null {
+                return Ok(Value::Null);
+            }
+            Ok(Value::Array(Seq::new(
+                SeqKind::Array,
+                (**e).clone(),
+                elems(token, e)?,
+            )))
+        }
+        Ty::Gen(Gen::List | Gen::IList | Gen::IEnumerable | Gen::ICollection, args)
+            if args.len() == 1 =>
+        {
+            if null {
+                return Ok(Value::Null);
+            }
+            Ok(Value::List(Seq::new(
+                SeqKind::List,
+                args[0].clone(),
+                elems(token, &args[0])?,
+            )))
+        }
+        Ty::Gen(Gen::Dictionary | Gen::IDictionary, args)
+            if args.len() == 2 && args[0] == Ty::String =>
+        {
+            if null {
+                return Ok(Value::Null);
+            }
+            if !token.is_object() {
+                return Err(exc(
+                    Exc::JsonSerializationException,
+                    format!(
+                        "Cannot deserialize the current JSON array into type '{}'",
+                        t.name()
+                    ),
+                ));
+            }
+            let mut entries = Vec::new();
+            for p in token.properties()? {
+                entries.push((
+                    Value::string(p.name()?),
+                    to_typed(&p.property_value()?, &args[1])?,
+                ));
+            }
+            Ok(Value::Dict(Arc::new(Dict {
+                key: Ty::String,
+                value: args[1].clone(),
+                entries: parking_lot::RwLock::new(entries),
+                ignore_case: false,
+            })))
+        }
+        _ => {
+            let (clr, nullable) = clr_target(t)?;
+            let v = from_clr_value(&token.to_object(clr, nullable)?);
+            if !v.is_null() && !crate::interp::is_instance(&v, t) {
+                return crate::interp::convert_numeric(&v, t, true);
+            }
+            Ok(v)
+        }
+    }
+}
 jfn!(jt_select_token, |m, a| Ok(opt_tok(
     tok(&a[0])?.select_token(s_of(&a[1], "path")?)?
 )));
@@ -382,6 +486,7 @@ jfn!(jt_deep_equals, |m, a| Ok(Value::Bool(
 )));
 
 pub static JTOKEN: &[Member] = &[
+    Member::method("Equals", &[P::Obj], P::Bool, jv_equals),
     Member::indexer(&[P::Obj], P::C(Cls::JToken), jt_get, Some(jt_set)),
     Member::prop("Type", P::C(Cls::JTokenType), jt_type),
     Member::prop("Parent", P::C(Cls::JContainer), jt_parent),
@@ -437,6 +542,7 @@ jfn!(jc_remove_all, |m, a| {
 });
 pub static JCONTAINER: &[Member] = &[
     Member::prop("Count", P::I32, jc_count),
+    Member::method("Merge", &[P::Obj], P::Void, jc_merge),
     Member::method(
         "Descendants",
         &[],
@@ -487,6 +593,36 @@ jfn!(jo_property, |m, a| Ok(opt_tok(
 jfn!(jo_get_value, |m, a| Ok(opt_tok(
     tok(&a[0])?.get_value(s_of(&a[1], "propertyName")?)?
 )));
+jfn!(jo_get_value_cmp, |m, a| {
+    let ignore_case = match &a[2] {
+        Value::Enum(_, k) => k % 2 == 1,
+        _ => false,
+    };
+    Ok(opt_tok(tok(&a[0])?.get_value_comparison(
+        s_of(&a[1], "propertyName")?,
+        ignore_case,
+    )?))
+});
+jfn!(jc_merge, |m, a| {
+    match &a[1] {
+        Value::Null => {}
+        Value::Json(t) => tok(&a[0])?.merge(t)?,
+        other => tok(&a[0])?.merge(&JToken::from_object(&to_clr_value(other)?)?)?,
+    }
+    Ok(Value::Null)
+});
+// `Equals(object)` (virtual): a JValue equals another JValue with an equal value; containers
+// compare by reference.
+jfn!(jv_equals, |m, a| {
+    let me = tok(&a[0])?;
+    Ok(Value::Bool(match &a[1] {
+        Value::Json(o) => match (me.value(), o.value()) {
+            (Some(x), Some(y)) => x.values_equal(&y),
+            _ => me.same_reference(o),
+        },
+        _ => false,
+    }))
+});
 jfn!(jo_contains_key, |m, a| Ok(Value::Bool(
     tok(&a[0])?.contains_key(s_of(&a[1], "propertyName")?)?
 )));
@@ -527,6 +663,12 @@ pub static JOBJECT: &[Member] = &[
     Member::method("Add", &[P::Obj], P::Void, jo_add_prop),
     Member::method("Property", &[P::Str], P::C(Cls::JProperty), jo_property),
     Member::method("GetValue", &[P::Str], P::C(Cls::JToken), jo_get_value),
+    Member::method(
+        "GetValue",
+        &[P::Str, P::C(Cls::StringComparison)],
+        P::C(Cls::JToken),
+        jo_get_value_cmp,
+    ),
     Member::method("ContainsKey", &[P::Str], P::Bool, jo_contains_key),
     Member::method("Remove", &[P::Str], P::Bool, jo_remove),
     Member::method(
@@ -713,6 +855,10 @@ jfn!(jc_deserialize, |m, a| Ok(from_clr_value(
 )));
 jfn!(jc_deserialize_t, |m, a| {
     let t = ty_of(&a[a.len() - 1]);
+    if matches!(t, Ty::Gen(..)) || matches!(&t, Ty::Array(e) if **e != Ty::U8) {
+        let token = JToken::parse(s_of(&a[0], "value")?)?;
+        return to_typed(&token, &t);
+    }
     let (clr, _) = clr_target(&t)?;
     let v = from_clr_value(&json::deserialize_object(s_of(&a[0], "value")?, Some(clr))?);
     if !v.is_null() && !crate::interp::is_instance(&v, &t) {

@@ -2,9 +2,9 @@
 //! BitConverter, Jwt / BasicAuthCredentials, XDocument basics.
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
-use crate::code::Fault;
+use crate::code::{Fault, NativeFn};
 use crate::interp::Machine;
 use crate::lib_core::{R, bytes_of, exc, i32_of, recv_str, s_of, str_array, utf16_len};
 use crate::members::{Member, P};
@@ -39,6 +39,8 @@ pub fn tables(c: Cls) -> Vec<&'static [Member]> {
         Cls::XDocument => vec![XDOC, XELEM],
         Cls::XElement => vec![XELEM],
         Cls::XAttribute => vec![XATTR],
+        Cls::XName => vec![XNAME],
+        Cls::XNamespace => vec![XNAMESPACE],
         Cls::StringComparer => vec![STRINGCOMPARER],
         _ => vec![],
     }
@@ -387,6 +389,33 @@ mfn!(sb_append, |m, a| {
     sb(&a[0])?.lock().push_str(&text);
     Ok(a[0].clone())
 });
+mfn!(sb_insert, |m, a| {
+    let text = crate::render::net_string(&a[2]);
+    let mut g = sb(&a[0])?.lock();
+    let updated = apim_dotnet::string::insert(&g, i32_of(&a[1]), &text)?;
+    *g = updated;
+    drop(g);
+    Ok(a[0].clone())
+});
+mfn!(sb_remove, |m, a| {
+    let mut g = sb(&a[0])?.lock();
+    let updated = apim_dotnet::string::remove(&g, i32_of(&a[1]), Some(i32_of(&a[2])))?;
+    *g = updated;
+    drop(g);
+    Ok(a[0].clone())
+});
+mfn!(sb_replace, |m, a| {
+    let old = s_of(&a[1], "oldValue")?.to_string();
+    let new = match &a[2] {
+        Value::Str(s) => Some(s.to_string()),
+        _ => None,
+    };
+    let mut g = sb(&a[0])?.lock();
+    let updated = apim_dotnet::string::replace(&g, &old, new.as_deref())?;
+    *g = updated;
+    drop(g);
+    Ok(a[0].clone())
+});
 mfn!(sb_append_line, |m, a| {
     let text = if a.len() > 1 {
         crate::render::net_string(&a[1])
@@ -395,7 +424,7 @@ mfn!(sb_append_line, |m, a| {
     };
     let mut s = sb(&a[0])?.lock();
     s.push_str(&text);
-    s.push_str("\r\n");
+    s.push_str(apim_dotnet::environment::new_line());
     drop(s);
     Ok(a[0].clone())
 });
@@ -433,6 +462,24 @@ static STRINGBUILDER: &[Member] = &[
         sb_append_format,
     ),
     Member::method("Clear", &[], P::C(Cls::StringBuilder), sb_clear),
+    Member::method(
+        "Insert",
+        &[P::I32, P::Obj],
+        P::C(Cls::StringBuilder),
+        sb_insert,
+    ),
+    Member::method(
+        "Remove",
+        &[P::I32, P::I32],
+        P::C(Cls::StringBuilder),
+        sb_remove,
+    ),
+    Member::method(
+        "Replace",
+        &[P::Str, P::Str],
+        P::C(Cls::StringBuilder),
+        sb_replace,
+    ),
     Member::method("ToString", &[], P::Str, sb_to_string),
     Member::prop("Length", P::I32, sb_length),
 ];
@@ -623,83 +670,431 @@ mfn!(uri_escape_data, |m, a| Ok(Value::string(
 mfn!(uri_unescape_data, |m, a| Ok(Value::string(
     apim_dotnet::web::unescape_data_string(s_of(&a[0], "stringToUnescape")?)
 )));
+/// An absolute `System.Uri`, parsed into its parts (canonical: scheme and host lower case,
+/// default port dropped, dot segments removed, `\` read as `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetUri {
+    scheme: String,
+    user_info: String,
+    host: String,
+    port: Option<i32>,
+    path: String,
+    query: String,
+    fragment: String,
+}
+
+fn default_port(scheme: &str) -> i32 {
+    match scheme {
+        "http" | "ws" => 80,
+        "https" | "wss" => 443,
+        "ftp" => 21,
+        _ => -1,
+    }
+}
+
+/// RFC 3986 §5.2.4, as `System.Uri` applies it to hierarchical paths.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segs: Vec<&str> = path.split('/').collect();
+    let n = segs.len();
+    for (i, seg) in segs.iter().enumerate() {
+        let last = i + 1 == n;
+        match *seg {
+            "." => {
+                if last {
+                    out.push("");
+                }
+            }
+            ".." => {
+                if out.len() > 1 {
+                    out.pop();
+                }
+                if last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    let j = out.join("/");
+    if j.starts_with('/') {
+        j
+    } else {
+        format!("/{j}")
+    }
+}
+
+impl NetUri {
+    pub fn parse(s: &str) -> Option<NetUri> {
+        let s = s.trim();
+        let colon = s.find(':')?;
+        let scheme = &s[..colon];
+        let mut chars = scheme.chars();
+        if !chars.next()?.is_ascii_alphabetic()
+            || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            return None;
+        }
+        let rest = s[colon + 1..].replace('\\', "/");
+        let rest = rest.strip_prefix("//")?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (user_info, host_port) = match authority.rfind('@') {
+            Some(i) => (&authority[..i], &authority[i + 1..]),
+            None => ("", authority),
+        };
+        let (host, port) = match host_port.rfind(':') {
+            Some(i) if !host_port[i + 1..].contains(']') => {
+                let p = &host_port[i + 1..];
+                if p.is_empty() {
+                    (&host_port[..i], None)
+                } else {
+                    let n: i32 = p.parse().ok().filter(|n| (0..=65535).contains(n))?;
+                    (&host_port[..i], Some(n))
+                }
+            }
+            _ => (host_port, None),
+        };
+        if host.is_empty() || host.contains([' ', '<', '>', '"', '{', '}', '|', '^', '`']) {
+            return None;
+        }
+        let (before_frag, fragment) = match tail.find('#') {
+            Some(i) => (&tail[..i], &tail[i..]),
+            None => (tail, ""),
+        };
+        let (path, query) = match before_frag.find('?') {
+            Some(i) => (&before_frag[..i], &before_frag[i..]),
+            None => (before_frag, ""),
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let port = port.filter(|p| *p != default_port(&scheme));
+        Some(NetUri {
+            scheme,
+            user_info: user_info.to_string(),
+            host: host.to_lowercase(),
+            port,
+            path: remove_dot_segments(&unescape_unreserved(if path.is_empty() {
+                "/"
+            } else {
+                path
+            })),
+            query: unescape_unreserved(query),
+            fragment: unescape_unreserved(fragment),
+        })
+    }
+
+    /// `new Uri(baseUri, relativeUri)`: RFC 3986 reference resolution.
+    pub fn resolve(&self, rel: &str) -> Option<NetUri> {
+        if let Some(u) = NetUri::parse(rel) {
+            return Some(u);
+        }
+        let rel = rel.replace('\\', "/");
+        let left = self.left_part(1);
+        let text = if rel.starts_with("//") {
+            format!("{}:{rel}", self.scheme)
+        } else if rel.starts_with('/') {
+            format!("{left}{rel}")
+        } else if rel.starts_with('?') {
+            format!("{left}{}{rel}", self.path)
+        } else if rel.starts_with('#') {
+            format!("{left}{}{}{rel}", self.path, self.query)
+        } else if rel.is_empty() {
+            format!("{left}{}{}", self.path, self.query)
+        } else {
+            let dir = &self.path[..self.path.rfind('/').map_or(0, |i| i + 1)];
+            format!("{left}{dir}{rel}")
+        };
+        NetUri::parse(&text)
+    }
+
+    pub fn port(&self) -> i32 {
+        self.port.unwrap_or_else(|| default_port(&self.scheme))
+    }
+    fn authority(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+    /// `GetLeftPart(UriPartial)`: 0 scheme, 1 authority, 2 path, 3 query.
+    pub fn left_part(&self, part: i64) -> String {
+        let mut out = format!("{}://", self.scheme);
+        if part >= 1 {
+            if !self.user_info.is_empty() {
+                out.push_str(&escape_uri(&self.user_info));
+                out.push('@');
+            }
+            out.push_str(&self.authority());
+        }
+        if part >= 2 {
+            out.push_str(&escape_uri(&self.path));
+        }
+        if part >= 3 {
+            out.push_str(&escape_uri(&self.query));
+        }
+        out
+    }
+    pub fn absolute_uri(&self) -> String {
+        format!("{}{}", self.left_part(3), escape_uri(&self.fragment))
+    }
+    /// `ToString()`: the canonical form, not escaped.
+    pub fn canonical(&self) -> String {
+        let mut out = format!("{}://", self.scheme);
+        if !self.user_info.is_empty() {
+            out.push_str(&self.user_info);
+            out.push('@');
+        }
+        out.push_str(&self.authority());
+        out.push_str(&self.path);
+        out.push_str(&self.query);
+        out.push_str(&self.fragment);
+        out
+    }
+    fn segments(&self) -> Vec<String> {
+        let p = escape_uri(&self.path);
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        for c in p.chars() {
+            cur.push(c);
+            if c == '/' {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+}
+
+/// `%XX` of an unreserved character becomes the character (as `System.Uri` canonicalises).
+fn unescape_unreserved(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') {
+                    out.push(v as char);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        let c = s[i..].chars().next().unwrap_or('\0');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Escapes what may not appear in a URI (space, `"<>\^`{|}`, controls, non-ASCII as UTF-8);
+/// keeps reserved characters and existing `%XX` escapes.
+fn escape_uri(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let keep = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                '-' | '.'
+                    | '_'
+                    | '~'
+                    | ':'
+                    | '/'
+                    | '?'
+                    | '#'
+                    | '['
+                    | ']'
+                    | '@'
+                    | '!'
+                    | '$'
+                    | '&'
+                    | '\''
+                    | '('
+                    | ')'
+                    | '*'
+                    | '+'
+                    | ','
+                    | ';'
+                    | '='
+                    | '%'
+            );
+        if keep {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
+}
+
+fn uri_value(u: NetUri) -> Value {
+    Value::Obj(Arc::new(Obj::Uri(u.canonical())))
+}
+fn invalid_uri() -> Fault {
+    exc(
+        Exc::UriFormatException,
+        "Invalid URI: The format of the URI could not be determined.",
+    )
+}
 mfn!(uri_new, |m, a| {
     let s = s_of(&a[1], "uriString")?;
-    if !s.contains("://") {
-        return Err(exc(
-            Exc::UriFormatException,
-            "Invalid URI: The format of the URI could not be determined.",
-        ));
-    }
-    Ok(Value::Obj(Arc::new(Obj::Uri(s.to_string()))))
+    Ok(uri_value(NetUri::parse(s).ok_or_else(invalid_uri)?))
 });
-fn uri_str(v: &Value) -> R<String> {
+// `IUrl.ToUri()`: the URL text as a `System.Uri`.
+pub(crate) fn uri_from_string(_m: &mut Machine<'_>, a: &mut [Value]) -> R<Value> {
+    let s = s_of(&a[0], "uriString")?;
+    Ok(uri_value(NetUri::parse(s).ok_or_else(invalid_uri)?))
+}
+mfn!(uri_new_relative, |m, a| {
+    let base = uri_of(&a[1])?;
+    let rel = s_of(&a[2], "relativeUri")?;
+    Ok(uri_value(base.resolve(rel).ok_or_else(invalid_uri)?))
+});
+// `TryCreate(string, UriKind, out Uri)`; relative `Uri` objects are not modelled.
+mfn!(uri_try_create, |m, a| {
+    let parsed = match &a[0] {
+        Value::Str(s) => NetUri::parse(s),
+        _ => None,
+    };
+    let kind = match &a[1] {
+        Value::Enum(_, k) => *k,
+        _ => 1,
+    };
+    match parsed {
+        Some(u) if kind != 2 => {
+            a[2] = uri_value(u);
+            Ok(Value::Bool(true))
+        }
+        None if kind == 1 => {
+            a[2] = Value::Null;
+            Ok(Value::Bool(false))
+        }
+        _ => Err(exc(
+            Exc::NotSupportedException,
+            "relative System.Uri values are not supported by apim-emu",
+        )),
+    }
+});
+mfn!(uri_is_well_formed, |m, a| {
+    let Value::Str(s) = &a[0] else {
+        return Ok(Value::Bool(false));
+    };
+    let kind = match &a[1] {
+        Value::Enum(_, k) => *k,
+        _ => 0,
+    };
+    let clean = escape_uri(s) == **s;
+    let absolute = NetUri::parse(s).is_some();
+    Ok(Value::Bool(
+        clean
+            && match kind {
+                1 => absolute,
+                2 => !absolute && !s.contains(':'),
+                _ => true,
+            },
+    ))
+});
+mfn!(uri_escape_uri_string, |m, a| Ok(Value::string(escape_uri(
+    s_of(&a[0], "stringToEscape")?
+))));
+fn uri_of(v: &Value) -> R<NetUri> {
     match obj(v)? {
-        Obj::Uri(u) => Ok(u.clone()),
+        Obj::Uri(u) => NetUri::parse(u).ok_or_else(invalid_uri),
         _ => Err(exc(Exc::InvalidCastException, "expected Uri")),
     }
 }
-fn uri_parts(u: &str) -> (String, String, String, String) {
-    let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
-    let (authority, path_q) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (path, query) = match path_q.find('?') {
-        Some(i) => (&path_q[..i], &path_q[i..]),
-        None => (path_q, ""),
-    };
-    (
-        scheme.to_lowercase(),
-        authority.to_lowercase(),
-        path.to_string(),
-        query.to_string(),
-    )
-}
-mfn!(uri_host, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?)
-        .1
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .to_string()
-)));
-mfn!(uri_scheme, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?).0
-)));
-mfn!(uri_path, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?).2
-)));
-mfn!(uri_query, |m, a| Ok(Value::string(
-    uri_parts(&uri_str(&a[0])?).3
-)));
+mfn!(uri_host, |m, a| Ok(Value::string(uri_of(&a[0])?.host)));
+mfn!(uri_scheme, |m, a| Ok(Value::string(uri_of(&a[0])?.scheme)));
+mfn!(uri_path, |m, a| Ok(Value::string(escape_uri(
+    &uri_of(&a[0])?.path
+))));
+mfn!(uri_query, |m, a| Ok(Value::string(escape_uri(
+    &uri_of(&a[0])?.query
+))));
+mfn!(uri_fragment, |m, a| Ok(Value::string(escape_uri(
+    &uri_of(&a[0])?.fragment
+))));
 mfn!(uri_path_and_query, |m, a| {
-    let p = uri_parts(&uri_str(&a[0])?);
-    Ok(Value::string(format!("{}{}", p.2, p.3)))
+    let u = uri_of(&a[0])?;
+    Ok(Value::string(format!(
+        "{}{}",
+        escape_uri(&u.path),
+        escape_uri(&u.query)
+    )))
 });
-mfn!(uri_absolute, |m, a| {
-    let p = uri_parts(&uri_str(&a[0])?);
-    Ok(Value::string(format!("{}://{}{}{}", p.0, p.1, p.2, p.3)))
+mfn!(uri_absolute, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.absolute_uri()
+)));
+mfn!(uri_port, |m, a| Ok(Value::I32(uri_of(&a[0])?.port())));
+mfn!(uri_is_default_port, |m, a| Ok(Value::Bool(
+    uri_of(&a[0])?.port.is_none()
+)));
+mfn!(uri_authority, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.authority()
+)));
+mfn!(uri_user_info, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.user_info
+)));
+mfn!(uri_segments, |m, a| Ok(crate::lib_core::str_array(
+    uri_of(&a[0])?.segments()
+)));
+mfn!(uri_left_part, |m, a| {
+    let part = match &a[1] {
+        Value::Enum(_, k) => *k,
+        _ => 0,
+    };
+    Ok(Value::string(uri_of(&a[0])?.left_part(part)))
 });
-mfn!(uri_port, |m, a| {
-    let p = uri_parts(&uri_str(&a[0])?);
-    let port =
-        p.1.split_once(':')
-            .and_then(|(_, x)| x.parse().ok())
-            .unwrap_or(if p.0 == "https" { 443 } else { 80 });
-    Ok(Value::I32(port))
-});
+mfn!(uri_original_string, |m, a| Ok(Value::string(
+    uri_of(&a[0])?.canonical()
+)));
 static URI: &[Member] = &[
     Member::ctor(&[P::Str], uri_new),
+    Member::ctor(&[P::C(Cls::Uri), P::Str], uri_new_relative),
     Member::stat("EscapeDataString", &[P::Str], P::Str, uri_escape_data),
     Member::stat("UnescapeDataString", &[P::Str], P::Str, uri_unescape_data),
+    Member::stat("EscapeUriString", &[P::Str], P::Str, uri_escape_uri_string),
+    Member::stat(
+        "TryCreate",
+        &[P::Str, P::C(Cls::UriKind), P::C(Cls::Uri)],
+        P::Bool,
+        uri_try_create,
+    )
+    .out(2),
+    Member::stat(
+        "IsWellFormedUriString",
+        &[P::Str, P::C(Cls::UriKind)],
+        P::Bool,
+        uri_is_well_formed,
+    ),
     Member::prop("Host", P::Str, uri_host),
     Member::prop("Scheme", P::Str, uri_scheme),
     Member::prop("AbsolutePath", P::Str, uri_path),
     Member::prop("Query", P::Str, uri_query),
+    Member::prop("Fragment", P::Str, uri_fragment),
     Member::prop("PathAndQuery", P::Str, uri_path_and_query),
     Member::prop("AbsoluteUri", P::Str, uri_absolute),
+    Member::prop("OriginalString", P::Str, uri_original_string),
     Member::prop("Port", P::I32, uri_port),
+    Member::prop("IsDefaultPort", P::Bool, uri_is_default_port),
+    Member::prop("Authority", P::Str, uri_authority),
+    Member::prop("UserInfo", P::Str, uri_user_info),
+    Member::prop("Segments", P::Arr(&P::Str), uri_segments),
+    Member::method(
+        "GetLeftPart",
+        &[P::C(Cls::UriPartial)],
+        P::Str,
+        uri_left_part,
+    ),
 ];
 
 mfn!(bc_to_string, |m, a| {
@@ -893,11 +1288,8 @@ mfn!(jwt_audiences, |m, a| {
         Some(t) => claim_strings(&t),
         None => vec![],
     };
-    Ok(Value::List(Seq::new(
-        SeqKind::Enumerable,
-        Ty::String,
-        items.into_iter().map(Value::string).collect(),
-    )))
+    // Declared IEnumerable<string>; the object behind it is a string[].
+    Ok(crate::lib_core::str_array(items))
 });
 mfn!(jwt_claims, |m, a| {
     let j = jwt(&a[0])?;
@@ -949,16 +1341,19 @@ static BASIC: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ XDocument / XElement
-/// An immutable XML element tree (enough for `Parse`, `Root`, `Element`, `Elements`,
-/// `Attribute`, `Value`).
+/// An XML element (LINQ to XML): shared and mutable like .NET's, with its namespace.
 #[derive(Debug)]
 pub struct XNode {
+    /// The name as written (`p:a`), used when printing.
     pub name: String,
-    pub attrs: Vec<(String, String)>,
-    pub children: Vec<XChild>,
+    pub ns: String,
+    pub local: String,
+    /// Attributes in order, namespace declarations (`xmlns`, `xmlns:p`) included.
+    pub attrs: RwLock<Vec<(String, String)>>,
+    pub children: RwLock<Vec<XChild>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum XChild {
     Element(Arc<XNode>),
     Text(String),
@@ -987,54 +1382,139 @@ impl XNodeRef {
     }
     pub fn to_string_default(&self) -> String {
         let mut out = String::new();
-        write_node(&self.node, &mut out, 0);
+        write_node(&self.node, &mut out, Some(0));
         out
     }
 }
 
-fn write_node(n: &XNode, out: &mut String, indent: usize) {
-    out.push_str(&"  ".repeat(indent));
+impl XNode {
+    fn new(ns: &str, local: &str) -> XNode {
+        XNode {
+            name: local.to_string(),
+            ns: ns.to_string(),
+            local: local.to_string(),
+            attrs: RwLock::new(Vec::new()),
+            children: RwLock::new(Vec::new()),
+        }
+    }
+    fn deep_clone(&self) -> XNode {
+        XNode {
+            name: self.name.clone(),
+            ns: self.ns.clone(),
+            local: self.local.clone(),
+            attrs: RwLock::new(self.attrs.read().clone()),
+            children: RwLock::new(
+                self.children
+                    .read()
+                    .iter()
+                    .map(|c| match c {
+                        XChild::Element(e) => XChild::Element(Arc::new(e.deep_clone())),
+                        t => t.clone(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// `XName` from a string: `{namespace}local` or `local`.
+fn split_name(s: &str) -> (String, String) {
+    if let Some(rest) = s.strip_prefix('{') {
+        if let Some(i) = rest.find('}') {
+            return (rest[..i].to_string(), rest[i + 1..].to_string());
+        }
+    }
+    (String::new(), s.to_string())
+}
+fn name_is(n: &XNode, want: &str) -> bool {
+    let (ns, local) = split_name(want);
+    n.local == local && n.ns == ns
+}
+
+/// Writes an element; `indent` is `Some(level)` for `ToString()`, `None` for
+/// `SaveOptions.DisableFormatting`.
+fn write_node(n: &XNode, out: &mut String, indent: Option<usize>) {
     out.push('<');
     out.push_str(&n.name);
-    for (k, v) in &n.attrs {
-        out.push_str(&format!(" {k}=\"{}\"", html_encode(v)));
+    for (k, v) in n.attrs.read().iter() {
+        out.push_str(&format!(" {k}=\"{}\"", escape_attr(v)));
     }
-    if n.children.is_empty() {
+    let children = n.children.read();
+    if children.is_empty() {
         out.push_str(" />");
         return;
     }
     out.push('>');
-    let only_text = n.children.iter().all(|c| matches!(c, XChild::Text(_)));
-    for c in &n.children {
+    let only_text = children.iter().all(|c| matches!(c, XChild::Text(_)));
+    for c in children.iter() {
         match c {
-            XChild::Text(t) => out.push_str(
-                &t.replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;"),
-            ),
+            XChild::Text(t) => out.push_str(&escape_text(t)),
             XChild::Element(e) => {
-                out.push_str("\r\n");
-                write_node(e, out, indent + 1);
+                if let (Some(level), false) = (indent, only_text) {
+                    out.push_str(apim_dotnet::environment::new_line());
+                    out.push_str(&"  ".repeat(level + 1));
+                }
+                write_node(e, out, indent.map(|l| l + 1));
             }
         }
     }
-    if !only_text {
-        out.push_str("\r\n");
-        out.push_str(&"  ".repeat(indent));
+    if let (Some(level), false) = (indent, only_text) {
+        out.push_str(apim_dotnet::environment::new_line());
+        out.push_str(&"  ".repeat(level));
     }
     out.push_str(&format!("</{}>", n.name));
 }
+fn escape_text(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+fn escape_attr(t: &str) -> String {
+    t.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
-fn convert_xml(n: roxmltree::Node<'_, '_>) -> XNode {
-    let name = n.tag_name().name().to_string();
-    let attrs = n
-        .attributes()
-        .map(|a| (a.name().to_string(), a.value().to_string()))
+fn convert_xml(n: roxmltree::Node<'_, '_>, parent_ns: &[(String, String)]) -> XNode {
+    let tag = n.tag_name();
+    let ns = tag.namespace().unwrap_or("").to_string();
+    let local = tag.name().to_string();
+    let prefix = n
+        .lookup_prefix(&ns)
+        .filter(|p| !p.is_empty() && !ns.is_empty());
+    let name = match prefix {
+        Some(p) => format!("{p}:{local}"),
+        None => local.clone(),
+    };
+    let in_scope: Vec<(String, String)> = n
+        .namespaces()
+        .map(|d| (d.name().unwrap_or("").to_string(), d.uri().to_string()))
+        .filter(|(p, _)| p != "xml")
         .collect();
+    let mut attrs: Vec<(String, String)> = in_scope
+        .iter()
+        .filter(|d| !parent_ns.contains(d))
+        .map(|(p, u)| {
+            let k = if p.is_empty() {
+                "xmlns".to_string()
+            } else {
+                format!("xmlns:{p}")
+            };
+            (k, u.clone())
+        })
+        .collect();
+    for a in n.attributes() {
+        let k = match a.namespace().and_then(|u| n.lookup_prefix(u)) {
+            Some(p) if !p.is_empty() => format!("{p}:{}", a.name()),
+            _ => a.name().to_string(),
+        };
+        attrs.push((k, a.value().to_string()));
+    }
     let mut children = Vec::new();
     for c in n.children() {
         if c.is_element() {
-            children.push(XChild::Element(Arc::new(convert_xml(c))));
+            children.push(XChild::Element(Arc::new(convert_xml(c, &in_scope))));
         } else if c.is_text() {
             if let Some(t) = c.text() {
                 if !t.trim().is_empty() {
@@ -1045,14 +1525,16 @@ fn convert_xml(n: roxmltree::Node<'_, '_>) -> XNode {
     }
     XNode {
         name,
-        attrs,
-        children,
+        ns,
+        local,
+        attrs: RwLock::new(attrs),
+        children: RwLock::new(children),
     }
 }
 
 fn xml_value(n: &XNode) -> String {
     let mut s = String::new();
-    for c in &n.children {
+    for c in n.children.read().iter() {
         match c {
             XChild::Text(t) => s.push_str(t),
             XChild::Element(e) => s.push_str(&xml_value(e)),
@@ -1077,7 +1559,118 @@ pub fn parse_xml(text: &str, document: bool) -> R<Value> {
     };
     let doc = roxmltree::Document::parse_with_options(text, opts)
         .map_err(|e| exc(Exc::XmlException, e.to_string()))?;
-    Ok(xval(Arc::new(convert_xml(doc.root_element())), document))
+    Ok(xval(
+        Arc::new(convert_xml(doc.root_element(), &[])),
+        document,
+    ))
+}
+/// Adds constructor / `Add` content to an element: elements (copied when they already belong
+/// to a tree, as .NET does; here always, since trees are shared), attributes, text, sequences.
+fn add_content(m: &mut Machine<'_>, node: &XNode, v: &Value) -> R<()> {
+    match v {
+        Value::Null => {}
+        Value::Obj(o) => match &**o {
+            Obj::Xml(x) => {
+                let e = Arc::new(x.node.deep_clone());
+                node.children.write().push(XChild::Element(e));
+            }
+            Obj::XAttr(k, val) => node.attrs.write().push((k.clone(), val.clone())),
+            _ => push_text(node, crate::render::net_string(v)),
+        },
+        Value::Array(_) | Value::List(_) => {
+            for item in crate::lib_core::enumerate(m, v)? {
+                add_content(m, node, &item)?;
+            }
+        }
+        other => push_text(node, xml_text(other)),
+    }
+    Ok(())
+}
+/// Text of a value as LINQ to XML writes it (XmlConvert: `true`, ISO dates).
+fn xml_text(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => if *b { "true" } else { "false" }.to_string(),
+        Value::DateTime(d) => crate::lib_core::format_datetime_o(*d),
+        other => crate::render::net_string(other),
+    }
+}
+fn push_text(node: &XNode, t: String) {
+    let mut c = node.children.write();
+    if let Some(XChild::Text(last)) = c.last_mut() {
+        last.push_str(&t);
+    } else {
+        c.push(XChild::Text(t));
+    }
+}
+mfn!(xelem_new, |m, a| {
+    let (ns, local) = xname_of(&a[1])?;
+    let node = XNode::new(&ns, &local);
+    for v in &a[2..] {
+        add_content(m, &node, v)?;
+    }
+    Ok(xval(Arc::new(node), false))
+});
+mfn!(xdoc_new, |m, a| {
+    for v in &a[1..] {
+        let items = match v {
+            Value::Array(_) | Value::List(_) => crate::lib_core::enumerate(m, v)?,
+            other => vec![other.clone()],
+        };
+        for item in items {
+            if let Ok(x) = xnode(&item) {
+                return Ok(xval(Arc::new(x.node.deep_clone()), true));
+            }
+        }
+    }
+    Err(exc(
+        Exc::NotSupportedException,
+        "an XDocument without a root element is not supported by apim-emu",
+    ))
+});
+mfn!(xattr_new, |m, a| {
+    let (ns, local) = xname_of(&a[1])?;
+    if a[2].is_null() {
+        return Err(crate::lib_core::arg_null("value"));
+    }
+    let name = if ns.is_empty() {
+        local
+    } else {
+        format!("{{{ns}}}{local}")
+    };
+    Ok(attr_value(&name, &xml_text(&a[2])))
+});
+mfn!(xelem_add, |m, a| {
+    let x = xnode(&a[0])?;
+    for v in &a[1..] {
+        add_content(m, &x.node, v)?;
+    }
+    Ok(Value::Null)
+});
+mfn!(xelem_set_attribute_value, |m, a| {
+    let x = xnode(&a[0])?;
+    let (_, local) = xname_of(&a[1])?;
+    let mut attrs = x.node.attrs.write();
+    let pos = attrs.iter().position(|(k, _)| *k == local);
+    match (&a[2], pos) {
+        (Value::Null, Some(i)) => {
+            attrs.remove(i);
+        }
+        (Value::Null, None) => {}
+        (v, Some(i)) => attrs[i].1 = xml_text(v),
+        (v, None) => attrs.push((local, xml_text(v))),
+    }
+    Ok(Value::Null)
+});
+fn xname_of(v: &Value) -> R<(String, String)> {
+    match v {
+        Value::Str(s) => Ok(split_name(s)),
+        Value::Obj(o) => match &**o {
+            Obj::XName(ns, local) => Ok((ns.clone(), local.clone())),
+            _ => Err(exc(Exc::InvalidCastException, "expected XName")),
+        },
+        Value::Null => Err(crate::lib_core::arg_null("name")),
+        _ => Err(exc(Exc::InvalidCastException, "expected XName")),
+    }
 }
 mfn!(xdoc_parse, |m, a| parse_xml(s_of(&a[0], "text")?, true));
 mfn!(xelem_parse, |m, a| parse_xml(s_of(&a[0], "text")?, false));
@@ -1087,17 +1680,18 @@ mfn!(xdoc_root, |m, a| {
 });
 mfn!(xelem_element, |m, a| {
     let x = xnode(&a[0])?;
-    let name = s_of(&a[1], "name")?;
+    let (ns, local) = xname_of(&a[1])?;
+    let want = |e: &XNode| e.local == local && e.ns == ns;
     if x.document {
-        return Ok(if x.node.name == name {
+        return Ok(if want(&x.node) {
             xval(x.node.clone(), false)
         } else {
             Value::Null
         });
     }
-    for c in &x.node.children {
+    for c in x.node.children.read().iter() {
         if let XChild::Element(e) = c {
-            if e.name == name {
+            if want(e) {
                 return Ok(xval(e.clone(), false));
             }
         }
@@ -1114,9 +1708,10 @@ mfn!(xelem_elements, |m, a| {
     let items: Vec<Value> = x
         .node
         .children
+        .read()
         .iter()
         .filter_map(|c| match c {
-            XChild::Element(e) if name.as_deref().is_none_or(|n| n == e.name) => {
+            XChild::Element(e) if name.as_deref().is_none_or(|n| name_is(e, n)) => {
                 Some(xval(e.clone(), false))
             }
             _ => None,
@@ -1131,9 +1726,48 @@ mfn!(xelem_elements, |m, a| {
 mfn!(xelem_value, |m, a| Ok(Value::string(xml_value(
     &xnode(&a[0])?.node
 ))));
-mfn!(xelem_name, |m, a| Ok(Value::string(
-    xnode(&a[0])?.node.name.clone()
-)));
+// `XElement.Value = text`: the element's content becomes that text.
+mfn!(xelem_set_value, |m, a| {
+    let x = xnode(&a[0])?;
+    let text = match a.last() {
+        Some(Value::Null) | None => return Err(crate::lib_core::arg_null("value")),
+        Some(v) => crate::render::net_string(v),
+    };
+    *x.node.children.write() = if text.is_empty() {
+        Vec::new()
+    } else {
+        vec![XChild::Text(text)]
+    };
+    Ok(Value::Null)
+});
+/// The text an `XElement` / `XAttribute` converts from (`Value`), or `None` for other values.
+pub fn xml_text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Obj(o) => match &**o {
+            Obj::Xml(x) => Some(xml_value(&x.node)),
+            Obj::XAttr(_, val) => Some(val.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+/// Settable library properties outside Newtonsoft: `XElement.Value`.
+pub fn property_setter(t: &Ty, name: &str) -> Option<(NativeFn, (NativeFn, Ty))> {
+    match (t, name) {
+        (Ty::Named(Cls::XElement), "Value") => Some((
+            xelem_set_value as NativeFn,
+            (xelem_value as NativeFn, Ty::String),
+        )),
+        _ => None,
+    }
+}
+mfn!(xelem_name, |m, a| {
+    let x = xnode(&a[0])?;
+    Ok(Value::Obj(Arc::new(Obj::XName(
+        x.node.ns.clone(),
+        x.node.local.clone(),
+    ))))
+});
 fn attr_value(n: &str, v: &str) -> Value {
     Value::Obj(Arc::new(Obj::XAttr(n.to_string(), v.to_string())))
 }
@@ -1142,6 +1776,7 @@ mfn!(xelem_attribute, |m, a| {
     let name = s_of(&a[1], "name")?;
     Ok(x.node
         .attrs
+        .read()
         .iter()
         .find(|(k, _)| k == name)
         .map(|(k, v)| attr_value(k, v))
@@ -1149,7 +1784,13 @@ mfn!(xelem_attribute, |m, a| {
 });
 mfn!(xelem_attributes, |m, a| {
     let x = xnode(&a[0])?;
-    let items = x.node.attrs.iter().map(|(k, v)| attr_value(k, v)).collect();
+    let items = x
+        .node
+        .attrs
+        .read()
+        .iter()
+        .map(|(k, v)| attr_value(k, v))
+        .collect();
     Ok(Value::List(Seq::new(
         SeqKind::Enumerable,
         Ty::Named(Cls::XAttribute),
@@ -1157,9 +1798,9 @@ mfn!(xelem_attributes, |m, a| {
     )))
 });
 fn descendants(n: &Arc<XNode>, name: Option<&str>, out: &mut Vec<Value>) {
-    for c in &n.children {
+    for c in n.children.read().iter() {
         if let XChild::Element(e) = c {
-            if name.is_none_or(|x| x == e.name) {
+            if name.is_none_or(|x| name_is(e, x)) {
                 out.push(xval(e.clone(), false));
             }
             descendants(e, name, out);
@@ -1174,7 +1815,7 @@ mfn!(xelem_descendants, |m, a| {
         None
     };
     let mut out = Vec::new();
-    if x.document && name.as_deref().is_none_or(|n| n == x.node.name) {
+    if x.document && name.as_deref().is_none_or(|n| name_is(&x.node, n)) {
         out.push(xval(x.node.clone(), false));
     }
     descendants(&x.node, name.as_deref(), &mut out);
@@ -1188,11 +1829,12 @@ mfn!(xelem_has_elements, |m, a| Ok(Value::Bool(
     xnode(&a[0])?
         .node
         .children
+        .read()
         .iter()
         .any(|c| matches!(c, XChild::Element(_)))
 )));
 mfn!(xelem_has_attributes, |m, a| Ok(Value::Bool(
-    !xnode(&a[0])?.node.attrs.is_empty()
+    !xnode(&a[0])?.node.attrs.read().is_empty()
 )));
 fn xattr(v: &Value) -> R<(String, String)> {
     match obj(v)? {
@@ -1203,19 +1845,101 @@ fn xattr(v: &Value) -> R<(String, String)> {
 mfn!(xattr_name, |m, a| Ok(Value::string(xattr(&a[0])?.0)));
 mfn!(xattr_value, |m, a| Ok(Value::string(xattr(&a[0])?.1)));
 static XATTR: &[Member] = &[
+    Member::ctor(&[P::Str, P::Obj], xattr_new),
     Member::prop("Name", P::Str, xattr_name),
     Member::prop("Value", P::Str, xattr_value),
+];
+fn xname(v: &Value) -> R<(String, String)> {
+    if let Value::Str(s) = v {
+        return Ok(split_name(s));
+    }
+    match obj(v)? {
+        Obj::XName(ns, local) => Ok((ns.clone(), local.clone())),
+        _ => Err(exc(Exc::InvalidCastException, "expected XName")),
+    }
+}
+mfn!(xname_local, |m, a| Ok(Value::string(xname(&a[0])?.1)));
+mfn!(xname_namespace, |m, a| Ok(Value::string(xname(&a[0])?.0)));
+mfn!(xname_to_string, |m, a| {
+    let (ns, local) = xname(&a[0])?;
+    Ok(Value::string(xname_text(&ns, &local)))
+});
+/// `XNamespace + "local"`: the XName `{namespace}local`.
+pub(crate) fn xnamespace_plus(_m: &mut Machine<'_>, a: &mut [Value]) -> R<Value> {
+    let ns = match &a[0] {
+        Value::Str(s) => s.to_string(),
+        Value::Null => return Err(crate::lib_core::arg_null("ns")),
+        _ => return Err(exc(Exc::InvalidCastException, "expected XNamespace")),
+    };
+    let local = s_of(&a[1], "localName")?.to_string();
+    Ok(Value::Obj(Arc::new(Obj::XName(ns, local))))
+}
+mfn!(xns_name, |m, a| Ok(Value::string(
+    s_of(&a[0], "namespace")?.to_string()
+)));
+static XNAMESPACE: &[Member] = &[Member::prop("NamespaceName", P::Str, xns_name)];
+/// Equality of an `XName` with another `XName` or a string (converted as `XName` does);
+/// `None` when neither side is an `XName`.
+pub fn xname_eq(a: &Value, b: &Value) -> Option<bool> {
+    let as_name = |v: &Value| match v {
+        Value::Obj(o) => match &**o {
+            Obj::XName(ns, local) => Some((ns.clone(), local.clone())),
+            _ => None,
+        },
+        _ => None,
+    };
+    match (as_name(a), as_name(b)) {
+        (Some(x), Some(y)) => Some(x == y),
+        (Some(x), None) => match b {
+            Value::Str(s) => Some(split_name(s) == x),
+            _ => None,
+        },
+        (None, Some(y)) => match a {
+            Value::Str(s) => Some(split_name(s) == y),
+            _ => None,
+        },
+        (None, None) => None,
+    }
+}
+/// `XName.ToString()`: `{namespace}local`, or `local` without a namespace.
+pub fn xname_text(ns: &str, local: &str) -> String {
+    if ns.is_empty() {
+        local.to_string()
+    } else {
+        format!("{{{ns}}}{local}")
+    }
+}
+static XNAME: &[Member] = &[
+    Member::prop("LocalName", P::Str, xname_local),
+    Member::prop("NamespaceName", P::Str, xname_namespace),
+    Member::method("ToString", &[], P::Str, xname_to_string),
 ];
 mfn!(xelem_to_string, |m, a| Ok(Value::string(
     xnode(&a[0])?.to_string_default()
 )));
+mfn!(xelem_to_string_opts, |m, a| {
+    let x = xnode(&a[0])?;
+    let disable = matches!(&a[1], Value::Enum(_, k) if k & 1 == 1);
+    let mut out = String::new();
+    write_node(&x.node, &mut out, if disable { None } else { Some(0) });
+    Ok(Value::string(out))
+});
 static XDOC: &[Member] = &[
+    Member::ctor(&[P::Params(&P::Obj)], xdoc_new),
     Member::stat("Parse", &[P::Str], P::C(Cls::XDocument), xdoc_parse),
     Member::prop("Root", P::C(Cls::XElement), xdoc_root),
 ];
 static XELEM: &[Member] = &[
+    Member::ctor(&[P::Str], xelem_new),
+    Member::ctor(&[P::Str, P::Params(&P::Obj)], xelem_new),
     Member::stat("Parse", &[P::Str], P::C(Cls::XElement), xelem_parse),
     Member::method("Element", &[P::Str], P::C(Cls::XElement), xelem_element),
+    Member::method(
+        "Element",
+        &[P::C(Cls::XName)],
+        P::C(Cls::XElement),
+        xelem_element,
+    ),
     Member::method(
         "Elements",
         &[],
@@ -1252,11 +1976,24 @@ static XELEM: &[Member] = &[
         P::IEnum(&P::C(Cls::XAttribute)),
         xelem_attributes,
     ),
+    Member::method("Add", &[P::Params(&P::Obj)], P::Void, xelem_add),
+    Member::method(
+        "SetAttributeValue",
+        &[P::Str, P::Obj],
+        P::Void,
+        xelem_set_attribute_value,
+    ),
     Member::prop("HasElements", P::Bool, xelem_has_elements),
     Member::prop("HasAttributes", P::Bool, xelem_has_attributes),
     Member::prop("Value", P::Str, xelem_value),
-    Member::prop("Name", P::Str, xelem_name),
+    Member::prop("Name", P::C(Cls::XName), xelem_name),
     Member::method("ToString", &[], P::Str, xelem_to_string),
+    Member::method(
+        "ToString",
+        &[P::C(Cls::SaveOptions)],
+        P::Str,
+        xelem_to_string_opts,
+    ),
 ];
 
 #[allow(dead_code)]

@@ -390,7 +390,10 @@ impl<'a> Builder<'a> {
                 Ok(value)
             }
             Rule::lambda => {
-                let mut it = p.into_inner();
+                let mut it = p.into_inner().peekable();
+                if it.peek().is_some_and(|x| x.as_rule() == Rule::kw_delegate) {
+                    it.next();
+                }
                 let params_p = it
                     .next()
                     .ok_or_else(|| Diagnostic::new("EMU0001", span, "lambda"))?;
@@ -1159,7 +1162,13 @@ impl<'a> Builder<'a> {
                 StmtKind::Block(v)
             }
             Rule::empty_stmt => StmtKind::Empty,
-            Rule::decl_stmt => return self.stmt(next!()),
+            Rule::decl_stmt => {
+                let mut d = next!();
+                if d.as_rule() == Rule::kw_const {
+                    d = next!();
+                }
+                return self.stmt(d);
+            }
             Rule::local_decl => {
                 let t = next!();
                 let ty = self.type_ref(t)?;

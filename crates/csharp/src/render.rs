@@ -33,12 +33,25 @@ pub fn type_name(v: &Value) -> String {
             SeqKind::HashSet => format!("HashSet<{}>", s.elem.name()),
             SeqKind::Queue => format!("Queue<{}>", s.elem.name()),
             SeqKind::Stack => format!("Stack<{}>", s.elem.name()),
-            SeqKind::Enumerable => format!("IEnumerable<{}>", s.elem.name()),
+            SeqKind::Enumerable => match &s.dict_view {
+                Some((k, v, keys)) => format!(
+                    "Dictionary<{}, {}>.{}",
+                    k.name(),
+                    v.name(),
+                    if *keys {
+                        "KeyCollection"
+                    } else {
+                        "ValueCollection"
+                    }
+                ),
+                None => format!("IEnumerable<{}>", s.elem.name()),
+            },
             _ => format!("List<{}>", s.elem.name()),
         },
         Value::Dict(d) => format!("Dictionary<{}, {}>", d.key.name(), d.value.name()),
         Value::Pair(p) => format!("KeyValuePair<{}, {}>", p.key_ty.name(), p.value_ty.name()),
-        Value::Anon(_) => "<>f__AnonymousType".into(),
+        // Runtimes name anonymous types differently; the oracle normalises them to this.
+        Value::Anon(_) => "<anonymous>".into(),
         Value::Lambda(_) => "Func".into(),
         Value::Host(h) => cls_name(h.class()).into(),
         Value::HostDict(_) => "IReadOnlyDictionary".into(),
@@ -63,6 +76,14 @@ pub fn type_name(v: &Value) -> String {
             Obj::StringComparer(_) => "StringComparer".into(),
             Obj::Xml(x) => x.class_name().into(),
             Obj::XAttr(..) => "XAttribute".into(),
+            Obj::XName(..) => "XName".into(),
+            Obj::Grouping(k, _, items) => {
+                format!("IGrouping<{}, {}>", k.name(), items.elem.name())
+            }
+            Obj::Tuple(tys, _) => format!(
+                "Tuple<{}>",
+                tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+            ),
         },
     }
 }
@@ -188,6 +209,17 @@ pub fn append_net_string(out: &mut String, v: &Value) {
             Obj::Uri(u) => out.push_str(u),
             Obj::Match(m, g) => out.push_str(&m.group_by_number(*g as i32).value),
             Obj::Xml(x) => out.push_str(&x.to_string_default()),
+            Obj::XName(ns, local) => out.push_str(&crate::lib_misc::xname_text(ns, local)),
+            Obj::Tuple(_, items) => {
+                out.push('(');
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    append_net_string(out, x);
+                }
+                out.push(')');
+            }
             Obj::XAttr(n, v) => {
                 out.push_str(&format!("{n}=\"{}\"", apim_dotnet::web::html_encode(v)))
             }

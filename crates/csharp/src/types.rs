@@ -39,6 +39,10 @@ pub enum Cls {
     WebUtility,
     Uri,
     UriKind,
+    UriPartial,
+    /// The static class `System.Tuple` (`Tuple.Create`).
+    TupleClass,
+    SaveOptions,
     BitConverter,
     SysArray,
     Enumerable,
@@ -48,6 +52,7 @@ pub enum Cls {
     XElement,
     XAttribute,
     XName,
+    XNamespace,
     // APIM context model
     Context,
     Request,
@@ -254,6 +259,8 @@ pub enum Gen {
     Func,
     Action,
     Tuple,
+    /// `IGrouping<TKey, TElement>` (GroupBy results).
+    IGrouping,
 }
 
 impl Gen {
@@ -276,6 +283,7 @@ impl Gen {
             Gen::Func => "Func",
             Gen::Action => "Action",
             Gen::Tuple => "Tuple",
+            Gen::IGrouping => "IGrouping",
         }
     }
 }
@@ -358,6 +366,8 @@ impl Ty {
                     | Cls::DateTimeKind
                     | Cls::MidpointRounding
                     | Cls::UriKind
+                    | Cls::UriPartial
+                    | Cls::SaveOptions
                     | Cls::ProductState
                     | Cls::BackendType
             )
@@ -408,6 +418,7 @@ impl Ty {
             Ty::Gen(Gen::Dictionary | Gen::IDictionary | Gen::IReadOnlyDictionary, a) => {
                 Some(Ty::generic(Gen::KeyValuePair, a.to_vec()))
             }
+            Ty::Gen(Gen::IGrouping, a) => a.get(1).cloned(),
             Ty::Named(
                 Cls::JToken | Cls::JArray | Cls::JContainer | Cls::JObject | Cls::JProperty,
             ) => Some(Ty::Named(Cls::JToken)),
@@ -495,6 +506,9 @@ pub fn cls_name(c: Cls) -> &'static str {
         Cls::WebUtility => "WebUtility",
         Cls::Uri => "Uri",
         Cls::UriKind => "UriKind",
+        Cls::UriPartial => "UriPartial",
+        Cls::TupleClass => "Tuple",
+        Cls::SaveOptions => "SaveOptions",
         Cls::BitConverter => "BitConverter",
         Cls::SysArray => "Array",
         Cls::Enumerable => "Enumerable",
@@ -504,6 +518,7 @@ pub fn cls_name(c: Cls) -> &'static str {
         Cls::XElement => "XElement",
         Cls::XAttribute => "XAttribute",
         Cls::XName => "XName",
+        Cls::XNamespace => "XNamespace",
         Cls::Context => "IProxyRequestContext",
         Cls::Request => "IRequest",
         Cls::Response => "IResponse",
@@ -598,6 +613,9 @@ pub fn lookup_type_name(name: &str) -> Option<Ty> {
         "WebUtility" => Ty::Named(Cls::WebUtility),
         "Uri" => Ty::Named(Cls::Uri),
         "UriKind" => Ty::Named(Cls::UriKind),
+        "UriPartial" => Ty::Named(Cls::UriPartial),
+        "Tuple" | "System.Tuple" => Ty::Named(Cls::TupleClass),
+        "SaveOptions" => Ty::Named(Cls::SaveOptions),
         "BitConverter" => Ty::Named(Cls::BitConverter),
         "Array" => Ty::Named(Cls::SysArray),
         "Enumerable" => Ty::Named(Cls::Enumerable),
@@ -615,6 +633,7 @@ pub fn lookup_type_name(name: &str) -> Option<Ty> {
         "XElement" => Ty::Named(Cls::XElement),
         "XAttribute" => Ty::Named(Cls::XAttribute),
         "XName" => Ty::Named(Cls::XName),
+        "XNamespace" => Ty::Named(Cls::XNamespace),
         "IResponse" => Ty::Named(Cls::Response),
         "IRequest" => Ty::Named(Cls::Request),
         "IUrl" => Ty::Named(Cls::Url),

@@ -79,6 +79,9 @@ pub struct Seq {
     pub items: RwLock<Vec<Value>>,
     /// For `OrderBy(...)` results: the key selectors and directions, so `ThenBy` can refine.
     pub ordering: Vec<(Value, bool)>,
+    /// For a `Dictionary<K, V>`'s `Keys` / `Values`: K, V and whether these are the keys (its
+    /// runtime type is `Dictionary<K, V>.KeyCollection` / `.ValueCollection`).
+    pub dict_view: Option<(Ty, Ty, bool)>,
 }
 
 impl Seq {
@@ -88,6 +91,7 @@ impl Seq {
             elem,
             items: RwLock::new(items),
             ordering: Vec::new(),
+            dict_view: None,
         })
     }
 }
@@ -206,6 +210,12 @@ pub enum Obj {
     Xml(crate::lib_misc::XNodeRef),
     /// An `XAttribute`: name and value.
     XAttr(String, String),
+    /// An `XName`: namespace and local name.
+    XName(String, String),
+    /// An `IGrouping<TKey, TElement>`: key type, key and the group's elements.
+    Grouping(Ty, Value, Arc<Seq>),
+    /// A `Tuple<...>`: item types and items.
+    Tuple(Vec<crate::types::Ty>, Vec<Value>),
 }
 
 impl Value {

@@ -32,6 +32,7 @@ pub mod crypto;
 pub mod datetime;
 pub mod datetime_format;
 pub mod encoding;
+pub mod environment;
 pub mod error;
 pub mod guid;
 pub mod json;

@@ -928,7 +928,7 @@ impl StringBuilder {
     /// `AppendLine(s)`: uses the gateway's `Environment.NewLine` ("\r\n").
     pub fn append_line(&mut self, s: &str) -> &mut Self {
         self.append(s);
-        self.append(crate::json::NEW_LINE)
+        self.append(crate::environment::new_line())
     }
     pub fn append_format(&mut self, format: &str, args: &[ClrValue]) -> DotNetResult<&mut Self> {
         let s = format_composite(format, args)?;

@@ -1076,7 +1076,7 @@ impl JToken {
     }
     /// `ToString(formatting)`: JSON text (a JValue string keeps its quotes here).
     pub fn to_string_formatting(&self, formatting: Formatting) -> String {
-        self.to_string_with_newline(formatting, write::NEW_LINE)
+        self.to_string_with_newline(formatting, crate::environment::new_line())
     }
     /// `ToString(formatting)` with an explicit line break for indented output (the Mono
     /// oracle on Linux writes "\n" where the gateway writes "\r\n").
