@@ -448,6 +448,12 @@ fn backend(answer: impl Fn(&str, &mut TcpStream) + Send + Sync + 'static) -> Bac
                 let _ = tx.send(head.clone());
                 answer(&head, &mut conn);
                 let _ = conn.flush();
+                // End the answer with FIN before closing: closing a socket with unread request
+                // bytes (a chunked body this helper does not parse) sends RST, which can
+                // overtake the last bytes of the answer.
+                let _ = conn.shutdown(std::net::Shutdown::Write);
+                conn.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
             });
         }
     });

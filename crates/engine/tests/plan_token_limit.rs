@@ -382,3 +382,50 @@ async fn a_streamed_request_is_always_estimated() {
     assert_eq!(second.response.status, 429);
     assert_eq!(h.http.call_count(), 1);
 }
+
+#[tokio::test]
+async fn the_trace_says_what_the_token_limit_decided() {
+    let doc = r#"<policies>
+  <inbound>
+    <base />
+    <llm-token-limit counter-key="k" tokens-per-minute="100" estimate-prompt-tokens="false" />
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>"#;
+    let (plan, services, h) = setup(&service(doc));
+    h.http.sequence(
+        MockMatch::host("aoai.example.com"),
+        vec![completion(120), completion(10)],
+    );
+    let traced = |o: &Outcome| -> Vec<serde_json::Value> {
+        o.trace
+            .all()
+            .filter(|(_, e)| e.source == "llm-token-limit")
+            .map(|(_, e)| e.data.clone())
+            .collect()
+    };
+    let first = h
+        .clock
+        .run(plan::run_with(&plan, request(), &services, true))
+        .await;
+    assert_eq!(first.response.status, 200);
+    let entries = traced(&first);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["counterKey"], "k");
+    assert_eq!(entries[0]["decision"], "allowed");
+    let second = h
+        .clock
+        .run(plan::run_with(&plan, request(), &services, true))
+        .await;
+    assert_eq!(second.response.status, 429);
+    let entries = traced(&second);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(
+        entries[0]["decision"]["tokenLimitExceeded"]["retryAfterSeconds"]
+            .as_u64()
+            .is_some_and(|s| s > 0 && s <= 60),
+        "{entries:?}"
+    );
+}

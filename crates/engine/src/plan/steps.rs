@@ -1431,7 +1431,31 @@ async fn token_check(
     } else {
         None
     };
-    match spec.limiters.tokens.check(&key, &limits, estimate).await {
+    let decision = spec.limiters.tokens.check(&key, &limits, estimate).await;
+    let outcome = match &decision {
+        TokenDecision::Allowed(_) => serde_json::json!("allowed"),
+        TokenDecision::RateExceeded {
+            retry_after_secs, ..
+        } => {
+            serde_json::json!({"tokenLimitExceeded": {"retryAfterSeconds": retry_after_secs.unwrap_or(60)}})
+        }
+        TokenDecision::QuotaExceeded { retry_after } => {
+            serde_json::json!({"tokenQuotaExceeded": {"retryAfterSeconds": retry_after.as_secs_f64().ceil()}})
+        }
+    };
+    trace(
+        ctx,
+        env,
+        loc.section,
+        &loc.policy,
+        serde_json::json!({
+            "counterKey": key,
+            "tokensPerMinute": tokens_per_minute,
+            "estimatedPromptTokens": estimate,
+            "decision": outcome,
+        }),
+    );
+    match decision {
         TokenDecision::Allowed(ticket) => {
             // In backend the consumed variable holds the estimate (0 without estimation).
             if let Some(v) = &spec.consumed_variable {
