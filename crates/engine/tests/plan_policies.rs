@@ -730,3 +730,62 @@ async fn the_trace_says_which_branch_ran_and_where_the_request_went() {
     );
     assert!(entries.iter().any(|e| e.source == "forward-request"));
 }
+
+#[tokio::test]
+async fn downstream_caching_type_tells_clients_how_long_to_keep_a_cached_response() {
+    let policy = r#"<policies>
+  <inbound>
+    <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" downstream-caching-type="public" must-revalidate="true" />
+  </inbound>
+  <backend><forward-request /></backend>
+  <outbound>
+    <cache-store duration="60" />
+  </outbound>
+</policies>"#;
+    let mut s = service(policy);
+    s.apis[0].operations[0].method = "GET".into();
+    let (plan, services, h) = setup(&s);
+    h.http.sequence(
+        MockMatch::host("backend.example.com"),
+        vec![MockReply::json(200, r#"{"n":1}"#)],
+    );
+    let get = || {
+        let mut r = request("");
+        r.method = "GET".into();
+        r.body = Body::none();
+        r
+    };
+    let first = go(&plan, &services, &h, get()).await;
+    assert_eq!(first.response.status, 200);
+    assert_eq!(
+        first.response.headers.first("Cache-Control"),
+        Some("public, max-age=60, must-revalidate")
+    );
+    h.clock.advance(Duration::from_secs(15));
+    let hit = go(&plan, &services, &h, get()).await;
+    assert_eq!(h.http.call_count(), 1, "served from the cache");
+    assert_eq!(body_text(&hit), r#"{"n":1}"#);
+    assert_eq!(
+        hit.response.headers.first("Cache-Control"),
+        Some("public, max-age=45, must-revalidate")
+    );
+}
+
+#[test]
+fn downstream_caching_type_must_be_none_private_or_public() {
+    let policy = r#"<policies>
+  <inbound>
+    <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" downstream-caching-type="shared" />
+  </inbound>
+  <backend><forward-request /></backend>
+  <outbound><cache-store duration="60" /></outbound>
+</policies>"#;
+    let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 1);
+    let diags = plan::compile(&service(policy), &services).unwrap_err();
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.message.contains("shared") && d.message.contains("none, private, public")),
+        "{diags:?}"
+    );
+}

@@ -1304,11 +1304,27 @@ impl<'s> Builder<'s> {
             );
             return;
         }
-        if let Some(t) = self.literal(doc, el, "downstream-caching-type")
-            && !t.trim().eq_ignore_ascii_case("none")
+        let downstream = match self
+            .literal(doc, el, "downstream-caching-type")
+            .map(|t| t.trim().to_ascii_lowercase())
+            .as_deref()
         {
-            self.diag(doc, el.span.line, el.span.col, "PLAN0001", format!("cache-lookup downstream-caching-type=\"{t}\" is not supported by the emulator yet"));
-        }
+            None | Some("none") => None,
+            Some(t @ ("private" | "public")) => Some(super::cache::DownstreamCaching {
+                public: t == "public",
+                must_revalidate: self.flag(doc, el, "must-revalidate", true),
+            }),
+            Some(t) => {
+                self.diag(
+                    doc,
+                    el.span.line,
+                    el.span.col,
+                    "PLAN0008",
+                    format!("downstream-caching-type must be none, private or public, not '{t}'"),
+                );
+                None
+            }
+        };
         let Some(caching) = self.caching_type(doc, el) else {
             return;
         };
@@ -1346,6 +1362,7 @@ impl<'s> Builder<'s> {
             headers,
             query,
             caching,
+            downstream,
         };
         self.lookup = Some((at, lookup));
     }

@@ -23,6 +23,8 @@ pub(crate) struct CacheLookup {
     pub query: Vec<String>,
     /// caching-type: cache-store stores where the lookup looked.
     pub caching: crate::counters::CachingType,
+    /// downstream-caching-type private / public (`None`: none, the default).
+    pub downstream: Option<DownstreamCaching>,
 }
 
 /// `cache-store` settings.
@@ -41,12 +43,37 @@ pub(crate) struct ResponseCache {
     pub store: Option<(usize, CacheStore)>,
 }
 
+/// cache-lookup's downstream-caching-type: responses served through the cache tell clients
+/// and proxies how long they may keep them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DownstreamCaching {
+    /// `public` (shared caches too) rather than `private`.
+    pub public: bool,
+    pub must_revalidate: bool,
+}
+
+impl DownstreamCaching {
+    /// `Cache-Control` for a response that stays cached for `secs` more seconds.
+    fn header(&self, secs: u64) -> String {
+        let scope = if self.public { "public" } else { "private" };
+        let revalidate = if self.must_revalidate {
+            ", must-revalidate"
+        } else {
+            ""
+        };
+        format!("{scope}, max-age={secs}{revalidate}")
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Cached {
     status: u16,
     reason: String,
     headers: Vec<(String, Vec<String>)>,
     body: Option<String>,
+    /// When the entry expires (engine clock, epoch milliseconds).
+    #[serde(default)]
+    expires_ms: Option<i64>,
 }
 
 /// The key of this request, or `None` when it is not cacheable (only GET; requests with
@@ -94,6 +121,7 @@ pub(crate) async fn lookup(
     env: Env<'_>,
     key: &str,
     caching: crate::counters::CachingType,
+    downstream: Option<&DownstreamCaching>,
 ) -> Option<Response> {
     let bytes = env
         .services
@@ -108,6 +136,11 @@ pub(crate) async fn lookup(
     let mut headers = HeaderMap::new();
     for (n, v) in c.headers {
         headers.set(&n, v).ok()?;
+    }
+    if let (Some(d), Some(expires)) = (downstream, c.expires_ms) {
+        let left_ms = expires - env.services.clock.now().timestamp_millis();
+        let secs = u64::try_from(left_ms.max(0)).unwrap_or(0).div_ceil(1000);
+        headers.set("Cache-Control", vec![d.header(secs)]).ok()?;
     }
     r.headers = headers;
     if let Some(b) = c.body {
@@ -135,6 +168,7 @@ pub(crate) async fn store(
     s: &CacheStore,
     key: &str,
     caching: crate::counters::CachingType,
+    downstream: Option<&DownstreamCaching>,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
     env: Env<'_>,
@@ -175,7 +209,12 @@ pub(crate) async fn store(
             .map(|(n, v)| (n.to_string(), v.to_vec()))
             .collect(),
         body,
+        expires_ms: Some(env.services.clock.now().timestamp_millis() + secs.saturating_mul(1000)),
     };
+    if let Some(d) = downstream {
+        let header = d.header(u64::try_from(secs).unwrap_or(0));
+        let _ = ctx.response.headers.set("Cache-Control", vec![header]);
+    }
     if let (Ok(bytes), Ok(cache)) = (serde_json::to_vec(&c), env.services.cache_for(caching)) {
         let _ = cache
             .set(

@@ -246,7 +246,9 @@ async fn run_cached(
     go!(&sections.inbound[..split_in], Section::Inbound);
     let key = super::cache::key(&c.lookup, ctx);
     if let Some(k) = &key {
-        if let Some(hit) = super::cache::lookup(env, k, c.lookup.caching).await {
+        if let Some(hit) =
+            super::cache::lookup(env, k, c.lookup.caching, c.lookup.downstream.as_ref()).await
+        {
             ctx.response = hit;
             let after = if store.is_some() { store_at } else { 0 };
             go!(&sections.outbound[after..], Section::Outbound);
@@ -258,7 +260,17 @@ async fn run_cached(
     go!(&sections.backend, Section::Backend);
     go!(&sections.outbound[..store_at], Section::Outbound);
     if let (Some(s), Some(k)) = (store, &key) {
-        match super::cache::store(s, k, c.lookup.caching, service, ctx, env).await {
+        match super::cache::store(
+            s,
+            k,
+            c.lookup.caching,
+            c.lookup.downstream.as_ref(),
+            service,
+            ctx,
+            env,
+        )
+        .await
+        {
             Ok(_) => {}
             Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
         }
