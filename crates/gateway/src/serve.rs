@@ -12,7 +12,7 @@ use apim_engine::services::{MemoryMetricSink, RedisOptions, ReqwestClient, Servi
 use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
 
 use crate::config::{
-    ConfigError, LoadOptions, LoadedConfig, SimulatorBackend, SimulatorSettings, load,
+    ConfigError, LoadOptions, LoadedConfig, Logger, SimulatorBackend, SimulatorSettings, load,
 };
 use crate::host::{
     GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
@@ -219,9 +219,9 @@ fn simulator_config(settings: &SimulatorSettings) -> SimulatorConfig {
 
 fn services_for(
     simulators: &[SimulatorBackend],
+    loggers: &[Logger],
     metrics: &MemoryMetricSink,
-    loggers: &LoggerSinks,
-) -> Result<Services, ServeError> {
+) -> Result<(Services, LoggerSinks), ServeError> {
     let mut http = InProcessBackends::new(Arc::new(ReqwestClient::new()));
     for s in simulators {
         let sim =
@@ -236,8 +236,10 @@ fn services_for(
     let mut services = Services::live();
     services.http = Arc::new(http);
     services.metrics = Arc::new(metrics.clone());
+    // Event lines are stamped with the engine's clock.
+    let loggers = LoggerSinks::from_config(loggers, services.clock.clone())?;
     services.events = Arc::new(loggers.clone());
-    Ok(services)
+    Ok((services, loggers))
 }
 
 fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
@@ -282,8 +284,7 @@ fn build(
         ..Default::default()
     };
     let loaded: LoadedConfig = load(path, &options).map_err(ServeError::Config)?;
-    let loggers = LoggerSinks::from_config(&loaded.loggers)?;
-    let mut services = services_for(&loaded.simulators, metrics, &loggers)?;
+    let (mut services, loggers) = services_for(&loaded.simulators, &loaded.loggers, metrics)?;
     if let Some(url) = &loaded.external_cache {
         // Counters and the external cache on Redis (connects lazily: starts while it is down).
         services = services
