@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use apim_engine::matching::Router;
 use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
-use apim_engine::services::{MemoryMetricSink, RedisOptions, ReqwestClient, Services};
+use apim_engine::services::{RedisOptions, ReqwestClient, Services};
 use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
 
 use crate::config::{
@@ -16,7 +16,8 @@ use crate::config::{
 };
 use crate::host::{
     GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
-    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, recording_backend, watch,
+    MetricSeries, RequestHandler, RequestLog, WatchError, Watcher, handler_fn, recording_backend,
+    watch,
 };
 use crate::loggers::LoggerSinks;
 
@@ -220,7 +221,7 @@ fn simulator_config(settings: &SimulatorSettings) -> SimulatorConfig {
 fn services_for(
     simulators: &[SimulatorBackend],
     loggers: &[Logger],
-    metrics: &MemoryMetricSink,
+    metrics: &MetricSeries,
 ) -> Result<(Services, LoggerSinks), ServeError> {
     let mut http = InProcessBackends::new(Arc::new(ReqwestClient::new()));
     for s in simulators {
@@ -274,11 +275,7 @@ fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
     })
 }
 
-fn build(
-    path: &Path,
-    env: &Option<String>,
-    metrics: &MemoryMetricSink,
-) -> Result<Built, ServeError> {
+fn build(path: &Path, env: &Option<String>, metrics: &MetricSeries) -> Result<Built, ServeError> {
     let options = LoadOptions {
         env: env.clone(),
         ..Default::default()
@@ -310,7 +307,7 @@ fn build(
 /// Loads the configuration at `path`, compiles its plan and binds the host. Nothing is served
 /// until [`RunningGateway::serve`].
 pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway, ServeError> {
-    let metrics = MemoryMetricSink::default();
+    let metrics = MetricSeries::default();
     let built = build(path, &options.env, &metrics)?;
     let runtime = tokio::runtime::Handle::current();
     let config = HostConfig {
