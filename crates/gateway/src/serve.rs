@@ -88,6 +88,9 @@ pub enum ServeError {
     Watch(#[from] WatchError),
     #[error(transparent)]
     Logger(#[from] crate::loggers::LoggerError),
+    /// A `certificates:` entry the engine refused.
+    #[error("{0}")]
+    Certificate(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("externalCache: {0}")]
@@ -282,6 +285,12 @@ fn build(path: &Path, env: &Option<String>, metrics: &MetricSeries) -> Result<Bu
     };
     let loaded: LoadedConfig = load(path, &options).map_err(ServeError::Config)?;
     let (mut services, loggers) = services_for(&loaded.simulators, &loaded.loggers, metrics)?;
+    for c in &loaded.certificates {
+        services
+            .certificates
+            .add(&c.id, &c.pem)
+            .map_err(ServeError::Certificate)?;
+    }
     if let Some(url) = &loaded.external_cache {
         // Counters and the external cache on Redis (connects lazily: starts while it is down).
         services = services
