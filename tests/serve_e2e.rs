@@ -692,29 +692,8 @@ fn the_apiops_fixture_serves_with_its_local_overrides() {
         ],
         true,
     );
-    let gw = match started {
-        Ok(gw) => gw,
-        Err(stderr) => {
-            // The configuration loaded (secrets, overrides, references); what stopped the start
-            // can only be policies the engine does not emulate yet, each named at its place.
-            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-            assert!(!lines.is_empty(), "apim-emu exited without a diagnostic");
-            for l in &lines {
-                assert!(
-                    l.starts_with("fixtures/apiops/") || l.contains("/fixtures/apiops/"),
-                    "not a located diagnostic: {l}\n{stderr}"
-                );
-                assert!(
-                    l.contains(": error[PLAN0001]: policy '") && l.contains("is not supported"),
-                    "the fixture failed for another reason than a policy not emulated yet:\n{stderr}"
-                );
-            }
-            println!(
-                "the APIOps fixture uses policies the engine does not emulate yet; serving it is checked once they are:\n{stderr}"
-            );
-            return;
-        }
-    };
+    // rate-limit-by-key and azure-openai-emit-token-metric run in the engine: the fixture serves.
+    let gw = started.unwrap_or_else(|stderr| panic!("the APIOps fixture did not serve:\n{stderr}"));
     assert!(
         gw.startup_line.contains("azure-openai (/openai)"),
         "{}",
@@ -764,6 +743,100 @@ fn the_apiops_fixture_serves_with_its_local_overrides() {
     );
     assert!(head.contains("api-key: eastus-secret"), "{head}");
     assert!(head.contains("x-request-id: "), "{head}");
+    assert!(!head.contains("x-operation:"), "{head}");
+
+    // The embeddings operation matches and runs its own policy.
+    let r = request(
+        gw.addr,
+        "POST",
+        "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21",
+        &[
+            ("api-key", "alpha-key"),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"input":"hello"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let head = b
+        .requests
+        .recv_timeout(STARTUP_TIMEOUT)
+        .expect("backend call")
+        .to_ascii_lowercase();
+    assert!(
+        head.starts_with("post /openai/deployments/text-embedding-3-small/embeddings?"),
+        "{head}"
+    );
+    assert!(head.contains("x-operation: embeddings"), "{head}");
+
+    // The product's rate-limit-by-key (100 calls per 60 s per subscription): two calls so far,
+    // 98 more pass, the next is refused before reaching the backend.
+    for i in 0..98 {
+        let r = request(
+            gw.addr,
+            "POST",
+            CHAT,
+            &[
+                ("api-key", "alpha-key"),
+                ("Content-Type", "application/json"),
+            ],
+            CHAT_BODY,
+        );
+        assert_eq!(r.status, 200, "call {}: {}", i + 3, r.body);
+        b.requests
+            .recv_timeout(STARTUP_TIMEOUT)
+            .expect("backend call");
+    }
+    let r = request(
+        gw.addr,
+        "POST",
+        CHAT,
+        &[
+            ("api-key", "alpha-key"),
+            ("Content-Type", "application/json"),
+        ],
+        CHAT_BODY,
+    );
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(
+        r.body.starts_with(
+            r#"{ "statusCode": 429, "message": "Rate limit is exceeded. Try again in "#
+        ),
+        "{}",
+        r.body
+    );
+    let retry_after: u64 = r
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After: {:?}", r.headers));
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+
+    // azure-openai-emit-token-metric on the chat operation: 99 answered chat calls of 9 tokens
+    // each (8 prompt, 1 completion), by subscription and deployment.
+    let m = request(gw.addr, "GET", "/_emu/metrics", &[], "");
+    assert_eq!(m.status, 200);
+    for (name, value) in [
+        ("openai_Total_Tokens", 891),
+        ("openai_Prompt_Tokens", 792),
+        ("openai_Completion_Tokens", 99),
+    ] {
+        assert!(
+            m.body.lines().any(|l| l.starts_with(&format!("{name}{{"))
+                && l.contains("Deployment=\"gpt-4o-mini\"")
+                && l.contains("Subscription_ID=\"team-alpha\"")
+                && l.ends_with(&format!(" {value}"))),
+            "{name} {value} missing in:\n{}",
+            m.body
+        );
+    }
+    assert!(
+        m.body
+            .lines()
+            .any(|l| l.starts_with("apim_emu_requests_total{")
+                && l.contains("status=\"429\"")
+                && l.ends_with(" 1")),
+        "{}",
+        m.body
+    );
 }
 
 #[test]

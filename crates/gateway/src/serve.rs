@@ -8,15 +8,16 @@ use std::time::Duration;
 
 use apim_engine::matching::Router;
 use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
-use apim_engine::services::{MemoryMetricSink, RedisOptions, ReqwestClient, Services};
+use apim_engine::services::{RedisOptions, ReqwestClient, Services};
 use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
 
 use crate::config::{
-    ConfigError, LoadOptions, LoadedConfig, SimulatorBackend, SimulatorSettings, load,
+    ConfigError, LoadOptions, LoadedConfig, Logger, SimulatorBackend, SimulatorSettings, load,
 };
 use crate::host::{
     GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
-    RequestHandler, RequestLog, WatchError, Watcher, handler_fn, recording_backend, watch,
+    MetricSeries, RequestHandler, RequestLog, WatchError, Watcher, handler_fn, recording_backend,
+    watch,
 };
 use crate::loggers::LoggerSinks;
 
@@ -87,6 +88,9 @@ pub enum ServeError {
     Watch(#[from] WatchError),
     #[error(transparent)]
     Logger(#[from] crate::loggers::LoggerError),
+    /// A `certificates:` entry the engine refused.
+    #[error("{0}")]
+    Certificate(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("externalCache: {0}")]
@@ -219,9 +223,9 @@ fn simulator_config(settings: &SimulatorSettings) -> SimulatorConfig {
 
 fn services_for(
     simulators: &[SimulatorBackend],
-    metrics: &MemoryMetricSink,
-    loggers: &LoggerSinks,
-) -> Result<Services, ServeError> {
+    loggers: &[Logger],
+    metrics: &MetricSeries,
+) -> Result<(Services, LoggerSinks), ServeError> {
     let mut http = InProcessBackends::new(Arc::new(ReqwestClient::new()));
     for s in simulators {
         let sim =
@@ -236,8 +240,10 @@ fn services_for(
     let mut services = Services::live();
     services.http = Arc::new(http);
     services.metrics = Arc::new(metrics.clone());
+    // Event lines are stamped with the engine's clock.
+    let loggers = LoggerSinks::from_config(loggers, services.clock.clone())?;
     services.events = Arc::new(loggers.clone());
-    Ok(services)
+    Ok((services, loggers))
 }
 
 fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
@@ -272,18 +278,19 @@ fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
     })
 }
 
-fn build(
-    path: &Path,
-    env: &Option<String>,
-    metrics: &MemoryMetricSink,
-) -> Result<Built, ServeError> {
+fn build(path: &Path, env: &Option<String>, metrics: &MetricSeries) -> Result<Built, ServeError> {
     let options = LoadOptions {
         env: env.clone(),
         ..Default::default()
     };
     let loaded: LoadedConfig = load(path, &options).map_err(ServeError::Config)?;
-    let loggers = LoggerSinks::from_config(&loaded.loggers)?;
-    let mut services = services_for(&loaded.simulators, metrics, &loggers)?;
+    let (mut services, loggers) = services_for(&loaded.simulators, &loaded.loggers, metrics)?;
+    for c in &loaded.certificates {
+        services
+            .certificates
+            .add(&c.id, &c.pem)
+            .map_err(ServeError::Certificate)?;
+    }
     if let Some(url) = &loaded.external_cache {
         // Counters and the external cache on Redis (connects lazily: starts while it is down).
         services = services
@@ -309,7 +316,7 @@ fn build(
 /// Loads the configuration at `path`, compiles its plan and binds the host. Nothing is served
 /// until [`RunningGateway::serve`].
 pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway, ServeError> {
-    let metrics = MemoryMetricSink::default();
+    let metrics = MetricSeries::default();
     let built = build(path, &options.env, &metrics)?;
     let runtime = tokio::runtime::Handle::current();
     let config = HostConfig {

@@ -7,7 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apim_engine::services::{MemoryMetricSink, MetricRecord, MetricSink};
+use apim_engine::services::{MetricRecord, MetricSink};
+use apim_gateway::host::MetricSeries;
 use bytes::Bytes;
 use common::*;
 use futures_util::StreamExt;
@@ -217,7 +218,7 @@ async fn emu_paths_never_reach_the_handler() {
 
 #[tokio::test]
 async fn metrics_in_prometheus_text() {
-    let sink = MemoryMetricSink::default();
+    let sink = MetricSeries::default();
     sink.record(MetricRecord {
         namespace: "openai".into(),
         name: "Total Tokens".into(),

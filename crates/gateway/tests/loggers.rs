@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use apim_engine::services::{EventRecord, EventSink};
+use std::sync::Arc;
+
+use apim_engine::services::{EventRecord, EventSink, VirtualClock};
 use apim_gateway::config::{LoadOptions, Logger, LoggerSink, load};
 use apim_gateway::loggers::LoggerSinks;
 
@@ -61,11 +63,13 @@ async fn loggers_load_and_each_sink_writes_its_events() {
             },
         ]
     );
-    let sinks = LoggerSinks::from_config(&loaded.loggers).unwrap();
+    let clock = VirtualClock::at_default_start();
+    let sinks = LoggerSinks::from_config(&loaded.loggers, Arc::new(clock.clone())).unwrap();
     sinks
         .write(event("usage-hub", r#"{"tokens":21}"#))
         .await
         .unwrap();
+    clock.advance(std::time::Duration::from_millis(1500));
     sinks.write(event("usage-hub", "second")).await.unwrap();
     sinks.write(event("tests", "kept")).await.unwrap();
     sinks.write(event("audit", "printed")).await.unwrap();
@@ -78,8 +82,8 @@ async fn loggers_load_and_each_sink_writes_its_events() {
     assert_eq!(
         lines,
         vec![
-            serde_json::json!({"loggerId": "usage-hub", "partitionId": "0", "message": "{\"tokens\":21}"}),
-            serde_json::json!({"loggerId": "usage-hub", "partitionId": "0", "message": "second"}),
+            serde_json::json!({"enqueuedTimeUtc": "2024-01-01T00:00:00Z", "loggerId": "usage-hub", "partitionId": "0", "partitionKey": null, "message": "{\"tokens\":21}"}),
+            serde_json::json!({"enqueuedTimeUtc": "2024-01-01T00:00:01.500Z", "loggerId": "usage-hub", "partitionId": "0", "partitionKey": null, "message": "second"}),
         ]
     );
     let kept = sinks.memory("tests").unwrap();
@@ -88,7 +92,7 @@ async fn loggers_load_and_each_sink_writes_its_events() {
     assert!(sinks.memory("usage-hub").is_none());
 
     // A second start appends rather than truncating.
-    let again = LoggerSinks::from_config(&loaded.loggers).unwrap();
+    let again = LoggerSinks::from_config(&loaded.loggers, Arc::new(clock)).unwrap();
     again.write(event("usage-hub", "third")).await.unwrap();
     let text = std::fs::read_to_string(dir.join("logs/usage.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 3);

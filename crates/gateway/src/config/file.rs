@@ -21,7 +21,9 @@ use super::de::{OrderedMap, Spanned, did_you_mean, from_node};
 use super::diag::{ConfigError, ErrorKind};
 use super::node::{Mark, parse_file};
 use super::vars::Vars;
-use super::{ConfigFormat, Ctx, LoadOptions, LoadedConfig, Logger, LoggerSink, SimulatorBackend};
+use super::{
+    Certificate, ConfigFormat, Ctx, LoadOptions, LoadedConfig, Logger, LoggerSink, SimulatorBackend,
+};
 
 /// An apim-emu configuration: one APIM instance to emulate.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -71,6 +73,11 @@ pub struct ConfigFile {
     /// Loggers by id (`log-to-eventhub logger-id`): where their events go.
     #[serde(default)]
     pub loggers: OrderedMap<LoggerEntry>,
+    /// Certificates by id (authentication-certificate and validate-jwt `certificate-id`): a PEM
+    /// file holding the certificate (and, to present it to backends, its private key), relative
+    /// to this file.
+    #[serde(default)]
+    pub certificates: OrderedMap<Spanned<String>>,
 }
 
 /// The external cache (Redis-compatible).
@@ -754,6 +761,7 @@ pub(crate) fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, C
         );
     }
     let loggers = b.loggers(&cfg.loggers);
+    let certificates = b.certificates(&cfg.certificates);
     let service = b.service(cfg);
     let Build {
         ctx,
@@ -763,6 +771,13 @@ pub(crate) fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, C
     let mut loaded = ctx.finish(service, ConfigFormat::File, path, &dir, simulators)?;
     loaded.external_cache = redis.map(|r| r.value);
     loaded.loggers = loggers;
+    // Certificate files are watched like the configuration itself.
+    loaded
+        .files
+        .extend(certificates.iter().map(|c| c.path.clone()));
+    loaded.files.sort();
+    loaded.files.dedup();
+    loaded.certificates = certificates;
     Ok(loaded)
 }
 
@@ -773,6 +788,46 @@ struct Build {
 }
 
 impl Build {
+    /// Certificates read from their PEM files; an unreadable file or one without a
+    /// certificate is an error at its line.
+    fn certificates(&mut self, entries: &OrderedMap<Spanned<String>>) -> Vec<Certificate> {
+        let mut out = Vec::new();
+        for (id, file) in entries.iter() {
+            let path = self.dir.join(&file.value);
+            let pem = match std::fs::read_to_string(&path) {
+                Ok(pem) => pem,
+                Err(e) => {
+                    self.ctx.error(
+                        ErrorKind::InvalidValue,
+                        file.mark,
+                        format!(
+                            "certificate `{}`: cannot read `{}`: {e}",
+                            id.value, file.value
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if let Err(e) = apim_engine::services::ClientCertificate::from_pem(&pem) {
+                self.ctx.error(
+                    ErrorKind::InvalidValue,
+                    file.mark,
+                    format!(
+                        "certificate `{}`: `{}` is not a PEM certificate: {e}",
+                        id.value, file.value
+                    ),
+                );
+                continue;
+            }
+            out.push(Certificate {
+                id: id.value.clone(),
+                path,
+                pem,
+            });
+        }
+        out
+    }
+
     /// Loggers with their file paths resolved; a file whose folder does not exist is an error.
     fn loggers(&mut self, entries: &OrderedMap<LoggerEntry>) -> Vec<Logger> {
         let mut out = Vec::new();

@@ -86,6 +86,26 @@ pub struct LoadedConfig {
     pub notes: Vec<String>,
     /// `loggers:` of apim-emu.yaml: where `log-to-eventhub` events go, by logger id.
     pub loggers: Vec<Logger>,
+    /// `certificates:` of apim-emu.yaml, for the engine's `services.certificates`.
+    pub certificates: Vec<Certificate>,
+}
+
+/// A certificate entity: its id and the PEM text (certificate, and private key when present).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub id: String,
+    pub path: PathBuf,
+    pub pem: String,
+}
+
+impl std::fmt::Debug for Certificate {
+    // The PEM may hold a private key: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A logger (`log-to-eventhub logger-id`) and its sink.
@@ -364,6 +384,7 @@ impl Ctx {
             external_cache: None,
             notes: self.notes,
             loggers: Vec::new(),
+            certificates: Vec::new(),
         })
     }
 }

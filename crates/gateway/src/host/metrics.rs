@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use apim_engine::services::MetricRecord;
+use std::sync::Arc;
+
+use apim_engine::services::{MetricRecord, MetricSink};
 use parking_lot::Mutex;
 
 /// Upper bounds (seconds) of the request duration histogram.
@@ -109,12 +111,30 @@ fn escape_label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Renders emitted metrics (summed per name and dimensions, as Azure Monitor aggregates
-/// custom metrics) and the host's metrics.
-pub fn render(records: &[MetricRecord], host: &HostMetrics) -> String {
-    // name → labels → (sum, count)
-    let mut series: BTreeMap<String, BTreeMap<String, (f64, u64)>> = BTreeMap::new();
-    for r in records {
+/// name → labels → (sum, count).
+type Series = BTreeMap<String, BTreeMap<String, (f64, u64)>>;
+
+/// The metric sink behind `/_emu/metrics`: each record is added to its series (namespace, name
+/// and dimensions) as it arrives, as Azure Monitor aggregates custom metrics, so memory grows
+/// with the number of series, not of records. Clones share the series.
+#[derive(Debug, Clone, Default)]
+pub struct MetricSeries {
+    series: Arc<Mutex<Series>>,
+}
+
+impl MetricSeries {
+    /// The number of series (name and dimension set) kept.
+    pub fn len(&self) -> usize {
+        self.series.lock().values().map(BTreeMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl MetricSink for MetricSeries {
+    fn record(&self, r: MetricRecord) {
         let name = if r.namespace.is_empty() {
             sanitize_name(&r.name)
         } else {
@@ -132,12 +152,20 @@ pub fn render(records: &[MetricRecord], host: &HostMetrics) -> String {
             .map(|(k, v)| format!("{k}=\"{v}\""))
             .collect::<Vec<_>>()
             .join(",");
+        let mut series = self.series.lock();
         let e = series.entry(name).or_default().entry(labels).or_default();
         e.0 += r.value;
         e.1 += 1;
     }
+}
+
+/// Renders emitted metrics (summed per name and dimensions) and the host's metrics.
+pub fn render(metrics: Option<&MetricSeries>, host: &HostMetrics) -> String {
+    let empty = Series::new();
+    let guard = metrics.map(|m| m.series.lock());
+    let series = guard.as_deref().unwrap_or(&empty);
     let mut out = String::new();
-    for (name, by_labels) in &series {
+    for (name, by_labels) in series {
         let _ = writeln!(out, "# TYPE {name} counter");
         for (labels, (sum, _)) in by_labels {
             if labels.is_empty() {
@@ -177,24 +205,25 @@ mod tests {
 
     #[test]
     fn emitted_metrics_are_summed_per_dimension_set_with_sanitized_names() {
-        let text = render(
-            &[
-                rec(
-                    "openai",
-                    "Total Tokens",
-                    10.0,
-                    &[("API ID", "chat"), ("Client IP", "1.2.3.4")],
-                ),
-                rec(
-                    "openai",
-                    "Total Tokens",
-                    5.0,
-                    &[("Client IP", "1.2.3.4"), ("API ID", "chat")],
-                ),
-                rec("", "9lives", 1.0, &[("q", "a\"b")]),
-            ],
-            &HostMetrics::default(),
-        );
+        let m = MetricSeries::default();
+        for r in [
+            rec(
+                "openai",
+                "Total Tokens",
+                10.0,
+                &[("API ID", "chat"), ("Client IP", "1.2.3.4")],
+            ),
+            rec(
+                "openai",
+                "Total Tokens",
+                5.0,
+                &[("Client IP", "1.2.3.4"), ("API ID", "chat")],
+            ),
+            rec("", "9lives", 1.0, &[("q", "a\"b")]),
+        ] {
+            m.record(r);
+        }
+        let text = render(Some(&m), &HostMetrics::default());
         assert!(
             text.contains("# TYPE openai_Total_Tokens counter\n"),
             "{text}"
@@ -215,12 +244,47 @@ mod tests {
         let h = HostMetrics::default();
         h.observe(200, Some("echo"), Duration::from_millis(3));
         h.observe(404, None, Duration::from_secs(20));
-        let text = render(&[], &h);
+        let text = render(None, &h);
         assert!(text.contains("apim_emu_requests_total{api=\"echo\",status=\"200\"} 1\n"));
         assert!(text.contains("apim_emu_requests_total{api=\"\",status=\"404\"} 1\n"));
         assert!(text.contains("apim_emu_request_duration_seconds_bucket{le=\"0.005\"} 1\n"));
         assert!(text.contains("apim_emu_request_duration_seconds_bucket{le=\"10\"} 1\n"));
         assert!(text.contains("apim_emu_request_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
         assert!(text.contains("apim_emu_request_duration_seconds_count 2\n"));
+    }
+
+    #[test]
+    fn many_records_of_one_series_keep_one_series() {
+        let m = MetricSeries::default();
+        for i in 0..10_000 {
+            m.record(rec(
+                "openai",
+                "Total Tokens",
+                f64::from(i % 3),
+                &[("API ID", "chat"), ("Subscription ID", "team-alpha")],
+            ));
+        }
+        assert_eq!(m.len(), 1);
+        let text = render(Some(&m), &HostMetrics::default());
+        // 0 + 1 + 2 repeated: 3,333 full cycles (9,999 records, sum 9,999) and one more 0.
+        assert!(
+            text.contains(
+                "openai_Total_Tokens{API_ID=\"chat\",Subscription_ID=\"team-alpha\"} 9999\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "openai_Total_Tokens_count{API_ID=\"chat\",Subscription_ID=\"team-alpha\"} 10000\n"
+            ),
+            "{text}"
+        );
+        m.record(rec(
+            "openai",
+            "Total Tokens",
+            1.0,
+            &[("API ID", "embeddings")],
+        ));
+        assert_eq!(m.len(), 2);
     }
 }

@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use apim_engine::errors::{error_body, error_response, internal_error_response};
-use apim_engine::services::MemoryMetricSink;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{any, get};
@@ -38,7 +37,7 @@ pub use backends::{IN_PROCESS_BODY_LIMIT, InProcessBackends, recording_backend};
 pub use handler::{
     HandledResponse, RequestHandler, RequestInfo, RequestLog, TokenUsage, handler_fn,
 };
-pub use metrics::{DURATION_BUCKETS, HostMetrics, sanitize_name};
+pub use metrics::{DURATION_BUCKETS, HostMetrics, MetricSeries, sanitize_name};
 pub use traces::TraceStore;
 pub use watch::{WatchError, Watcher, watch, watch_and_reload};
 
@@ -82,7 +81,7 @@ pub struct HostConfig {
     /// Traces kept (the oldest dropped first). Default 1,000.
     pub trace_capacity: usize,
     /// The metric sink the engine's services emit to, served on `/_emu/metrics`.
-    pub metrics: Option<MemoryMetricSink>,
+    pub metrics: Option<MetricSeries>,
     /// Request ids; random 128-bit ids by default.
     pub ids: IdSource,
 }
@@ -334,13 +333,7 @@ async fn get_trace(
 }
 
 fn metrics_text(state: &HostState) -> String {
-    let records = state
-        .config
-        .metrics
-        .as_ref()
-        .map(|m| m.records())
-        .unwrap_or_default();
-    metrics::render(&records, &state.host_metrics)
+    metrics::render(state.config.metrics.as_ref(), &state.host_metrics)
 }
 
 async fn get_metrics(State(state): State<Arc<HostState>>) -> http::Response<axum::body::Body> {
