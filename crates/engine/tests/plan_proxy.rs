@@ -181,7 +181,7 @@ async fn authentication_certificate_presents_the_configured_certificate() {
 }
 
 #[tokio::test]
-async fn an_unknown_certificate_fails_before_the_backend_and_body_is_diagnosed() {
+async fn an_unknown_certificate_fails_before_the_backend() {
     let (o, h) = run(r#"<authentication-certificate thumbprint="@("00" + "11")" />"#).await;
     assert_eq!(o.response.status, 500);
     let e = o.summary.error.unwrap();
@@ -205,16 +205,75 @@ async fn an_unknown_certificate_fails_before_the_backend_and_body_is_diagnosed()
         o.summary.error.unwrap().message,
         "Certificate with id 'nope' was not found."
     );
+}
 
+/// fixtures/client-cert.pfx.b64: a PKCS#12 file (password `pfx-s3cret`) made with openssl; its
+/// certificate's SHA-1 fingerprint, from `openssl x509 -fingerprint -sha1` when it was made
+/// (fixtures/README.md).
+const PFX_BASE64: &str = include_str!("fixtures/client-cert.pfx.b64");
+const PFX_THUMBPRINT: &str = "20201BC4ABCF4E31496A9B229F2FB33882C48C44";
+
+fn pfx_policy(password: &str) -> String {
+    format!(
+        r#"<set-variable name="byteCertificate" value="@(Convert.FromBase64String("{}"))" />
+<authentication-certificate body="@(context.Variables.GetValueOrDefault<byte[]>("byteCertificate"))" password="{password}" />"#,
+        PFX_BASE64.trim()
+    )
+}
+
+#[tokio::test]
+async fn authentication_certificate_body_presents_the_pfx_certificate() {
+    let (o, h) = run(&pfx_policy("@(\"pfx-\" + \"s3cret\")")).await;
+    assert_eq!(o.response.status, 200, "{:?}", o.summary.error);
+    assert_eq!(
+        h.http.calls_to("backend.example.com")[0]
+            .client_certificate
+            .as_deref(),
+        Some(PFX_THUMBPRINT)
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_pfx_password_or_bad_bytes_go_to_on_error() {
+    let (o, h) = run(&pfx_policy("wrong")).await;
+    assert_eq!(o.response.status, 500);
+    let e = o.summary.error.unwrap();
+    assert_eq!(e.reason, "CertificateNotValid");
+    assert_eq!(
+        e.message,
+        "The certificate in the body could not be read: the password is not correct."
+    );
+    assert_eq!(h.http.call_count(), 0);
+
+    let (o, h) = run(r#"<authentication-certificate body="@(new byte[] { 1, 2, 3 })" />"#).await;
+    let e = o.summary.error.unwrap();
+    assert_eq!(e.reason, "CertificateNotValid");
+    assert!(
+        e.message
+            .starts_with("The certificate in the body could not be read: not a PKCS#12"),
+        "{}",
+        e.message
+    );
+    assert_eq!(h.http.call_count(), 0);
+
+    let (o, _) = run(r#"<authentication-certificate body="@("MIIK")" />"#).await;
+    assert_eq!(
+        o.summary.error.unwrap().message,
+        "authentication-certificate body must be a byte[] (PKCS#12 certificate), not System.String."
+    );
+}
+
+#[test]
+fn a_literal_body_is_diagnosed() {
     let (services, _) = Services::for_tests(VirtualClock::at_default_start(), 1);
-    let policy = r#"<authentication-certificate body="@(new byte[0])" password="p" />"#;
+    let policy = r#"<authentication-certificate body="MIIKpAIBAz" password="p" />"#;
     let errors = plan::compile(&service(policy), &services)
         .err()
         .unwrap_or_default();
     assert!(
         errors
             .iter()
-            .any(|d| d.code == "PLAN0001" && d.message.contains("body")),
+            .any(|d| d.code == "PLAN0003" && d.message.contains("byte[]")),
         "{errors:?}"
     );
 }

@@ -55,10 +55,12 @@ pub(crate) fn evaluate(
     })
 }
 
-/// authentication-certificate: a certificate entity by `thumbprint` or `certificate-id`.
+/// authentication-certificate: a certificate entity by `thumbprint` or `certificate-id`, or
+/// PKCS#12 (PFX) bytes given in the policy (`body`, optional `password`).
 pub(crate) enum CertificateSpec {
     Thumbprint(Val),
     Id(Val),
+    Body { body: Val, password: Option<Val> },
 }
 
 /// The configured certificate the policy names; not configured: a policy error before the
@@ -72,6 +74,9 @@ pub(crate) fn certificate(
 ) -> Result<Arc<ClientCertificate>, Box<PipelineError>> {
     let store = &env.services.certificates;
     let (found, what) = match spec {
+        CertificateSpec::Body { body, password } => {
+            return from_body(body, password.as_ref(), service, ctx, env, loc);
+        }
         CertificateSpec::Id(v) => {
             let id = text_of(v, service, ctx, env, loc)?.trim().to_string();
             (store.by_id(&id), format!("id '{id}'"))
@@ -96,4 +101,59 @@ pub(crate) fn certificate(
         ))),
         None => Err(fail(format!("Certificate with {what} was not found."))),
     }
+}
+
+/// authentication-certificate `body`: the byte[] the expression yields, read as PKCS#12 with
+/// `password` (none: the empty password). Unreadable bytes or a wrong password: a policy error
+/// (`CertificateNotValid`, 500) before the backend is called.
+fn from_body(
+    body: &Val,
+    password: Option<&Val>,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<Arc<ClientCertificate>, Box<PipelineError>> {
+    let value = super::steps::value(body, service, ctx, env, loc)?;
+    let password = match password {
+        Some(p) => text_of(p, service, ctx, env, loc)?,
+        None => String::new(),
+    };
+    let fail = |msg: String| {
+        Box::new(PipelineError::policy(
+            loc,
+            "CertificateNotValid",
+            msg,
+            crate::errors::internal_error_response(&ctx.request_id),
+        ))
+    };
+    let bytes = match byte_array(&value) {
+        Some(b) => b,
+        None => {
+            return Err(fail(format!(
+                "authentication-certificate body must be a byte[] (PKCS#12 certificate), not {}.",
+                apim_csharp::render::clr_full_name(&value)
+            )));
+        }
+    };
+    ClientCertificate::from_pkcs12(&bytes, &password)
+        .map(Arc::new)
+        .map_err(|e| {
+            fail(format!(
+                "The certificate in the body could not be read: {e}."
+            ))
+        })
+}
+
+/// The items of a `byte[]`; anything else: `None`.
+fn byte_array(v: &Value) -> Option<Vec<u8>> {
+    let Value::Array(seq) = v else { return None };
+    seq.items
+        .read()
+        .iter()
+        .map(|x| match x {
+            Value::U8(b) => Some(*b),
+            _ => None,
+        })
+        .collect()
 }

@@ -90,6 +90,34 @@ impl ClientCertificate {
         })
     }
 
+    /// Reads PKCS#12 (PFX) bytes: the first certificate with its private key, and its chain.
+    /// A wrong password, bytes that are not PKCS#12, or no private key: an error.
+    pub fn from_pkcs12(data: &[u8], password: &str) -> Result<Self, String> {
+        use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+        let store = KeyStore::from_pkcs12(data, password, Pkcs12ImportPolicy::Strict).map_err(
+            |e| match e {
+                p12_keystore::error::Error::MacError(_) => {
+                    "the password is not correct".to_string()
+                }
+                other => format!("not a PKCS#12 certificate ({other})"),
+            },
+        )?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or("it holds no certificate with its private key")?;
+        if chain.certs().is_empty() {
+            return Err("it holds no certificate for its private key".into());
+        }
+        // Leaf first, then its issuers; the key as PKCS#8.
+        let mut blocks: Vec<pem::Pem> = chain
+            .certs()
+            .iter()
+            .map(|c| pem::Pem::new("CERTIFICATE", c.as_der().to_vec()))
+            .collect();
+        blocks.push(pem::Pem::new("PRIVATE KEY", chain.key().as_der().to_vec()));
+        Self::from_pem(&pem::encode_many(&blocks))
+    }
+
     /// The certificate alone, PEM.
     pub fn certificate_pem(&self) -> &str {
         &self.certificate
@@ -470,6 +498,27 @@ mod tests {
             Err(HttpError::Tls(_))
         ));
         assert!(ClientCertificate::from_pem("hello").is_err());
+    }
+
+    #[test]
+    fn a_pkcs12_certificate_builds_a_tls_identity() {
+        let b64 = include_str!("../../tests/fixtures/client-cert.pfx.b64").trim();
+        // The pem crate decodes the base64 (any label).
+        let bytes = pem::parse(format!(
+            "-----BEGIN PKCS12-----\n{b64}\n-----END PKCS12-----\n"
+        ))
+        .unwrap()
+        .into_contents();
+        let cert = ClientCertificate::from_pkcs12(&bytes, "pfx-s3cret").unwrap();
+        assert_eq!(cert.thumbprint, "20201BC4ABCF4E31496A9B229F2FB33882C48C44");
+        assert!(cert.has_private_key);
+        let mut req = BackendRequest::new("GET", Url::parse("https://backend.invalid/").unwrap());
+        req.client_certificate = Some(Arc::new(cert));
+        assert!(ReqwestClient::new().client(&req).is_ok());
+        assert_eq!(
+            ClientCertificate::from_pkcs12(&bytes, "wrong").unwrap_err(),
+            "the password is not correct"
+        );
     }
 
     #[derive(Debug)]

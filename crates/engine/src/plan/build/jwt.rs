@@ -179,21 +179,25 @@ impl Builder<'_> {
         el: &Element,
     ) -> Option<crate::plan::proxy::CertificateSpec> {
         use crate::plan::proxy::CertificateSpec;
-        if el.attr("body").is_some() {
+        let thumbprint = self.attr(doc, el, "thumbprint");
+        let id = self.attr(doc, el, "certificate-id");
+        let body = self.attr(doc, el, "body");
+        let password = self.attr(doc, el, "password");
+        if let Some(Val::Lit(_)) = body {
+            // A literal is a string; the certificate must be a byte[] (docs: a byte array).
             self.diag(
                 doc,
                 el.span.line,
                 el.span.col,
-                "PLAN0001",
-                "authentication-certificate body (PFX bytes with password) is not supported by the emulator yet: add the certificate to the gateway's certificates and name it with certificate-id or thumbprint".into(),
+                "PLAN0003",
+                "authentication-certificate body must be a policy expression returning byte[] (PKCS#12 certificate), e.g. @(Convert.FromBase64String(...))".into(),
             );
             return None;
         }
-        let thumbprint = self.attr(doc, el, "thumbprint");
-        let id = self.attr(doc, el, "certificate-id");
-        match (thumbprint, id) {
-            (Some(t), None) => Some(CertificateSpec::Thumbprint(t)),
-            (None, Some(id)) => Some(CertificateSpec::Id(id)),
+        match (thumbprint, id, body) {
+            (Some(t), None, None) => Some(CertificateSpec::Thumbprint(t)),
+            (None, Some(id), None) => Some(CertificateSpec::Id(id)),
+            (None, None, Some(body)) => Some(CertificateSpec::Body { body, password }),
             _ => {
                 self.diag(
                     doc,
