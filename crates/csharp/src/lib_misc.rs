@@ -692,38 +692,6 @@ fn default_port(scheme: &str) -> i32 {
     }
 }
 
-/// RFC 3986 §5.2.4, as `System.Uri` applies it to hierarchical paths.
-fn remove_dot_segments(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    let segs: Vec<&str> = path.split('/').collect();
-    let n = segs.len();
-    for (i, seg) in segs.iter().enumerate() {
-        let last = i + 1 == n;
-        match *seg {
-            "." => {
-                if last {
-                    out.push("");
-                }
-            }
-            ".." => {
-                if out.len() > 1 {
-                    out.pop();
-                }
-                if last {
-                    out.push("");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    let j = out.join("/");
-    if j.starts_with('/') {
-        j
-    } else {
-        format!("/{j}")
-    }
-}
-
 impl NetUri {
     pub fn parse(s: &str) -> Option<NetUri> {
         let s = s.trim();
@@ -773,7 +741,7 @@ impl NetUri {
             user_info: user_info.to_string(),
             host: host.to_lowercase(),
             port,
-            path: remove_dot_segments(&unescape_unreserved(if path.is_empty() {
+            path: apim_dotnet::web::remove_dot_segments(&unescape_unreserved(if path.is_empty() {
                 "/"
             } else {
                 path

@@ -513,7 +513,8 @@ fn default_port(scheme: &str) -> i32 {
     }
 }
 
-fn remove_dot_segments(path: &str) -> String {
+/// RFC 3986 §5.2.4, as `System.Uri` applies it to hierarchical paths.
+pub fn remove_dot_segments(path: &str) -> String {
     let mut out: Vec<&str> = Vec::new();
     let segs: Vec<&str> = path.split('/').collect();
     for (i, seg) in segs.iter().enumerate() {
