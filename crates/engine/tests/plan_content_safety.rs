@@ -1,5 +1,7 @@
 //! llm-content-safety through the Plan, with a mocked Azure AI Content Safety backend.
 
+mod common;
+
 use apim_engine::http::{Body, Request, Url};
 use apim_engine::plan::{self, Outcome, Plan};
 use apim_engine::service::{Api, Backend, Operation, PolicySource, ServiceDefinition};
@@ -54,18 +56,7 @@ const CATEGORIES: &str = r#"<categories output-type="EightSeverityLevels">
     </categories>"#;
 
 fn setup(s: &ServiceDefinition) -> (Plan, Services, TestHandles) {
-    let (services, handles) = Services::for_tests(VirtualClock::at_default_start(), 5);
-    let plan = match plan::compile(s, &services) {
-        Ok(p) => p,
-        Err(d) => panic!(
-            "{}",
-            d.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    };
-    (plan, services, handles)
+    common::compiled(s, 5)
 }
 
 fn request(text: &str) -> Request {

@@ -1,5 +1,7 @@
 //! Policies and the `context` object through the Plan, on the virtual clock.
 
+mod common;
+
 use std::time::Duration;
 
 use apim_engine::http::{Body, Request, Url};
@@ -44,18 +46,7 @@ fn request(body: &str) -> Request {
 }
 
 fn setup(s: &ServiceDefinition) -> (Plan, Services, TestHandles) {
-    let (services, handles) = Services::for_tests(VirtualClock::at_default_start(), 3);
-    let plan = match plan::compile(s, &services) {
-        Ok(p) => p,
-        Err(d) => panic!(
-            "{}",
-            d.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    };
-    (plan, services, handles)
+    common::compiled(s, 3)
 }
 
 async fn go(plan: &Plan, services: &Services, h: &TestHandles, req: Request) -> Outcome {

@@ -1,6 +1,8 @@
 //! azure-openai-semantic-cache-lookup / -store and llm-semantic-cache-lookup / -store through
 //! the Plan, on the virtual clock, with a mocked embeddings backend.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -95,18 +97,7 @@ fn user(text: &str) -> Request {
 }
 
 fn setup(s: &ServiceDefinition) -> (Plan, Services, TestHandles) {
-    let (services, handles) = Services::for_tests(VirtualClock::at_default_start(), 5);
-    let plan = match plan::compile(s, &services) {
-        Ok(p) => p,
-        Err(d) => panic!(
-            "{}",
-            d.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    };
-    (plan, services, handles)
+    common::compiled(s, 5)
 }
 
 fn embeddings_reply(v: &[f32]) -> MockReply {
