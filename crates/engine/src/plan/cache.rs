@@ -176,7 +176,7 @@ pub(crate) async fn store(
     if !(s.cache_response || ctx.response.status == 200) {
         return Ok(crate::pipeline::Flow::Continue);
     }
-    let secs = steps::integer_of(&s.duration, service, ctx, env, &s.loc)?;
+    let secs = steps::integer(&s.duration, service, ctx, env, &s.loc)?;
     if secs <= 0 {
         return Ok(crate::pipeline::Flow::Continue);
     }

@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
 use parking_lot::Mutex;
 use serde_json::Value as Json;
 
-use super::steps::{Val, boolean_of, integer_of, text_of, trace_of};
+use super::steps::{Val, boolean, integer, text, trace};
 use crate::context::RequestContext;
 use crate::errors::{PipelineError, PolicyLocation};
 use crate::pipeline::{Env, Flow, StepResult};
@@ -224,7 +224,7 @@ pub(crate) async fn validate(
                 let jwt = apim_csharp::lib_misc::as_jwt(&token).unwrap_or(Value::Null);
                 ctx.variables.set(var.clone(), jwt);
             }
-            trace_of(
+            trace(
                 ctx,
                 env,
                 loc.section,
@@ -236,7 +236,7 @@ pub(crate) async fn validate(
         Err(f) => {
             let status = match &spec.status {
                 Some(v) => {
-                    let n = integer_of(v, service, ctx, env, loc)?;
+                    let n = integer(v, service, ctx, env, loc)?;
                     u16::try_from(n)
                         .ok()
                         .filter(|c| (100..=599).contains(c))
@@ -251,11 +251,11 @@ pub(crate) async fn validate(
                 None => 401,
             };
             let body = match &spec.message {
-                Some(m) => text_of(m, service, ctx, env, loc)?,
+                Some(m) => text(m, service, ctx, env, loc)?,
                 None if f.reason == NOT_PRESENT => "JWT not present.".into(),
                 None => "Invalid JWT.".into(),
             };
-            trace_of(
+            trace(
                 ctx,
                 env,
                 loc.section,
@@ -281,7 +281,7 @@ fn flag(
     loc: &PolicyLocation,
 ) -> Result<bool, PErr> {
     match v {
-        Some(v) => boolean_of(v, service, ctx, env, loc),
+        Some(v) => boolean(v, service, ctx, env, loc),
         None => Ok(default),
     }
 }
@@ -295,7 +295,7 @@ fn texts(
 ) -> Result<Vec<String>, PErr> {
     let mut out = Vec::with_capacity(vals.len());
     for v in vals {
-        out.push(text_of(v, service, ctx, env, loc)?.trim().to_string());
+        out.push(text(v, service, ctx, env, loc)?.trim().to_string());
     }
     Ok(out)
 }
@@ -405,12 +405,12 @@ async fn check(
 ) -> Result<Result<String, Failure>, PErr> {
     // 1. The token.
     let scheme = match &spec.require_scheme {
-        Some(v) => Some(text_of(v, service, ctx, env, loc)?.trim().to_string()),
+        Some(v) => Some(text(v, service, ctx, env, loc)?.trim().to_string()),
         None => None,
     };
     let raw = match &spec.source {
         TokenSource::Header(name) => {
-            let name = text_of(name, service, ctx, env, loc)?;
+            let name = text(name, service, ctx, env, loc)?;
             match ctx.request.headers.get_joined(name.trim()) {
                 None => None,
                 Some(v) => {
@@ -424,10 +424,10 @@ async fn check(
             }
         }
         TokenSource::Query(name) => {
-            let name = text_of(name, service, ctx, env, loc)?;
+            let name = text(name, service, ctx, env, loc)?;
             ctx.request.url.query().get_joined(name.trim())
         }
-        TokenSource::Value(v) => Some(text_of(v, service, ctx, env, loc)?),
+        TokenSource::Value(v) => Some(text(v, service, ctx, env, loc)?),
     };
     let token = match raw.map(|t| t.trim().to_string()) {
         Some(t) if !t.is_empty() => t,
@@ -533,7 +533,7 @@ async fn check(
     let require_exp = flag(&spec.require_expiration, true, service, ctx, env, loc)?;
     let skew = match &spec.clock_skew {
         Some(v) => {
-            let t = text_of(v, service, ctx, env, loc)?;
+            let t = text(v, service, ctx, env, loc)?;
             parse_skew(&t).ok_or_else(|| {
                 Box::new(PipelineError::expression_failure(
                     loc,
@@ -700,7 +700,7 @@ async fn collect_keys(
     for k in &spec.keys {
         match k {
             KeySpec::Symmetric { id, value } => {
-                let text = text_of(value, service, ctx, env, loc)?;
+                let text = text(value, service, ctx, env, loc)?;
                 match apim_dotnet::convert::from_base64_string(text.trim()) {
                     Ok(bytes) => keys.push(Candidate {
                         id: id.clone(),
@@ -717,7 +717,7 @@ async fn collect_keys(
                 }
             }
             KeySpec::Certificate { id, certificate_id } => {
-                let name = text_of(certificate_id, service, ctx, env, loc)?;
+                let name = text(certificate_id, service, ctx, env, loc)?;
                 let Some(cert) = env.services.certificates.by_id(name.trim()) else {
                     return Ok(Err(fail(
                         "TokenSignatureKeyNotFound",
@@ -767,10 +767,10 @@ async fn collect_keys(
     }
     let mut urls = Vec::new();
     for u in &spec.openid_configs {
-        urls.push(text_of(u, service, ctx, env, loc)?.trim().to_string());
+        urls.push(text(u, service, ctx, env, loc)?.trim().to_string());
     }
     if let Some(aad) = &spec.aad {
-        let tenant = text_of(&aad.tenant, service, ctx, env, loc)?;
+        let tenant = text(&aad.tenant, service, ctx, env, loc)?;
         urls.push(format!(
             "https://login.microsoftonline.com/{}/v2.0/.well-known/openid-configuration",
             tenant.trim()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use apim_csharp::Value;
 
-use super::steps::{Val, text_of};
+use super::steps::{Val, text};
 use crate::context::RequestContext;
 use crate::errors::{PipelineError, PolicyLocation};
 use crate::pipeline::Env;
@@ -28,9 +28,7 @@ pub(crate) fn evaluate(
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<ProxyOptions, Box<PipelineError>> {
-    let url = text_of(&spec.url, service, ctx, env, loc)?
-        .trim()
-        .to_string();
+    let url = text(&spec.url, service, ctx, env, loc)?.trim().to_string();
     let valid =
         crate::http::Url::parse(&url).is_ok_and(|u| u.scheme().eq_ignore_ascii_case("http"));
     if !valid {
@@ -41,11 +39,11 @@ pub(crate) fn evaluate(
         )));
     }
     let username = match &spec.username {
-        Some(u) => Some(text_of(u, service, ctx, env, loc)?),
+        Some(u) => Some(text(u, service, ctx, env, loc)?),
         None => None,
     };
     let password = match &spec.password {
-        Some(p) => Some(text_of(p, service, ctx, env, loc)?),
+        Some(p) => Some(text(p, service, ctx, env, loc)?),
         None => None,
     };
     Ok(ProxyOptions {
@@ -78,11 +76,11 @@ pub(crate) fn certificate(
             return from_body(body, password.as_ref(), service, ctx, env, loc);
         }
         CertificateSpec::Id(v) => {
-            let id = text_of(v, service, ctx, env, loc)?.trim().to_string();
+            let id = text(v, service, ctx, env, loc)?.trim().to_string();
             (store.by_id(&id), format!("id '{id}'"))
         }
         CertificateSpec::Thumbprint(v) => {
-            let t = text_of(v, service, ctx, env, loc)?.trim().to_string();
+            let t = text(v, service, ctx, env, loc)?.trim().to_string();
             (store.by_thumbprint(&t), format!("thumbprint '{t}'"))
         }
     };
@@ -116,7 +114,7 @@ fn from_body(
 ) -> Result<Arc<ClientCertificate>, Box<PipelineError>> {
     let value = super::steps::value(body, service, ctx, env, loc)?;
     let password = match password {
-        Some(p) => text_of(p, service, ctx, env, loc)?,
+        Some(p) => text(p, service, ctx, env, loc)?,
         None => String::new(),
     };
     let fail = |msg: String| {

@@ -374,46 +374,6 @@ pub(crate) fn boolean(
     }
 }
 
-pub(crate) fn text_of(
-    v: &Val,
-    service: &Arc<ServiceDefinition>,
-    ctx: &mut RequestContext<'_, Value>,
-    env: Env<'_>,
-    loc: &PolicyLocation,
-) -> Result<String, PErr> {
-    text(v, service, ctx, env, loc)
-}
-
-pub(crate) fn boolean_of(
-    v: &Val,
-    service: &Arc<ServiceDefinition>,
-    ctx: &mut RequestContext<'_, Value>,
-    env: Env<'_>,
-    loc: &PolicyLocation,
-) -> Result<bool, PErr> {
-    boolean(v, service, ctx, env, loc)
-}
-
-pub(crate) fn trace_of(
-    ctx: &mut RequestContext<'_, Value>,
-    env: Env<'_>,
-    section: crate::errors::Section,
-    source: &str,
-    data: serde_json::Value,
-) {
-    trace(ctx, env, section, source, data)
-}
-
-pub(crate) fn integer_of(
-    v: &Val,
-    service: &Arc<ServiceDefinition>,
-    ctx: &mut RequestContext<'_, Value>,
-    env: Env<'_>,
-    loc: &PolicyLocation,
-) -> Result<i64, PErr> {
-    integer(v, service, ctx, env, loc)
-}
-
 pub(crate) fn integer(
     v: &Val,
     service: &Arc<ServiceDefinition>,

@@ -285,7 +285,7 @@ async fn store(
     if ctx.response.status != 200 {
         return Ok(Flow::Continue);
     }
-    let secs = super::integer_of(&s.duration, service, ctx, env, &s.loc)?;
+    let secs = super::integer(&s.duration, service, ctx, env, &s.loc)?;
     if secs <= 0 {
         return Ok(Flow::Continue);
     }
