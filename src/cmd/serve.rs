@@ -37,6 +37,9 @@ pub struct Args {
     /// past it). Default 30.
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     body_timeout: Option<Duration>,
+    /// Threads serving connections, each with its own runtime. Default: one per core.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
 }
 
 fn seconds(s: &str) -> Result<Duration, String> {
@@ -61,6 +64,8 @@ pub fn run(args: Args) -> ExitCode {
             header_read_timeout: args.header_timeout.unwrap_or(defaults.header_read_timeout),
             body_read_timeout: args.body_timeout.unwrap_or(defaults.body_read_timeout),
         },
+        workers: args.workers.map(usize::from),
+        log_requests: false,
     };
     let result = run_blocking(&args.path, options, |gw| {
         use std::io::Write;

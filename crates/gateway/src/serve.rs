@@ -15,9 +15,9 @@ use crate::config::{
     ConfigError, LoadOptions, LoadedConfig, Logger, SimulatorBackend, SimulatorSettings, load,
 };
 use crate::host::{
-    GatewayHost, HandledResponse, HostConfig, HostError, HostHandle, InProcessBackends,
-    MetricSeries, RequestHandler, RequestLog, WatchError, Watcher, handler_fn, recording_backend,
-    watch,
+    DirectHttp1, GatewayHost, HandledResponse, HostConfig, HostError, HostHandle,
+    InProcessBackends, MetricSeries, RequestHandler, RequestLog, WatchError, Watcher, handler_fn,
+    recording_backend, stderr_sink, watch,
 };
 use crate::loggers::LoggerSinks;
 
@@ -35,6 +35,10 @@ pub struct ServeOptions {
     pub watch: bool,
     /// Request and response limits of the host.
     pub limits: Limits,
+    /// Threads serving connections (`None`: one per core).
+    pub workers: Option<usize>,
+    /// Write one log line per request on stderr.
+    pub log_requests: bool,
 }
 
 impl Default for ServeOptions {
@@ -44,6 +48,8 @@ impl Default for ServeOptions {
             env: None,
             watch: false,
             limits: Limits::default(),
+            workers: None,
+            log_requests: false,
         }
     }
 }
@@ -226,7 +232,8 @@ fn services_for(
     loggers: &[Logger],
     metrics: &MetricSeries,
 ) -> Result<(Services, LoggerSinks), ServeError> {
-    let mut http = InProcessBackends::new(Arc::new(ReqwestClient::new()));
+    let direct = DirectHttp1::new(Arc::new(ReqwestClient::new()));
+    let mut http = InProcessBackends::new(Arc::new(direct));
     for s in simulators {
         let sim =
             Simulator::new(simulator_config(&s.settings)).map_err(|e| ServeError::Simulator {
@@ -326,7 +333,12 @@ pub async fn start(path: &Path, options: ServeOptions) -> Result<RunningGateway,
         max_response_body: options.limits.max_response_body,
         header_read_timeout: options.limits.header_read_timeout,
         body_read_timeout: options.limits.body_read_timeout,
+        request_log: options.log_requests.then(stderr_sink),
         ..HostConfig::default()
+    };
+    let config = HostConfig {
+        workers: options.workers.unwrap_or(config.workers).max(1),
+        ..config
     };
     let host = GatewayHost::bind(config, built.handler).await?;
     let handle = host.handle();
@@ -403,7 +415,15 @@ pub fn run_blocking(
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let options = ServeOptions {
+        // RUST_LOG=warn (or any filter without apim_emu::request at INFO) turns the lines off.
+        log_requests: options.log_requests
+            || tracing::enabled!(target: "apim_emu::request", tracing::Level::INFO),
+        ..options
+    };
+    // The host's worker threads run their own runtimes; this one accepts connections, watches
+    // files and runs the Redis client.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;

@@ -25,15 +25,15 @@ impl Write for Buf {
     }
 }
 
-fn capture() -> (Buf, tracing::subscriber::DefaultGuard) {
+/// A host configuration whose request lines go to the returned buffer.
+fn capture() -> (Buf, apim_gateway::host::HostConfig) {
     let buf = Buf::default();
     let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    (buf, tracing::subscriber::set_default(subscriber))
+    let mut cfg = config();
+    cfg.request_log = Some(Arc::new(move |line: &str| {
+        writer.clone().write_all(line.as_bytes()).unwrap();
+    }));
+    (buf, cfg)
 }
 
 fn request_lines(buf: &Buf) -> Vec<String> {
@@ -44,10 +44,9 @@ fn request_lines(buf: &Buf) -> Vec<String> {
         .collect()
 }
 
-// Current-thread runtime: the host's tasks run on this thread, under this subscriber.
 #[tokio::test]
 async fn each_request_logs_one_line() {
-    let (buf, _guard) = capture();
+    let (buf, cfg) = capture();
 
     let handler = handler_fn(|_req, _info| {
         Box::pin(async {
@@ -67,7 +66,7 @@ async fn each_request_logs_one_line() {
             }
         })
     });
-    let host = start(config(), handler).await;
+    let host = start(cfg, handler).await;
     let resp = client()
         .post(host.url("/chat/completions?x=1"))
         .send()
@@ -113,7 +112,7 @@ const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","choices":[],"
 
 #[tokio::test]
 async fn tokens_come_from_the_usage_of_a_json_body_buffered_or_streamed() {
-    let (buf, _guard) = capture();
+    let (buf, cfg) = capture();
     let handler = handler_fn(|req, _info| {
         Box::pin(async move {
             let mut r = json_response(COMPLETION);
@@ -131,7 +130,7 @@ async fn tokens_come_from_the_usage_of_a_json_body_buffered_or_streamed() {
             HandledResponse::new(r)
         })
     });
-    let host = start(config(), handler).await;
+    let host = start(cfg, handler).await;
     for path in ["/buffered", "/streamed", "/plain"] {
         let resp = client().get(host.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 200);
@@ -155,7 +154,7 @@ async fn tokens_come_from_the_usage_of_a_json_body_buffered_or_streamed() {
 
 #[tokio::test]
 async fn a_streamed_response_is_logged_once_its_usage_event_has_passed() {
-    let (buf, _guard) = capture();
+    let (buf, cfg) = capture();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Bytes, BodyError>>();
     let rx = Arc::new(Mutex::new(Some(rx)));
     let handler = handler_fn(move |_req, _info| {
@@ -180,7 +179,7 @@ async fn a_streamed_response_is_logged_once_its_usage_event_has_passed() {
             }
         })
     });
-    let host = start(config(), handler).await;
+    let host = start(cfg, handler).await;
     let mut resp = client().get(host.url("/chat")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     tx.send(Ok(Bytes::from_static(

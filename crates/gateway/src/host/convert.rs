@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use apim_engine::errors::error_response;
 use apim_engine::http::{Body, BodyError, HeaderMap, Request, Response, Url, UrlError};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http_body::Body as _;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 
 /// Headers that describe one hop's connection; hyper sets its own.
 const HOP_BY_HOP: [&str; 6] = [
@@ -21,48 +23,87 @@ const HOP_BY_HOP: [&str; 6] = [
     "te",
 ];
 
-/// An engine request from a hyper request; `Err` is the response to send instead (400, 414).
-/// The body is streamed; past `limit` bytes the stream ends with [`BodyError::TooLarge`], and
-/// when no bytes arrive for `idle` it ends with a transport error; `fault` records which, so the
-/// host answers 413 or 408 whatever the handler made of it.
-pub(crate) fn to_engine_request(
-    req: http::Request<axum::body::Body>,
+/// Why a request does not reach the handler.
+pub(crate) enum Rejected {
+    /// Answer this instead (400, 414).
+    Answer(Response),
+    /// The client stopped sending its body (408, and the connection is closed).
+    SlowBody,
+}
+
+/// A request body declared this small (`Content-Length`) is read whole before the policies
+/// run: one buffer instead of a stream the engine would buffer anyway to forward it.
+const READ_WHOLE_UP_TO: u64 = 64 * 1024;
+
+/// An engine request from a hyper request. A body declared small is read whole first (pausing
+/// longer than `idle` between bytes: [`Rejected::SlowBody`]); any other body is streamed: past
+/// `limit` bytes the stream ends with [`BodyError::TooLarge`], and when no bytes arrive for
+/// `idle` it ends with a transport error; the returned fault records which, so the host
+/// answers 413 or 408 whatever the handler made of it.
+pub(crate) async fn to_engine_request(
+    req: http::Request<Incoming>,
     client: SocketAddr,
     local: SocketAddr,
     limit: usize,
     idle: Duration,
-    fault: Arc<AtomicU8>,
-) -> Result<Request, Response> {
-    let (parts, body) = req.into_parts();
-    let host = parts
-        .uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| {
-            parts
-                .headers
-                .get(http::header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| local.to_string());
+) -> Result<(Request, Option<Arc<AtomicU8>>), Rejected> {
+    let (parts, mut body) = req.into_parts();
+    let host = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+        parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+    });
+    let local_text;
+    let host = match host {
+        Some(h) => h,
+        None => {
+            local_text = local.to_string();
+            &local_text
+        }
+    };
     let target = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let url = Url::from_request_target("http", &host, target).map_err(|e| match e {
-        UrlError::TooLong => error_response(414, "URI Too Long"),
-        _ => error_response(400, "Bad Request"),
+    let url = Url::from_request_target("http", host, target).map_err(|e| {
+        Rejected::Answer(match e {
+            UrlError::TooLong => error_response(414, "URI Too Long"),
+            _ => error_response(400, "Bad Request"),
+        })
     })?;
     let mut request = Request::new(parts.method.as_str(), url);
-    request.headers =
-        HeaderMap::from_http(&parts.headers).map_err(|_| error_response(400, "Bad Request"))?;
+    request.headers = HeaderMap::from_http(&parts.headers)
+        .map_err(|_| Rejected::Answer(error_response(400, "Bad Request")))?;
     request.ip_address = client.ip().to_string();
-    if !body.is_end_stream() {
-        request.body = Body::from_stream(limited(body, limit, idle, fault));
+    if body.is_end_stream() {
+        return Ok((request, None));
     }
-    Ok(request)
+    let declared = body.size_hint().exact();
+    if declared.is_some_and(|n| n <= READ_WHOLE_UP_TO && n <= limit as u64) {
+        let mut whole = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+        loop {
+            match tokio::time::timeout(idle, body.frame()).await {
+                Err(_) => return Err(Rejected::SlowBody),
+                Ok(None) => break,
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        whole.extend_from_slice(&data);
+                    }
+                }
+                // The client went away or broke the framing mid-body.
+                Ok(Some(Err(_))) => {
+                    return Err(Rejected::Answer(error_response(400, "Bad Request")));
+                }
+            }
+        }
+        request.body = Body::from_bytes(whole.freeze());
+        return Ok((request, None));
+    }
+    let fault = Arc::new(AtomicU8::new(FAULT_NONE));
+    request.body = Body::from_stream(limited(body, limit, idle, fault.clone()));
+    Ok((request, Some(fault)))
 }
 
 /// No body fault.
@@ -73,12 +114,12 @@ pub(crate) const FAULT_TOO_LARGE: u8 = 1;
 pub(crate) const FAULT_TIMED_OUT: u8 = 2;
 
 fn limited(
-    body: axum::body::Body,
+    body: Incoming,
     limit: usize,
     idle: Duration,
     fault: Arc<AtomicU8>,
 ) -> apim_engine::http::BodyStream {
-    let stream = body.into_data_stream();
+    let stream = http_body_util::BodyDataStream::new(body);
     Box::pin(futures_util::stream::unfold(
         (stream, 0usize, false),
         move |(mut stream, seen, done)| {

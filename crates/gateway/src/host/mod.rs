@@ -8,7 +8,9 @@ mod backends;
 mod convert;
 mod handler;
 mod metrics;
+mod request_log;
 mod traces;
+mod upstream;
 mod usage;
 mod watch;
 
@@ -19,13 +21,12 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apim_engine::errors::{error_body, error_response, internal_error_response};
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::{any, get};
+use axum::routing::get;
 use futures_util::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -38,7 +39,9 @@ pub use handler::{
     HandledResponse, RequestHandler, RequestInfo, RequestLog, TokenUsage, handler_fn,
 };
 pub use metrics::{DURATION_BUCKETS, HostMetrics, MetricSeries, sanitize_name};
+pub use request_log::{RequestLogSink, stderr_sink};
 pub use traces::TraceStore;
+pub use upstream::DirectHttp1;
 pub use watch::{WatchError, Watcher, watch, watch_and_reload};
 
 use handler::HandlerCell;
@@ -84,6 +87,11 @@ pub struct HostConfig {
     pub metrics: Option<MetricSeries>,
     /// Request ids; random 128-bit ids by default.
     pub ids: IdSource,
+    /// Threads serving connections, each with its own runtime. Default: one per core.
+    pub workers: usize,
+    /// Where the per-request log line goes; `None`: no line. Default `None` (the CLI writes
+    /// lines on stderr).
+    pub request_log: Option<RequestLogSink>,
 }
 
 impl std::fmt::Debug for HostConfig {
@@ -98,6 +106,8 @@ impl std::fmt::Debug for HostConfig {
             .field("max_response_body", &self.max_response_body)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("trace_capacity", &self.trace_capacity)
+            .field("workers", &self.workers)
+            .field("request_log", &self.request_log.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +126,8 @@ impl Default for HostConfig {
             trace_capacity: 1000,
             metrics: None,
             ids: random_ids(),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            request_log: None,
         }
     }
 }
@@ -234,21 +246,18 @@ impl GatewayHost {
 
     /// Serves until `shutdown` completes, then stops accepting connections, lets requests in
     /// flight finish (at most `shutdown_grace`) and returns.
+    ///
+    /// Connections are served by `config.workers` threads, each running its own single-threaded
+    /// runtime (as nginx runs worker processes): a connection and the backend connections its
+    /// requests use stay on one thread. This task only accepts, and hands each connection to
+    /// the worker with the fewest open ones.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), HostError> {
         let GatewayHost { state, listener } = self;
-        let router = router(state.clone());
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(state.config.header_read_timeout)
-            .max_buf_size(state.config.max_header_bytes.max(8192))
-            .max_headers(state.config.max_headers);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(state.config.max_header_bytes).unwrap_or(u32::MAX));
-        let graceful = GracefulShutdown::new();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        for i in 0..state.config.workers.max(1) {
+            workers.push(Worker::spawn(i, state.clone(), stopped.clone())?);
+        }
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             tokio::select! {
@@ -256,60 +265,162 @@ impl GatewayHost {
                     let (stream, peer) = match accepted {
                         Ok(a) => a,
                         Err(e) => {
-                            // Out of file descriptors and the like: keep serving.
+                            // Out of file descriptors and the like: keep serving, without
+                            // spinning on an error that repeats at once.
                             tracing::warn!(target: "apim_emu::host", error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
                             continue;
                         }
                     };
-                    let router = router.clone();
-                    let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(Peer(peer));
-                        let router = router.clone();
-                        async move {
-                            let resp = router.oneshot(req.map(axum::body::Body::new)).await;
-                            Ok::<_, Infallible>(match resp {
-                                Ok(r) => r,
-                                Err(never) => match never {},
-                            })
-                        }
-                    });
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(target: "apim_emu::host", error = %e, "connection ended with an error");
-                        }
-                    });
+                    let worker = workers
+                        .iter()
+                        .min_by_key(|w| w.open.load(Ordering::Relaxed))
+                        .expect("at least one worker");
+                    match stream.into_std() {
+                        Ok(stream) => worker.hand(stream, peer),
+                        Err(e) => tracing::warn!(target: "apim_emu::host", error = %e, "accepted connection lost"),
+                    }
                 }
                 () = &mut shutdown => break,
             }
         }
         drop(listener);
-        let grace = state.config.shutdown_grace;
-        if tokio::time::timeout(grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!(target: "apim_emu::host", "requests still running after {grace:?}; stopping anyway");
+        let _ = stop.send(true);
+        for w in workers {
+            let _ = w.done.await;
         }
         Ok(())
     }
 }
 
-/// The client's address, set per connection.
-#[derive(Clone, Copy)]
-struct Peer(SocketAddr);
+/// A thread serving connections on its own runtime.
+struct Worker {
+    connections: tokio::sync::mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
+    /// Connections open on this worker.
+    open: Arc<AtomicUsize>,
+    /// Resolves when the worker has drained and stopped.
+    done: tokio::sync::oneshot::Receiver<()>,
+}
 
-fn router(state: Arc<HostState>) -> Router {
-    let gw = state.clone();
-    Router::new()
+impl Worker {
+    fn spawn(
+        index: usize,
+        state: Arc<HostState>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Worker, HostError> {
+        let (connections, incoming) = tokio::sync::mpsc::unbounded_channel();
+        let open = Arc::new(AtomicUsize::new(0));
+        let (finished, done) = tokio::sync::oneshot::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let counter = open.clone();
+        std::thread::Builder::new()
+            .name(format!("apim-emu-worker-{index}"))
+            .spawn(move || {
+                runtime.block_on(run_worker(state, incoming, stop, counter));
+                // Idle backend connections and anything else still on this runtime close here.
+                drop(runtime);
+                let _ = finished.send(());
+            })?;
+        Ok(Worker {
+            connections,
+            open,
+            done,
+        })
+    }
+
+    fn hand(&self, stream: std::net::TcpStream, peer: SocketAddr) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        if self.connections.send((stream, peer)).is_err() {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn connection_builder(config: &HostConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(config.max_header_bytes.max(8192))
+        .max_headers(config.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+async fn run_worker(
+    state: Arc<HostState>,
+    mut incoming: tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    open: Arc<AtomicUsize>,
+) {
+    let builder = connection_builder(&state.config);
+    let emu = emu_router(state.clone());
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            next = incoming.recv() => {
+                let Some((stream, peer)) = next else { break };
+                let stream = match tokio::net::TcpStream::from_std(stream) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        open.fetch_sub(1, Ordering::Relaxed);
+                        tracing::warn!(target: "apim_emu::host", error = %e, "connection lost");
+                        continue;
+                    }
+                };
+                // Responses are written whole or chunk by chunk as they come: never held back.
+                let _ = stream.set_nodelay(true);
+                let (state, emu) = (state.clone(), emu.clone());
+                let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (state, emu) = (state.clone(), emu.clone());
+                    async move {
+                        let path = req.uri().path();
+                        let resp = if path == "/_emu" || path.starts_with("/_emu/") {
+                            match emu.oneshot(req.map(axum::body::Body::new)).await {
+                                Ok(r) => r,
+                                Err(never) => match never {},
+                            }
+                        } else {
+                            gateway(state, peer, req).await
+                        };
+                        Ok::<_, Infallible>(resp)
+                    }
+                });
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                let open = open.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(target: "apim_emu::host", error = %e, "connection ended with an error");
+                    }
+                    open.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    let grace = state.config.shutdown_grace;
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(target: "apim_emu::host", "requests still running after {grace:?}; stopping anyway");
+    }
+}
+
+/// The emulator's own endpoints (`/_emu/...`); gateway requests never reach this router.
+fn emu_router(state: Arc<HostState>) -> axum::Router {
+    axum::Router::new()
         .route("/_emu/traces/{id}", get(get_trace))
         .route("/_emu/metrics", get(get_metrics))
-        .route("/_emu", any(emu_not_found))
-        .route("/_emu/", any(emu_not_found))
-        .route("/_emu/{*rest}", any(emu_not_found))
         .with_state(state)
-        .fallback(move |req: axum::extract::Request| gateway(gw.clone(), req))
+        .fallback(emu_not_found)
 }
 
 fn json_response(status: u16, body: String) -> http::Response<axum::body::Body> {
@@ -359,7 +470,8 @@ fn wants_trace(headers: &http::HeaderMap, name: &str) -> bool {
 /// One gateway request: convert, run the current handler, store the trace, log, convert back.
 async fn gateway(
     state: Arc<HostState>,
-    req: axum::extract::Request,
+    peer: SocketAddr,
+    req: http::Request<hyper::body::Incoming>,
 ) -> http::Response<axum::body::Body> {
     let start = Instant::now();
     let method = req.method().clone();
@@ -369,11 +481,6 @@ async fn gateway(
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let peer = req
-        .extensions()
-        .get::<Peer>()
-        .map(|p| p.0)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let legacy_trace = wants_trace(req.headers(), LEGACY_TRACE_HEADER);
     let trace = legacy_trace || wants_trace(req.headers(), TRACE_HEADER);
     let request_id = (state.config.ids)();
@@ -384,9 +491,9 @@ async fn gateway(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<u64>().ok());
-    let fault = Arc::new(AtomicU8::new(convert::FAULT_NONE));
     let mut log = RequestLog::default();
     let mut trace_doc = None;
+    let mut close = false;
     let response = if declared_len.is_some_and(|n| n > limit as u64) {
         too_large_response(limit)
     } else {
@@ -396,10 +503,15 @@ async fn gateway(
             state.local_addr,
             limit,
             state.config.body_read_timeout,
-            fault.clone(),
-        ) {
-            Err(r) => r,
-            Ok(engine_req) => {
+        )
+        .await
+        {
+            Err(convert::Rejected::Answer(r)) => r,
+            Err(convert::Rejected::SlowBody) => {
+                close = true;
+                slow_body_response()
+            }
+            Ok((engine_req, fault)) => {
                 let handler = state.handler.load();
                 let info = RequestInfo {
                     client_addr: peer,
@@ -413,9 +525,12 @@ async fn gateway(
                     Ok(handled) => {
                         log = handled.log;
                         trace_doc = handled.trace;
-                        match fault.load(Ordering::SeqCst) {
+                        match fault.map_or(convert::FAULT_NONE, |f| f.load(Ordering::SeqCst)) {
                             convert::FAULT_TOO_LARGE => too_large_response(limit),
-                            convert::FAULT_TIMED_OUT => slow_body_response(),
+                            convert::FAULT_TIMED_OUT => {
+                                close = true;
+                                slow_body_response()
+                            }
                             _ => handled.response,
                         }
                     }
@@ -442,17 +557,23 @@ async fn gateway(
             response = response_too_large(max);
         }
     }
+    let logging = state.config.request_log.is_some();
     let slot = if response.body.is_present()
         && !response.body.is_consumed()
         && response.body.peek().is_none()
+        && (logging || max_response.is_some())
     {
-        let scan = BodyScan::for_content_type(
-            response
-                .headers
-                .first("content-type")
-                .map(str::to_ascii_lowercase)
-                .as_deref(),
-        );
+        let scan = if logging {
+            BodyScan::for_content_type(
+                response
+                    .headers
+                    .first("content-type")
+                    .map(str::to_ascii_lowercase)
+                    .as_deref(),
+            )
+        } else {
+            BodyScan::Nothing
+        };
         let slot: LogSlot = Arc::new(parking_lot::Mutex::new(None));
         let inner = std::mem::replace(&mut response.body, apim_engine::http::Body::none());
         response.body = apim_engine::http::Body::from_stream(Box::pin(LoggedStream {
@@ -468,7 +589,11 @@ async fn gateway(
     } else {
         None
     };
-    let buffered_tokens = response.body.peek().and_then(|b| usage::from_json(b));
+    let buffered_tokens = if logging {
+        response.body.peek().and_then(|b| usage::from_json(b))
+    } else {
+        None
+    };
 
     let (mut out, slot) = match convert::to_hyper_response(response) {
         Ok(r) => (r, slot),
@@ -481,7 +606,7 @@ async fn gateway(
     };
     // The status actually sent (a response that could not be sent became a 500).
     let status = out.status().as_u16();
-    if fault.load(Ordering::SeqCst) == convert::FAULT_TIMED_OUT {
+    if close {
         // What is left of a body that stopped arriving cannot be told from the next request.
         out.headers_mut().insert(
             http::header::CONNECTION,
@@ -509,17 +634,20 @@ async fn gateway(
     state
         .host_metrics
         .observe(status, log.api.as_deref(), start.elapsed());
-    let line = LogLine {
-        method,
-        path,
-        status,
-        log,
-        request_id,
-        start,
-    };
-    match slot {
-        Some(slot) => *slot.lock() = Some(line),
-        None => line.emit(buffered_tokens, true),
+    if let Some(sink) = &state.config.request_log {
+        let line = LogLine {
+            sink: sink.clone(),
+            method,
+            path,
+            status,
+            log,
+            request_id,
+            start,
+        };
+        match slot {
+            Some(slot) => *slot.lock() = Some(line),
+            None => line.emit(buffered_tokens, true),
+        }
     }
     out
 }
@@ -527,6 +655,7 @@ async fn gateway(
 /// The per-request log line, written once the whole response has been handed to the
 /// connection (or the client went away).
 struct LogLine {
+    sink: RequestLogSink,
     method: http::Method,
     path: String,
     status: u16,
@@ -537,31 +666,22 @@ struct LogLine {
 
 impl LogLine {
     fn emit(self, tokens: Option<TokenUsage>, complete: bool) {
-        let elapsed = self.start.elapsed();
-        let tokens = self.log.tokens.or(tokens).map(|t| t.to_string());
         let log = &self.log;
-        macro_rules! line {
-            ($message:literal) => {
-                tracing::info!(
-                    target: "apim_emu::request",
-                    method = %self.method,
-                    path = %self.path,
-                    status = self.status,
-                    api = log.api.as_deref().unwrap_or("-"),
-                    operation = log.operation.as_deref().unwrap_or("-"),
-                    backend = log.backend.as_deref().unwrap_or("-"),
-                    duration_ms = elapsed.as_secs_f64() * 1000.0,
-                    tokens = tokens.as_deref().unwrap_or("-"),
-                    request_id = %self.request_id,
-                    $message
-                )
-            };
-        }
-        if complete {
-            line!("request");
-        } else {
-            line!("request (the response body did not reach its end: client gone or size limit)");
-        }
+        request_log::write(
+            &self.sink,
+            &request_log::LineFields {
+                method: self.method.as_str(),
+                path: &self.path,
+                status: self.status,
+                api: log.api.as_deref(),
+                operation: log.operation.as_deref(),
+                backend: log.backend.as_deref(),
+                duration: self.start.elapsed(),
+                tokens: log.tokens.or(tokens).map(|t| t.to_string()),
+                request_id: &self.request_id,
+                complete,
+            },
+        );
     }
 }
 

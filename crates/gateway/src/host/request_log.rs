@@ -1,0 +1,129 @@
+//! The per-request log line: written by the host itself, once per request, in the shape
+//! tracing's text format gives events (timestamp, level, target, message, `key=value` fields):
+//!
+//! ```text
+//! 2026-11-22T01:02:03.456789Z  INFO apim_emu::request: request method=POST path=/openai/... status=200 api="azure-openai" operation="ChatCompletions_Create" backend="http://..." duration_ms=2.1 tokens="9/12/21" request_id=5f0c...
+//! ```
+//!
+//! It is formatted into one buffer and handed to the sink in one call (one `write` on stderr),
+//! which costs a fraction of a general-purpose event.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Where request lines go: each call gets one whole line, newline included.
+pub type RequestLogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Lines on the process's stderr, one `write` each (lines of concurrent requests never mix).
+pub fn stderr_sink() -> RequestLogSink {
+    Arc::new(|line: &str| {
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    })
+}
+
+/// The fields of one line.
+pub(crate) struct LineFields<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub api: Option<&'a str>,
+    pub operation: Option<&'a str>,
+    pub backend: Option<&'a str>,
+    pub duration: Duration,
+    pub tokens: Option<String>,
+    pub request_id: &'a str,
+    pub complete: bool,
+}
+
+thread_local! {
+    /// The line being formatted, and the `YYYY-MM-DDTHH:MM:SS` text of the last second seen.
+    static BUFFER: RefCell<(String, u64, String)> = RefCell::new((String::with_capacity(512), u64::MAX, String::new()));
+}
+
+/// Formats the line and hands it to `sink`.
+pub(crate) fn write(sink: &RequestLogSink, f: &LineFields<'_>) {
+    BUFFER.with(|b| {
+        let Ok(mut b) = b.try_borrow_mut() else {
+            // Only a sink that logs a request line from inside itself gets here.
+            return;
+        };
+        let (line, second, stamp) = &mut *b;
+        line.clear();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        if now.as_secs() != *second {
+            *second = now.as_secs();
+            stamp.clear();
+            match chrono::DateTime::from_timestamp(now.as_secs() as i64, 0) {
+                Some(t) => {
+                    let _ = write!(stamp, "{}", t.format("%Y-%m-%dT%H:%M:%S"));
+                }
+                None => stamp.push_str("1970-01-01T00:00:00"),
+            }
+        }
+        let message = if f.complete {
+            "request"
+        } else {
+            "request (the response body did not reach its end: client gone or size limit)"
+        };
+        let _ = writeln!(
+            line,
+            "{stamp}.{:06}Z  INFO apim_emu::request: {message} method={} path={} status={} api={:?} operation={:?} backend={:?} duration_ms={} tokens={:?} request_id={}",
+            now.subsec_micros(),
+            f.method,
+            f.path,
+            f.status,
+            f.api.unwrap_or("-"),
+            f.operation.unwrap_or("-"),
+            f.backend.unwrap_or("-"),
+            f.duration.as_secs_f64() * 1000.0,
+            f.tokens.as_deref().unwrap_or("-"),
+            f.request_id,
+        );
+        sink(line);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+
+    #[test]
+    fn a_line_has_every_field_in_tracings_text_shape() {
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s = seen.clone();
+        let sink: RequestLogSink = Arc::new(move |l: &str| s.lock().push(l.to_string()));
+        write(
+            &sink,
+            &LineFields {
+                method: "POST",
+                path: "/openai/chat",
+                status: 429,
+                api: Some("azure-openai"),
+                operation: Some("Chat \"quoted\""),
+                backend: None,
+                duration: Duration::from_micros(2150),
+                tokens: Some("9/12/21".into()),
+                request_id: "5f0c",
+                complete: false,
+            },
+        );
+        let lines = seen.lock();
+        assert_eq!(lines.len(), 1);
+        let l = &lines[0];
+        assert!(l.ends_with('\n') && l.matches('\n').count() == 1, "{l}");
+        // 2026-11-22T01:02:03.456789Z
+        assert_eq!(&l[10..11], "T");
+        assert_eq!(&l[26..29], "Z  ", "{l}");
+        let rest = &l[29..];
+        assert_eq!(
+            rest,
+            "INFO apim_emu::request: request (the response body did not reach its end: client gone or size limit) method=POST path=/openai/chat status=429 api=\"azure-openai\" operation=\"Chat \\\"quoted\\\"\" backend=\"-\" duration_ms=2.15 tokens=\"9/12/21\" request_id=5f0c\n"
+        );
+    }
+}
