@@ -244,6 +244,18 @@ pub struct Expect {
     /// Log events written by this request (each must match one record).
     #[serde(default)]
     pub events: Vec<EventExpect>,
+    /// Metrics this request must not emit: no record may match any of these (`{}` matches
+    /// every metric).
+    #[serde(default)]
+    pub metrics_absent: Vec<MetricPattern>,
+    /// Log events this request must not write: no record may match any of these (`{}` matches
+    /// every event).
+    #[serde(default)]
+    pub events_absent: Vec<EventExpect>,
+    /// Backend calls this request must not make: no call may match any of these (`{}` matches
+    /// every call).
+    #[serde(default)]
+    pub backend_calls_absent: Vec<CallExpect>,
 }
 
 /// A header rule: a string (exact value), or one of the forms.
@@ -337,6 +349,22 @@ pub struct MetricExpect {
     #[serde(default)]
     pub value: Option<f64>,
     /// Dimensions that must be present with these values.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+}
+
+/// Metrics a request must not emit: every given field must match for a record to count.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricPattern {
+    /// Any name when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// Dimensions a record must have with these values.
     #[serde(default)]
     pub dimensions: BTreeMap<String, String>,
 }
