@@ -480,6 +480,18 @@ fn check_case(case: &Case) -> Result<(), String> {
             None => return Err(format!("step {} needs a `request`", i + 1)),
         }
     }
+    let expects = case.expect.iter().map(|e| (None, e)).chain(
+        case.steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.expect.as_ref().map(|e| (Some(i + 1), e))),
+    );
+    for (step, e) in expects {
+        check_absent_patterns(e).map_err(|msg| match step {
+            Some(n) => format!("step {n}: {msg}"),
+            None => msg,
+        })?;
+    }
     for r in requests {
         let bodies = [r.body.is_some(), r.body_file.is_some(), r.json.is_some()];
         if bodies.iter().filter(|b| **b).count() > 1 {
@@ -510,6 +522,48 @@ fn check_case(case: &Case) -> Result<(), String> {
                     "mock `{id}`: a rule needs exactly one of `respond` or `responses`"
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// An absence pattern that cannot match (a bad regex, JSONPath or duration) would pass
+/// silently: refuse it when the file is read.
+fn check_absent_patterns(e: &Expect) -> Result<(), String> {
+    fn regex(r: &str, what: &str) -> Result<(), String> {
+        regex::Regex::new(r)
+            .map(|_| ())
+            .map_err(|err| format!("{what}: `{r}` is not a valid regex ({err})"))
+    }
+    fn body(b: &BodyExpect, what: &str) -> Result<(), String> {
+        if let Some(r) = &b.regex {
+            regex(r, what)?;
+        }
+        for p in b.json_path.keys() {
+            crate::matching::parse_json_path(p).map_err(|err| format!("{what}: {err}"))?;
+        }
+        Ok(())
+    }
+    for p in &e.events_absent {
+        if let Some(m) = &p.message {
+            body(m, "eventsAbsent")?;
+        }
+    }
+    for p in &e.backend_calls_absent {
+        let what = "backendCallsAbsent";
+        if let Some(a) = &p.after {
+            parse_duration(a).map_err(|err| format!("{what}: {err}"))?;
+        }
+        if let Some(r) = &p.url_regex {
+            regex(r, what)?;
+        }
+        for h in p.headers.values() {
+            if let HeaderExpect::Rule(HeaderRule { regex: Some(r), .. }) = h {
+                regex(r, what)?;
+            }
+        }
+        if let Some(b) = &p.body {
+            body(b, what)?;
         }
     }
     Ok(())
@@ -606,6 +660,27 @@ mod tests {
         assert!(e.to_string().contains("unit must be"), "{e}");
         let e = parse("cases: []\n").unwrap_err();
         assert!(e.to_string().contains("needs `config:`"), "{e}");
+    }
+
+    #[test]
+    fn absence_patterns_that_could_never_match_are_refused() {
+        let case = |expect: &str| {
+            parse(&format!(
+                "config: .\ncases:\n  - name: a\n    steps:\n      - request: {{path: /x}}\n        expect: {expect}\n"
+            ))
+        };
+        let e = case("{backendCallsAbsent: [{urlRegex: '(['}]}").unwrap_err();
+        assert_eq!(e.location(), "t.test.yaml:3:5");
+        assert!(e.to_string().contains("step 1: backendCallsAbsent"), "{e}");
+        let e = case("{backendCallsAbsent: [{after: soon}]}").unwrap_err();
+        assert!(e.to_string().contains("not a duration"), "{e}");
+        let e = case("{eventsAbsent: [{message: {jsonPath: {'$[?(@.a)]': 1}}}]}").unwrap_err();
+        assert!(e.to_string().contains("eventsAbsent"), "{e}");
+        let e = case("{backendCallsAbsent: [{headers: {x: {regex: '+'}}}]}").unwrap_err();
+        assert!(e.to_string().contains("not a valid regex"), "{e}");
+        assert!(
+            case("{backendCallsAbsent: [{}], metricsAbsent: [{}], eventsAbsent: [{}]}").is_ok()
+        );
     }
 
     #[test]
