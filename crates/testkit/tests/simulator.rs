@@ -49,3 +49,40 @@ fn violated_absences_fail_and_say_what_happened_instead() {
     insta::assert_snapshot!("absent_violated_human", human(&r));
     insta::assert_snapshot!("absent_violated_junit", junit(&r));
 }
+
+#[test]
+fn a_lone_policy_reaches_a_simulator_given_in_its_settings() {
+    let dir = apim_testkit::runner::TempDir::new("simulator-settings").expect("temp dir");
+    std::fs::write(
+        dir.path().join("policy.xml"),
+        r#"<policies><inbound><base /><set-backend-service backend-id="sim" /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"#,
+    )
+    .expect("write policy");
+    std::fs::write(
+        dir.path().join("s.test.yaml"),
+        r#"policy: policy.xml
+settings:
+  api: {path: openai}
+  backends:
+    sim: {type: simulator, credentials: {header: {api-key: k}}}
+cases:
+  - name: answered by the simulator's default deployments
+    request:
+      method: POST
+      path: /openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21
+      json: {messages: [{role: user, content: Hello}]}
+    expect:
+      status: 200
+      body: {jsonPath: {$.model: gpt-4o-2024-08-06, $.usage.prompt_tokens: 8}}
+      backendCalls: {calls: [{backend: sim}]}
+"#,
+    )
+    .expect("write suite");
+    let r = run_paths(
+        &PlanEngine,
+        &[PathBuf::from(dir.path())],
+        &RunOptions::default(),
+    )
+    .expect("runs");
+    assert_eq!(summary(&r), "1 passed, 0 failed", "{}", human(&r));
+}
