@@ -244,6 +244,18 @@ pub struct Expect {
     /// Log events written by this request (each must match one record).
     #[serde(default)]
     pub events: Vec<EventExpect>,
+    /// Metrics this request must not emit: no record may match any of these (`{}` matches
+    /// every metric).
+    #[serde(default)]
+    pub metrics_absent: Vec<MetricPattern>,
+    /// Log events this request must not write: no record may match any of these (`{}` matches
+    /// every event).
+    #[serde(default)]
+    pub events_absent: Vec<EventExpect>,
+    /// Backend calls this request must not make: no call may match any of these (`{}` matches
+    /// every call).
+    #[serde(default)]
+    pub backend_calls_absent: Vec<CallExpect>,
 }
 
 /// A header rule: a string (exact value), or one of the forms.
@@ -337,6 +349,22 @@ pub struct MetricExpect {
     #[serde(default)]
     pub value: Option<f64>,
     /// Dimensions that must be present with these values.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+}
+
+/// Metrics a request must not emit: every given field must match for a record to count.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricPattern {
+    /// Any name when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// Dimensions a record must have with these values.
     #[serde(default)]
     pub dimensions: BTreeMap<String, String>,
 }
@@ -452,6 +480,18 @@ fn check_case(case: &Case) -> Result<(), String> {
             None => return Err(format!("step {} needs a `request`", i + 1)),
         }
     }
+    let expects = case.expect.iter().map(|e| (None, e)).chain(
+        case.steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.expect.as_ref().map(|e| (Some(i + 1), e))),
+    );
+    for (step, e) in expects {
+        check_absent_patterns(e).map_err(|msg| match step {
+            Some(n) => format!("step {n}: {msg}"),
+            None => msg,
+        })?;
+    }
     for r in requests {
         let bodies = [r.body.is_some(), r.body_file.is_some(), r.json.is_some()];
         if bodies.iter().filter(|b| **b).count() > 1 {
@@ -482,6 +522,48 @@ fn check_case(case: &Case) -> Result<(), String> {
                     "mock `{id}`: a rule needs exactly one of `respond` or `responses`"
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// An absence pattern that cannot match (a bad regex, JSONPath or duration) would pass
+/// silently: refuse it when the file is read.
+fn check_absent_patterns(e: &Expect) -> Result<(), String> {
+    fn regex(r: &str, what: &str) -> Result<(), String> {
+        regex::Regex::new(r)
+            .map(|_| ())
+            .map_err(|err| format!("{what}: `{r}` is not a valid regex ({err})"))
+    }
+    fn body(b: &BodyExpect, what: &str) -> Result<(), String> {
+        if let Some(r) = &b.regex {
+            regex(r, what)?;
+        }
+        for p in b.json_path.keys() {
+            crate::matching::parse_json_path(p).map_err(|err| format!("{what}: {err}"))?;
+        }
+        Ok(())
+    }
+    for p in &e.events_absent {
+        if let Some(m) = &p.message {
+            body(m, "eventsAbsent")?;
+        }
+    }
+    for p in &e.backend_calls_absent {
+        let what = "backendCallsAbsent";
+        if let Some(a) = &p.after {
+            parse_duration(a).map_err(|err| format!("{what}: {err}"))?;
+        }
+        if let Some(r) = &p.url_regex {
+            regex(r, what)?;
+        }
+        for h in p.headers.values() {
+            if let HeaderExpect::Rule(HeaderRule { regex: Some(r), .. }) = h {
+                regex(r, what)?;
+            }
+        }
+        if let Some(b) = &p.body {
+            body(b, what)?;
         }
     }
     Ok(())
@@ -578,6 +660,27 @@ mod tests {
         assert!(e.to_string().contains("unit must be"), "{e}");
         let e = parse("cases: []\n").unwrap_err();
         assert!(e.to_string().contains("needs `config:`"), "{e}");
+    }
+
+    #[test]
+    fn absence_patterns_that_could_never_match_are_refused() {
+        let case = |expect: &str| {
+            parse(&format!(
+                "config: .\ncases:\n  - name: a\n    steps:\n      - request: {{path: /x}}\n        expect: {expect}\n"
+            ))
+        };
+        let e = case("{backendCallsAbsent: [{urlRegex: '(['}]}").unwrap_err();
+        assert_eq!(e.location(), "t.test.yaml:3:5");
+        assert!(e.to_string().contains("step 1: backendCallsAbsent"), "{e}");
+        let e = case("{backendCallsAbsent: [{after: soon}]}").unwrap_err();
+        assert!(e.to_string().contains("not a duration"), "{e}");
+        let e = case("{eventsAbsent: [{message: {jsonPath: {'$[?(@.a)]': 1}}}]}").unwrap_err();
+        assert!(e.to_string().contains("eventsAbsent"), "{e}");
+        let e = case("{backendCallsAbsent: [{headers: {x: {regex: '+'}}}]}").unwrap_err();
+        assert!(e.to_string().contains("not a valid regex"), "{e}");
+        assert!(
+            case("{backendCallsAbsent: [{}], metricsAbsent: [{}], eventsAbsent: [{}]}").is_ok()
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use apim_engine::http::{DEFAULT_BUFFER_LIMIT, Request, Url};
 use apim_engine::service::{NamedValue, ServiceDefinition};
@@ -13,7 +13,7 @@ use apim_engine::services::{
     Clock, EventRecord, MetricRecord, MockFault, MockMatch, MockReply, RecordedCall, Services,
     VirtualClock,
 };
-use apim_gateway::config::{LoadOptions, load};
+use apim_gateway::config::{LoadOptions, LoadedConfig, SimulatorBackend, load};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
@@ -23,6 +23,7 @@ use crate::format::{
     parse_time, read_suite,
 };
 use crate::matching::{Mismatch, json_subset, match_body, match_header};
+use crate::simulators::SuiteBackends;
 
 /// Where requests go when a suite gives no `baseUrl`.
 pub const DEFAULT_BASE_URL: &str = "https://apim-emu.local";
@@ -146,12 +147,15 @@ pub fn load_suite_service(
     file: &SuiteFile,
     options: &LoadOptions,
 ) -> Result<ServiceDefinition, String> {
+    load_suite_config(file, options).map(|l| l.service)
+}
+
+/// The loaded configuration of a suite: the service, and its `type: simulator` backends.
+pub fn load_suite_config(file: &SuiteFile, options: &LoadOptions) -> Result<LoadedConfig, String> {
     let dir = file.path.parent().unwrap_or(Path::new("."));
     if let Some(c) = &file.suite.config {
         let path = dir.join(c);
-        return load(&path, options)
-            .map(|l| l.service)
-            .map_err(|e| e.render().trim_end().to_string());
+        return load(&path, options).map_err(|e| e.render().trim_end().to_string());
     }
     let policy = file.suite.policy.as_deref().unwrap_or_default();
     let policy = std::fs::canonicalize(dir.join(policy))
@@ -160,7 +164,7 @@ pub fn load_suite_service(
     let tmp = TempDir::new("suite").map_err(|e| format!("temporary folder: {e}"))?;
     let path = tmp.path().join("apim-emu.json");
     std::fs::write(&path, config.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
-    load(&path, options).map(|l| l.service).map_err(|e| {
+    load(&path, options).map_err(|e| {
         format!(
             "{}: settings: {}",
             file.path.display(),
@@ -240,6 +244,7 @@ struct Job<'a> {
     file: &'a SuiteFile,
     suite_name: String,
     service: &'a ServiceDefinition,
+    simulators: &'a [SimulatorBackend],
     index: usize,
 }
 
@@ -287,7 +292,7 @@ pub fn run_suites<E: EngineUnderTest>(
     let mut out: Vec<Option<CaseResult>> = Vec::new();
     let mut services = Vec::new();
     for f in files {
-        services.push(load_suite_service(f, &options.load));
+        services.push(load_suite_config(f, &options.load));
     }
     let mut jobs = Vec::new();
     for (f, svc) in files.iter().zip(&services) {
@@ -315,7 +320,7 @@ pub fn run_suites<E: EngineUnderTest>(
                     }));
                 }
             }
-            Ok(service) => {
+            Ok(loaded) => {
                 for index in selected {
                     out.push(None);
                     jobs.push((
@@ -323,7 +328,8 @@ pub fn run_suites<E: EngineUnderTest>(
                         Job {
                             file: f,
                             suite_name: suite_name.clone(),
-                            service,
+                            service: &loaded.service,
+                            simulators: &loaded.simulators,
                             index,
                         },
                     ));
@@ -352,7 +358,7 @@ pub fn run_suites<E: EngineUnderTest>(
                     };
                     let case = &job.file.suite.cases[job.index];
                     let outcome = match &rt {
-                        Ok(rt) => run_case(engine, rt, job.service, job.file, case),
+                        Ok(rt) => run_case(engine, rt, job.service, job.simulators, job.file, case),
                         Err(e) => CaseOutcome::Error(format!("cannot start a runtime: {e}")),
                     };
                     let r = CaseResult {
@@ -572,6 +578,7 @@ fn run_case<E: EngineUnderTest>(
     engine: &E,
     rt: &tokio::runtime::Runtime,
     service: &ServiceDefinition,
+    simulators: &[SimulatorBackend],
     file: &SuiteFile,
     case: &Case,
 ) -> CaseOutcome {
@@ -580,7 +587,20 @@ fn run_case<E: EngineUnderTest>(
         Some(Err(e)) => return CaseOutcome::Error(e),
         None => VirtualClock::at_default_start(),
     };
-    let (services, handles) = Services::for_tests(start.clone(), case.seed.unwrap_or(0));
+    let seed = case.seed.unwrap_or(0);
+    let (mut services, handles) = Services::for_tests(start.clone(), seed);
+    if !simulators.is_empty() {
+        // Calls no mock answers reach the configuration's simulators (recorded all the same).
+        match SuiteBackends::new(
+            handles.http.clone(),
+            simulators,
+            services.clock.clone(),
+            seed,
+        ) {
+            Ok(b) => services.http = Arc::new(b),
+            Err(e) => return CaseOutcome::Error(e.to_string()),
+        }
+    }
     // Most cases override no named value: they share the suite's definition.
     let mut service = std::borrow::Cow::Borrowed(service);
     for (k, v) in &case.named_values {
@@ -748,18 +768,7 @@ pub fn check(expect: &Expect, o: &Observed, service: &ServiceDefinition) -> Vec<
         for (i, (e, a)) in c.calls.iter().flatten().zip(&o.calls).enumerate() {
             let at = format!("backend call {}", i + 1);
             out.extend(match_call(e, a, &at, service));
-            if let Some(after) = &e.after {
-                let actual = (a.at - o.sent_at).to_std().unwrap_or_default();
-                match parse_duration(after) {
-                    Ok(want) if want == actual => {}
-                    Ok(_) => out.push(Mismatch::new(
-                        format!("{at} after"),
-                        after.clone(),
-                        duration_text(actual),
-                    )),
-                    Err(err) => out.push(Mismatch::new(format!("{at} after"), after.clone(), err)),
-                }
-            }
+            out.extend(match_after(e, a, o.sent_at, &at));
         }
     }
     for (name, expected) in &expect.variables {
@@ -794,14 +803,13 @@ pub fn check(expect: &Expect, o: &Observed, service: &ServiceDefinition) -> Vec<
     }
     for m in &expect.metrics {
         let ok = o.metrics.iter().any(|r| {
-            r.name == m.name
-                && m.namespace.as_ref().is_none_or(|n| *n == r.namespace)
-                && m.value.is_none_or(|v| v == r.value)
-                && m.dimensions.iter().all(|(k, v)| {
-                    r.dimensions
-                        .iter()
-                        .any(|(rk, rv)| rk.eq_ignore_ascii_case(k) && rv == v)
-                })
+            metric_matches(
+                Some(&m.name),
+                m.namespace.as_deref(),
+                m.value,
+                &m.dimensions,
+                r,
+            )
         });
         if !ok {
             let actual: Vec<String> = o
@@ -821,12 +829,7 @@ pub fn check(expect: &Expect, o: &Observed, service: &ServiceDefinition) -> Vec<
         }
     }
     for (i, e) in expect.events.iter().enumerate() {
-        let ok = o.events.iter().any(|r| {
-            e.logger.as_ref().is_none_or(|l| *l == r.logger_id)
-                && e.message
-                    .as_ref()
-                    .is_none_or(|m| match_body(m, r.message.as_bytes(), "").is_empty())
-        });
+        let ok = o.events.iter().any(|r| event_matches(e, r));
         if !ok {
             let actual: Vec<String> = o
                 .events
@@ -844,7 +847,55 @@ pub fn check(expect: &Expect, o: &Observed, service: &ServiceDefinition) -> Vec<
             ));
         }
     }
+    out.extend(crate::absence::check_absent(expect, o, service));
     out
+}
+
+/// Whether a metric record has the given name, namespace, value and dimensions (each when
+/// given; dimension names ignore case, as App Insights custom dimensions do).
+pub fn metric_matches(
+    name: Option<&str>,
+    namespace: Option<&str>,
+    value: Option<f64>,
+    dimensions: &BTreeMap<String, String>,
+    r: &MetricRecord,
+) -> bool {
+    name.is_none_or(|n| n == r.name)
+        && namespace.is_none_or(|n| n == r.namespace)
+        && value.is_none_or(|v| v == r.value)
+        && dimensions.iter().all(|(k, v)| {
+            r.dimensions
+                .iter()
+                .any(|(rk, rv)| rk.eq_ignore_ascii_case(k) && rv == v)
+        })
+}
+
+/// Whether a log event was written to the given logger with a matching message.
+pub fn event_matches(e: &crate::format::EventExpect, r: &EventRecord) -> bool {
+    e.logger.as_ref().is_none_or(|l| *l == r.logger_id)
+        && e.message
+            .as_ref()
+            .is_none_or(|m| match_body(m, r.message.as_bytes(), "").is_empty())
+}
+
+/// Checks a call's `after:` (virtual time since the client request was sent at `sent_at`).
+pub fn match_after(
+    e: &CallExpect,
+    a: &RecordedCall,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    at: &str,
+) -> Option<Mismatch> {
+    let after = e.after.as_ref()?;
+    let actual = (a.at - sent_at).to_std().unwrap_or_default();
+    match parse_duration(after) {
+        Ok(want) if want == actual => None,
+        Ok(_) => Some(Mismatch::new(
+            format!("{at} after"),
+            after.clone(),
+            duration_text(actual),
+        )),
+        Err(err) => Some(Mismatch::new(format!("{at} after"), after.clone(), err)),
+    }
 }
 
 /// A duration as a test file writes it: `3s`, `80ms`, else Rust's notation.

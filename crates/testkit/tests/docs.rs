@@ -22,7 +22,7 @@ fn yaml_examples_in_the_docs_parse() {
         }
     }
     let suites: Vec<&String> = blocks.iter().filter(|b| b.contains("cases:")).collect();
-    assert_eq!(suites.len(), 3, "the three example suites");
+    assert_eq!(suites.len(), 4, "the four example suites");
     for b in suites {
         if let Err(e) = apim_testkit::format::parse_suite(Path::new("docs/testing.md"), b.clone()) {
             panic!("{e}\n{b}");
