@@ -9,11 +9,9 @@ use std::time::Duration;
 use apim_engine::matching::Router;
 use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
 use apim_engine::services::{RedisOptions, ReqwestClient, Services};
-use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
+use apim_simulator::Simulator;
 
-use crate::config::{
-    ConfigError, LoadOptions, LoadedConfig, Logger, SimulatorBackend, SimulatorSettings, load,
-};
+use crate::config::{ConfigError, LoadOptions, LoadedConfig, Logger, SimulatorBackend, load};
 use crate::host::{
     DirectHttp1, GatewayHost, HandledResponse, HostConfig, HostError, HostHandle,
     InProcessBackends, MetricSeries, RequestHandler, RequestLog, WatchError, Watcher, handler_fn,
@@ -203,30 +201,6 @@ struct Built {
     root: PathBuf,
 }
 
-fn simulator_config(settings: &SimulatorSettings) -> SimulatorConfig {
-    let mut config = SimulatorConfig {
-        seed: settings.seed.unwrap_or(0),
-        ..SimulatorConfig::default()
-    };
-    if !settings.deployments.is_empty() {
-        config.deployments.clear();
-        for (name, d) in &settings.deployments {
-            let mut dc = DeploymentConfig::new(d.model.clone().unwrap_or_else(|| name.clone()));
-            dc.tokens_per_minute = d.tokens_per_minute;
-            dc.requests_per_minute = d.requests_per_minute;
-            config.deployments.insert(name.clone(), dc);
-        }
-    }
-    if let Some(ms) = settings.latency_ms {
-        for d in config.deployments.values_mut() {
-            d.latency.time_to_first_token_ms = ms;
-        }
-    }
-    // The gateway sends whatever credential the backend is configured with: accept any key.
-    config.auth.keys.clear();
-    config
-}
-
 fn services_for(
     simulators: &[SimulatorBackend],
     loggers: &[Logger],
@@ -235,11 +209,12 @@ fn services_for(
     let direct = DirectHttp1::new(Arc::new(ReqwestClient::new()));
     let mut http = InProcessBackends::new(Arc::new(direct));
     for s in simulators {
-        let sim =
-            Simulator::new(simulator_config(&s.settings)).map_err(|e| ServeError::Simulator {
+        let sim = Simulator::new(s.settings.to_simulator_config(0)).map_err(|e| {
+            ServeError::Simulator {
                 id: s.id.clone(),
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         // Tokenizer tables load now rather than on the first request.
         sim.warm_up();
         http = http.with_simulator(&SimulatorBackend::placeholder_url(&s.id), sim);
@@ -441,7 +416,8 @@ pub fn run_blocking(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SimulatorDeployment;
+    use crate::config::{SimulatorDeployment, SimulatorSettings};
+    use apim_simulator::SimulatorConfig;
 
     #[test]
     fn simulator_settings_become_the_simulators_deployments() {
@@ -461,7 +437,7 @@ mod tests {
         settings
             .deployments
             .insert("gpt-4o".into(), SimulatorDeployment::default());
-        let c = simulator_config(&settings);
+        let c = settings.to_simulator_config(0);
         assert_eq!(c.seed, 7);
         assert_eq!(c.deployments.len(), 2);
         let chat = &c.deployments["chat"];
@@ -476,7 +452,7 @@ mod tests {
 
     #[test]
     fn no_deployments_keeps_the_simulators_defaults() {
-        let c = simulator_config(&SimulatorSettings::default());
+        let c = SimulatorSettings::default().to_simulator_config(0);
         assert_eq!(c.deployments, SimulatorConfig::default().deployments);
     }
 

@@ -12,7 +12,7 @@ use apim_engine::http::{Body, Response};
 use apim_engine::services::{BackendRequest, Clock, HttpClient, HttpError, MockHttp};
 use apim_gateway::config::{SimulatorBackend, SimulatorSettings};
 use apim_gateway::host::InProcessBackends;
-use apim_simulator::{DeploymentConfig, Simulator, SimulatorConfig};
+use apim_simulator::{Simulator, SimulatorConfig};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -21,26 +21,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// first token, and any key accepted (the gateway sends whatever credential the backend has).
 /// The seed is the backend's `simulator.seed`, else `default_seed` (the case's `seed`).
 pub fn simulator_config(settings: &SimulatorSettings, default_seed: u64) -> SimulatorConfig {
-    let mut config = SimulatorConfig {
-        seed: settings.seed.unwrap_or(default_seed),
-        ..SimulatorConfig::default()
-    };
-    if !settings.deployments.is_empty() {
-        config.deployments.clear();
-        for (name, d) in &settings.deployments {
-            let mut dc = DeploymentConfig::new(d.model.clone().unwrap_or_else(|| name.clone()));
-            dc.tokens_per_minute = d.tokens_per_minute;
-            dc.requests_per_minute = d.requests_per_minute;
-            config.deployments.insert(name.clone(), dc);
-        }
-    }
-    if let Some(ms) = settings.latency_ms {
-        for d in config.deployments.values_mut() {
-            d.latency.time_to_first_token_ms = ms;
-        }
-    }
-    config.auth.keys.clear();
-    config
+    settings.to_simulator_config(default_seed)
 }
 
 /// The engine's clock seen as the simulator's: its latency, rate-limit windows and `created`

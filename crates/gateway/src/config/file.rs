@@ -684,6 +684,37 @@ pub struct SimulatorSettings {
     pub seed: Option<u64>,
 }
 
+impl SimulatorSettings {
+    /// The simulator configuration `serve` (and `apim-emu test`) runs this backend with: its
+    /// deployments (or the simulator's default set), `latencyMs` as the time to the first token,
+    /// any key accepted (the gateway sends whatever credential the backend is configured with),
+    /// and `seed`, else `default_seed`.
+    pub fn to_simulator_config(&self, default_seed: u64) -> apim_simulator::SimulatorConfig {
+        let mut config = apim_simulator::SimulatorConfig {
+            seed: self.seed.unwrap_or(default_seed),
+            ..apim_simulator::SimulatorConfig::default()
+        };
+        if !self.deployments.is_empty() {
+            config.deployments.clear();
+            for (name, d) in &self.deployments {
+                let mut dc = apim_simulator::DeploymentConfig::new(
+                    d.model.clone().unwrap_or_else(|| name.clone()),
+                );
+                dc.tokens_per_minute = d.tokens_per_minute;
+                dc.requests_per_minute = d.requests_per_minute;
+                config.deployments.insert(name.clone(), dc);
+            }
+        }
+        if let Some(ms) = self.latency_ms {
+            for d in config.deployments.values_mut() {
+                d.latency.time_to_first_token_ms = ms;
+            }
+        }
+        config.auth.keys.clear();
+        config
+    }
+}
+
 /// One simulated deployment.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
