@@ -17,6 +17,7 @@ use apim_engine::http::{
 };
 use apim_engine::services::{BackendRequest, HttpClient, HttpError, HttpVersion};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use http_body::{Body as _, Frame, SizeHint};
 use hyper::client::conn::http1::SendRequest;
@@ -255,13 +256,18 @@ fn response(
         incoming,
         release: Some((address, sender)),
     };
-    if body.incoming.is_end_stream() {
-        body.finish();
-    }
+    let body = match body.take_arrived() {
+        Arrived::Whole(bytes) => Body::from_bytes(bytes),
+        Arrived::Part(first) if first.is_empty() => Body::from_stream(Box::pin(body)),
+        Arrived::Part(first) => Body::from_stream(Box::pin(
+            futures_util::stream::once(async move { Ok(first) }).chain(body),
+        )),
+        Arrived::Broken(first, e) => Body::from_chunks(vec![Ok(first), Err(e)]),
+    };
     let mut out = Response::new(status);
     out.reason = reason;
     out.headers = headers;
-    out.body = Body::from_stream(Box::pin(body));
+    out.body = body;
     out
 }
 
@@ -272,7 +278,61 @@ struct IncomingStream {
     release: Option<(Address, SendRequest<OutgoingBody>)>,
 }
 
+/// A response body declared this small (`Content-Length`) that has already arrived whole is
+/// handed on as bytes rather than as a stream.
+const TAKE_WHOLE_UP_TO: u64 = 64 * 1024;
+
+enum Arrived {
+    /// The whole body (the connection is back in the pool).
+    Whole(Bytes),
+    /// What has arrived so far; the rest follows on the stream.
+    Part(Bytes),
+    /// What arrived before the body broke off.
+    Broken(Bytes, BodyError),
+}
+
 impl IncomingStream {
+    /// Takes what has already arrived of a small body without waiting for more.
+    fn take_arrived(&mut self) -> Arrived {
+        if self.incoming.is_end_stream() {
+            self.finish();
+            return Arrived::Whole(Bytes::new());
+        }
+        if self
+            .incoming
+            .size_hint()
+            .exact()
+            .is_none_or(|n| n > TAKE_WHOLE_UP_TO)
+        {
+            return Arrived::Part(Bytes::new());
+        }
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut whole = bytes::BytesMut::new();
+        loop {
+            match Pin::new(&mut self.incoming).poll_frame(&mut cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        if whole.is_empty() && self.incoming.is_end_stream() {
+                            // One frame held it all: no copy.
+                            self.finish();
+                            return Arrived::Whole(data);
+                        }
+                        whole.extend_from_slice(&data);
+                    }
+                }
+                Poll::Ready(None) => {
+                    self.finish();
+                    return Arrived::Whole(whole.freeze());
+                }
+                Poll::Pending => return Arrived::Part(whole.freeze()),
+                Poll::Ready(Some(Err(e))) => {
+                    self.release = None;
+                    return Arrived::Broken(whole.freeze(), BodyError::Transport(error_chain(&e)));
+                }
+            }
+        }
+    }
+
     fn finish(&mut self) {
         if let Some((address, sender)) = self.release.take() {
             release(address, sender);
