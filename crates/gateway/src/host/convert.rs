@@ -6,10 +6,16 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use apim_engine::errors::error_response;
-use apim_engine::http::{Body, BodyError, HeaderMap, Request, Response, Url, UrlError};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use apim_engine::http::{
+    Body, BodyError, BodyStream, HeaderMap, Request, Response, Url, UrlError,
+    is_repeated_line_header,
+};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use http_body::Body as _;
+use http_body::{Body as _, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
@@ -160,33 +166,117 @@ fn limited(
 
 /// A hyper response from an engine response. `Err` carries the reason when the response
 /// cannot be sent as it is (a header value outside Latin-1, a status outside 100-999).
-pub(crate) fn to_hyper_response(
-    resp: Response,
-) -> Result<http::Response<axum::body::Body>, String> {
+pub(crate) fn to_hyper_response(resp: Response) -> Result<http::Response<MessageBody>, String> {
     let status = http::StatusCode::from_u16(resp.status)
         .map_err(|_| format!("status code {} cannot be sent", resp.status))?;
-    let mut headers = resp.headers.to_http().map_err(|e| e.to_string())?;
-    for h in HOP_BY_HOP {
-        headers.remove(h);
+    // hyper computes the length of a buffered body, and there is none without a body.
+    let skip_length =
+        resp.body.peek().is_some() || !resp.body.is_present() || resp.body.is_consumed();
+    let mut headers = http::HeaderMap::with_capacity(resp.headers.len());
+    for (name, values) in resp.headers.iter() {
+        if HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+            || (skip_length && name.eq_ignore_ascii_case("content-length"))
+        {
+            continue;
+        }
+        let header = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("'{name}' is not a valid HTTP header name"))?;
+        if values.len() == 1 {
+            headers.append(header, wire_value(name, &values[0])?);
+        } else if is_repeated_line_header(name) {
+            for v in values {
+                headers.append(header.clone(), wire_value(name, v)?);
+            }
+        } else {
+            headers.append(header, wire_value(name, &values.join(","))?);
+        }
     }
-    let body = if !resp.body.is_present() || resp.body.is_consumed() {
-        headers.remove(http::header::CONTENT_LENGTH);
-        axum::body::Body::empty()
-    } else if let Some(b) = resp.body.peek() {
-        // hyper computes the length of a buffered body.
-        headers.remove(http::header::CONTENT_LENGTH);
-        axum::body::Body::from(b.clone())
+    let body = if resp.body.is_consumed() {
+        MessageBody::Empty
     } else {
-        axum::body::Body::from_stream(resp.body.into_stream())
+        MessageBody::from(resp.body)
     };
     let mut out = http::Response::new(body);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     // A reason phrase other than the standard one ("Access Denied") goes on the HTTP/1 status line.
     if status.canonical_reason() != Some(resp.reason.as_str()) && !resp.reason.is_empty() {
-        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(resp.reason.clone())) {
+        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(resp.reason)) {
             out.extensions_mut().insert(r);
         }
     }
     Ok(out)
+}
+
+/// A header value on the wire: the engine's text is Latin-1 (as .NET's headers are); a
+/// character past it cannot be sent.
+fn wire_value(name: &str, value: &str) -> Result<http::HeaderValue, String> {
+    let invalid =
+        || format!("the value of header '{name}' contains a character not allowed in HTTP headers");
+    if value.is_ascii() {
+        return http::HeaderValue::from_str(value).map_err(|_| invalid());
+    }
+    let bytes: Option<Vec<u8>> = value
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect();
+    bytes
+        .and_then(|b| http::HeaderValue::from_bytes(&b).ok())
+        .ok_or_else(invalid)
+}
+
+/// A message body for hyper (a response to the client, a request to a backend): none,
+/// buffered bytes (sent with `Content-Length`), or a stream (sent chunked).
+pub(crate) enum MessageBody {
+    Empty,
+    Full(Option<Bytes>),
+    Stream(BodyStream),
+}
+
+impl From<Body> for MessageBody {
+    fn from(body: Body) -> Self {
+        if let Some(b) = body.peek() {
+            return MessageBody::Full(Some(b.clone()));
+        }
+        if body.is_stream() {
+            MessageBody::Stream(body.into_stream())
+        } else {
+            MessageBody::Empty
+        }
+    }
+}
+
+impl http_body::Body for MessageBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match &mut *self {
+            MessageBody::Empty => Poll::Ready(None),
+            MessageBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            MessageBody::Stream(s) => s
+                .as_mut()
+                .poll_next(cx)
+                .map(|c| c.map(|c| c.map(Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            MessageBody::Empty => true,
+            MessageBody::Full(b) => b.is_none(),
+            MessageBody::Stream(_) => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MessageBody::Empty => SizeHint::with_exact(0),
+            MessageBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            MessageBody::Stream(_) => SizeHint::default(),
+        }
+    }
 }

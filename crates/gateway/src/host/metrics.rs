@@ -1,7 +1,7 @@
 //! `/_emu/metrics`: emitted metrics (emit-metric, llm-emit-token-metric) and the host's own
 //! request counters in Prometheus text format (version 0.0.4).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -23,8 +23,8 @@ pub struct HostMetrics {
 
 #[derive(Debug, Default)]
 struct HostInner {
-    /// (status, api) → count.
-    requests: BTreeMap<(u16, String), u64>,
+    /// api → status → count (an api seen before costs no allocation).
+    requests: HashMap<String, HashMap<u16, u64>>,
     buckets: [u64; DURATION_BUCKETS.len()],
     count: u64,
     sum: f64,
@@ -34,9 +34,12 @@ impl HostMetrics {
     pub fn observe(&self, status: u16, api: Option<&str>, duration: Duration) {
         let secs = duration.as_secs_f64();
         let mut m = self.inner.lock();
-        *m.requests
-            .entry((status, api.unwrap_or("").to_string()))
-            .or_default() += 1;
+        let api = api.unwrap_or("");
+        let by_status = match m.requests.get_mut(api) {
+            Some(s) => s,
+            None => m.requests.entry(api.to_string()).or_default(),
+        };
+        *by_status.entry(status).or_default() += 1;
         for (i, le) in DURATION_BUCKETS.iter().enumerate() {
             if secs <= *le {
                 m.buckets[i] += 1;
@@ -50,7 +53,13 @@ impl HostMetrics {
         let m = self.inner.lock();
         out.push_str("# HELP apim_emu_requests_total Requests answered by the gateway.\n");
         out.push_str("# TYPE apim_emu_requests_total counter\n");
-        for ((status, api), n) in &m.requests {
+        let mut rows: Vec<(u16, &str, u64)> = m
+            .requests
+            .iter()
+            .flat_map(|(api, s)| s.iter().map(move |(status, n)| (*status, api.as_str(), *n)))
+            .collect();
+        rows.sort_unstable();
+        for (status, api, n) in rows {
             let _ = writeln!(
                 out,
                 "apim_emu_requests_total{{api=\"{}\",status=\"{status}\"}} {n}",

@@ -319,8 +319,10 @@ impl Worker {
             .name(format!("apim-emu-worker-{index}"))
             .spawn(move || {
                 runtime.block_on(run_worker(state, incoming, stop, counter));
-                // Idle backend connections and anything else still on this runtime close here.
+                // Idle backend connections and anything else still on this runtime close here;
+                // a response dropped now still writes its line.
                 drop(runtime);
+                request_log::flush_this_thread();
                 let _ = finished.send(());
             })?;
         Ok(Worker {
@@ -362,6 +364,17 @@ async fn run_worker(
     let builder = connection_builder(&state.config);
     let emu = emu_router(state.clone());
     let graceful = GracefulShutdown::new();
+    let flusher = state.config.request_log.clone().map(|sink| {
+        request_log::gather_on_this_thread(sink);
+        tokio::spawn(async {
+            let mut every = tokio::time::interval(request_log::FLUSH_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                request_log::flush_this_thread();
+            }
+        })
+    });
     loop {
         tokio::select! {
             next = incoming.recv() => {
@@ -382,10 +395,14 @@ async fn run_worker(
                     async move {
                         let path = req.uri().path();
                         let resp = if path == "/_emu" || path.starts_with("/_emu/") {
-                            match emu.oneshot(req.map(axum::body::Body::new)).await {
+                            let resp = match emu.oneshot(req.map(axum::body::Body::new)).await {
                                 Ok(r) => r,
                                 Err(never) => match never {},
-                            }
+                            };
+                            // The emulator's own answers are small documents, whole.
+                            let (parts, body) = resp.into_parts();
+                            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+                            http::Response::from_parts(parts, convert::MessageBody::Full(Some(body)))
                         } else {
                             gateway(state, peer, req).await
                         };
@@ -412,6 +429,10 @@ async fn run_worker(
     {
         tracing::warn!(target: "apim_emu::host", "requests still running after {grace:?}; stopping anyway");
     }
+    if let Some(f) = flusher {
+        f.abort();
+    }
+    request_log::flush_this_thread();
 }
 
 /// The emulator's own endpoints (`/_emu/...`); gateway requests never reach this router.
@@ -472,7 +493,7 @@ async fn gateway(
     state: Arc<HostState>,
     peer: SocketAddr,
     req: http::Request<hyper::body::Incoming>,
-) -> http::Response<axum::body::Body> {
+) -> http::Response<convert::MessageBody> {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -600,7 +621,17 @@ async fn gateway(
         Err(why) => {
             tracing::error!(target: "apim_emu::host", request_id = %request_id, error = %why, "response cannot be sent");
             let r = convert::to_hyper_response(internal_error_response(&request_id))
-                .unwrap_or_else(|_| json_response(500, error_body(500, "Internal server error")));
+                .unwrap_or_else(|_| {
+                    let mut r = http::Response::new(convert::MessageBody::Full(Some(
+                        error_body(500, "Internal server error").into(),
+                    )));
+                    *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    r.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json"),
+                    );
+                    r
+                });
             (r, None)
         }
     };

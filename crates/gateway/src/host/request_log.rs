@@ -5,8 +5,10 @@
 //! 2026-11-22T01:02:03.456789Z  INFO apim_emu::request: request method=POST path=/openai/... status=200 api="azure-openai" operation="ChatCompletions_Create" backend="http://..." duration_ms=2.1 tokens="9/12/21" request_id=5f0c...
 //! ```
 //!
-//! It is formatted into one buffer and handed to the sink in one call (one `write` on stderr),
-//! which costs a fraction of a general-purpose event.
+//! It is formatted into one buffer, a fraction of the cost of a general-purpose event. On the
+//! host's worker threads lines are gathered and handed to the sink together, at least every
+//! [`FLUSH_EVERY`] (one `write` on stderr for many requests under load, as nginx's
+//! `access_log ... buffer=` does); elsewhere each line goes to the sink at once.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -14,7 +16,13 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// Where request lines go: each call gets one whole line, newline included.
+/// How long a line may wait on a worker thread before it is written.
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// Lines waiting on a worker thread are written once they reach this size.
+const FLUSH_AT: usize = 32 * 1024;
+
+/// Where request lines go: each call gets whole lines, newlines included.
 pub type RequestLogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Lines on the process's stderr, one `write` each (lines of concurrent requests never mix).
@@ -38,7 +46,15 @@ pub(crate) struct LineFields<'a> {
     pub complete: bool,
 }
 
+/// Lines gathered on a worker thread, for `sink`.
+struct Pending {
+    sink: RequestLogSink,
+    lines: String,
+}
+
 thread_local! {
+    /// Set on worker threads (see [`gather_on_this_thread`]).
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
     /// The line being formatted, and the `YYYY-MM-DDTHH:MM:SS` text of the last second seen.
     static BUFFER: RefCell<(String, u64, String)> = RefCell::new((String::with_capacity(512), u64::MAX, String::new()));
 }
@@ -84,7 +100,49 @@ pub(crate) fn write(sink: &RequestLogSink, f: &LineFields<'_>) {
             f.tokens.as_deref().unwrap_or("-"),
             f.request_id,
         );
-        sink(line);
+        let gathered = PENDING.with(|p| {
+            let Ok(mut p) = p.try_borrow_mut() else {
+                return false;
+            };
+            match &mut *p {
+                Some(p) if Arc::ptr_eq(&p.sink, sink) => {
+                    p.lines.push_str(line);
+                    if p.lines.len() >= FLUSH_AT {
+                        (p.sink)(&p.lines);
+                        p.lines.clear();
+                    }
+                    true
+                }
+                _ => false,
+            }
+        });
+        if !gathered {
+            sink(line);
+        }
+    })
+}
+
+/// From now on, lines for `sink` written on this thread are gathered; the thread must call
+/// [`flush_this_thread`] at least every [`FLUSH_EVERY`] and before it ends.
+pub(crate) fn gather_on_this_thread(sink: RequestLogSink) {
+    PENDING.with(|p| {
+        flush_this_thread();
+        *p.borrow_mut() = Some(Pending {
+            sink,
+            lines: String::with_capacity(FLUSH_AT + 1024),
+        });
+    })
+}
+
+/// Writes the lines gathered on this thread.
+pub(crate) fn flush_this_thread() {
+    PENDING.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            if let Some(p) = p.as_mut().filter(|p| !p.lines.is_empty()) {
+                (p.sink)(&p.lines);
+                p.lines.clear();
+            }
+        }
     })
 }
 
@@ -113,7 +171,7 @@ mod tests {
                 complete: false,
             },
         );
-        let lines = seen.lock();
+        let lines = seen.lock().clone();
         assert_eq!(lines.len(), 1);
         let l = &lines[0];
         assert!(l.ends_with('\n') && l.matches('\n').count() == 1, "{l}");
@@ -125,5 +183,42 @@ mod tests {
             rest,
             "INFO apim_emu::request: request (the response body did not reach its end: client gone or size limit) method=POST path=/openai/chat status=429 api=\"azure-openai\" operation=\"Chat \\\"quoted\\\"\" backend=\"-\" duration_ms=2.15 tokens=\"9/12/21\" request_id=5f0c\n"
         );
+    }
+
+    #[test]
+    fn a_worker_thread_gathers_lines_until_flushed() {
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s = seen.clone();
+        let sink: RequestLogSink = Arc::new(move |l: &str| s.lock().push(l.to_string()));
+        let other: RequestLogSink = Arc::new(|_: &str| {});
+        let seen_other = seen.clone();
+        std::thread::spawn(move || {
+            gather_on_this_thread(sink.clone());
+            let fields = |id| LineFields {
+                method: "GET",
+                path: "/",
+                status: 200,
+                api: None,
+                operation: None,
+                backend: None,
+                duration: Duration::ZERO,
+                tokens: None,
+                request_id: id,
+                complete: true,
+            };
+            write(&sink, &fields("one"));
+            write(&sink, &fields("two"));
+            // Another host's sink is not gathered with these.
+            write(&other, &fields("elsewhere"));
+            assert!(seen_other.lock().is_empty());
+            flush_this_thread();
+        })
+        .join()
+        .unwrap();
+        let batches = seen.lock().clone();
+        assert_eq!(batches.len(), 1, "{batches:?}");
+        let lines: Vec<&str> = batches[0].lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].ends_with("request_id=one") && lines[1].ends_with("request_id=two"));
     }
 }

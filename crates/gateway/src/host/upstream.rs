@@ -13,15 +13,17 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use apim_engine::http::{
-    Body, BodyError, BodyStream, HeaderMap, Response, is_repeated_line_header, reason_phrase,
+    Body, BodyError, HeaderMap, Response, is_repeated_line_header, reason_phrase,
 };
 use apim_engine::services::{BackendRequest, HttpClient, HttpError, HttpVersion};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use http_body::{Body as _, Frame, SizeHint};
+use http_body::Body as _;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+
+use super::convert::MessageBody;
 
 /// Idle connections kept per backend host and thread.
 const MAX_IDLE_PER_HOST: usize = 128;
@@ -81,7 +83,7 @@ impl HttpClient for DirectHttp1 {
 type Address = Arc<str>;
 
 struct Idle {
-    sender: SendRequest<OutgoingBody>,
+    sender: SendRequest<MessageBody>,
     since: Instant,
 }
 
@@ -90,7 +92,7 @@ thread_local! {
 }
 
 /// A ready connection to `address` from this thread's pool.
-fn checkout(address: &str) -> Option<SendRequest<OutgoingBody>> {
+fn checkout(address: &str) -> Option<SendRequest<MessageBody>> {
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
         let idle = pool.get_mut(address)?;
@@ -104,7 +106,7 @@ fn checkout(address: &str) -> Option<SendRequest<OutgoingBody>> {
 }
 
 /// Puts a connection whose response has been read back in this thread's pool.
-fn release(address: Address, sender: SendRequest<OutgoingBody>) {
+fn release(address: Address, sender: SendRequest<MessageBody>) {
     if !sender.is_ready() {
         return;
     }
@@ -121,7 +123,7 @@ fn release(address: Address, sender: SendRequest<OutgoingBody>) {
     });
 }
 
-async fn connect(address: &str) -> Result<SendRequest<OutgoingBody>, HttpError> {
+async fn connect(address: &str) -> Result<SendRequest<MessageBody>, HttpError> {
     let stream = tokio::net::TcpStream::connect(address)
         .await
         .map_err(|e| HttpError::ConnectionRefused(format!("{address}: {e}")))?;
@@ -139,7 +141,7 @@ async fn connect(address: &str) -> Result<SendRequest<OutgoingBody>, HttpError> 
     Ok(sender)
 }
 
-fn request_head(req: &mut BackendRequest) -> Result<http::Request<OutgoingBody>, HttpError> {
+fn request_head(req: &mut BackendRequest) -> Result<http::Request<MessageBody>, HttpError> {
     let method = http::Method::from_bytes(req.method.as_bytes())
         .map_err(|_| HttpError::InvalidRequest(format!("invalid method '{}'", req.method)))?;
     let mut target = String::with_capacity(req.url.path().len() + 32);
@@ -178,7 +180,7 @@ fn request_head(req: &mut BackendRequest) -> Result<http::Request<OutgoingBody>,
             .map_err(|_| HttpError::InvalidRequest("invalid backend host".into()))?;
         headers.insert(http::header::HOST, host);
     }
-    let body = OutgoingBody::from(req.body.take());
+    let body = MessageBody::from(req.body.take());
     let mut request = http::Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
@@ -231,7 +233,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 fn response(
     resp: http::Response<hyper::body::Incoming>,
     address: Address,
-    sender: SendRequest<OutgoingBody>,
+    sender: SendRequest<MessageBody>,
 ) -> Response {
     let (parts, incoming) = resp.into_parts();
     let status = parts.status.as_u16();
@@ -275,7 +277,7 @@ fn response(
 /// pool (an HTTP/1.1 connection carries the next request only after the whole response).
 struct IncomingStream {
     incoming: hyper::body::Incoming,
-    release: Option<(Address, SendRequest<OutgoingBody>)>,
+    release: Option<(Address, SendRequest<MessageBody>)>,
 }
 
 /// A response body declared this small (`Content-Length`) that has already arrived whole is
@@ -366,62 +368,6 @@ impl futures_util::Stream for IncomingStream {
                     }
                 }
             }
-        }
-    }
-}
-
-/// A request body for hyper: none, buffered bytes (sent with `Content-Length`), or the
-/// client's stream (sent chunked).
-pub(crate) enum OutgoingBody {
-    Empty,
-    Full(Option<Bytes>),
-    Stream(BodyStream),
-}
-
-impl From<Body> for OutgoingBody {
-    fn from(body: Body) -> Self {
-        if let Some(b) = body.peek() {
-            return OutgoingBody::Full(Some(b.clone()));
-        }
-        if body.is_stream() {
-            OutgoingBody::Stream(body.into_stream())
-        } else {
-            OutgoingBody::Empty
-        }
-    }
-}
-
-impl http_body::Body for OutgoingBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        match &mut *self {
-            OutgoingBody::Empty => Poll::Ready(None),
-            OutgoingBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            OutgoingBody::Stream(s) => s
-                .as_mut()
-                .poll_next(cx)
-                .map(|c| c.map(|c| c.map(Frame::data))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            OutgoingBody::Empty => true,
-            OutgoingBody::Full(b) => b.is_none(),
-            OutgoingBody::Stream(_) => false,
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            OutgoingBody::Empty => SizeHint::with_exact(0),
-            OutgoingBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            OutgoingBody::Stream(_) => SizeHint::default(),
         }
     }
 }
