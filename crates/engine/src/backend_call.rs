@@ -170,6 +170,9 @@ pub async fn forward_request<V>(
             }),
         );
     }
+    let called = ctx.called_backend.get_or_insert_with(String::new);
+    called.clear();
+    url.push_authority_prefix(called);
     let req = BackendRequest {
         method: ctx.request.method.clone(),
         url,

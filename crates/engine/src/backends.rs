@@ -215,6 +215,11 @@ impl BackendRegistry {
         self.backends.get(id).map(|r| &r.def)
     }
 
+    /// The parsed URL of a Single backend (parsed once, when the registry was built).
+    pub fn url(&self, id: &str) -> Option<&Url> {
+        self.backends.get(id).and_then(|r| r.url.as_ref())
+    }
+
     /// `context.Backend` for a backend id.
     pub fn info(&self, id: &str) -> Option<BackendInfo> {
         self.get(id).map(|b| BackendInfo {

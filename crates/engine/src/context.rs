@@ -82,6 +82,28 @@ impl Deployment {
             service_name: service.service_name.clone(),
         }
     }
+
+    /// [`Deployment::managed`], shared: the same service gives the same value, so requests on
+    /// one thread reuse it instead of building it again.
+    pub fn managed_shared(service: &ServiceDefinition) -> std::sync::Arc<Self> {
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<std::sync::Arc<Deployment>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            match &*last {
+                Some(d) if d.region == service.region && d.service_name == service.service_name => {
+                    d.clone()
+                }
+                _ => {
+                    let d = std::sync::Arc::new(Deployment::managed(service));
+                    *last = Some(d.clone());
+                    d
+                }
+            }
+        })
+    }
 }
 
 /// Everything one request runs over.
@@ -107,7 +129,7 @@ pub struct RequestContext<'a, V> {
     pub subscription_key: Option<String>,
     pub user: Option<&'a User>,
     pub workspace: Option<&'a Workspace>,
-    pub deployment: Deployment,
+    pub deployment: std::sync::Arc<Deployment>,
     /// The API service URL that `set-backend-service base-url` replaces.
     pub backend_base: Option<Url>,
     /// Backend entity in use (`set-backend-service backend-id`, or matched by URL).
@@ -122,6 +144,8 @@ pub struct RequestContext<'a, V> {
     pub backend_certificate: Option<std::sync::Arc<crate::services::ClientCertificate>>,
     /// `context.LastError` (set when on-error runs).
     pub last_error: Option<LastError>,
+    /// `scheme://host[:port]` of the last backend forward-request called (for the log line).
+    pub called_backend: Option<String>,
     pub variables: Variables<V>,
     pub trace: Trace,
 }
@@ -156,7 +180,7 @@ impl<'a, V> RequestContext<'a, V> {
             subscription_key: admission.caller.key,
             user: admission.caller.user,
             workspace,
-            deployment: Deployment::managed(service),
+            deployment: Deployment::managed_shared(service),
             backend_base: admission.backend_base,
             backend_id: admission.backend_id,
             backend: None,
@@ -164,6 +188,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_proxy: None,
             backend_certificate: None,
             last_error: None,
+            called_backend: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
         }
@@ -201,7 +226,7 @@ impl<'a, V> RequestContext<'a, V> {
             subscription_key: None,
             user: None,
             workspace,
-            deployment: Deployment::managed(service),
+            deployment: Deployment::managed_shared(service),
             backend_base: None,
             backend_id: None,
             backend: None,
@@ -209,6 +234,7 @@ impl<'a, V> RequestContext<'a, V> {
             backend_proxy: None,
             backend_certificate: None,
             last_error: None,
+            called_backend: None,
             variables: Variables::default(),
             trace: Trace::new(tracing),
         };

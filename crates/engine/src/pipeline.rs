@@ -33,6 +33,23 @@ pub trait Step<V: Send>: Send + Sync {
         ctx: &'a mut RequestContext<'_, V>,
         env: Env<'a>,
     ) -> BoxFuture<'a, StepResult>;
+
+    /// Runs the step at once when it never awaits; `None` (changing nothing): use [`Step::run`].
+    fn run_now(&self, _ctx: &mut RequestContext<'_, V>, _env: Env<'_>) -> Option<StepResult> {
+        None
+    }
+}
+
+/// Runs one step: at once when it can, else through its future.
+pub async fn run_step<V: Send>(
+    step: &dyn Step<V>,
+    ctx: &mut RequestContext<'_, V>,
+    env: Env<'_>,
+) -> StepResult {
+    match step.run_now(ctx, env) {
+        Some(r) => r,
+        None => step.run(ctx, env).await,
+    }
 }
 
 /// The four effective sections of one API operation (after `<base/>` expansion).
@@ -71,7 +88,7 @@ async fn run_steps<V: Send>(
     env: Env<'_>,
 ) -> StepResult {
     for s in steps {
-        if s.run(ctx, env).await? == Flow::Return {
+        if run_step(s.as_ref(), ctx, env).await? == Flow::Return {
             return Ok(Flow::Return);
         }
     }

@@ -138,18 +138,38 @@ impl<V> RequestContext<'_, V> {
             .ok_or_else(|| BackendError::NotFound(id.to_string()))?;
         if backend.backend_type == BackendType::Single {
             if let Some(u) = backend.url.as_deref() {
-                let new_base = Url::parse(u)?;
-                let old = match &self.backend_base {
-                    Some(b) => b.clone(),
-                    None => Url::parse(&format!("{}/", self.request.url.authority_prefix()))?,
+                let new_base = match registry.url(id) {
+                    Some(parsed) => parsed.clone(),
+                    None => Url::parse(u)?,
                 };
-                self.request.url = self.request.url.rebase(&old, &new_base)?;
+                self.request.url = match &self.backend_base {
+                    Some(old) => self.request.url.rebase(old, &new_base)?,
+                    None => {
+                        let old = Url::parse(&format!("{}/", self.request.url.authority_prefix()))?;
+                        self.request.url.rebase(&old, &new_base)?
+                    }
+                };
                 self.backend_base = Some(new_base);
             }
         }
-        self.backend_id = Some(id.to_string());
+        match &mut self.backend_id {
+            Some(current) => {
+                current.clear();
+                current.push_str(id);
+            }
+            None => self.backend_id = Some(id.to_string()),
+        }
         self.backend_from_policy = true;
-        self.backend = registry.info(id);
+        match (&mut self.backend, registry.get(id)) {
+            // Reuses the strings of the previous backend's info.
+            (Some(info), Some(b)) => {
+                info.id.clear();
+                info.id.push_str(&b.id);
+                info.backend_type = b.backend_type;
+                info.azure_region.clone_from(&b.azure_region);
+            }
+            (slot, _) => *slot = registry.info(id),
+        }
         Ok(())
     }
 }

@@ -1144,3 +1144,68 @@ async fn backend_credentials_carry_their_named_values_and_unknown_names_are_diag
         "{errors:?}"
     );
 }
+
+#[tokio::test]
+async fn outcome_names_the_matched_api_operation_and_the_backend_called() {
+    let policy = r#"<policies>
+        <inbound><base /><set-backend-service backend-id="b2" /></inbound>
+        <backend>
+            <retry condition="@(context.Response.StatusCode == 429)" count="1" interval="0">
+                <choose>
+                    <when condition="@(context.Response.StatusCode == 429)">
+                        <set-backend-service backend-id="b1" />
+                    </when>
+                </choose>
+                <forward-request />
+            </retry>
+        </backend>
+        <outbound><base /></outbound>
+        <on-error><base /></on-error>
+    </policies>"#;
+    let mut s = service(Some(policy));
+    s.backends = vec![
+        backend("b1", "http://one.example.com:8081/openai"),
+        backend("b2", "https://two.example.com/openai"),
+    ];
+    let (plan, services, h) = setup(&s);
+    h.http.always(
+        MockMatch::host("two.example.com"),
+        MockReply::json(429, "{}"),
+    );
+    h.http.always(
+        MockMatch::host("one.example.com"),
+        MockReply::json(200, "{}"),
+    );
+    let o = go(&plan, &services, &h, chat_request()).await;
+    assert_eq!(o.response.status, 200, "{}", body_text(&o));
+    // Two calls: the last one (after the retry moved to b1) is the backend reported.
+    assert_eq!(h.http.call_count(), 2);
+    assert_eq!(o.api_id.as_deref(), Some("aoai"));
+    assert_eq!(o.operation_id.as_deref(), Some("chat"));
+    assert_eq!(o.backend.as_deref(), Some("http://one.example.com:8081"));
+
+    // An operation that does not match: the API is known, no operation, no backend call.
+    let unknown = Request::new(
+        "GET",
+        Url::parse("https://gw.example.com/openai/nothing-here").unwrap(),
+    );
+    let o = go(&plan, &services, &h, unknown).await;
+    assert_eq!(o.response.status, 404);
+    assert_eq!(
+        (
+            o.api_id.as_deref(),
+            o.operation_id.as_deref(),
+            o.backend.as_deref()
+        ),
+        (Some("aoai"), None, None)
+    );
+
+    // No API at all.
+    let none = Request::new(
+        "GET",
+        Url::parse("https://gw.example.com/elsewhere").unwrap(),
+    );
+    let o = go(&plan, &services, &h, none).await;
+    assert_eq!(o.response.status, 404);
+    assert_eq!((o.api_id, o.operation_id, o.backend), (None, None, None));
+}

@@ -413,10 +413,18 @@ impl Url {
 
     /// `scheme://host[:port]` with the port omitted when it is the scheme's default.
     pub fn authority_prefix(&self) -> String {
-        if default_port(&self.scheme) == Some(self.port) {
-            format!("{}://{}", self.scheme, self.host)
-        } else {
-            format!("{}://{}:{}", self.scheme, self.host, self.port)
+        let mut out = String::with_capacity(self.scheme.len() + self.host.len() + 9);
+        self.push_authority_prefix(&mut out);
+        out
+    }
+    /// Appends `scheme://host[:port]` to `out`.
+    pub fn push_authority_prefix(&self, out: &mut String) {
+        out.push_str(&self.scheme);
+        out.push_str("://");
+        out.push_str(&self.host);
+        if default_port(&self.scheme) != Some(self.port) {
+            use std::fmt::Write;
+            let _ = write!(out, ":{}", self.port);
         }
     }
 

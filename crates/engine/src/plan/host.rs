@@ -51,7 +51,7 @@ pub(crate) struct Info {
     pub subscription_key: Option<String>,
     pub user_id: Option<String>,
     pub last_error: Option<LastError>,
-    pub deployment: Deployment,
+    pub deployment: Arc<Deployment>,
     pub backend: Option<crate::backends::BackendInfo>,
     /// Id and name.
     pub workspace: Option<(String, String)>,
@@ -83,14 +83,14 @@ fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -
             subscription_key: None,
             user_id: None,
             last_error: None,
-            deployment: Deployment {
+            deployment: Arc::new(Deployment {
                 gateway_id: String::new(),
                 instance_id: String::new(),
                 is_managed: false,
                 region: String::new(),
                 service_id: String::new(),
                 service_name: String::new(),
-            },
+            }),
             backend: None,
             workspace: None,
         },

@@ -224,13 +224,15 @@ pub(crate) async fn validate(
                 let jwt = apim_csharp::lib_misc::as_jwt(&token).unwrap_or(Value::Null);
                 ctx.variables.set(var.clone(), jwt);
             }
-            trace(
-                ctx,
-                env,
-                loc.section,
-                &loc.policy,
-                serde_json::json!({"message": "JWT validated."}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    &loc.policy,
+                    serde_json::json!({"message": "JWT validated."}),
+                );
+            }
             Ok(Flow::Continue)
         }
         Err(f) => {
@@ -255,13 +257,15 @@ pub(crate) async fn validate(
                 None if f.reason == NOT_PRESENT => "JWT not present.".into(),
                 None => "Invalid JWT.".into(),
             };
-            trace(
-                ctx,
-                env,
-                loc.section,
-                &loc.policy,
-                serde_json::json!({"reason": f.reason, "message": f.message}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    &loc.policy,
+                    serde_json::json!({"reason": f.reason, "message": f.message}),
+                );
+            }
             Err(Box::new(PipelineError::policy(
                 loc,
                 f.reason,

@@ -334,13 +334,15 @@ fn scoped<L>(
 }
 
 fn skipped(p: &LimitPolicy, ctx: &mut RequestContext<'_, Value>, env: Env<'_>) -> StepResult {
-    steps::trace(
-        ctx,
-        env,
-        p.loc.section,
-        &p.loc.policy,
-        serde_json::json!({"message": "No subscription: the policy does not apply."}),
-    );
+    if ctx.trace.is_enabled() {
+        steps::trace(
+            ctx,
+            env,
+            p.loc.section,
+            &p.loc.policy,
+            serde_json::json!({"message": "No subscription: the policy does not apply."}),
+        );
+    }
     Ok(Flow::Continue)
 }
 
@@ -428,13 +430,15 @@ fn rate_admitted(
         p.ledgers
             .with(&ctx.request_id, |r| r.headers.extend(headers));
     }
-    steps::trace(
-        ctx,
-        env,
-        p.loc.section,
-        &p.loc.policy,
-        serde_json::json!({"remainingCalls": left, "totalCalls": total}),
-    );
+    if ctx.trace.is_enabled() {
+        steps::trace(
+            ctx,
+            env,
+            p.loc.section,
+            &p.loc.policy,
+            serde_json::json!({"remainingCalls": left, "totalCalls": total}),
+        );
+    }
 }
 
 /// 429 "Rate limit is exceeded. Try again in N seconds." with Retry-After (or the policy's
@@ -491,13 +495,15 @@ async fn quota(
         }
         return Err(quota_exceeded(d, loc));
     }
-    steps::trace(
-        ctx,
-        env,
-        p.loc.section,
-        &p.loc.policy,
-        serde_json::json!({"message": "Within quota."}),
-    );
+    if ctx.trace.is_enabled() {
+        steps::trace(
+            ctx,
+            env,
+            p.loc.section,
+            &p.loc.policy,
+            serde_json::json!({"message": "Within quota."}),
+        );
+    }
     Ok(Flow::Continue)
 }
 
@@ -529,13 +535,15 @@ async fn quota_one(
     match d {
         QuotaDecision::Allowed(u) => {
             note_bandwidth(p, &key, spec, ctx);
-            steps::trace(
-                ctx,
-                env,
-                p.loc.section,
-                &p.loc.policy,
-                serde_json::json!({"callsUsed": u.calls_used, "bandwidthUsedBytes": u.bandwidth_used_bytes}),
-            );
+            if ctx.trace.is_enabled() {
+                steps::trace(
+                    ctx,
+                    env,
+                    p.loc.section,
+                    &p.loc.policy,
+                    serde_json::json!({"callsUsed": u.calls_used, "bandwidthUsedBytes": u.bandwidth_used_bytes}),
+                );
+            }
             Ok(Flow::Continue)
         }
         d => Err(quota_exceeded(d, loc)),
@@ -692,13 +700,15 @@ fn deferred_count(
         Err(e) => {
             let message = e.last_error.message.clone();
             tracing::warn!(policy = %loc.policy, error = %message, "increment not counted");
-            steps::trace(
-                ctx,
-                env,
-                loc.section,
-                &loc.policy,
-                serde_json::json!({"message": "increment not counted", "error": message}),
-            );
+            if ctx.trace.is_enabled() {
+                steps::trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    &loc.policy,
+                    serde_json::json!({"message": "increment not counted", "error": message}),
+                );
+            }
             None
         }
     }

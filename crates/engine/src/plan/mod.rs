@@ -101,6 +101,57 @@ pub(crate) struct Effective {
 /// operation, for on-error), product id (`None`: no product context).
 pub(crate) type PlanKey = (Option<String>, Option<String>, Option<String>);
 
+/// A [`PlanKey`] looked up by borrowed ids, so a request allocates nothing to find its plan.
+pub(crate) trait PlanKeyRef {
+    fn parts(&self) -> (Option<&str>, Option<&str>, Option<&str>);
+}
+
+impl PlanKeyRef for PlanKey {
+    fn parts(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        (self.0.as_deref(), self.1.as_deref(), self.2.as_deref())
+    }
+}
+
+impl PlanKeyRef for (Option<&str>, Option<&str>, Option<&str>) {
+    fn parts(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn PlanKeyRef + 'a> for PlanKey {
+    fn borrow(&self) -> &(dyn PlanKeyRef + 'a) {
+        self
+    }
+}
+
+// `Option<String>` and `Option<&str>` hash alike, so the tuple of parts hashes as `PlanKey` does.
+impl std::hash::Hash for dyn PlanKeyRef + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn PlanKeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn PlanKeyRef + '_ {}
+
+impl PlanInner {
+    /// The effective plan of (API, operation, product), without allocating.
+    pub(crate) fn effective_for(
+        &self,
+        api: Option<&str>,
+        operation: Option<&str>,
+        product: Option<&str>,
+    ) -> Option<&Effective> {
+        self.effective
+            .get(&(api, operation, product) as &dyn PlanKeyRef)
+    }
+}
+
 pub(crate) struct PlanInner {
     pub service: Arc<ServiceDefinition>,
     pub router: Router,

@@ -24,6 +24,12 @@ pub struct Outcome {
     pub summary: RunSummary,
     /// `context.Variables` at the end, as .NET `ToString()` text (for tests and `test`).
     pub variables: Vec<(String, String)>,
+    /// The matched API (`None` when no API's URL suffix matched).
+    pub api_id: Option<String>,
+    /// The matched operation (`None` when no operation matched).
+    pub operation_id: Option<String>,
+    /// `scheme://host[:port]` of the last backend a forward-request called, if any.
+    pub backend: Option<String>,
 }
 
 /// Runs `request` (its `url` and `original_url` the client's URL) with tracing off.
@@ -53,14 +59,14 @@ pub async fn run_with(
         services,
     ) {
         Ok(adm) => {
-            let key = (
-                Some(adm.route.api.id.clone()),
-                Some(adm.route.operation.id.clone()),
-                adm.caller.product.map(|p| p.id.clone()),
+            let effective = inner.effective_for(
+                Some(adm.route.api.id.as_str()),
+                Some(adm.route.operation.id.as_str()),
+                adm.caller.product.map(|p| p.id.as_str()),
             );
             let mut ctx = RequestContext::new(service, adm, started, tracing);
             let mut cors_headers = Vec::new();
-            let summary = match inner.effective.get(&key) {
+            let summary = match effective {
                 Some(e) => {
                     if let Some(cfg) = &e.cors {
                         match cfg.evaluate(&ctx.request.method, &ctx.request.headers) {
@@ -129,16 +135,14 @@ pub async fn run_with(
             finish(ctx, summary)
         }
         Err(rejection) => {
-            let key = (
-                rejection.api.map(|a| a.id.clone()),
-                rejection.route.as_ref().map(|r| r.operation.id.clone()),
-                None,
-            );
-            let fallback = (key.0.clone(), None, None);
+            let api_id = rejection.api.map(|a| a.id.as_str());
+            let operation_id = rejection.route.as_ref().map(|r| r.operation.id.as_str());
+            let exact = inner.effective_for(api_id, operation_id, None);
+            let fallback = inner.effective_for(api_id, None, None);
             // A preflight for an API without an OPTIONS operation: only cors answers it.
             if rejection.route.is_none()
                 && rejection.request.method.eq_ignore_ascii_case("OPTIONS")
-                && let Some(cfg) = inner.effective.get(&fallback).and_then(|e| e.cors.as_ref())
+                && let Some(cfg) = fallback.and_then(|e| e.cors.as_ref())
             {
                 let outcome = cfg.evaluate(&rejection.request.method, &rejection.request.headers);
                 let (mut ctx, _) =
@@ -156,11 +160,9 @@ pub async fn run_with(
             }
             let (mut ctx, err) =
                 RequestContext::from_rejection(service, *rejection, started, tracing);
-            let sections = inner
-                .effective
-                .get(&key)
-                .or_else(|| inner.effective.get(&fallback))
-                .or_else(|| inner.effective.get(&(None, None, None)));
+            let sections = exact
+                .or(fallback)
+                .or_else(|| inner.effective_for(None, None, None));
             let summary = match sections {
                 Some(s) => run_on_error(&s.sections.on_error, &mut ctx, env, err).await,
                 None => {
@@ -187,9 +189,12 @@ fn finish(mut ctx: RequestContext<'_, apim_csharp::Value>, summary: RunSummary) 
     Outcome {
         response: std::mem::take(&mut ctx.response),
         trace: std::mem::replace(&mut ctx.trace, Trace::new(false)),
-        request_id: ctx.request_id.clone(),
+        request_id: std::mem::take(&mut ctx.request_id),
         summary,
         variables,
+        api_id: ctx.api.map(|a| a.id.clone()),
+        operation_id: ctx.operation.map(|o| o.id.clone()),
+        backend: ctx.called_backend.take(),
     }
 }
 
@@ -201,7 +206,7 @@ async fn steps(
     env: Env<'_>,
 ) -> crate::pipeline::StepResult {
     for s in list {
-        if s.run(ctx, env).await? == crate::pipeline::Flow::Return {
+        if crate::pipeline::run_step(s.as_ref(), ctx, env).await? == crate::pipeline::Flow::Return {
             return Ok(crate::pipeline::Flow::Return);
         }
     }

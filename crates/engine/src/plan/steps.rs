@@ -249,6 +249,9 @@ impl Step<Value> for PlanStep {
     ) -> BoxFuture<'a, StepResult> {
         exec(&self.node, &self.service, ctx, env)
     }
+    fn run_now(&self, ctx: &mut RequestContext<'_, Value>, env: Env<'_>) -> Option<StepResult> {
+        is_sync(&self.node.kind).then(|| exec_now(&self.node, &self.service, ctx, env))
+    }
 }
 
 type PErr = Box<PipelineError>;
@@ -425,7 +428,12 @@ pub(crate) fn exec_all<'a>(
 ) -> BoxFuture<'a, StepResult> {
     Box::pin(async move {
         for n in nodes {
-            if exec(n, service, ctx, env).await? == Flow::Return {
+            let flow = if is_sync(&n.kind) {
+                exec_now(n, service, ctx, env)?
+            } else {
+                exec(n, service, ctx, env).await?
+            };
+            if flow == Flow::Return {
                 return Ok(Flow::Return);
             }
         }
@@ -439,27 +447,34 @@ pub(crate) fn exec<'a>(
     ctx: &'a mut RequestContext<'_, Value>,
     env: Env<'a>,
 ) -> BoxFuture<'a, StepResult> {
-    Box::pin(async move {
-        let loc = &node.loc;
-        match &node.kind {
-            Kind::Limit(p) => super::limits::check(p, service, ctx, env, loc).await,
-            Kind::TokenLimit(spec) => token_check(spec, service, ctx, env, loc).await,
-            Kind::ValidateJwt(spec) => super::jwt::validate(spec, service, ctx, env, loc).await,
-            Kind::AuthenticationCertificate(spec) => {
-                let cert = super::proxy::certificate(spec, service, ctx, env, loc)?;
-                ctx.backend_certificate = Some(cert);
-                Ok(Flow::Continue)
-            }
-            Kind::Proxy(spec) => {
-                ctx.backend_proxy = Some(super::proxy::evaluate(spec, service, ctx, env, loc)?);
-                Ok(Flow::Continue)
-            }
-            Kind::TokenSettle { spec, on_error } => token_settle(spec, *on_error, ctx).await,
-            Kind::ContentSafety(spec) => content_safety::run(spec, service, ctx, env, loc).await,
-            Kind::Observe(o) => super::observe::run(o, service, ctx, env, loc).await,
-            Kind::Choose { whens, otherwise } => {
-                for (i, (cond, body)) in whens.iter().enumerate() {
-                    if boolean(cond, service, ctx, env, loc)? {
+    // Each policy's future is boxed on its own, sized to that policy (not to the largest).
+    let loc = &node.loc;
+    if is_sync(&node.kind) {
+        return Box::pin(std::future::ready(exec_now(node, service, ctx, env)));
+    }
+    match &node.kind {
+        Kind::Limit(p) => {
+            Box::pin(async move { super::limits::check(p, service, ctx, env, loc).await })
+        }
+        Kind::TokenLimit(spec) => {
+            Box::pin(async move { token_check(spec, service, ctx, env, loc).await })
+        }
+        Kind::ValidateJwt(spec) => {
+            Box::pin(async move { super::jwt::validate(spec, service, ctx, env, loc).await })
+        }
+        Kind::TokenSettle { spec, on_error } => {
+            Box::pin(async move { token_settle(spec, *on_error, ctx).await })
+        }
+        Kind::ContentSafety(spec) => {
+            Box::pin(async move { content_safety::run(spec, service, ctx, env, loc).await })
+        }
+        Kind::Observe(o) => {
+            Box::pin(async move { super::observe::run(o, service, ctx, env, loc).await })
+        }
+        Kind::Choose { whens, otherwise } => Box::pin(async move {
+            for (i, (cond, body)) in whens.iter().enumerate() {
+                if boolean(cond, service, ctx, env, loc)? {
+                    if ctx.trace.is_enabled() {
                         trace(
                             ctx,
                             env,
@@ -467,9 +482,11 @@ pub(crate) fn exec<'a>(
                             "choose",
                             serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
                         );
-                        return exec_all(body, service, ctx, env).await;
                     }
+                    return exec_all(body, service, ctx, env).await;
                 }
+            }
+            if ctx.trace.is_enabled() {
                 trace(
                     ctx,
                     env,
@@ -477,91 +494,27 @@ pub(crate) fn exec<'a>(
                     "choose",
                     serde_json::json!({"path": loc.path, "taken": "otherwise"}),
                 );
-                exec_all(otherwise, service, ctx, env).await
             }
-            Kind::SetVariable { name, value: v } => {
-                let val = value(v, service, ctx, env, loc)?;
-                ctx.variables.set(name.clone(), val);
-                Ok(Flow::Continue)
-            }
-            Kind::SetHeader {
-                response,
-                name,
-                action,
-                values,
-            } => {
-                let mut vals = Vec::with_capacity(values.len());
-                for v in values {
-                    vals.push(text(v, service, ctx, env, loc)?);
+            exec_all(otherwise, service, ctx, env).await
+        }),
+        Kind::ReturnResponse { variable, children } => Box::pin(async move {
+            // Children build on a new response (or the one kept in `variable`); the pending
+            // one is kept aside meanwhile.
+            let start = match variable.as_deref().and_then(|v| ctx.variables.get(v)) {
+                Some(Value::Host(h)) => {
+                    host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
                 }
-                let headers = if *response {
-                    &mut ctx.response.headers
-                } else {
-                    &mut ctx.request.headers
-                };
-                headers
-                    .apply(name, *action, vals)
-                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
-                Ok(Flow::Continue)
-            }
-            Kind::SetQueryParameter {
-                name,
-                action,
-                values,
-            } => {
-                let mut vals = Vec::with_capacity(values.len());
-                for v in values {
-                    vals.push(text(v, service, ctx, env, loc)?);
+                _ => Response::new(200),
+            };
+            let previous = std::mem::replace(&mut ctx.response, start);
+            match exec_all(children, service, ctx, env).await {
+                Ok(_) => {}
+                Err(e) => {
+                    ctx.response = previous;
+                    return Err(e);
                 }
-                ctx.request.url.query_mut().apply(name, *action, vals);
-                Ok(Flow::Continue)
             }
-            Kind::SetBody { response, value: v } => {
-                let body = text(v, service, ctx, env, loc)?;
-                if *response {
-                    ctx.response.body.set(body.into_bytes());
-                } else {
-                    ctx.request.body.set(body.into_bytes());
-                }
-                Ok(Flow::Continue)
-            }
-            Kind::SetStatus { code, reason } => {
-                let c = integer(code, service, ctx, env, loc)?;
-                let c = u16::try_from(c)
-                    .ok()
-                    .filter(|c| (100..=599).contains(c))
-                    .ok_or_else(|| expr_err(loc, ctx, format!("Status code {c} is not valid.")))?;
-                let reason = match reason {
-                    Some(r) => Some(text(r, service, ctx, env, loc)?),
-                    None => None,
-                };
-                let fresh = Response::new(c);
-                ctx.response.status = c;
-                ctx.response.reason = reason.unwrap_or(fresh.reason);
-                Ok(Flow::Continue)
-            }
-            Kind::SetMethod { value: v } => {
-                let m = text(v, service, ctx, env, loc)?;
-                ctx.request.method = m.trim().to_string();
-                Ok(Flow::Continue)
-            }
-            Kind::ReturnResponse { variable, children } => {
-                // Children build on a new response (or the one kept in `variable`); the pending
-                // one is kept aside meanwhile.
-                let start = match variable.as_deref().and_then(|v| ctx.variables.get(v)) {
-                    Some(Value::Host(h)) => {
-                        host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
-                    }
-                    _ => Response::new(200),
-                };
-                let previous = std::mem::replace(&mut ctx.response, start);
-                match exec_all(children, service, ctx, env).await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        ctx.response = previous;
-                        return Err(e);
-                    }
-                }
+            if ctx.trace.is_enabled() {
                 trace(
                     ctx,
                     env,
@@ -569,90 +522,61 @@ pub(crate) fn exec<'a>(
                     "return-response",
                     serde_json::json!({"status": ctx.response.status}),
                 );
-                Ok(Flow::Return)
             }
-            Kind::SetBackendService {
-                base_url,
-                backend_id,
-            } => {
-                if let Some(b) = backend_id {
-                    let id = text(b, service, ctx, env, loc)?;
-                    let Some(reg) = env.backends else {
-                        return Err(policy_err(
-                            loc,
-                            ctx,
-                            "BackendNotFound",
-                            format!("Backend with id '{id}' could not be found."),
-                        ));
-                    };
-                    ctx.set_backend_id(&id, reg)
-                        .map_err(|e| policy_err(loc, ctx, "BackendNotFound", e.to_string()))?;
-                }
-                if let Some(u) = base_url {
-                    let raw = text(u, service, ctx, env, loc)?;
-                    let url = Url::parse(raw.trim())
-                        .map_err(|e| expr_err(loc, ctx, format!("Invalid URI: {e}")))?;
-                    ctx.set_backend_base_url(url)
-                        .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
-                }
-                let data = serde_json::json!({
-                    "backendId": ctx.backend_id,
-                    "url": ctx.request.url.to_string(),
-                });
-                trace(ctx, env, loc.section, "set-backend-service", data);
-                Ok(Flow::Continue)
-            }
-            Kind::ForwardRequest { opts } => {
-                forward_request(ctx, env.services, env.backends, opts, loc).await?;
-                Ok(Flow::Continue)
-            }
-            Kind::Retry {
-                condition,
-                count,
-                interval,
-                max_interval,
-                delta,
-                first_fast_retry,
-                children,
-            } => {
-                let count = integer(count, service, ctx, env, loc)?;
-                let backoff = RetryBackoff {
-                    interval: seconds(interval, service, ctx, env, loc)?,
-                    max_interval: match max_interval {
-                        Some(v) => Some(seconds(v, service, ctx, env, loc)?),
-                        None => None,
-                    },
-                    delta: match delta {
-                        Some(v) => Some(seconds(v, service, ctx, env, loc)?),
-                        None => None,
-                    },
-                    first_fast_retry: match first_fast_retry {
-                        Some(v) => boolean(v, service, ctx, env, loc)?,
-                        None => false,
-                    },
+            Ok(Flow::Return)
+        }),
+        Kind::ForwardRequest { opts } => Box::pin(async move {
+            forward_request(ctx, env.services, env.backends, opts, loc).await?;
+            Ok(Flow::Continue)
+        }),
+        Kind::Retry {
+            condition,
+            count,
+            interval,
+            max_interval,
+            delta,
+            first_fast_retry,
+            children,
+        } => Box::pin(async move {
+            let count = integer(count, service, ctx, env, loc)?;
+            let backoff = RetryBackoff {
+                interval: seconds(interval, service, ctx, env, loc)?,
+                max_interval: match max_interval {
+                    Some(v) => Some(seconds(v, service, ctx, env, loc)?),
+                    None => None,
+                },
+                delta: match delta {
+                    Some(v) => Some(seconds(v, service, ctx, env, loc)?),
+                    None => None,
+                },
+                first_fast_retry: match first_fast_retry {
+                    Some(v) => boolean(v, service, ctx, env, loc)?,
+                    None => false,
+                },
+            };
+            let mut schedule =
+                RetrySchedule::new(backoff, u32::try_from(count.max(0)).unwrap_or(u32::MAX));
+            loop {
+                // A child error (a fail-on-error-status-code 429, say) is retried while the
+                // condition holds and retries remain; otherwise it goes on to on-error.
+                let failure = match exec_all(children, service, ctx, env).await {
+                    Ok(Flow::Return) => return Ok(Flow::Return),
+                    Ok(Flow::Continue) => None,
+                    Err(e) => Some(e),
                 };
-                let mut schedule =
-                    RetrySchedule::new(backoff, u32::try_from(count.max(0)).unwrap_or(u32::MAX));
-                loop {
-                    // A child error (a fail-on-error-status-code 429, say) is retried while the
-                    // condition holds and retries remain; otherwise it goes on to on-error.
-                    let failure = match exec_all(children, service, ctx, env).await {
-                        Ok(Flow::Return) => return Ok(Flow::Return),
-                        Ok(Flow::Continue) => None,
-                        Err(e) => Some(e),
+                if !boolean(condition, service, ctx, env, loc)? {
+                    return match failure {
+                        Some(e) => Err(e),
+                        None => Ok(Flow::Continue),
                     };
-                    if !boolean(condition, service, ctx, env, loc)? {
-                        return match failure {
-                            Some(e) => Err(e),
-                            None => Ok(Flow::Continue),
-                        };
-                    }
-                    let Some(wait) = schedule.next_delay(&env.services.rng) else {
-                        return match failure {
-                            Some(e) => Err(e),
-                            None => Ok(Flow::Continue),
-                        };
+                }
+                let Some(wait) = schedule.next_delay(&env.services.rng) else {
+                    return match failure {
+                        Some(e) => Err(e),
+                        None => Ok(Flow::Continue),
                     };
+                };
+                if ctx.trace.is_enabled() {
                     trace(
                         ctx,
                         env,
@@ -660,170 +584,455 @@ pub(crate) fn exec<'a>(
                         "retry",
                         serde_json::json!({"retry": schedule.retries(), "waitMs": wait.as_millis() as u64}),
                     );
-                    if !wait.is_zero() {
-                        env.services.clock.sleep(wait).await;
+                }
+                if !wait.is_zero() {
+                    env.services.clock.sleep(wait).await;
+                }
+            }
+        }),
+        Kind::CacheLookupValue {
+            key,
+            variable,
+            default,
+            caching,
+        } => Box::pin(async move {
+            let k = text(key, service, ctx, env, loc)?;
+            let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
+            // An unreachable cache is a miss (docs/compat.md; the store logs the fault).
+            let found = cache.get(&k).await.unwrap_or(None);
+            match found {
+                Some(bytes) => {
+                    ctx.variables
+                        .set(variable.clone(), host::decode_cached(&bytes));
+                }
+                None => {
+                    if let Some(d) = default {
+                        let v = value(d, service, ctx, env, loc)?;
+                        ctx.variables.set(variable.clone(), v);
                     }
                 }
             }
-            Kind::RewriteUri {
-                template,
-                copy_unmatched,
-            } => {
-                let t = text(template, service, ctx, env, loc)?;
-                let copy = match copy_unmatched {
-                    Some(v) => boolean(v, service, ctx, env, loc)?,
-                    None => true,
-                };
-                let op_template = ctx
-                    .operation
-                    .map(|o| o.url_template.as_str())
-                    .unwrap_or("/");
-                let op_template = UrlTemplate::parse(op_template)
-                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
-                let base = match &ctx.backend_base {
-                    Some(b) => b.clone(),
-                    None => Url::parse(&format!("{}/", ctx.request.url.authority_prefix()))
-                        .map_err(|e| expr_err(loc, ctx, e.to_string()))?,
-                };
-                let url = crate::routing::rewrite_uri(
-                    &base,
-                    &t,
-                    &ctx.matched_parameters,
-                    &op_template,
-                    ctx.request.url.query(),
-                    copy,
-                )
-                .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
-                ctx.request.url = url;
-                Ok(Flow::Continue)
+            Ok(Flow::Continue)
+        }),
+        Kind::CacheStoreValue {
+            key,
+            value: v,
+            duration,
+            caching,
+        } => Box::pin(async move {
+            let k = text(key, service, ctx, env, loc)?;
+            let val = value(v, service, ctx, env, loc)?;
+            let d = seconds(duration, service, ctx, env, loc)?;
+            let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
+            // An unreachable cache skips the store (docs/compat.md).
+            let _ = cache.set(&k, host::encode_cached(&val).into(), d).await;
+            Ok(Flow::Continue)
+        }),
+        Kind::SendRequest(spec) => {
+            Box::pin(async move { send(spec, node, service, ctx, env).await })
+        }
+        Kind::CacheRemoveValue { key, caching } => Box::pin(async move {
+            let k = text(key, service, ctx, env, loc)?;
+            let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
+            let _ = cache.remove(&k).await;
+            Ok(Flow::Continue)
+        }),
+        Kind::Wait { any, children } => {
+            Box::pin(async move { wait_all(children, *any, service, ctx, env).await })
+        }
+        Kind::AuthenticationManagedIdentity {
+            resource,
+            client_id,
+            output_variable,
+            ignore_error,
+        } => Box::pin(async move {
+            let res = text(resource, service, ctx, env, loc)?;
+            match env.services.tokens.token(&res, client_id.as_deref()).await {
+                Ok(t) => match output_variable {
+                    Some(v) => ctx.variables.set(v.clone(), Value::str(&t.token)),
+                    None => ctx
+                        .request
+                        .headers
+                        .set_one("Authorization", format!("Bearer {}", t.token))
+                        .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?,
+                },
+                Err(_) if *ignore_error => {}
+                Err(e) => {
+                    return Err(policy_err(
+                        loc,
+                        ctx,
+                        "ManagedIdentityTokenFailure",
+                        e.to_string(),
+                    ));
+                }
             }
-            Kind::AuthenticationBasic { username, password } => {
-                let u = text(username, service, ctx, env, loc)?;
-                let p = text(password, service, ctx, env, loc)?;
-                ctx.request
-                    .headers
-                    .set_one("Authorization", crate::limits::basic_authorization(&u, &p))
-                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
-                Ok(Flow::Continue)
+            Ok(Flow::Continue)
+        }),
+        Kind::LimitConcurrency {
+            key,
+            max,
+            limiter,
+            children,
+        } => Box::pin(async move {
+            let k = text(key, service, ctx, env, loc)?;
+            let Some(slot) = limiter.try_acquire(&k, *max) else {
+                return Err(Box::new(PipelineError::policy(
+                    loc,
+                    "ConcurrencyLimitExceeded",
+                    "Too many concurrent requests.",
+                    crate::errors::error_response(429, "Too many requests"),
+                )));
+            };
+            let r = exec_all(children, service, ctx, env).await;
+            drop(slot);
+            r
+        }),
+        _ => Box::pin(std::future::ready(exec_now(node, service, ctx, env))),
+    }
+}
+
+/// Whether a statement (and every statement inside it) runs without awaiting anything.
+pub(crate) fn is_sync(kind: &Kind) -> bool {
+    match kind {
+        Kind::Choose { whens, otherwise } => {
+            whens.iter().all(|(_, b)| all_sync(b)) && all_sync(otherwise)
+        }
+        Kind::ReturnResponse { children, .. } => all_sync(children),
+        Kind::AuthenticationCertificate(_)
+        | Kind::Proxy(_)
+        | Kind::SetVariable { .. }
+        | Kind::SetHeader { .. }
+        | Kind::SetQueryParameter { .. }
+        | Kind::SetBody { .. }
+        | Kind::SetStatus { .. }
+        | Kind::SetMethod { .. }
+        | Kind::SetBackendService { .. }
+        | Kind::RewriteUri { .. }
+        | Kind::AuthenticationBasic { .. }
+        | Kind::MockResponse { .. }
+        | Kind::SetBodyLiquid { .. }
+        | Kind::FindAndReplace { .. }
+        | Kind::Trace { .. }
+        | Kind::CheckHeader { .. }
+        | Kind::IpFilter { .. }
+        | Kind::JsonToXml { .. }
+        | Kind::XmlToJson { .. } => true,
+        _ => false,
+    }
+}
+
+fn all_sync(nodes: &[Node]) -> bool {
+    nodes.iter().all(|n| is_sync(&n.kind))
+}
+
+/// Runs statements that never await ([`is_sync`]) without a future.
+pub(crate) fn exec_all_now(
+    nodes: &[Node],
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> StepResult {
+    for n in nodes {
+        if exec_now(n, service, ctx, env)? == Flow::Return {
+            return Ok(Flow::Return);
+        }
+    }
+    Ok(Flow::Continue)
+}
+
+/// Runs one statement that never awaits ([`is_sync`]).
+pub(crate) fn exec_now(
+    node: &Node,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> StepResult {
+    let loc = &node.loc;
+    match &node.kind {
+        Kind::Choose { whens, otherwise } => {
+            for (i, (cond, body)) in whens.iter().enumerate() {
+                if boolean(cond, service, ctx, env, loc)? {
+                    if ctx.trace.is_enabled() {
+                        trace(
+                            ctx,
+                            env,
+                            loc.section,
+                            "choose",
+                            serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
+                        );
+                    }
+                    return exec_all_now(body, service, ctx, env);
+                }
             }
-            Kind::MockResponse {
-                status,
-                content_type,
-            } => {
-                ctx.response = crate::mock_response::mock_response(
-                    ctx.operation,
-                    *status,
-                    content_type.as_deref(),
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    "choose",
+                    serde_json::json!({"path": loc.path, "taken": "otherwise"}),
                 );
-                Ok(Flow::Return)
             }
-            Kind::CacheLookupValue {
-                key,
-                variable,
-                default,
-                caching,
-            } => {
-                let k = text(key, service, ctx, env, loc)?;
-                let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
-                // An unreachable cache is a miss (docs/compat.md; the store logs the fault).
-                let found = cache.get(&k).await.unwrap_or(None);
-                match found {
-                    Some(bytes) => {
-                        ctx.variables
-                            .set(variable.clone(), host::decode_cached(&bytes));
-                    }
-                    None => {
-                        if let Some(d) = default {
-                            let v = value(d, service, ctx, env, loc)?;
-                            ctx.variables.set(variable.clone(), v);
-                        }
-                    }
+            exec_all_now(otherwise, service, ctx, env)
+        }
+        Kind::ReturnResponse { variable, children } => {
+            // Children build on a new response (or the one kept in `variable`); the pending
+            // one is kept aside meanwhile.
+            let start = match variable.as_deref().and_then(|v| ctx.variables.get(v)) {
+                Some(Value::Host(h)) => {
+                    host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
                 }
-                Ok(Flow::Continue)
+                _ => Response::new(200),
+            };
+            let previous = std::mem::replace(&mut ctx.response, start);
+            match exec_all_now(children, service, ctx, env) {
+                Ok(_) => {}
+                Err(e) => {
+                    ctx.response = previous;
+                    return Err(e);
+                }
             }
-            Kind::CacheStoreValue {
-                key,
-                value: v,
-                duration,
-                caching,
-            } => {
-                let k = text(key, service, ctx, env, loc)?;
-                let val = value(v, service, ctx, env, loc)?;
-                let d = seconds(duration, service, ctx, env, loc)?;
-                let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
-                // An unreachable cache skips the store (docs/compat.md).
-                let _ = cache.set(&k, host::encode_cached(&val).into(), d).await;
-                Ok(Flow::Continue)
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    "return-response",
+                    serde_json::json!({"status": ctx.response.status}),
+                );
             }
-            Kind::SetBodyLiquid { response, template } => {
-                let msg = if *response {
-                    &mut ctx.response.headers
-                } else {
-                    &mut ctx.request.headers
+            Ok(Flow::Return)
+        }
+        Kind::AuthenticationCertificate(spec) => {
+            let cert = super::proxy::certificate(spec, service, ctx, env, loc)?;
+            ctx.backend_certificate = Some(cert);
+            Ok(Flow::Continue)
+        }
+        Kind::Proxy(spec) => {
+            ctx.backend_proxy = Some(super::proxy::evaluate(spec, service, ctx, env, loc)?);
+            Ok(Flow::Continue)
+        }
+        Kind::SetVariable { name, value: v } => {
+            let val = value(v, service, ctx, env, loc)?;
+            ctx.variables.set(name.clone(), val);
+            Ok(Flow::Continue)
+        }
+        Kind::SetHeader {
+            response,
+            name,
+            action,
+            values,
+        } => {
+            let mut vals = Vec::with_capacity(values.len());
+            for v in values {
+                vals.push(text(v, service, ctx, env, loc)?);
+            }
+            let headers = if *response {
+                &mut ctx.response.headers
+            } else {
+                &mut ctx.request.headers
+            };
+            headers
+                .apply(name, *action, vals)
+                .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+            Ok(Flow::Continue)
+        }
+        Kind::SetQueryParameter {
+            name,
+            action,
+            values,
+        } => {
+            let mut vals = Vec::with_capacity(values.len());
+            for v in values {
+                vals.push(text(v, service, ctx, env, loc)?);
+            }
+            ctx.request.url.query_mut().apply(name, *action, vals);
+            Ok(Flow::Continue)
+        }
+        Kind::SetBody { response, value: v } => {
+            let body = text(v, service, ctx, env, loc)?;
+            if *response {
+                ctx.response.body.set(body.into_bytes());
+            } else {
+                ctx.request.body.set(body.into_bytes());
+            }
+            Ok(Flow::Continue)
+        }
+        Kind::SetStatus { code, reason } => {
+            let c = integer(code, service, ctx, env, loc)?;
+            let c = u16::try_from(c)
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .ok_or_else(|| expr_err(loc, ctx, format!("Status code {c} is not valid.")))?;
+            let reason = match reason {
+                Some(r) => Some(text(r, service, ctx, env, loc)?),
+                None => None,
+            };
+            let fresh = Response::new(c);
+            ctx.response.status = c;
+            ctx.response.reason = reason.unwrap_or(fresh.reason);
+            Ok(Flow::Continue)
+        }
+        Kind::SetMethod { value: v } => {
+            let m = text(v, service, ctx, env, loc)?;
+            ctx.request.method = m.trim().to_string();
+            Ok(Flow::Continue)
+        }
+        Kind::SetBackendService {
+            base_url,
+            backend_id,
+        } => {
+            if let Some(b) = backend_id {
+                let id = text(b, service, ctx, env, loc)?;
+                let Some(reg) = env.backends else {
+                    return Err(policy_err(
+                        loc,
+                        ctx,
+                        "BackendNotFound",
+                        format!("Backend with id '{id}' could not be found."),
+                    ));
                 };
-                let is_json = msg.media_type().is_some_and(|m| m.contains("json"));
-                let body = if *response {
-                    &mut ctx.response.body
-                } else {
-                    &mut ctx.request.body
-                };
-                // Liquid binds `body` only for JSON content (XML bodies bind nil here).
-                let bound = if is_json && body.is_present() {
-                    body.read_text(true)
-                        .ok()
-                        .and_then(|t| serde_json::from_str(&t).ok())
-                } else {
-                    None
-                };
-                let bindings = crate::liquid::Bindings {
-                    body: bound,
-                    context: ctx.liquid_context(),
-                    now: Some(env.services.clock.now()),
-                };
-                let out = template
-                    .render(&bindings)
+                ctx.set_backend_id(&id, reg)
+                    .map_err(|e| policy_err(loc, ctx, "BackendNotFound", e.to_string()))?;
+            }
+            if let Some(u) = base_url {
+                let raw = text(u, service, ctx, env, loc)?;
+                let url = Url::parse(raw.trim())
+                    .map_err(|e| expr_err(loc, ctx, format!("Invalid URI: {e}")))?;
+                ctx.set_backend_base_url(url)
                     .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
-                if *response {
-                    ctx.response.body.set(out.into_bytes());
-                } else {
-                    ctx.request.body.set(out.into_bytes());
-                }
-                Ok(Flow::Continue)
             }
-            Kind::FindAndReplace { response, from, to } => {
-                let from = text(from, service, ctx, env, loc)?;
-                let to = text(to, service, ctx, env, loc)?;
+            if ctx.trace.is_enabled() {
+                let data = serde_json::json!({
+                    "backendId": ctx.backend_id,
+                    "url": ctx.request.url.to_string(),
+                });
+                trace(ctx, env, loc.section, "set-backend-service", data);
+            }
+            Ok(Flow::Continue)
+        }
+        Kind::RewriteUri {
+            template,
+            copy_unmatched,
+        } => {
+            let t = text(template, service, ctx, env, loc)?;
+            let copy = match copy_unmatched {
+                Some(v) => boolean(v, service, ctx, env, loc)?,
+                None => true,
+            };
+            let op_template = ctx
+                .operation
+                .map(|o| o.url_template.as_str())
+                .unwrap_or("/");
+            let op_template =
+                UrlTemplate::parse(op_template).map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+            let base = match &ctx.backend_base {
+                Some(b) => b.clone(),
+                None => Url::parse(&format!("{}/", ctx.request.url.authority_prefix()))
+                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?,
+            };
+            let url = crate::routing::rewrite_uri(
+                &base,
+                &t,
+                &ctx.matched_parameters,
+                &op_template,
+                ctx.request.url.query(),
+                copy,
+            )
+            .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+            ctx.request.url = url;
+            Ok(Flow::Continue)
+        }
+        Kind::AuthenticationBasic { username, password } => {
+            let u = text(username, service, ctx, env, loc)?;
+            let p = text(password, service, ctx, env, loc)?;
+            ctx.request
+                .headers
+                .set_one("Authorization", crate::limits::basic_authorization(&u, &p))
+                .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+            Ok(Flow::Continue)
+        }
+        Kind::MockResponse {
+            status,
+            content_type,
+        } => {
+            ctx.response = crate::mock_response::mock_response(
+                ctx.operation,
+                *status,
+                content_type.as_deref(),
+            );
+            Ok(Flow::Return)
+        }
+        Kind::SetBodyLiquid { response, template } => {
+            let msg = if *response {
+                &mut ctx.response.headers
+            } else {
+                &mut ctx.request.headers
+            };
+            let is_json = msg.media_type().is_some_and(|m| m.contains("json"));
+            let body = if *response {
+                &mut ctx.response.body
+            } else {
+                &mut ctx.request.body
+            };
+            // Liquid binds `body` only for JSON content (XML bodies bind nil here).
+            let bound = if is_json && body.is_present() {
+                body.read_text(true)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+            } else {
+                None
+            };
+            let bindings = crate::liquid::Bindings {
+                body: bound,
+                context: ctx.liquid_context(),
+                now: Some(env.services.clock.now()),
+            };
+            let out = template
+                .render(&bindings)
+                .map_err(|e| expr_err(loc, ctx, e.to_string()))?;
+            if *response {
+                ctx.response.body.set(out.into_bytes());
+            } else {
+                ctx.request.body.set(out.into_bytes());
+            }
+            Ok(Flow::Continue)
+        }
+        Kind::FindAndReplace { response, from, to } => {
+            let from = text(from, service, ctx, env, loc)?;
+            let to = text(to, service, ctx, env, loc)?;
+            let body = if *response {
+                &mut ctx.response.body
+            } else {
+                &mut ctx.request.body
+            };
+            if body.is_present() && !from.is_empty() {
+                let current = body
+                    .read_text(true)
+                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
                 let body = if *response {
                     &mut ctx.response.body
                 } else {
                     &mut ctx.request.body
                 };
-                if body.is_present() && !from.is_empty() {
-                    let current = body
-                        .read_text(true)
-                        .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
-                    let body = if *response {
-                        &mut ctx.response.body
-                    } else {
-                        &mut ctx.request.body
-                    };
-                    body.set(current.replace(&from, &to).into_bytes());
-                }
-                Ok(Flow::Continue)
+                body.set(current.replace(&from, &to).into_bytes());
             }
-            Kind::Trace {
-                source,
-                message,
-                metadata,
-            } => {
-                let m = text(message, service, ctx, env, loc)?;
-                let mut meta = serde_json::Map::new();
-                for (n, v) in metadata {
-                    meta.insert(
-                        n.clone(),
-                        serde_json::Value::String(text(v, service, ctx, env, loc)?),
-                    );
-                }
+            Ok(Flow::Continue)
+        }
+        Kind::Trace {
+            source,
+            message,
+            metadata,
+        } => {
+            let m = text(message, service, ctx, env, loc)?;
+            let mut meta = serde_json::Map::new();
+            for (n, v) in metadata {
+                meta.insert(
+                    n.clone(),
+                    serde_json::Value::String(text(v, service, ctx, env, loc)?),
+                );
+            }
+            if ctx.trace.is_enabled() {
                 trace(
                     ctx,
                     env,
@@ -831,224 +1040,175 @@ pub(crate) fn exec<'a>(
                     source,
                     serde_json::json!({"message": m, "metadata": meta}),
                 );
-                Ok(Flow::Continue)
             }
-            Kind::CheckHeader {
-                name,
-                status,
-                error_message,
-                ignore_case,
-                values,
-            } => {
-                let present = ctx.request.headers.get(name).map(|v| v.to_vec());
-                let mut allowed = Vec::with_capacity(values.len());
-                for v in values {
-                    allowed.push(text(v, service, ctx, env, loc)?);
-                }
-                let failure = match present {
-                    None => Some((
-                        "HeaderNotFound",
-                        format!("Header {name} was not found in the request. Access denied."),
-                    )),
-                    Some(got) if !allowed.is_empty() => {
-                        let joined = got.join(",");
-                        let ok = got.iter().any(|g| {
-                            allowed.iter().any(|a| {
-                                if *ignore_case {
-                                    a.eq_ignore_ascii_case(g)
-                                } else {
-                                    a == g
-                                }
-                            })
-                        });
-                        (!ok).then(|| {
-                            (
-                                "HeaderValueNotAllowed",
-                                format!(
-                                    "Header {name} value of {joined} is not allowed. Access denied."
-                                ),
-                            )
-                        })
-                    }
-                    Some(_) => None,
-                };
-                if let Some((reason, msg)) = failure {
-                    let body = text(error_message, service, ctx, env, loc)?;
-                    return Err(Box::new(PipelineError::policy(
-                        loc,
-                        reason,
-                        msg,
-                        crate::errors::error_response(*status, &body),
-                    )));
-                }
-                Ok(Flow::Continue)
-            }
-            Kind::IpFilter { action, rules } => {
-                let action = text(action, service, ctx, env, loc)?;
-                let allow = match action.trim().to_ascii_lowercase().as_str() {
-                    "allow" => true,
-                    "forbid" => false,
-                    other => {
-                        return Err(expr_err(
-                            loc,
-                            ctx,
-                            format!("ip-filter action '{other}' must be allow or forbid"),
-                        ));
-                    }
-                };
-                let mut parsed = Vec::with_capacity(rules.len());
-                for (a, b) in rules {
-                    let a = text(a, service, ctx, env, loc)?;
-                    let rule = match b {
-                        None => crate::limits::IpRule::address(a.trim()),
-                        Some(b) => {
-                            let b = text(b, service, ctx, env, loc)?;
-                            crate::limits::IpRule::range(a.trim(), b.trim())
-                        }
-                    };
-                    parsed.push(rule.map_err(|e| expr_err(loc, ctx, e.to_string()))?);
-                }
-                let forbidden = |reason: &str, msg: String| {
-                    Box::new(PipelineError::policy(
-                        loc,
-                        reason,
-                        msg.clone(),
-                        crate::errors::error_response(403, &msg),
-                    ))
-                };
-                let ip = match crate::limits::caller_ip(&ctx.request.ip_address) {
-                    Ok(ip) => ip,
-                    Err(_) => {
-                        return Err(forbidden(
-                            "FailedToParseCallerIP",
-                            "Failed to establish IP address for the caller. Access denied.".into(),
-                        ));
-                    }
-                };
-                let listed = parsed.iter().any(|r| r.contains(ip));
-                if allow && !listed {
-                    return Err(forbidden(
-                        "CallerIpNotAllowed",
-                        format!("Caller IP address {ip} is not allowed. Access denied."),
-                    ));
-                }
-                if !allow && listed {
-                    return Err(forbidden(
-                        "CallerIpBlocked",
-                        "Caller IP address is blocked. Access denied.".into(),
-                    ));
-                }
-                Ok(Flow::Continue)
-            }
-            Kind::SendRequest(spec) => send(spec, node, service, ctx, env).await,
-            Kind::CacheRemoveValue { key, caching } => {
-                let k = text(key, service, ctx, env, loc)?;
-                let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
-                let _ = cache.remove(&k).await;
-                Ok(Flow::Continue)
-            }
-            Kind::Wait { any, children } => wait_all(children, *any, service, ctx, env).await,
-            Kind::AuthenticationManagedIdentity {
-                resource,
-                client_id,
-                output_variable,
-                ignore_error,
-            } => {
-                let res = text(resource, service, ctx, env, loc)?;
-                match env.services.tokens.token(&res, client_id.as_deref()).await {
-                    Ok(t) => match output_variable {
-                        Some(v) => ctx.variables.set(v.clone(), Value::str(&t.token)),
-                        None => ctx
-                            .request
-                            .headers
-                            .set_one("Authorization", format!("Bearer {}", t.token))
-                            .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?,
-                    },
-                    Err(_) if *ignore_error => {}
-                    Err(e) => {
-                        return Err(policy_err(
-                            loc,
-                            ctx,
-                            "ManagedIdentityTokenFailure",
-                            e.to_string(),
-                        ));
-                    }
-                }
-                Ok(Flow::Continue)
-            }
-            Kind::LimitConcurrency {
-                key,
-                max,
-                limiter,
-                children,
-            } => {
-                let k = text(key, service, ctx, env, loc)?;
-                let Some(slot) = limiter.try_acquire(&k, *max) else {
-                    return Err(Box::new(PipelineError::policy(
-                        loc,
-                        "ConcurrencyLimitExceeded",
-                        "Too many concurrent requests.",
-                        crate::errors::error_response(429, "Too many requests"),
-                    )));
-                };
-                let r = exec_all(children, service, ctx, env).await;
-                drop(slot);
-                r
-            }
-            Kind::JsonToXml {
-                response,
-                apply,
-                consider_accept,
-                opts,
-            } => {
-                if !should_convert(
-                    apply,
-                    consider_accept,
-                    "json",
-                    "xml",
-                    *response,
-                    service,
-                    ctx,
-                    env,
-                    loc,
-                )? {
-                    return Ok(Flow::Continue);
-                }
-                let text = take_text(ctx, *response)
-                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
-                let out = crate::convert::json_to_xml(&text, opts)
-                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
-                put_text(ctx, *response, out, "application/xml");
-                Ok(Flow::Continue)
-            }
-            Kind::XmlToJson {
-                response,
-                apply,
-                consider_accept,
-                opts,
-            } => {
-                if !should_convert(
-                    apply,
-                    consider_accept,
-                    "xml",
-                    "json",
-                    *response,
-                    service,
-                    ctx,
-                    env,
-                    loc,
-                )? {
-                    return Ok(Flow::Continue);
-                }
-                let text = take_text(ctx, *response)
-                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
-                let out = crate::convert::xml_to_json(&text, opts)
-                    .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
-                put_text(ctx, *response, out, "application/json");
-                Ok(Flow::Continue)
-            }
+            Ok(Flow::Continue)
         }
-    })
+        Kind::CheckHeader {
+            name,
+            status,
+            error_message,
+            ignore_case,
+            values,
+        } => {
+            let present = ctx.request.headers.get(name).map(|v| v.to_vec());
+            let mut allowed = Vec::with_capacity(values.len());
+            for v in values {
+                allowed.push(text(v, service, ctx, env, loc)?);
+            }
+            let failure = match present {
+                None => Some((
+                    "HeaderNotFound",
+                    format!("Header {name} was not found in the request. Access denied."),
+                )),
+                Some(got) if !allowed.is_empty() => {
+                    let joined = got.join(",");
+                    let ok = got.iter().any(|g| {
+                        allowed.iter().any(|a| {
+                            if *ignore_case {
+                                a.eq_ignore_ascii_case(g)
+                            } else {
+                                a == g
+                            }
+                        })
+                    });
+                    (!ok).then(|| {
+                        (
+                            "HeaderValueNotAllowed",
+                            format!(
+                                "Header {name} value of {joined} is not allowed. Access denied."
+                            ),
+                        )
+                    })
+                }
+                Some(_) => None,
+            };
+            if let Some((reason, msg)) = failure {
+                let body = text(error_message, service, ctx, env, loc)?;
+                return Err(Box::new(PipelineError::policy(
+                    loc,
+                    reason,
+                    msg,
+                    crate::errors::error_response(*status, &body),
+                )));
+            }
+            Ok(Flow::Continue)
+        }
+        Kind::IpFilter { action, rules } => {
+            let action = text(action, service, ctx, env, loc)?;
+            let allow = match action.trim().to_ascii_lowercase().as_str() {
+                "allow" => true,
+                "forbid" => false,
+                other => {
+                    return Err(expr_err(
+                        loc,
+                        ctx,
+                        format!("ip-filter action '{other}' must be allow or forbid"),
+                    ));
+                }
+            };
+            let mut parsed = Vec::with_capacity(rules.len());
+            for (a, b) in rules {
+                let a = text(a, service, ctx, env, loc)?;
+                let rule = match b {
+                    None => crate::limits::IpRule::address(a.trim()),
+                    Some(b) => {
+                        let b = text(b, service, ctx, env, loc)?;
+                        crate::limits::IpRule::range(a.trim(), b.trim())
+                    }
+                };
+                parsed.push(rule.map_err(|e| expr_err(loc, ctx, e.to_string()))?);
+            }
+            let forbidden = |reason: &str, msg: String| {
+                Box::new(PipelineError::policy(
+                    loc,
+                    reason,
+                    msg.clone(),
+                    crate::errors::error_response(403, &msg),
+                ))
+            };
+            let ip = match crate::limits::caller_ip(&ctx.request.ip_address) {
+                Ok(ip) => ip,
+                Err(_) => {
+                    return Err(forbidden(
+                        "FailedToParseCallerIP",
+                        "Failed to establish IP address for the caller. Access denied.".into(),
+                    ));
+                }
+            };
+            let listed = parsed.iter().any(|r| r.contains(ip));
+            if allow && !listed {
+                return Err(forbidden(
+                    "CallerIpNotAllowed",
+                    format!("Caller IP address {ip} is not allowed. Access denied."),
+                ));
+            }
+            if !allow && listed {
+                return Err(forbidden(
+                    "CallerIpBlocked",
+                    "Caller IP address is blocked. Access denied.".into(),
+                ));
+            }
+            Ok(Flow::Continue)
+        }
+        Kind::JsonToXml {
+            response,
+            apply,
+            consider_accept,
+            opts,
+        } => {
+            if !should_convert(
+                apply,
+                consider_accept,
+                "json",
+                "xml",
+                *response,
+                service,
+                ctx,
+                env,
+                loc,
+            )? {
+                return Ok(Flow::Continue);
+            }
+            let text =
+                take_text(ctx, *response).map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
+            let out = crate::convert::json_to_xml(&text, opts)
+                .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+            put_text(ctx, *response, out, "application/xml");
+            Ok(Flow::Continue)
+        }
+        Kind::XmlToJson {
+            response,
+            apply,
+            consider_accept,
+            opts,
+        } => {
+            if !should_convert(
+                apply,
+                consider_accept,
+                "xml",
+                "json",
+                *response,
+                service,
+                ctx,
+                env,
+                loc,
+            )? {
+                return Ok(Flow::Continue);
+            }
+            let text =
+                take_text(ctx, *response).map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
+            let out = crate::convert::xml_to_json(&text, opts)
+                .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+            put_text(ctx, *response, out, "application/json");
+            Ok(Flow::Continue)
+        }
+        _ => Err(policy_err(
+            loc,
+            ctx,
+            "PolicyError",
+            format!("internal: {} cannot run without awaiting", loc.policy),
+        )),
+    }
 }
 
 fn take_text(ctx: &mut RequestContext<'_, Value>, response: bool) -> Result<String, String> {
@@ -1403,18 +1563,20 @@ async fn token_check(
             serde_json::json!({"tokenQuotaExceeded": {"retryAfterSeconds": retry_after.as_secs_f64().ceil()}})
         }
     };
-    trace(
-        ctx,
-        env,
-        loc.section,
-        &loc.policy,
-        serde_json::json!({
-            "counterKey": key,
-            "tokensPerMinute": tokens_per_minute,
-            "estimatedPromptTokens": estimate,
-            "decision": outcome,
-        }),
-    );
+    if ctx.trace.is_enabled() {
+        trace(
+            ctx,
+            env,
+            loc.section,
+            &loc.policy,
+            serde_json::json!({
+                "counterKey": key,
+                "tokensPerMinute": tokens_per_minute,
+                "estimatedPromptTokens": estimate,
+                "decision": outcome,
+            }),
+        );
+    }
     match decision {
         TokenDecision::Allowed(ticket) => {
             // In backend the consumed variable holds the estimate (0 without estimation).

@@ -148,13 +148,15 @@ pub(crate) async fn run(
         ctx.request.body.peek()
     };
     let Some(content) = body.and_then(|b| content_of(b, response)) else {
-        trace(
-            ctx,
-            env,
-            loc.section,
-            &loc.policy,
-            serde_json::json!({"checked": false, "reason": "no text content"}),
-        );
+        if ctx.trace.is_enabled() {
+            trace(
+                ctx,
+                env,
+                loc.section,
+                &loc.policy,
+                serde_json::json!({"checked": false, "reason": "no text content"}),
+            );
+        }
         return Ok(Flow::Continue);
     };
     let backend_id = text(&spec.backend_id, service, ctx, env, loc)?;
@@ -251,13 +253,15 @@ pub(crate) async fn run(
                     .and_then(|a| a.get("severity"))
                     .and_then(|s| s.as_i64())
                     .unwrap_or(0);
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    &loc.policy,
-                    serde_json::json!({"category": name, "severity": severity, "threshold": threshold}),
-                );
+                if ctx.trace.is_enabled() {
+                    trace(
+                        ctx,
+                        env,
+                        loc.section,
+                        &loc.policy,
+                        serde_json::json!({"category": name, "severity": severity, "threshold": threshold}),
+                    );
+                }
                 if severity >= *threshold {
                     return Err(blocked(
                         loc,
@@ -284,13 +288,15 @@ pub(crate) async fn run(
                     d.iter()
                         .any(|a| a.get("attackDetected").and_then(|x| x.as_bool()) == Some(true))
                 });
-            trace(
-                ctx,
-                env,
-                loc.section,
-                &loc.policy,
-                serde_json::json!({"shieldPrompt": {"attackDetected": user || documents}}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    &loc.policy,
+                    serde_json::json!({"shieldPrompt": {"attackDetected": user || documents}}),
+                );
+            }
             if user || documents {
                 return Err(blocked(loc, "a prompt attack was detected".into()));
             }

@@ -199,13 +199,15 @@ async fn lookup(
     let text_to_embed = match prompt {
         Prompt::Text(t) => t,
         Prompt::NotCacheable(why) => {
-            trace(
-                ctx,
-                env,
-                loc.section,
-                &loc.policy,
-                serde_json::json!({"cached": false, "reason": why}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    &loc.policy,
+                    serde_json::json!({"cached": false, "reason": why}),
+                );
+            }
             return Ok(None);
         }
     };
@@ -219,13 +221,15 @@ async fn lookup(
         Err(e) => {
             // The request goes on to the backend uncached (docs/compat.md).
             tracing::warn!(policy = %loc.policy, error = %e, "semantic cache: embeddings call failed; treated as a miss");
-            trace(
-                ctx,
-                env,
-                loc.section,
-                &loc.policy,
-                serde_json::json!({"hit": false, "embeddingsError": e.to_string()}),
-            );
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    &loc.policy,
+                    serde_json::json!({"hit": false, "embeddingsError": e.to_string()}),
+                );
+            }
             return Ok(None);
         }
     };
@@ -235,17 +239,19 @@ async fn lookup(
         .as_ref()
         .filter(|(d, _)| *d <= l.score_threshold)
         .map(|(_, r)| r.clone());
-    trace(
-        ctx,
-        env,
-        loc.section,
-        &loc.policy,
-        serde_json::json!({
-            "hit": hit.is_some(),
-            "distance": found.as_ref().map(|(d, _)| *d),
-            "scoreThreshold": l.score_threshold,
-        }),
-    );
+    if ctx.trace.is_enabled() {
+        trace(
+            ctx,
+            env,
+            loc.section,
+            &loc.policy,
+            serde_json::json!({
+                "hit": hit.is_some(),
+                "distance": found.as_ref().map(|(d, _)| *d),
+                "scoreThreshold": l.score_threshold,
+            }),
+        );
+    }
     match hit {
         Some(r) => {
             let mut resp = Response::new(r.status);
@@ -333,7 +339,7 @@ type Steps = [Box<dyn crate::pipeline::Step<Value>>];
 
 async fn steps(list: &Steps, ctx: &mut RequestContext<'_, Value>, env: Env<'_>) -> StepResult {
     for s in list {
-        if s.run(ctx, env).await? == Flow::Return {
+        if crate::pipeline::run_step(s.as_ref(), ctx, env).await? == Flow::Return {
             return Ok(Flow::Return);
         }
     }
