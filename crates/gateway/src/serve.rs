@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use apim_engine::matching::Router;
 use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
 use apim_engine::services::{RedisOptions, ReqwestClient, Services};
 use apim_simulator::Simulator;
@@ -15,7 +14,7 @@ use crate::config::{ConfigError, LoadOptions, LoadedConfig, Logger, SimulatorBac
 use crate::host::{
     DirectHttp1, GatewayHost, HandledResponse, HostConfig, HostError, HostHandle,
     InProcessBackends, MetricSeries, RequestHandler, RequestLog, WatchError, Watcher, handler_fn,
-    recording_backend, stderr_sink, watch,
+    stderr_sink, watch,
 };
 use crate::loggers::LoggerSinks;
 
@@ -230,30 +229,24 @@ fn services_for(
 
 fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
     let services = Arc::new(services);
-    // For the log line only: the plan matches again itself.
-    let router = Arc::new(Router::new(plan.service()));
     handler_fn(move |req, info| {
         let (plan, services) = (plan.clone(), services.clone());
-        let (api, operation) =
-            match router.route(plan.service(), &req.method, &req.original_url, &req.headers) {
-                Ok(m) => (Some(m.api.id.clone()), Some(m.operation.id.clone())),
-                Err(_) => (None, None),
-            };
         Box::pin(async move {
-            let (mut o, backend) =
-                recording_backend(run_with(&plan, req, &services, info.trace)).await;
+            let mut o = run_with(&plan, req, &services, info.trace).await;
             // Served traces never show secret named values (keys in forwarded headers).
-            o.trace.mask_strings(&|s| plan.mask(s));
+            if info.trace {
+                o.trace.mask_strings(&|s| plan.mask(s));
+            }
             let log = RequestLog {
-                api,
-                operation,
-                backend,
+                api: o.api_id,
+                operation: o.operation_id,
+                backend: o.backend,
                 // The host reads them from the response's usage.
                 tokens: None,
             };
             HandledResponse {
                 response: o.response,
-                trace: Some(o.trace),
+                trace: info.trace.then_some(o.trace),
                 log,
             }
         })

@@ -15,23 +15,6 @@ use futures_util::future::BoxFuture;
 /// Largest request body passed to an in-process backend (the simulator reads whole bodies).
 pub const IN_PROCESS_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
-tokio::task_local! {
-    /// The backend the request running on this task last called (for its log line).
-    static LAST_BACKEND: parking_lot::Mutex<Option<String>>;
-}
-
-/// Runs `f` (one request's pipeline) and returns, with its output, the `scheme://host[:port]`
-/// of the last backend an [`InProcessBackends`] was asked to call while it ran.
-pub async fn recording_backend<F: Future>(f: F) -> (F::Output, Option<String>) {
-    LAST_BACKEND
-        .scope(parking_lot::Mutex::new(None), async move {
-            let out = f.await;
-            let backend = LAST_BACKEND.with(|b| b.lock().take());
-            (out, backend)
-        })
-        .await
-}
-
 /// An [`HttpClient`] that answers some hosts in process.
 #[derive(Clone)]
 pub struct InProcessBackends {
@@ -74,8 +57,6 @@ impl InProcessBackends {
 
 impl HttpClient for InProcessBackends {
     fn send(&self, req: BackendRequest) -> BoxFuture<'static, Result<Response, HttpError>> {
-        // Outside `recording_backend` there is nothing to record.
-        let _ = LAST_BACKEND.try_with(|b| *b.lock() = Some(req.url.authority_prefix()));
         let Some(sim) = self.simulators.get(&req.url.host().to_ascii_lowercase()) else {
             return self.fallback.send(req);
         };

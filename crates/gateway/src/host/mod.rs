@@ -34,7 +34,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-pub use backends::{IN_PROCESS_BODY_LIMIT, InProcessBackends, recording_backend};
+pub use backends::{IN_PROCESS_BODY_LIMIT, InProcessBackends};
 pub use handler::{
     HandledResponse, RequestHandler, RequestInfo, RequestLog, TokenUsage, handler_fn,
 };
