@@ -1283,9 +1283,9 @@ static JWT: &[Member] = &[
     Member::prop("Id", P::Str, jwt_id),
     Member::prop("Issuer", P::Str, jwt_issuer),
     Member::prop("Subject", P::Str, jwt_subject),
-    Member::prop("ExpirationTime", P::Nul(&P::C(Cls::DateTime)), jwt_exp),
-    Member::prop("NotBefore", P::Nul(&P::C(Cls::DateTime)), jwt_nbf),
-    Member::prop("IssuedAt", P::Nul(&P::C(Cls::DateTime)), jwt_iat),
+    Member::prop("ExpirationTime", P::Nul(&P::DT), jwt_exp),
+    Member::prop("NotBefore", P::Nul(&P::DT), jwt_nbf),
+    Member::prop("IssuedAt", P::Nul(&P::DT), jwt_iat),
     Member::prop("Audiences", P::IEnum(&P::Str), jwt_audiences),
     Member::prop("Claims", P::Dyn(claims_ty), jwt_claims),
 ];
