@@ -558,6 +558,8 @@ static OBJECT: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ string
+/// Declares a native member function `fn(machine, args) -> R<Value>` (the library modules
+/// share it under their own names).
 macro_rules! sfn {
     ($name:ident, |$m:ident, $a:ident| $body:expr) => {
         fn $name($m: &mut Machine<'_>, $a: &mut [Value]) -> R<Value> {
@@ -566,6 +568,7 @@ macro_rules! sfn {
         }
     };
 }
+pub(crate) use sfn;
 
 fn cmp_kind(v: &Value) -> i64 {
     match v {

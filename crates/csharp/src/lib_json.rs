@@ -6,6 +6,7 @@ use apim_dotnet::{ClrType, ClrValue, JKey, JToken};
 
 use crate::code::{Fault, NativeFn};
 use crate::interp::Machine;
+use crate::lib_core::sfn as jfn;
 use crate::lib_core::{R, exc, i32_of, recv_str, s_of, ty_of};
 use crate::members::{Member, P};
 use crate::types::{Cls, Exc, Gen, Ty};
@@ -278,15 +279,6 @@ fn add_content(m: &mut Machine<'_>, container: &JToken, content: &Value) -> R<()
             Ok(())
         }
     }
-}
-
-macro_rules! jfn {
-    ($name:ident, |$m:ident, $a:ident| $body:expr) => {
-        fn $name($m: &mut Machine<'_>, $a: &mut [Value]) -> R<Value> {
-            let _ = (&$m, &$a);
-            $body
-        }
-    };
 }
 
 // ------------------------------------------------------------------ JToken
@@ -637,19 +629,22 @@ jfn!(jo_properties, |m, a| Ok(tokens_of(
 jfn!(jo_parse, |m, a| Ok(Value::Json(JToken::parse_object(
     s_of(&a[0], "json")?
 )?)));
-jfn!(jo_from_object, |m, a| {
-    let t = JToken::from_object(&to_clr_value(&a[0])?)?;
-    if !t.is_object() {
+/// `JObject.FromObject` / `JArray.FromObject`: the serialized token must be of that kind.
+fn from_object_as(v: &Value, array: bool) -> R<Value> {
+    let t = JToken::from_object(&to_clr_value(v)?)?;
+    if (array && !t.is_array()) || (!array && !t.is_object()) {
+        let expected = if array { "JArray" } else { "JObject" };
         return Err(exc(
             Exc::ArgumentException,
             format!(
-                "Object serialized to {}. JObject instance expected.",
+                "Object serialized to {}. {expected} instance expected.",
                 t.token_type().name()
             ),
         ));
     }
     Ok(Value::Json(t))
-});
+}
+jfn!(jo_from_object, |m, a| from_object_as(&a[0], false));
 pub static JOBJECT: &[Member] = &[
     Member::ctor(&[], jo_new),
     Member::ctor(&[P::Params(&P::Obj)], jo_new),
@@ -725,19 +720,7 @@ jfn!(ja_contains, |m, a| match &a[1] {
 jfn!(ja_parse, |m, a| Ok(Value::Json(JToken::parse_array(
     s_of(&a[0], "json")?
 )?)));
-jfn!(ja_from_object, |m, a| {
-    let t = JToken::from_object(&to_clr_value(&a[0])?)?;
-    if !t.is_array() {
-        return Err(exc(
-            Exc::ArgumentException,
-            format!(
-                "Object serialized to {}. JArray instance expected.",
-                t.token_type().name()
-            ),
-        ));
-    }
-    Ok(Value::Json(t))
-});
+jfn!(ja_from_object, |m, a| from_object_as(&a[0], true));
 pub static JARRAY: &[Member] = &[
     Member::ctor(&[], ja_new),
     Member::ctor(&[P::Params(&P::Obj)], ja_new),

@@ -47,6 +47,8 @@ impl P {
     pub const JTOKEN: P = P::C(Cls::JToken);
     pub const CMP: P = P::C(Cls::StringComparison);
     pub const COMPARER: P = P::C(Cls::StringComparer);
+    pub const XELEMENT: P = P::C(Cls::XElement);
+    pub const XELEMENTS: P = P::IEnum(&P::XELEMENT);
     pub const ROUNDING: P = P::C(Cls::MidpointRounding);
     pub const SPLIT: P = P::C(Cls::StringSplitOptions);
 }
