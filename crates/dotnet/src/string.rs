@@ -7,22 +7,20 @@ pub fn is_dotnet_whitespace(c: char) -> bool {
 
 /// `ToUpperInvariant()`: simple (1:1) case mapping, as .NET does (no "ß" → "SS").
 pub fn to_upper_invariant(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let mut u = c.to_uppercase();
-            match (u.next(), u.next()) {
-                (Some(x), None) => x,
-                _ => c,
-            }
-        })
-        .collect()
+    map_simple_case(s, char::to_uppercase)
 }
 
 /// `ToLowerInvariant()`: simple (1:1) case mapping.
 pub fn to_lower_invariant(s: &str) -> String {
+    map_simple_case(s, char::to_lowercase)
+}
+
+/// A character whose case mapping is more than one character stays as it is.
+#[inline]
+fn map_simple_case<I: Iterator<Item = char>>(s: &str, map: impl Fn(char) -> I) -> String {
     s.chars()
         .map(|c| {
-            let mut u = c.to_lowercase();
+            let mut u = map(c);
             match (u.next(), u.next()) {
                 (Some(x), None) => x,
                 _ => c,
