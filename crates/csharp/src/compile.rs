@@ -177,6 +177,37 @@ impl Compiler {
     fn diag(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
         self.diags.push(Diagnostic::new(code, span, msg));
     }
+    /// CS0023: a unary operator (or `?.`) on an operand type it does not apply to.
+    fn bad_unary(&mut self, op: &str, span: Span, ty: &Ty) {
+        let t = ty.name();
+        let msg = format!("Operator '{op}' cannot be applied to operand of type '{t}'");
+        self.diag("CS0023", span, msg);
+    }
+    /// CS0019: a binary operator on operand types it does not apply to.
+    fn bad_binary(&mut self, op: &str, span: Span, a: &Ty, b: &Ty) {
+        let (a, b) = (a.name(), b.name());
+        let msg = format!("Operator '{op}' cannot be applied to operands of type '{a}' and '{b}'");
+        self.diag("CS0019", span, msg);
+    }
+    /// CS1503: an `out` argument must have exactly the parameter's type.
+    fn check_out_arg(&mut self, index: usize, ty: &Ty, pt: &Ty, span: Span) {
+        if ty != pt && !ty.is_error() {
+            let (n, t, p) = (index + 1, ty.name(), pt.name());
+            let msg = format!("Argument {n}: cannot convert from 'out {t}' to 'out {p}'");
+            self.diag("CS1503", span, msg);
+        }
+    }
+    /// A member `t.name` that cannot be used: CS0117 (none of that name), CS1955 (a property
+    /// called like a method) or APIM0003 (not allowed in policy expressions).
+    fn member_diag(&mut self, code: &'static str, t: &Ty, name: &str, span: Span) {
+        let t = t.name();
+        let msg = match code {
+            "CS1955" => format!("Non-invocable member '{t}.{name}' cannot be used like a method."),
+            "APIM0003" => format!("Member '{t}.{name}' is not allowed in policy expressions"),
+            _ => format!("'{t}' does not contain a definition for '{name}'"),
+        };
+        self.diag(code, span, msg);
+    }
 
     // ---------------------------------------------------------------- locals
     fn push_scope(&mut self) {
@@ -997,14 +1028,7 @@ impl Compiler {
         let recv_ty = tx.ty.clone();
         if conditional {
             if !recv_ty.accepts_null() {
-                self.diag(
-                    "CS0023",
-                    span,
-                    format!(
-                        "Operator '?' cannot be applied to operand of type '{}'",
-                        recv_ty.name()
-                    ),
-                );
+                self.bad_unary("?", span, &recv_ty);
                 return Ex::err();
             }
             let slot = self.temp();
@@ -1067,25 +1091,9 @@ impl Compiler {
                 format!("Cannot convert method group '{name}' to non-delegate type"),
             );
         } else if is_disallowed_member(t, name) {
-            self.diag(
-                "APIM0003",
-                name_span,
-                format!(
-                    "Member '{}.{}' is not allowed in policy expressions",
-                    t.name(),
-                    name
-                ),
-            );
+            self.member_diag("APIM0003", t, name, name_span);
         } else {
-            self.diag(
-                "CS0117",
-                name_span,
-                format!(
-                    "'{}' does not contain a definition for '{}'",
-                    t.name(),
-                    name
-                ),
-            );
+            self.member_diag("CS0117", t, name, name_span);
         }
         Ex::err()
     }
@@ -1149,15 +1157,7 @@ impl Compiler {
             return;
         }
         if is_disallowed_member(rt, name) {
-            self.diag(
-                "APIM0003",
-                span,
-                format!(
-                    "Member '{}.{}' is not allowed in policy expressions",
-                    rt.name(),
-                    name
-                ),
-            );
+            self.member_diag("APIM0003", rt, name, span);
         } else if matches!(rt, Ty::Void) {
             self.diag(
                 "CS0023",
@@ -1189,14 +1189,7 @@ impl Compiler {
         }
         if conditional {
             if !tx.ty.accepts_null() {
-                self.diag(
-                    "CS0023",
-                    span,
-                    format!(
-                        "Operator '?' cannot be applied to operand of type '{}'",
-                        tx.ty.name()
-                    ),
-                );
+                self.bad_unary("?", span, &tx.ty);
                 return Ex::err();
             }
             let slot = self.temp();
@@ -1208,29 +1201,33 @@ impl Compiler {
         self.index_on(tx, args, span)
     }
 
-    fn index_on(&mut self, tx: Ex, args: &[Arg], span: Span) -> Ex {
-        let rt = tx.ty.clone();
-        let tables = crate::lib_core::tables(&rt);
-        let cands: Vec<Member> = tables
+    /// The indexers of a type; CS0021 and `None` when it has none.
+    fn indexers(&mut self, rt: &Ty, span: Span) -> Option<Vec<Member>> {
+        let cands: Vec<Member> = crate::lib_core::tables(rt)
             .iter()
             .flat_map(|t| t.iter())
             .filter(|m| m.kind == Kind::Indexer)
             .copied()
             .collect();
         if cands.is_empty() {
-            self.diag(
-                "CS0021",
-                span,
-                format!(
-                    "Cannot apply indexing with [] to an expression of type '{}'",
-                    rt.name()
-                ),
+            let msg = format!(
+                "Cannot apply indexing with [] to an expression of type '{}'",
+                rt.name()
             );
+            self.diag("CS0021", span, msg);
+            return None;
+        }
+        Some(cands)
+    }
+
+    fn index_on(&mut self, tx: Ex, args: &[Arg], span: Span) -> Ex {
+        let rt = tx.ty.clone();
+        let Some(cands) = self.indexers(&rt, span) else {
             for a in args {
                 self.expr(&a.value);
             }
             return Ex::err();
-        }
+        };
         let recv_node = null_checked(tx.node, &rt, span);
         match self.resolve_call(&cands, Some(&rt), &[], args, span, "this[]") {
             Some((m, nodes, ret, _)) => {
@@ -1273,24 +1270,7 @@ impl Compiler {
                     return None;
                 }
                 let rt = tx.ty.clone();
-                let tables = crate::lib_core::tables(&rt);
-                let cands: Vec<Member> = tables
-                    .iter()
-                    .flat_map(|t| t.iter())
-                    .filter(|m| m.kind == Kind::Indexer)
-                    .copied()
-                    .collect();
-                if cands.is_empty() {
-                    self.diag(
-                        "CS0021",
-                        e.span,
-                        format!(
-                            "Cannot apply indexing with [] to an expression of type '{}'",
-                            rt.name()
-                        ),
-                    );
-                    return None;
-                }
+                let cands = self.indexers(&rt, e.span)?;
                 let (m, nodes, ret, _) =
                     self.resolve_call(&cands, Some(&rt), &[], args, e.span, "this[]")?;
                 match m.set {
@@ -1463,18 +1443,14 @@ impl Compiler {
                 };
                 let base = strip_nullable(&ty);
                 if !base.is_numeric() {
-                    self.diag(
-                        "CS0023",
+                    self.bad_unary(
+                        if matches!(op, UnOp::PreInc | UnOp::PostInc) {
+                            "++"
+                        } else {
+                            "--"
+                        },
                         span,
-                        format!(
-                            "Operator '{}' cannot be applied to operand of type '{}'",
-                            if matches!(op, UnOp::PreInc | UnOp::PostInc) {
-                                "++"
-                            } else {
-                                "--"
-                            },
-                            ty.name()
-                        ),
+                        &ty,
                     );
                     return Ex::err();
                 }
@@ -1508,14 +1484,7 @@ impl Compiler {
                 let xx = self.value(x);
                 let t = strip_nullable(&xx.ty);
                 if t != Ty::Bool && !xx.ty.is_error() {
-                    self.diag(
-                        "CS0023",
-                        span,
-                        format!(
-                            "Operator '!' cannot be applied to operand of type '{}'",
-                            xx.ty.name()
-                        ),
-                    );
+                    self.bad_unary("!", span, &xx.ty);
                     return Ex::err();
                 }
                 let konst = match xx.konst {
@@ -1535,18 +1504,14 @@ impl Compiler {
                 }
                 let t = strip_nullable(&xx.ty);
                 if !t.is_numeric() || (op == UnOp::BitNot && !t.is_integral()) {
-                    self.diag(
-                        "CS0023",
+                    self.bad_unary(
+                        match op {
+                            UnOp::Neg => "-",
+                            UnOp::Plus => "+",
+                            _ => "~",
+                        },
                         span,
-                        format!(
-                            "Operator '{}' cannot be applied to operand of type '{}'",
-                            match op {
-                                UnOp::Neg => "-",
-                                UnOp::Plus => "+",
-                                _ => "~",
-                            },
-                            xx.ty.name()
-                        ),
+                        &xx.ty,
                     );
                     return Ex::err();
                 }
@@ -1609,16 +1574,7 @@ impl Compiler {
             return None;
         }
         let fail = |s: &mut Compiler| {
-            s.diag(
-                "CS0019",
-                span,
-                format!(
-                    "Operator '{}' cannot be applied to operands of type '{}' and '{}'",
-                    op.symbol(),
-                    ta.name(),
-                    tb.name()
-                ),
-            );
+            s.bad_binary(op.symbol(), span, ta, tb);
             None
         };
         if matches!(
@@ -1741,15 +1697,7 @@ impl Compiler {
                     return Ex::err();
                 }
                 if !ax.ty.accepts_null() || ax.ty == Ty::Null {
-                    self.diag(
-                        "CS0019",
-                        span,
-                        format!(
-                            "Operator '??' cannot be applied to operands of type '{}' and '{}'",
-                            ax.ty.name(),
-                            bxx.ty.name()
-                        ),
-                    );
+                    self.bad_binary("??", span, &ax.ty, &bxx.ty);
                     return Ex::err();
                 }
                 let under = strip_nullable(&ax.ty);
@@ -1762,15 +1710,7 @@ impl Compiler {
                 } else if self.implicit(&ax.ty, &bxx.ty, None).is_some() {
                     bxx.ty.clone()
                 } else {
-                    self.diag(
-                        "CS0019",
-                        span,
-                        format!(
-                            "Operator '??' cannot be applied to operands of type '{}' and '{}'",
-                            ax.ty.name(),
-                            bxx.ty.name()
-                        ),
-                    );
+                    self.bad_binary("??", span, &ax.ty, &bxx.ty);
                     return Ex::err();
                 };
                 let bn = self.coerce(bxx, &ty, b.span);
@@ -1814,46 +1754,19 @@ impl Compiler {
                     || (ta == Ty::String && tb == Ty::String)
                 {
                     if ta.is_numeric() && tb.is_numeric() && promote(&ta, &tb).is_none() {
-                        self.diag(
-                            "CS0019",
-                            span,
-                            format!(
-                                "Operator '{}' cannot be applied to operands of type '{}' and '{}'",
-                                op.symbol(),
-                                ax.ty.name(),
-                                bxx.ty.name()
-                            ),
-                        );
+                        self.bad_binary(op.symbol(), span, &ax.ty, &bxx.ty);
                     }
                     EqKind::Value
                 } else if ax.ty == Ty::Null || bxx.ty == Ty::Null {
                     EqKind::Ref
                 } else if ta.is_value_type() || tb.is_value_type() {
-                    self.diag(
-                        "CS0019",
-                        span,
-                        format!(
-                            "Operator '{}' cannot be applied to operands of type '{}' and '{}'",
-                            op.symbol(),
-                            ax.ty.name(),
-                            bxx.ty.name()
-                        ),
-                    );
+                    self.bad_binary(op.symbol(), span, &ax.ty, &bxx.ty);
                     EqKind::Value
                 } else {
                     if self.explicit(&ax.ty, &bxx.ty).is_none()
                         && self.explicit(&bxx.ty, &ax.ty).is_none()
                     {
-                        self.diag(
-                            "CS0019",
-                            span,
-                            format!(
-                                "Operator '{}' cannot be applied to operands of type '{}' and '{}'",
-                                op.symbol(),
-                                ax.ty.name(),
-                                bxx.ty.name()
-                            ),
-                        );
+                        self.bad_binary(op.symbol(), span, &ax.ty, &bxx.ty);
                     }
                     EqKind::Ref
                 };
@@ -2037,15 +1950,7 @@ impl Compiler {
                             });
                         }
                         None => {
-                            self.diag(
-                                "CS0117",
-                                *nsp,
-                                format!(
-                                    "'{}' does not contain a definition for '{}'",
-                                    ty.name(),
-                                    name
-                                ),
-                            );
+                            self.member_diag("CS0117", &ty, name, *nsp);
                         }
                     }
                 }
@@ -2247,27 +2152,11 @@ impl Compiler {
                                 .iter()
                                 .any(|tb| tb.iter().any(|m| m.name == name && m.kind == Kind::Prop))
                             {
-                                self.diag("CS1955", *name_span, format!("Non-invocable member '{}.{}' cannot be used like a method.", t.name(), name));
+                                self.member_diag("CS1955", &t, name, *name_span);
                             } else if is_disallowed_member(&t, name) {
-                                self.diag(
-                                    "APIM0003",
-                                    *name_span,
-                                    format!(
-                                        "Member '{}.{}' is not allowed in policy expressions",
-                                        t.name(),
-                                        name
-                                    ),
-                                );
+                                self.member_diag("APIM0003", &t, name, *name_span);
                             } else {
-                                self.diag(
-                                    "CS0117",
-                                    *name_span,
-                                    format!(
-                                        "'{}' does not contain a definition for '{}'",
-                                        t.name(),
-                                        name
-                                    ),
-                                );
+                                self.member_diag("CS0117", &t, name, *name_span);
                             }
                             for a in args {
                                 self.expr(&a.value);
@@ -2284,14 +2173,7 @@ impl Compiler {
                     _ => {
                         if *conditional {
                             if !rx.ty.accepts_null() {
-                                self.diag(
-                                    "CS0023",
-                                    span,
-                                    format!(
-                                        "Operator '?' cannot be applied to operand of type '{}'",
-                                        rx.ty.name()
-                                    ),
-                                );
+                                self.bad_unary("?", span, &rx.ty);
                                 return Ex::err();
                             }
                             let slot = self.temp();
@@ -2381,15 +2263,7 @@ impl Compiler {
                 return r;
             }
             if host::property(*c, name).is_some() {
-                self.diag(
-                    "CS1955",
-                    name_span,
-                    format!(
-                        "Non-invocable member '{}.{}' cannot be used like a method.",
-                        rt.name(),
-                        name
-                    ),
-                );
+                self.member_diag("CS1955", &rt, name, name_span);
                 for a in args {
                     self.expr(&a.value);
                 }
@@ -2418,15 +2292,7 @@ impl Compiler {
                 .iter()
                 .any(|tb| tb.iter().any(|m| m.name == name && m.kind == Kind::Prop))
             {
-                self.diag(
-                    "CS1955",
-                    name_span,
-                    format!(
-                        "Non-invocable member '{}.{}' cannot be used like a method.",
-                        rt.name(),
-                        name
-                    ),
-                );
+                self.member_diag("CS1955", &rt, name, name_span);
             } else {
                 self.no_member(&rt, name, name_span);
             }
@@ -2452,6 +2318,51 @@ impl Compiler {
             }
             None => Ex::err(),
         }
+    }
+
+    /// `body.As<T>(preserveContent)` and `body.AsFormUrlEncodedContent(preserveContent)`: at most
+    /// one argument, a bool named `preserveContent` when named.
+    #[allow(clippy::too_many_arguments)]
+    fn body_as(
+        &mut self,
+        rx: &Ex,
+        method: &str,
+        target: BodyTarget,
+        ty: Ty,
+        args: &[Arg],
+        name_span: Span,
+        span: Span,
+    ) -> Option<Ex> {
+        if args.len() > 1 {
+            let msg = format!(
+                "No overload for method '{method}' takes {} arguments",
+                args.len()
+            );
+            self.diag("CS1501", name_span, msg);
+            return Some(Ex::err());
+        }
+        let preserve = match args.first() {
+            Some(a) => {
+                if let Some(n) = &a.name
+                    && n != "preserveContent"
+                {
+                    let msg = format!(
+                        "The best overload for '{method}' does not have a parameter named '{n}'"
+                    );
+                    self.diag("CS1739", a.span, msg);
+                }
+                let x = self.value(&a.value);
+                self.coerce(x, &Ty::Bool, a.span)
+            }
+            None => Node::Const(Value::Bool(false)),
+        };
+        let node = Node::HostCall(
+            bx(rx.node.clone()),
+            HostMember::BodyAs(target),
+            vec![preserve],
+            span,
+        );
+        Some(Ex::new(node, ty))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2508,72 +2419,23 @@ impl Compiler {
                         return Some(Ex::err());
                     }
                 };
-                if args.len() > 1 {
-                    self.diag(
-                        "CS1501",
-                        name_span,
-                        format!("No overload for method 'As' takes {} arguments", args.len()),
-                    );
-                    return Some(Ex::err());
-                }
-                let preserve = match args.first() {
-                    Some(a) => {
-                        if let Some(n) = &a.name {
-                            if n != "preserveContent" {
-                                self.diag("CS1739", a.span, format!("The best overload for 'As' does not have a parameter named '{n}'"));
-                            }
-                        }
-                        let x = self.value(&a.value);
-                        self.coerce(x, &Ty::Bool, a.span)
-                    }
-                    None => Node::Const(Value::Bool(false)),
-                };
-                Some(Ex::new(
-                    Node::HostCall(
-                        bx(rx.node.clone()),
-                        HostMember::BodyAs(target),
-                        vec![preserve],
-                        span,
-                    ),
-                    ty,
-                ))
+                self.body_as(rx, "As", target, ty, args, name_span, span)
             }
             (Cls::MessageBody, "AsFormUrlEncodedContent") => {
-                if args.len() > 1 {
-                    self.diag(
-                        "CS1501",
-                        name_span,
-                        format!(
-                            "No overload for method 'AsFormUrlEncodedContent' takes {} arguments",
-                            args.len()
-                        ),
-                    );
-                    return Some(Ex::err());
-                }
-                let preserve = match args.first() {
-                    Some(a) => {
-                        if let Some(n) = &a.name
-                            && n != "preserveContent"
-                        {
-                            self.diag("CS1739", a.span, format!("The best overload for 'AsFormUrlEncodedContent' does not have a parameter named '{n}'"));
-                        }
-                        let x = self.value(&a.value);
-                        self.coerce(x, &Ty::Bool, a.span)
-                    }
-                    None => Node::Const(Value::Bool(false)),
-                };
-                Some(Ex::new(
-                    Node::HostCall(
-                        bx(rx.node.clone()),
-                        HostMember::BodyAs(BodyTarget::FormUrlEncoded),
-                        vec![preserve],
-                        span,
-                    ),
-                    Ty::generic(
-                        Gen::IDictionary,
-                        vec![Ty::String, Ty::generic(Gen::IList, vec![Ty::String])],
-                    ),
-                ))
+                let ty = Ty::generic(
+                    Gen::IDictionary,
+                    vec![Ty::String, Ty::generic(Gen::IList, vec![Ty::String])],
+                );
+                let target = BodyTarget::FormUrlEncoded;
+                self.body_as(
+                    rx,
+                    "AsFormUrlEncodedContent",
+                    target,
+                    ty,
+                    args,
+                    name_span,
+                    span,
+                )
             }
             (Cls::Url, "ToUri") if args.is_empty() => Some(Ex::new(
                 Node::Native {
@@ -2815,36 +2677,14 @@ impl Compiler {
                     } else {
                         self.resolve_type(t)
                     };
-                    if ty != pt && !ty.is_error() {
-                        self.diag(
-                            "CS1503",
-                            args[ai].span,
-                            format!(
-                                "Argument {}: cannot convert from 'out {}' to 'out {}'",
-                                ai + 1,
-                                ty.name(),
-                                pt.name()
-                            ),
-                        );
-                    }
+                    self.check_out_arg(ai, &ty, &pt, args[ai].span);
                     let slot = self.declare(n, ty, args[ai].value.span, true);
                     outs.push((*pi, Place::Local(slot)));
                     Node::Const(crate::interp::default_value(&pt))
                 }
                 (ArgKind::Out, _) => {
                     if let Some((place, ty)) = self.place(&args[ai].value) {
-                        if ty != pt && !ty.is_error() {
-                            self.diag(
-                                "CS1503",
-                                args[ai].span,
-                                format!(
-                                    "Argument {}: cannot convert from 'out {}' to 'out {}'",
-                                    ai + 1,
-                                    ty.name(),
-                                    pt.name()
-                                ),
-                            );
-                        }
+                        self.check_out_arg(ai, &ty, &pt, args[ai].span);
                         if let Place::Local(s) = &place {
                             self.mark_assigned(*s);
                         }

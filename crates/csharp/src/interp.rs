@@ -765,45 +765,28 @@ pub fn arith(op: BinOp, a: &Value, b: &Value, checked: bool) -> R<Value> {
     if let (Some(ka), Some(kb)) = (num_kind(a), num_kind(b)) {
         if matches!(op, BinOp::Shl | BinOp::Shr) {
             let n = as_i64(b).unwrap_or(0);
+            // C# masks the count to the operand's width (31 or 63).
+            macro_rules! shift {
+                ($variant:ident, $x:expr, $mask:literal) => {{
+                    let x = $x;
+                    let s = (n & $mask) as u32;
+                    Value::$variant(if op == BinOp::Shl {
+                        x.wrapping_shl(s)
+                    } else {
+                        x >> s
+                    })
+                }};
+            }
             return Ok(match ka {
-                NumKind::I32 => {
-                    let x = as_i64(a).unwrap_or(0) as i32;
-                    let s = (n & 31) as u32;
-                    Value::I32(if op == BinOp::Shl {
-                        x.wrapping_shl(s)
-                    } else {
-                        x >> s
-                    })
-                }
-                NumKind::U32 => {
-                    let x = as_i64(a).unwrap_or(0) as u32;
-                    let s = (n & 31) as u32;
-                    Value::U32(if op == BinOp::Shl {
-                        x.wrapping_shl(s)
-                    } else {
-                        x >> s
-                    })
-                }
-                NumKind::I64 => {
-                    let x = as_i64(a).unwrap_or(0);
-                    let s = (n & 63) as u32;
-                    Value::I64(if op == BinOp::Shl {
-                        x.wrapping_shl(s)
-                    } else {
-                        x >> s
-                    })
-                }
+                NumKind::I32 => shift!(I32, as_i64(a).unwrap_or(0) as i32, 31),
+                NumKind::U32 => shift!(U32, as_i64(a).unwrap_or(0) as u32, 31),
+                NumKind::I64 => shift!(I64, as_i64(a).unwrap_or(0), 63),
                 _ => {
                     let x = match a {
                         Value::U64(x) => *x,
                         _ => 0,
                     };
-                    let s = (n & 63) as u32;
-                    Value::U64(if op == BinOp::Shl {
-                        x.wrapping_shl(s)
-                    } else {
-                        x >> s
-                    })
+                    shift!(U64, x, 63)
                 }
             });
         }
@@ -841,25 +824,11 @@ pub fn arith(op: BinOp, a: &Value, b: &Value, checked: bool) -> R<Value> {
                     as_f64(a).unwrap_or(0.0) as f32,
                     as_f64(b).unwrap_or(0.0) as f32,
                 );
-                Ok(Value::F32(match op {
-                    BinOp::Add => x + y,
-                    BinOp::Sub => x - y,
-                    BinOp::Mul => x * y,
-                    BinOp::Div => x / y,
-                    BinOp::Rem => x % y,
-                    _ => return Err(bad_op()),
-                }))
+                float_op(op, x, y).map(Value::F32)
             }
             NumKind::F64 => {
                 let (x, y) = (as_f64(a).unwrap_or(0.0), as_f64(b).unwrap_or(0.0));
-                Ok(Value::F64(match op {
-                    BinOp::Add => x + y,
-                    BinOp::Sub => x - y,
-                    BinOp::Mul => x * y,
-                    BinOp::Div => x / y,
-                    BinOp::Rem => x % y,
-                    _ => return Err(bad_op()),
-                }))
+                float_op(op, x, y).map(Value::F64)
             }
             NumKind::Dec => {
                 let (x, y) = (as_dec(a).unwrap_or_default(), as_dec(b).unwrap_or_default());
@@ -920,6 +889,26 @@ pub fn arith(op: BinOp, a: &Value, b: &Value, checked: bool) -> R<Value> {
         }
         _ => Err(bad_op()),
     }
+}
+
+/// float and double arithmetic: IEEE, never checked.
+#[inline]
+fn float_op<T>(op: BinOp, x: T, y: T) -> R<T>
+where
+    T: std::ops::Add<Output = T>
+        + std::ops::Sub<Output = T>
+        + std::ops::Mul<Output = T>
+        + std::ops::Div<Output = T>
+        + std::ops::Rem<Output = T>,
+{
+    Ok(match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div => x / y,
+        BinOp::Rem => x % y,
+        _ => return Err(bad_op()),
+    })
 }
 
 fn bad_op() -> Fault {

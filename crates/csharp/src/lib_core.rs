@@ -117,26 +117,17 @@ fn ok<T: Into<Value>>(v: T) -> R<Value> {
     Ok(v.into())
 }
 
-impl From<bool> for Value {
-    fn from(b: bool) -> Value {
-        Value::Bool(b)
-    }
+/// The primitive results natives return, each wrapped in its own variant.
+macro_rules! value_from {
+    ($($t:ty => $variant:ident),*) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::$variant(v)
+            }
+        })*
+    };
 }
-impl From<i32> for Value {
-    fn from(b: i32) -> Value {
-        Value::I32(b)
-    }
-}
-impl From<i64> for Value {
-    fn from(b: i64) -> Value {
-        Value::I64(b)
-    }
-}
-impl From<f64> for Value {
-    fn from(b: f64) -> Value {
-        Value::F64(b)
-    }
-}
+value_from!(bool => Bool, i32 => I32, i64 => I64, f64 => F64);
 impl From<String> for Value {
     fn from(s: String) -> Value {
         Value::string(s)
@@ -567,6 +558,8 @@ static OBJECT: &[Member] = &[
 ];
 
 // ------------------------------------------------------------------ string
+/// Declares a native member function `fn(machine, args) -> R<Value>` (the library modules
+/// share it under their own names).
 macro_rules! sfn {
     ($name:ident, |$m:ident, $a:ident| $body:expr) => {
         fn $name($m: &mut Machine<'_>, $a: &mut [Value]) -> R<Value> {
@@ -575,6 +568,7 @@ macro_rules! sfn {
         }
     };
 }
+pub(crate) use sfn;
 
 fn cmp_kind(v: &Value) -> i64 {
     match v {
@@ -726,21 +720,24 @@ sfn!(str_substring, |m, a| {
         &u[start as usize..(start + len) as usize],
     )))
 });
+/// The `char` items of a `char[]` (other items cannot occur in one).
+fn char_units(s: &Seq) -> Vec<u16> {
+    s.items
+        .read()
+        .iter()
+        .filter_map(|c| {
+            if let Value::Char(c) = c {
+                Some(*c)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
 fn trim_set(a: &[Value]) -> Option<Vec<u16>> {
     match a.get(1) {
         Some(Value::Array(s)) => {
-            let v: Vec<u16> = s
-                .items
-                .read()
-                .iter()
-                .filter_map(|c| {
-                    if let Value::Char(c) = c {
-                        Some(*c)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let v = char_units(s);
             if v.is_empty() { None } else { Some(v) }
         }
         Some(Value::Char(c)) => Some(vec![*c]),
@@ -993,18 +990,7 @@ sfn!(str_compare_to, |m, a| {
 });
 sfn!(str_new_chars, |m, a| {
     let units: Vec<u16> = match &a[1] {
-        Value::Array(s) => s
-            .items
-            .read()
-            .iter()
-            .filter_map(|c| {
-                if let Value::Char(c) = c {
-                    Some(*c)
-                } else {
-                    None
-                }
-            })
-            .collect(),
+        Value::Array(s) => char_units(s),
         _ => Vec::new(),
     };
     Ok(Value::string(from_utf16(&units)))
@@ -1026,7 +1012,8 @@ sfn!(str_index, |m, a| {
     }
     Ok(Value::Char(u[i as usize]))
 });
-sfn!(str_pad_left, |m, a| {
+/// PadLeft/PadRight: the same checks and fill, only the side the fill goes differs.
+fn pad(m: &mut Machine<'_>, a: &[Value], left: bool) -> R<Value> {
     let s = recv_str(&a[0])?;
     let w = i32_of(&a[1]);
     if w < 0 {
@@ -1042,35 +1029,19 @@ sfn!(str_pad_left, |m, a| {
         32
     };
     let len = utf16_len(s) as i32;
-    let mut out = String::new();
+    let mut fill = String::new();
     for _ in len..w {
-        out.push_str(&char_str(c));
+        fill.push_str(&char_str(c));
     }
-    out.push_str(s);
-    Ok(Value::string(out))
-});
-sfn!(str_pad_right, |m, a| {
-    let s = recv_str(&a[0])?;
-    let w = i32_of(&a[1]);
-    if w < 0 {
-        return Err(exc(
-            Exc::ArgumentOutOfRangeException,
-            "Non-negative number required.\r\nParameter name: totalWidth",
-        ));
-    }
-    m.charge_text(w as usize)?;
-    let c = if a.len() > 2 {
-        if let Value::Char(c) = a[2] { c } else { 32 }
+    let out = if left {
+        fill + s
     } else {
-        32
+        s.to_string() + &fill
     };
-    let len = utf16_len(s) as i32;
-    let mut out = s.to_string();
-    for _ in len..w {
-        out.push_str(&char_str(c));
-    }
     Ok(Value::string(out))
-});
+}
+sfn!(str_pad_left, |m, a| pad(m, a, true));
+sfn!(str_pad_right, |m, a| pad(m, a, false));
 sfn!(str_remove, |m, a| {
     let u = utf16(recv_str(&a[0])?);
     let start = i32_of(&a[1]);
@@ -1230,36 +1201,16 @@ static STRING: &[Member] = &[
     Member::method("Contains", &[P::Str], P::Bool, str_contains),
     Member::method("Contains", &[P::Char], P::Bool, str_contains_char),
     Member::method("StartsWith", &[P::Str], P::Bool, str_starts),
-    Member::method(
-        "StartsWith",
-        &[P::Str, P::C(Cls::StringComparison)],
-        P::Bool,
-        str_starts,
-    ),
+    Member::method("StartsWith", &[P::Str, P::CMP], P::Bool, str_starts),
     Member::method("EndsWith", &[P::Str], P::Bool, str_ends),
-    Member::method(
-        "EndsWith",
-        &[P::Str, P::C(Cls::StringComparison)],
-        P::Bool,
-        str_ends,
-    ),
+    Member::method("EndsWith", &[P::Str, P::CMP], P::Bool, str_ends),
     Member::method("Equals", &[P::Str], P::Bool, str_equals),
-    Member::method(
-        "Equals",
-        &[P::Str, P::C(Cls::StringComparison)],
-        P::Bool,
-        str_equals_cmp,
-    ),
+    Member::method("Equals", &[P::Str, P::CMP], P::Bool, str_equals_cmp),
     Member::method("IndexOf", &[P::Str], P::I32, str_index_of),
     Member::method("IndexOf", &[P::Char], P::I32, str_index_of),
     Member::method("IndexOf", &[P::Str, P::I32], P::I32, str_index_of),
     Member::method("IndexOf", &[P::Char, P::I32], P::I32, str_index_of),
-    Member::method(
-        "IndexOf",
-        &[P::Str, P::C(Cls::StringComparison)],
-        P::I32,
-        str_index_of,
-    ),
+    Member::method("IndexOf", &[P::Str, P::CMP], P::I32, str_index_of),
     Member::method("LastIndexOf", &[P::Str], P::I32, str_last_index_of),
     Member::method("LastIndexOf", &[P::Char], P::I32, str_last_index_of),
     Member::method("Substring", &[P::I32], P::Str, str_substring),
@@ -1277,7 +1228,7 @@ static STRING: &[Member] = &[
     Member::method("Split", &[P::Params(&P::Char)], P::Arr(&P::Str), str_split),
     Member::method(
         "Split",
-        &[P::Arr(&P::Char), P::C(Cls::StringSplitOptions)],
+        &[P::Arr(&P::Char), P::SPLIT],
         P::Arr(&P::Str),
         str_split,
     ),
@@ -1289,22 +1240,12 @@ static STRING: &[Member] = &[
     ),
     Member::method(
         "Split",
-        &[P::Arr(&P::Str), P::C(Cls::StringSplitOptions)],
+        &[P::Arr(&P::Str), P::SPLIT],
         P::Arr(&P::Str),
         str_split,
     ),
-    Member::method(
-        "Split",
-        &[P::Char, P::C(Cls::StringSplitOptions)],
-        P::Arr(&P::Str),
-        str_split,
-    ),
-    Member::method(
-        "Split",
-        &[P::Str, P::C(Cls::StringSplitOptions)],
-        P::Arr(&P::Str),
-        str_split,
-    ),
+    Member::method("Split", &[P::Char, P::SPLIT], P::Arr(&P::Str), str_split),
+    Member::method("Split", &[P::Str, P::SPLIT], P::Arr(&P::Str), str_split),
     Member::method("ToCharArray", &[], P::Arr(&P::Char), str_to_char_array),
     Member::method("PadLeft", &[P::I32], P::Str, str_pad_left),
     Member::method("PadLeft", &[P::I32, P::Char], P::Str, str_pad_left),
@@ -1344,20 +1285,10 @@ static STRING: &[Member] = &[
     Member::stat("Concat", &[P::IEnum(&P::Str)], P::Str, str_concat),
     Member::stat("Concat", &[P::IEnum(&P::M(0))], P::Str, str_concat).generic(1),
     Member::stat("Equals", &[P::Str, P::Str], P::Bool, str_s_equals),
-    Member::stat(
-        "Equals",
-        &[P::Str, P::Str, P::C(Cls::StringComparison)],
-        P::Bool,
-        str_s_equals,
-    ),
+    Member::stat("Equals", &[P::Str, P::Str, P::CMP], P::Bool, str_s_equals),
     Member::stat("Compare", &[P::Str, P::Str], P::I32, str_compare),
     Member::stat("Compare", &[P::Str, P::Str, P::Bool], P::I32, str_compare),
-    Member::stat(
-        "Compare",
-        &[P::Str, P::Str, P::C(Cls::StringComparison)],
-        P::I32,
-        str_compare,
-    ),
+    Member::stat("Compare", &[P::Str, P::Str, P::CMP], P::I32, str_compare),
 ];
 
 // ------------------------------------------------------------------ numbers
@@ -1582,12 +1513,7 @@ sfn!(f64_is_inf, |m, a| ok(f64_of(&a[0]).is_infinite()));
 static DECIMAL: &[Member] = &[
     Member::stat("Round", &[P::Dec], P::Dec, math_round),
     Member::stat("Round", &[P::Dec, P::I32], P::Dec, math_round),
-    Member::stat(
-        "Round",
-        &[P::Dec, P::I32, P::C(Cls::MidpointRounding)],
-        P::Dec,
-        math_round,
-    ),
+    Member::stat("Round", &[P::Dec, P::I32, P::ROUNDING], P::Dec, math_round),
     Member::stat("Floor", &[P::Dec], P::Dec, math_floor),
     Member::stat("Ceiling", &[P::Dec], P::Dec, math_ceiling),
     Member::stat("Truncate", &[P::Dec], P::Dec, math_truncate),
@@ -1769,32 +1695,12 @@ static MATH: &[Member] = &[
     Member::stat("Abs", &[P::Dec], P::Dec, math_abs),
     Member::stat("Round", &[P::F64], P::F64, math_round),
     Member::stat("Round", &[P::F64, P::I32], P::F64, math_round),
-    Member::stat(
-        "Round",
-        &[P::F64, P::C(Cls::MidpointRounding)],
-        P::F64,
-        math_round,
-    ),
-    Member::stat(
-        "Round",
-        &[P::F64, P::I32, P::C(Cls::MidpointRounding)],
-        P::F64,
-        math_round,
-    ),
+    Member::stat("Round", &[P::F64, P::ROUNDING], P::F64, math_round),
+    Member::stat("Round", &[P::F64, P::I32, P::ROUNDING], P::F64, math_round),
     Member::stat("Round", &[P::Dec], P::Dec, math_round),
     Member::stat("Round", &[P::Dec, P::I32], P::Dec, math_round),
-    Member::stat(
-        "Round",
-        &[P::Dec, P::C(Cls::MidpointRounding)],
-        P::Dec,
-        math_round,
-    ),
-    Member::stat(
-        "Round",
-        &[P::Dec, P::I32, P::C(Cls::MidpointRounding)],
-        P::Dec,
-        math_round,
-    ),
+    Member::stat("Round", &[P::Dec, P::ROUNDING], P::Dec, math_round),
+    Member::stat("Round", &[P::Dec, P::I32, P::ROUNDING], P::Dec, math_round),
     Member::stat("Floor", &[P::F64], P::F64, math_floor),
     Member::stat("Floor", &[P::Dec], P::Dec, math_floor),
     Member::stat("Ceiling", &[P::F64], P::F64, math_ceiling),
@@ -1858,7 +1764,7 @@ static CONVERT: &[Member] = &[
     Member::stat("ToDecimal", &[P::Obj], P::Dec, conv_to_dec),
     Member::stat("ToBoolean", &[P::Obj], P::Bool, conv_to_bool),
     Member::stat("ToString", &[P::Obj], P::Str, conv_to_string),
-    Member::stat("ToDateTime", &[P::Obj], P::C(Cls::DateTime), conv_to_dt),
+    Member::stat("ToDateTime", &[P::Obj], P::DT, conv_to_dt),
     Member::stat("ToBase64String", &[P::Arr(&P::U8)], P::Str, conv_to_b64),
     Member::stat("FromBase64String", &[P::Str], P::Arr(&P::U8), conv_from_b64),
 ];
@@ -1891,30 +1797,26 @@ sfn!(dt_now, |m, a| Ok(Value::DateTime(
 sfn!(dt_today, |m, a| Ok(Value::DateTime(
     m.env.utc_now().date().with_kind(DateTimeKind::Local)
 )));
+/// An Unspecified DateTime from year, month, day and the optional hour, minute, second and
+/// millisecond (0 when absent), as the DateTime and DateTimeOffset constructors take them.
+fn clock_parts(n: &[i32]) -> R<DateTime> {
+    let part = |i: usize| n.get(i).copied().unwrap_or(0);
+    let (h, mi, s, ms) = (part(3), part(4), part(5), part(6));
+    Ok(DateTime::new(
+        n[0],
+        n[1],
+        n[2],
+        h,
+        mi,
+        s,
+        ms,
+        DateTimeKind::Unspecified,
+    )?)
+}
 sfn!(dt_ctor, |m, a| {
     let n: Vec<i32> = a[1..].iter().map(i32_of).collect();
     let d = match n.len() {
-        3 => DateTime::new(n[0], n[1], n[2], 0, 0, 0, 0, DateTimeKind::Unspecified)?,
-        6 => DateTime::new(
-            n[0],
-            n[1],
-            n[2],
-            n[3],
-            n[4],
-            n[5],
-            0,
-            DateTimeKind::Unspecified,
-        )?,
-        7 => DateTime::new(
-            n[0],
-            n[1],
-            n[2],
-            n[3],
-            n[4],
-            n[5],
-            n[6],
-            DateTimeKind::Unspecified,
-        )?,
+        3 | 6 | 7 => clock_parts(&n)?,
         _ => DateTime::MIN_VALUE,
     };
     Ok(Value::DateTime(d))
@@ -2001,9 +1903,9 @@ sfn!(dt_is_dst, |m, a| ok(dt(&a[0]).is_daylight_saving_time()));
 sfn!(dt_compare_to, |m, a| ok(dt(&a[0]).compare(dt(&a[1]))));
 
 static DATETIME: &[Member] = &[
-    Member::sprop("UtcNow", P::C(Cls::DateTime), dt_utc_now),
-    Member::sprop("Now", P::C(Cls::DateTime), dt_now),
-    Member::sprop("Today", P::C(Cls::DateTime), dt_today),
+    Member::sprop("UtcNow", P::DT, dt_utc_now),
+    Member::sprop("Now", P::DT, dt_now),
+    Member::sprop("Today", P::DT, dt_today),
     Member::ctor(&[P::I32, P::I32, P::I32], dt_ctor),
     Member::ctor(&[P::I32, P::I32, P::I32, P::I32, P::I32, P::I32], dt_ctor),
     Member::ctor(
@@ -2023,33 +1925,23 @@ static DATETIME: &[Member] = &[
         dt_ctor_kind,
     ),
     Member::ctor(&[P::I64], dt_ctor_ticks),
-    Member::stat("Parse", &[P::Str], P::C(Cls::DateTime), dt_parse),
+    Member::stat("Parse", &[P::Str], P::DT, dt_parse),
     Member::stat("IsLeapYear", &[P::I32], P::Bool, dt_is_leap),
     Member::stat("DaysInMonth", &[P::I32, P::I32], P::I32, dt_days_in_month),
-    Member::method("AddDays", &[P::F64], P::C(Cls::DateTime), dt_add_days),
-    Member::method("AddHours", &[P::F64], P::C(Cls::DateTime), dt_add_hours),
-    Member::method("AddMinutes", &[P::F64], P::C(Cls::DateTime), dt_add_minutes),
-    Member::method("AddSeconds", &[P::F64], P::C(Cls::DateTime), dt_add_seconds),
-    Member::method("AddMilliseconds", &[P::F64], P::C(Cls::DateTime), dt_add_ms),
-    Member::method("AddMonths", &[P::I32], P::C(Cls::DateTime), dt_add_months),
-    Member::method("AddYears", &[P::I32], P::C(Cls::DateTime), dt_add_years),
-    Member::method("AddTicks", &[P::I64], P::C(Cls::DateTime), dt_add_ticks),
-    Member::method("Add", &[P::C(Cls::TimeSpan)], P::C(Cls::DateTime), dt_add),
-    Member::method(
-        "Subtract",
-        &[P::C(Cls::DateTime)],
-        P::C(Cls::TimeSpan),
-        dt_subtract_dt,
-    ),
-    Member::method(
-        "Subtract",
-        &[P::C(Cls::TimeSpan)],
-        P::C(Cls::DateTime),
-        dt_subtract_ts,
-    ),
+    Member::method("AddDays", &[P::F64], P::DT, dt_add_days),
+    Member::method("AddHours", &[P::F64], P::DT, dt_add_hours),
+    Member::method("AddMinutes", &[P::F64], P::DT, dt_add_minutes),
+    Member::method("AddSeconds", &[P::F64], P::DT, dt_add_seconds),
+    Member::method("AddMilliseconds", &[P::F64], P::DT, dt_add_ms),
+    Member::method("AddMonths", &[P::I32], P::DT, dt_add_months),
+    Member::method("AddYears", &[P::I32], P::DT, dt_add_years),
+    Member::method("AddTicks", &[P::I64], P::DT, dt_add_ticks),
+    Member::method("Add", &[P::TS], P::DT, dt_add),
+    Member::method("Subtract", &[P::DT], P::TS, dt_subtract_dt),
+    Member::method("Subtract", &[P::TS], P::DT, dt_subtract_ts),
     Member::method("ToString", &[P::Str], P::Str, dt_to_string_fmt),
     Member::method("IsDaylightSavingTime", &[], P::Bool, dt_is_dst),
-    Member::method("CompareTo", &[P::C(Cls::DateTime)], P::I32, dt_compare_to),
+    Member::method("CompareTo", &[P::DT], P::I32, dt_compare_to),
     Member::prop("Year", P::I32, dt_year),
     Member::prop("Month", P::I32, dt_month),
     Member::prop("Day", P::I32, dt_day),
@@ -2060,8 +1952,8 @@ static DATETIME: &[Member] = &[
     Member::prop("Ticks", P::I64, dt_ticks),
     Member::prop("DayOfYear", P::I32, dt_doy),
     Member::prop("DayOfWeek", P::C(Cls::DayOfWeek), dt_dow),
-    Member::prop("Date", P::C(Cls::DateTime), dt_date),
-    Member::prop("TimeOfDay", P::C(Cls::TimeSpan), dt_tod),
+    Member::prop("Date", P::DT, dt_date),
+    Member::prop("TimeOfDay", P::TS, dt_tod),
 ];
 
 sfn!(dto_utc_now, |m, a| Ok(Value::DateTimeOffset(
@@ -2120,16 +2012,7 @@ sfn!(dto_ctor_dt_off, |m, a| Ok(Value::DateTimeOffset(
 )));
 sfn!(dto_ctor_parts, |m, a| {
     let n: Vec<i32> = a[1..7].iter().map(i32_of).collect();
-    let clock = DateTime::new(
-        n[0],
-        n[1],
-        n[2],
-        n[3],
-        n[4],
-        n[5],
-        0,
-        DateTimeKind::Unspecified,
-    )?;
+    let clock = clock_parts(&n)?;
     Ok(Value::DateTimeOffset(DateTimeOffset::new(
         clock,
         ts(&a[7]),
@@ -2139,71 +2022,33 @@ sfn!(dto_ctor_dt, |m, a| Ok(Value::DateTimeOffset(
     DateTimeOffset::from_date_time(dt(&a[1]))
 )));
 static DATETIMEOFFSET: &[Member] = &[
-    Member::sprop("UtcNow", P::C(Cls::DateTimeOffset), dto_utc_now),
-    Member::sprop("Now", P::C(Cls::DateTimeOffset), dto_now),
-    Member::ctor(&[P::C(Cls::DateTime)], dto_ctor_dt),
-    Member::ctor(&[P::C(Cls::DateTime), P::C(Cls::TimeSpan)], dto_ctor_dt_off),
+    Member::sprop("UtcNow", P::DTO, dto_utc_now),
+    Member::sprop("Now", P::DTO, dto_now),
+    Member::ctor(&[P::DT], dto_ctor_dt),
+    Member::ctor(&[P::DT, P::TS], dto_ctor_dt_off),
     Member::ctor(
-        &[
-            P::I32,
-            P::I32,
-            P::I32,
-            P::I32,
-            P::I32,
-            P::I32,
-            P::C(Cls::TimeSpan),
-        ],
+        &[P::I32, P::I32, P::I32, P::I32, P::I32, P::I32, P::TS],
         dto_ctor_parts,
     ),
-    Member::stat(
-        "FromUnixTimeSeconds",
-        &[P::I64],
-        P::C(Cls::DateTimeOffset),
-        dto_from_unix_s,
-    ),
+    Member::stat("FromUnixTimeSeconds", &[P::I64], P::DTO, dto_from_unix_s),
     Member::stat(
         "FromUnixTimeMilliseconds",
         &[P::I64],
-        P::C(Cls::DateTimeOffset),
+        P::DTO,
         dto_from_unix_ms,
     ),
-    Member::stat("Parse", &[P::Str], P::C(Cls::DateTimeOffset), dto_parse),
+    Member::stat("Parse", &[P::Str], P::DTO, dto_parse),
     Member::method("ToUnixTimeSeconds", &[], P::I64, dto_unix_s),
     Member::method("ToUnixTimeMilliseconds", &[], P::I64, dto_unix_ms),
-    Member::method(
-        "AddSeconds",
-        &[P::F64],
-        P::C(Cls::DateTimeOffset),
-        dto_add_seconds,
-    ),
-    Member::method(
-        "AddMinutes",
-        &[P::F64],
-        P::C(Cls::DateTimeOffset),
-        dto_add_minutes,
-    ),
-    Member::method(
-        "AddHours",
-        &[P::F64],
-        P::C(Cls::DateTimeOffset),
-        dto_add_hours,
-    ),
-    Member::method(
-        "AddDays",
-        &[P::F64],
-        P::C(Cls::DateTimeOffset),
-        dto_add_days,
-    ),
-    Member::method(
-        "AddMilliseconds",
-        &[P::F64],
-        P::C(Cls::DateTimeOffset),
-        dto_add_ms,
-    ),
+    Member::method("AddSeconds", &[P::F64], P::DTO, dto_add_seconds),
+    Member::method("AddMinutes", &[P::F64], P::DTO, dto_add_minutes),
+    Member::method("AddHours", &[P::F64], P::DTO, dto_add_hours),
+    Member::method("AddDays", &[P::F64], P::DTO, dto_add_days),
+    Member::method("AddMilliseconds", &[P::F64], P::DTO, dto_add_ms),
     Member::method("ToString", &[P::Str], P::Str, dto_to_string_fmt),
-    Member::prop("UtcDateTime", P::C(Cls::DateTime), dto_utc_dt),
-    Member::prop("DateTime", P::C(Cls::DateTime), dto_dt),
-    Member::prop("Offset", P::C(Cls::TimeSpan), dto_offset),
+    Member::prop("UtcDateTime", P::DT, dto_utc_dt),
+    Member::prop("DateTime", P::DT, dto_dt),
+    Member::prop("Offset", P::TS, dto_offset),
     Member::prop("Year", P::I32, dto_year),
     Member::prop("Ticks", P::I64, dto_ticks),
 ];
@@ -2273,28 +2118,13 @@ sfn!(ts_to_string_fmt, |m, a| Ok(Value::string(format_with(
     s_of(&a[1], "format").unwrap_or("")
 )?)));
 static TIMESPAN: &[Member] = &[
-    Member::stat(
-        "FromSeconds",
-        &[P::F64],
-        P::C(Cls::TimeSpan),
-        ts_from_seconds,
-    ),
-    Member::stat(
-        "FromMinutes",
-        &[P::F64],
-        P::C(Cls::TimeSpan),
-        ts_from_minutes,
-    ),
-    Member::stat("FromHours", &[P::F64], P::C(Cls::TimeSpan), ts_from_hours),
-    Member::stat("FromDays", &[P::F64], P::C(Cls::TimeSpan), ts_from_days),
-    Member::stat(
-        "FromMilliseconds",
-        &[P::F64],
-        P::C(Cls::TimeSpan),
-        ts_from_ms,
-    ),
-    Member::stat("FromTicks", &[P::I64], P::C(Cls::TimeSpan), ts_from_ticks),
-    Member::stat("Parse", &[P::Str], P::C(Cls::TimeSpan), ts_parse),
+    Member::stat("FromSeconds", &[P::F64], P::TS, ts_from_seconds),
+    Member::stat("FromMinutes", &[P::F64], P::TS, ts_from_minutes),
+    Member::stat("FromHours", &[P::F64], P::TS, ts_from_hours),
+    Member::stat("FromDays", &[P::F64], P::TS, ts_from_days),
+    Member::stat("FromMilliseconds", &[P::F64], P::TS, ts_from_ms),
+    Member::stat("FromTicks", &[P::I64], P::TS, ts_from_ticks),
+    Member::stat("Parse", &[P::Str], P::TS, ts_parse),
     Member::ctor(&[P::I32, P::I32, P::I32], ts_ctor3),
     Member::ctor(&[P::I32, P::I32, P::I32, P::I32], ts_ctor_parts),
     Member::ctor(&[P::I32, P::I32, P::I32, P::I32, P::I32], ts_ctor_parts),
@@ -2310,15 +2140,10 @@ static TIMESPAN: &[Member] = &[
     Member::prop("Seconds", P::I32, ts_seconds),
     Member::prop("Milliseconds", P::I32, ts_ms),
     Member::prop("Ticks", P::I64, ts_ticks),
-    Member::method("Add", &[P::C(Cls::TimeSpan)], P::C(Cls::TimeSpan), ts_add),
-    Member::method(
-        "Subtract",
-        &[P::C(Cls::TimeSpan)],
-        P::C(Cls::TimeSpan),
-        ts_sub,
-    ),
-    Member::method("Negate", &[], P::C(Cls::TimeSpan), ts_neg),
-    Member::method("Duration", &[], P::C(Cls::TimeSpan), ts_duration),
+    Member::method("Add", &[P::TS], P::TS, ts_add),
+    Member::method("Subtract", &[P::TS], P::TS, ts_sub),
+    Member::method("Negate", &[], P::TS, ts_neg),
+    Member::method("Duration", &[], P::TS, ts_duration),
     Member::method("ToString", &[P::Str], P::Str, ts_to_string_fmt),
 ];
 
@@ -2516,11 +2341,9 @@ sfn!(seq_len, |m, a| Ok(Value::I32(
 sfn!(seq_len_long, |m, a| Ok(Value::I64(
     seq(&a[0])?.items.read().len() as i64
 )));
-sfn!(arr_get, |m, a| {
-    let s = seq(&a[0])?;
-    let i = i32_of(&a[1]);
-    let items = s.items.read();
-    if i < 0 || i as usize >= items.len() {
+/// An in-range index of an array (IndexOutOfRange) or list (ArgumentOutOfRange).
+fn element_index(s: &Seq, i: i32, len: usize) -> R<usize> {
+    if i < 0 || i as usize >= len {
         return Err(if s.kind == SeqKind::Array {
             Exception::index_range()
         } else {
@@ -2528,21 +2351,21 @@ sfn!(arr_get, |m, a| {
         }
         .into());
     }
-    Ok(items[i as usize].clone())
+    Ok(i as usize)
+}
+sfn!(arr_get, |m, a| {
+    let s = seq(&a[0])?;
+    let i = i32_of(&a[1]);
+    let items = s.items.read();
+    let i = element_index(s, i, items.len())?;
+    Ok(items[i].clone())
 });
 sfn!(arr_set, |m, a| {
     let s = seq(&a[0])?.clone();
     let i = i32_of(&a[1]);
     let mut items = s.items.write();
-    if i < 0 || i as usize >= items.len() {
-        return Err(if s.kind == SeqKind::Array {
-            Exception::index_range()
-        } else {
-            Exception::arg_range("index")
-        }
-        .into());
-    }
-    items[i as usize] = a[2].clone();
+    let i = element_index(&s, i, items.len())?;
+    items[i] = a[2].clone();
     Ok(Value::Null)
 });
 sfn!(sysarray_copy, |m, a| {
@@ -2892,11 +2715,11 @@ sfn!(kvp_new, |m, a| {
 });
 
 static LIST: &[Member] = &[
-    Member::method("Find", &[F_ELEM_BOOL], P::Recv(0), list_find),
-    Member::method("FindIndex", &[F_ELEM_BOOL], P::I32, list_find_index),
-    Member::method("Exists", &[F_ELEM_BOOL], P::Bool, list_exists),
-    Member::method("TrueForAll", &[F_ELEM_BOOL], P::Bool, list_true_for_all),
-    Member::method("RemoveAll", &[F_ELEM_BOOL], P::I32, list_remove_all),
+    Member::method("Find", PRED, P::Recv(0), list_find),
+    Member::method("FindIndex", PRED, P::I32, list_find_index),
+    Member::method("Exists", PRED, P::Bool, list_exists),
+    Member::method("TrueForAll", PRED, P::Bool, list_true_for_all),
+    Member::method("RemoveAll", PRED, P::I32, list_remove_all),
     Member::method(
         "ConvertAll",
         &[F_ELEM_M0],
@@ -3072,20 +2895,6 @@ fn dict_key_ty(v: &Value) -> (Ty, Ty) {
         _ => (Ty::String, Ty::Object),
     }
 }
-sfn!(dict_keys, |m, a| {
-    let (k, _) = dict_key_ty(&a[0]);
-    let items: Vec<Value> = enumerate(m, &a[0])?
-        .into_iter()
-        .filter_map(|p| {
-            if let Value::Pair(p) = p {
-                Some(p.key.clone())
-            } else {
-                None
-            }
-        })
-        .collect();
-    Ok(Value::List(dict_view(&a[0], k, items, true)))
-});
 /// `Keys` / `Values`: a `Dictionary`'s own collection types, a plain sequence for other
 /// dictionaries (context headers, variables).
 fn dict_view(d: &Value, elem: Ty, items: Vec<Value>, keys: bool) -> Arc<Seq> {
@@ -3100,20 +2909,22 @@ fn dict_view(d: &Value, elem: Ty, items: Vec<Value>, keys: bool) -> Arc<Seq> {
         _ => Seq::new(SeqKind::Enumerable, elem, items),
     }
 }
-sfn!(dict_values, |m, a| {
-    let (_, v) = dict_key_ty(&a[0]);
-    let items: Vec<Value> = enumerate(m, &a[0])?
+/// `Keys` (`keys`) or `Values`: one half of each entry, in entry order.
+fn dict_half(m: &mut Machine<'_>, d: &Value, keys: bool) -> R<Value> {
+    let (k, v) = dict_key_ty(d);
+    let items: Vec<Value> = enumerate(m, d)?
         .into_iter()
-        .filter_map(|p| {
-            if let Value::Pair(p) = p {
-                Some(p.value.clone())
-            } else {
-                None
-            }
+        .filter_map(|p| match p {
+            Value::Pair(p) if keys => Some(p.key.clone()),
+            Value::Pair(p) => Some(p.value.clone()),
+            _ => None,
         })
         .collect();
-    Ok(Value::List(dict_view(&a[0], v, items, false)))
-});
+    let elem = if keys { k } else { v };
+    Ok(Value::List(dict_view(d, elem, items, keys)))
+}
+sfn!(dict_keys, |m, a| dict_half(m, &a[0], true));
+sfn!(dict_values, |m, a| dict_half(m, &a[0], false));
 // APIM's `GetValueOrDefault(name[, default])` on header/query dictionaries (values joined by ',').
 sfn!(dict_gvod_joined, |m, a| {
     let v = dict_lookup(&a[0], &a[1])?;
@@ -3177,7 +2988,7 @@ sfn!(dict_gvod_t, |m, a| {
 
 static DICT: &[Member] = &[
     Member::ctor(&[], dict_new),
-    Member::ctor(&[P::C(Cls::StringComparer)], dict_new),
+    Member::ctor(&[P::COMPARER], dict_new),
     Member::indexer(&[P::Recv(0)], P::Recv(1), dict_get, Some(dict_set)),
     Member::method("Add", &[P::Recv(0), P::Recv(1)], P::Void, dict_add),
     Member::method("Remove", &[P::Recv(0)], P::Bool, dict_remove),
@@ -3395,61 +3206,43 @@ fn no_match() -> Fault {
         "Sequence contains no matching element",
     )
 }
-sfn!(linq_first, |m, a| {
+/// First/Last and their OrDefault forms: one filter and one fault, only the end taken differs.
+fn first_or_last(m: &mut Machine<'_>, a: &[Value], last: bool, or_default: bool) -> R<Value> {
     let pred = a.len() > 1 && matches!(a[1], Value::Lambda(_));
     let items = filtered(m, a)?;
-    items
-        .into_iter()
-        .next()
-        .ok_or_else(|| if pred { no_match() } else { no_elements() })
-});
-sfn!(linq_first_or_default, |m, a| {
-    let et = elem_ty_of(&a[0]);
-    let items = filtered(m, a)?;
-    Ok(items
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| crate::interp::default_value(&et)))
-});
-sfn!(linq_last, |m, a| {
-    let pred = a.len() > 1 && matches!(a[1], Value::Lambda(_));
-    let items = filtered(m, a)?;
-    items
-        .into_iter()
-        .last()
-        .ok_or_else(|| if pred { no_match() } else { no_elements() })
-});
-sfn!(linq_last_or_default, |m, a| {
-    let et = elem_ty_of(&a[0]);
-    let items = filtered(m, a)?;
-    Ok(items
-        .into_iter()
-        .last()
-        .unwrap_or_else(|| crate::interp::default_value(&et)))
-});
-sfn!(linq_single, |m, a| {
+    let found = if last {
+        items.into_iter().last()
+    } else {
+        items.into_iter().next()
+    };
+    match found {
+        Some(v) => Ok(v),
+        None if or_default => Ok(crate::interp::default_value(&elem_ty_of(&a[0]))),
+        None if pred => Err(no_match()),
+        None => Err(no_elements()),
+    }
+}
+sfn!(linq_first, |m, a| first_or_last(m, a, false, false));
+sfn!(linq_first_or_default, |m, a| first_or_last(
+    m, a, false, true
+));
+sfn!(linq_last, |m, a| first_or_last(m, a, true, false));
+sfn!(linq_last_or_default, |m, a| first_or_last(m, a, true, true));
+/// Single and SingleOrDefault: only the empty case differs.
+fn single(m: &mut Machine<'_>, a: &[Value], or_default: bool) -> R<Value> {
     let items = filtered(m, a)?;
     match items.len() {
         1 => Ok(items[0].clone()),
+        0 if or_default => Ok(crate::interp::default_value(&elem_ty_of(&a[0]))),
         0 => Err(no_elements()),
         _ => Err(exc(
             Exc::InvalidOperationException,
             "Sequence contains more than one element",
         )),
     }
-});
-sfn!(linq_single_or_default, |m, a| {
-    let et = elem_ty_of(&a[0]);
-    let items = filtered(m, a)?;
-    match items.len() {
-        1 => Ok(items[0].clone()),
-        0 => Ok(crate::interp::default_value(&et)),
-        _ => Err(exc(
-            Exc::InvalidOperationException,
-            "Sequence contains more than one element",
-        )),
-    }
-});
+}
+sfn!(linq_single, |m, a| single(m, a, false));
+sfn!(linq_single_or_default, |m, a| single(m, a, true));
 sfn!(linq_element_at, |m, a| {
     let items = elems(m, &a[0])?;
     let i = i32_of(&a[1]);
@@ -3843,6 +3636,9 @@ impl Value {
 }
 
 const F_ELEM_BOOL: P = P::Func(&[P::Elem], &P::Bool);
+/// The one-predicate parameter list and the element sequence, named once for the tables below.
+const PRED: &[P] = &[F_ELEM_BOOL];
+const SEQ: P = P::IEnum(&P::Elem);
 const F_ELEM_I_BOOL: P = P::Func(&[P::Elem, P::I32], &P::Bool);
 sfn!(linq_zip, |m, a| {
     let first = elems(m, &a[0])?;
@@ -3956,8 +3752,8 @@ static TUPLE: &[Member] = &[
 const F_ELEM_M0: P = P::Func(&[P::Elem], &P::M(0));
 const F_ELEM_I_M0: P = P::Func(&[P::Elem, P::I32], &P::M(0));
 static LINQ: &[Member] = &[
-    Member::method("Where", &[F_ELEM_BOOL], P::IEnum(&P::Elem), linq_where),
-    Member::method("Where", &[F_ELEM_I_BOOL], P::IEnum(&P::Elem), linq_where),
+    Member::method("Where", PRED, SEQ, linq_where),
+    Member::method("Where", &[F_ELEM_I_BOOL], SEQ, linq_where),
     Member::method("Select", &[F_ELEM_M0], P::IEnum(&P::M(0)), linq_select).generic(1),
     Member::method("GroupBy", &[F_ELEM_M0], P::Dyn(group_by_ret), linq_group_by).generic(1),
     Member::method(
@@ -3976,37 +3772,22 @@ static LINQ: &[Member] = &[
     )
     .generic(1),
     Member::method("Any", &[], P::Bool, linq_any),
-    Member::method("Any", &[F_ELEM_BOOL], P::Bool, linq_any),
-    Member::method("All", &[F_ELEM_BOOL], P::Bool, linq_all),
+    Member::method("Any", PRED, P::Bool, linq_any),
+    Member::method("All", PRED, P::Bool, linq_all),
     Member::method("Count", &[], P::I32, linq_count),
-    Member::method("Count", &[F_ELEM_BOOL], P::I32, linq_count),
+    Member::method("Count", PRED, P::I32, linq_count),
     Member::method("First", &[], P::Elem, linq_first),
-    Member::method("First", &[F_ELEM_BOOL], P::Elem, linq_first),
+    Member::method("First", PRED, P::Elem, linq_first),
     Member::method("FirstOrDefault", &[], P::Elem, linq_first_or_default),
-    Member::method(
-        "FirstOrDefault",
-        &[F_ELEM_BOOL],
-        P::Elem,
-        linq_first_or_default,
-    ),
+    Member::method("FirstOrDefault", PRED, P::Elem, linq_first_or_default),
     Member::method("Last", &[], P::Elem, linq_last),
-    Member::method("Last", &[F_ELEM_BOOL], P::Elem, linq_last),
+    Member::method("Last", PRED, P::Elem, linq_last),
     Member::method("LastOrDefault", &[], P::Elem, linq_last_or_default),
-    Member::method(
-        "LastOrDefault",
-        &[F_ELEM_BOOL],
-        P::Elem,
-        linq_last_or_default,
-    ),
+    Member::method("LastOrDefault", PRED, P::Elem, linq_last_or_default),
     Member::method("Single", &[], P::Elem, linq_single),
-    Member::method("Single", &[F_ELEM_BOOL], P::Elem, linq_single),
+    Member::method("Single", PRED, P::Elem, linq_single),
     Member::method("SingleOrDefault", &[], P::Elem, linq_single_or_default),
-    Member::method(
-        "SingleOrDefault",
-        &[F_ELEM_BOOL],
-        P::Elem,
-        linq_single_or_default,
-    ),
+    Member::method("SingleOrDefault", PRED, P::Elem, linq_single_or_default),
     Member::method("ElementAt", &[P::I32], P::Elem, linq_element_at),
     Member::method(
         "ElementAtOrDefault",
@@ -4030,104 +3811,41 @@ static LINQ: &[Member] = &[
     Member::method("Max", &[F_ELEM_M0], P::M(0), linq_max).generic(1),
     Member::method("Min", &[], P::Elem, linq_min),
     Member::method("Min", &[F_ELEM_M0], P::M(0), linq_min).generic(1),
-    Member::method("OrderBy", &[F_ELEM_M0], P::IEnum(&P::Elem), linq_order_by).generic(1),
-    Member::method(
-        "OrderBy",
-        &[F_ELEM_M0, P::C(Cls::StringComparer)],
-        P::IEnum(&P::Elem),
-        linq_order_by,
-    )
-    .generic(1),
+    Member::method("OrderBy", &[F_ELEM_M0], SEQ, linq_order_by).generic(1),
+    Member::method("OrderBy", &[F_ELEM_M0, P::COMPARER], SEQ, linq_order_by).generic(1),
     Member::method(
         "OrderByDescending",
-        &[F_ELEM_M0, P::C(Cls::StringComparer)],
-        P::IEnum(&P::Elem),
+        &[F_ELEM_M0, P::COMPARER],
+        SEQ,
         linq_order_by_desc,
     )
     .generic(1),
-    Member::method(
-        "OrderByDescending",
-        &[F_ELEM_M0],
-        P::IEnum(&P::Elem),
-        linq_order_by_desc,
-    )
-    .generic(1),
-    Member::method("ThenBy", &[F_ELEM_M0], P::IEnum(&P::Elem), linq_then_by).generic(1),
-    Member::method(
-        "ThenByDescending",
-        &[F_ELEM_M0],
-        P::IEnum(&P::Elem),
-        linq_then_by_desc,
-    )
-    .generic(1),
-    Member::method(
-        "SkipWhile",
-        &[F_ELEM_BOOL],
-        P::IEnum(&P::Elem),
-        linq_skip_while,
-    ),
-    Member::method(
-        "TakeWhile",
-        &[F_ELEM_BOOL],
-        P::IEnum(&P::Elem),
-        linq_take_while,
-    ),
-    Member::method(
-        "SequenceEqual",
-        &[P::IEnum(&P::Elem)],
-        P::Bool,
-        linq_sequence_equal,
-    ),
-    Member::method(
-        "Except",
-        &[P::IEnum(&P::Elem)],
-        P::IEnum(&P::Elem),
-        linq_except,
-    ),
-    Member::method(
-        "Intersect",
-        &[P::IEnum(&P::Elem)],
-        P::IEnum(&P::Elem),
-        linq_intersect,
-    ),
-    Member::method(
-        "Union",
-        &[P::IEnum(&P::Elem)],
-        P::IEnum(&P::Elem),
-        linq_union,
-    ),
+    Member::method("OrderByDescending", &[F_ELEM_M0], SEQ, linq_order_by_desc).generic(1),
+    Member::method("ThenBy", &[F_ELEM_M0], SEQ, linq_then_by).generic(1),
+    Member::method("ThenByDescending", &[F_ELEM_M0], SEQ, linq_then_by_desc).generic(1),
+    Member::method("SkipWhile", PRED, SEQ, linq_skip_while),
+    Member::method("TakeWhile", PRED, SEQ, linq_take_while),
+    Member::method("SequenceEqual", &[SEQ], P::Bool, linq_sequence_equal),
+    Member::method("Except", &[SEQ], SEQ, linq_except),
+    Member::method("Intersect", &[SEQ], SEQ, linq_intersect),
+    Member::method("Union", &[SEQ], SEQ, linq_union),
     Member::method("LongCount", &[], P::I64, linq_long_count),
     Member::method(
         "DefaultIfEmpty",
         &[P::Elem],
-        P::IEnum(&P::Elem),
+        SEQ,
         linq_default_if_empty_value,
     ),
-    Member::method(
-        "Concat",
-        &[P::IEnum(&P::Elem)],
-        P::IEnum(&P::Elem),
-        linq_concat,
-    ),
-    Member::method("Skip", &[P::I32], P::IEnum(&P::Elem), linq_skip),
-    Member::method("Take", &[P::I32], P::IEnum(&P::Elem), linq_take),
-    Member::method("Reverse", &[], P::IEnum(&P::Elem), linq_reverse),
-    Member::method("Distinct", &[], P::IEnum(&P::Elem), linq_distinct),
-    Member::method(
-        "Distinct",
-        &[P::C(Cls::StringComparer)],
-        P::IEnum(&P::Elem),
-        linq_distinct,
-    ),
+    Member::method("Concat", &[SEQ], SEQ, linq_concat),
+    Member::method("Skip", &[P::I32], SEQ, linq_skip),
+    Member::method("Take", &[P::I32], SEQ, linq_take),
+    Member::method("Reverse", &[], SEQ, linq_reverse),
+    Member::method("Distinct", &[], SEQ, linq_distinct),
+    Member::method("Distinct", &[P::COMPARER], SEQ, linq_distinct),
     Member::method("ToArray", &[], P::Arr(&P::Elem), linq_to_array),
     Member::method("ToList", &[], P::ListOf(&P::Elem), linq_to_list),
     Member::method("Contains", &[P::Elem], P::Bool, linq_contains),
-    Member::method(
-        "Contains",
-        &[P::Elem, P::C(Cls::StringComparer)],
-        P::Bool,
-        linq_contains,
-    ),
+    Member::method("Contains", &[P::Elem, P::COMPARER], P::Bool, linq_contains),
     Member::method(
         "Aggregate",
         &[P::Func(&[P::Elem, P::Elem], &P::Elem)],
@@ -4155,12 +3873,7 @@ static LINQ: &[Member] = &[
         linq_to_dictionary,
     )
     .generic(2),
-    Member::method(
-        "DefaultIfEmpty",
-        &[],
-        P::IEnum(&P::Elem),
-        linq_default_if_empty,
-    ),
+    Member::method("DefaultIfEmpty", &[], SEQ, linq_default_if_empty),
     Member::method("Cast", &[], P::IEnum(&P::M(0)), linq_cast).generic(1),
     Member::method("OfType", &[], P::IEnum(&P::M(0)), linq_of_type).generic(1),
 ];

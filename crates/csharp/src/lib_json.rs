@@ -6,6 +6,7 @@ use apim_dotnet::{ClrType, ClrValue, JKey, JToken};
 
 use crate::code::{Fault, NativeFn};
 use crate::interp::Machine;
+use crate::lib_core::sfn as jfn;
 use crate::lib_core::{R, exc, i32_of, recv_str, s_of, ty_of};
 use crate::members::{Member, P};
 use crate::types::{Cls, Exc, Gen, Ty};
@@ -280,15 +281,6 @@ fn add_content(m: &mut Machine<'_>, container: &JToken, content: &Value) -> R<()
     }
 }
 
-macro_rules! jfn {
-    ($name:ident, |$m:ident, $a:ident| $body:expr) => {
-        fn $name($m: &mut Machine<'_>, $a: &mut [Value]) -> R<Value> {
-            let _ = (&$m, &$a);
-            $body
-        }
-    };
-}
-
 // ------------------------------------------------------------------ JToken
 jfn!(jt_get, |m, a| {
     let t = tok(&a[0])?;
@@ -487,16 +479,16 @@ jfn!(jt_deep_equals, |m, a| Ok(Value::Bool(
 
 pub static JTOKEN: &[Member] = &[
     Member::method("Equals", &[P::Obj], P::Bool, jv_equals),
-    Member::indexer(&[P::Obj], P::C(Cls::JToken), jt_get, Some(jt_set)),
+    Member::indexer(&[P::Obj], P::JTOKEN, jt_get, Some(jt_set)),
     Member::prop("Type", P::C(Cls::JTokenType), jt_type),
     Member::prop("Parent", P::C(Cls::JContainer), jt_parent),
-    Member::prop("Root", P::C(Cls::JToken), jt_root),
+    Member::prop("Root", P::JTOKEN, jt_root),
     Member::prop("Path", P::Str, jt_path),
     Member::prop("HasValues", P::Bool, jt_has_values),
-    Member::prop("First", P::C(Cls::JToken), jt_first),
-    Member::prop("Last", P::C(Cls::JToken), jt_last),
-    Member::prop("Next", P::C(Cls::JToken), jt_next),
-    Member::prop("Previous", P::C(Cls::JToken), jt_previous),
+    Member::prop("First", P::JTOKEN, jt_first),
+    Member::prop("Last", P::JTOKEN, jt_last),
+    Member::prop("Next", P::JTOKEN, jt_next),
+    Member::prop("Previous", P::JTOKEN, jt_previous),
     Member::method("ToString", &[], P::Str, jt_to_string),
     Member::method(
         "ToString",
@@ -508,23 +500,23 @@ pub static JTOKEN: &[Member] = &[
     Member::method("Value", &[P::Obj], P::M(0), jt_value_t).generic(1),
     Member::method("Values", &[], P::IEnum(&P::M(0)), jt_values_t).generic(1),
     Member::method("ToObject", &[], P::M(0), jt_to_object).generic(1),
-    Member::method("SelectToken", &[P::Str], P::C(Cls::JToken), jt_select_token),
+    Member::method("SelectToken", &[P::Str], P::JTOKEN, jt_select_token),
     Member::method(
         "SelectTokens",
         &[P::Str],
-        P::IEnum(&P::C(Cls::JToken)),
+        P::IEnum(&P::JTOKEN),
         jt_select_tokens,
     ),
-    Member::method("Children", &[], P::IEnum(&P::C(Cls::JToken)), jt_children),
+    Member::method("Children", &[], P::IEnum(&P::JTOKEN), jt_children),
     Member::method("Children", &[], P::IEnum(&P::M(0)), jt_children_t).generic(1),
-    Member::method("DeepClone", &[], P::C(Cls::JToken), jt_deep_clone),
+    Member::method("DeepClone", &[], P::JTOKEN, jt_deep_clone),
     Member::method("Remove", &[], P::Void, jt_remove),
-    Member::method("Replace", &[P::C(Cls::JToken)], P::Void, jt_replace),
-    Member::stat("Parse", &[P::Str], P::C(Cls::JToken), jt_parse),
-    Member::stat("FromObject", &[P::Obj], P::C(Cls::JToken), jt_from_object),
+    Member::method("Replace", &[P::JTOKEN], P::Void, jt_replace),
+    Member::stat("Parse", &[P::Str], P::JTOKEN, jt_parse),
+    Member::stat("FromObject", &[P::Obj], P::JTOKEN, jt_from_object),
     Member::stat(
         "DeepEquals",
-        &[P::C(Cls::JToken), P::C(Cls::JToken)],
+        &[P::JTOKEN, P::JTOKEN],
         P::Bool,
         jt_deep_equals,
     ),
@@ -543,12 +535,7 @@ jfn!(jc_remove_all, |m, a| {
 pub static JCONTAINER: &[Member] = &[
     Member::prop("Count", P::I32, jc_count),
     Member::method("Merge", &[P::Obj], P::Void, jc_merge),
-    Member::method(
-        "Descendants",
-        &[],
-        P::IEnum(&P::C(Cls::JToken)),
-        jc_descendants,
-    ),
+    Member::method("Descendants", &[], P::IEnum(&P::JTOKEN), jc_descendants),
     Member::method("RemoveAll", &[], P::Void, jc_remove_all),
 ];
 
@@ -642,42 +629,34 @@ jfn!(jo_properties, |m, a| Ok(tokens_of(
 jfn!(jo_parse, |m, a| Ok(Value::Json(JToken::parse_object(
     s_of(&a[0], "json")?
 )?)));
-jfn!(jo_from_object, |m, a| {
-    let t = JToken::from_object(&to_clr_value(&a[0])?)?;
-    if !t.is_object() {
+/// `JObject.FromObject` / `JArray.FromObject`: the serialized token must be of that kind.
+fn from_object_as(v: &Value, array: bool) -> R<Value> {
+    let t = JToken::from_object(&to_clr_value(v)?)?;
+    if (array && !t.is_array()) || (!array && !t.is_object()) {
+        let expected = if array { "JArray" } else { "JObject" };
         return Err(exc(
             Exc::ArgumentException,
             format!(
-                "Object serialized to {}. JObject instance expected.",
+                "Object serialized to {}. {expected} instance expected.",
                 t.token_type().name()
             ),
         ));
     }
     Ok(Value::Json(t))
-});
+}
+jfn!(jo_from_object, |m, a| from_object_as(&a[0], false));
 pub static JOBJECT: &[Member] = &[
     Member::ctor(&[], jo_new),
     Member::ctor(&[P::Params(&P::Obj)], jo_new),
-    Member::indexer(&[P::Str], P::C(Cls::JToken), jo_get, Some(jo_set)),
-    Member::method("Add", &[P::Str, P::C(Cls::JToken)], P::Void, jo_add),
+    Member::indexer(&[P::Str], P::JTOKEN, jo_get, Some(jo_set)),
+    Member::method("Add", &[P::Str, P::JTOKEN], P::Void, jo_add),
     Member::method("Add", &[P::Obj], P::Void, jo_add_prop),
     Member::method("Property", &[P::Str], P::C(Cls::JProperty), jo_property),
-    Member::method("GetValue", &[P::Str], P::C(Cls::JToken), jo_get_value),
-    Member::method(
-        "GetValue",
-        &[P::Str, P::C(Cls::StringComparison)],
-        P::C(Cls::JToken),
-        jo_get_value_cmp,
-    ),
+    Member::method("GetValue", &[P::Str], P::JTOKEN, jo_get_value),
+    Member::method("GetValue", &[P::Str, P::CMP], P::JTOKEN, jo_get_value_cmp),
     Member::method("ContainsKey", &[P::Str], P::Bool, jo_contains_key),
     Member::method("Remove", &[P::Str], P::Bool, jo_remove),
-    Member::method(
-        "TryGetValue",
-        &[P::Str, P::C(Cls::JToken)],
-        P::Bool,
-        jo_try_get,
-    )
-    .out(1),
+    Member::method("TryGetValue", &[P::Str, P::JTOKEN], P::Bool, jo_try_get).out(1),
     Member::method(
         "Properties",
         &[],
@@ -741,30 +720,18 @@ jfn!(ja_contains, |m, a| match &a[1] {
 jfn!(ja_parse, |m, a| Ok(Value::Json(JToken::parse_array(
     s_of(&a[0], "json")?
 )?)));
-jfn!(ja_from_object, |m, a| {
-    let t = JToken::from_object(&to_clr_value(&a[0])?)?;
-    if !t.is_array() {
-        return Err(exc(
-            Exc::ArgumentException,
-            format!(
-                "Object serialized to {}. JArray instance expected.",
-                t.token_type().name()
-            ),
-        ));
-    }
-    Ok(Value::Json(t))
-});
+jfn!(ja_from_object, |m, a| from_object_as(&a[0], true));
 pub static JARRAY: &[Member] = &[
     Member::ctor(&[], ja_new),
     Member::ctor(&[P::Params(&P::Obj)], ja_new),
-    Member::indexer(&[P::I32], P::C(Cls::JToken), ja_get, Some(ja_set)),
-    Member::method("Add", &[P::C(Cls::JToken)], P::Void, ja_add),
-    Member::method("Insert", &[P::I32, P::C(Cls::JToken)], P::Void, ja_insert),
+    Member::indexer(&[P::I32], P::JTOKEN, ja_get, Some(ja_set)),
+    Member::method("Add", &[P::JTOKEN], P::Void, ja_add),
+    Member::method("Insert", &[P::I32, P::JTOKEN], P::Void, ja_insert),
     Member::method("RemoveAt", &[P::I32], P::Void, ja_remove_at),
-    Member::method("Remove", &[P::C(Cls::JToken)], P::Bool, ja_remove),
+    Member::method("Remove", &[P::JTOKEN], P::Bool, ja_remove),
     Member::method("Clear", &[], P::Void, ja_clear),
-    Member::method("IndexOf", &[P::C(Cls::JToken)], P::I32, ja_index_of),
-    Member::method("Contains", &[P::C(Cls::JToken)], P::Bool, ja_contains),
+    Member::method("IndexOf", &[P::JTOKEN], P::I32, ja_index_of),
+    Member::method("Contains", &[P::JTOKEN], P::Bool, ja_contains),
     Member::stat("Parse", &[P::Str], P::C(Cls::JArray), ja_parse),
     Member::stat("FromObject", &[P::Obj], P::C(Cls::JArray), ja_from_object),
 ];
@@ -803,7 +770,7 @@ pub static JPROPERTY: &[Member] = &[
     Member::ctor(&[P::Str, P::Obj], jp_new),
     Member::ctor(&[P::Str, P::Params(&P::Obj)], jp_new),
     Member::prop("Name", P::Str, jp_name),
-    Member::prop("Value", P::C(Cls::JToken), jp_value),
+    Member::prop("Value", P::JTOKEN, jp_value),
 ];
 
 jfn!(jv_new, |m, a| Ok(Value::Json(content_token(&a[1])?)));

@@ -6,6 +6,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::code::{Fault, NativeFn};
 use crate::interp::Machine;
+use crate::lib_core::sfn as mfn;
 use crate::lib_core::{R, bytes_of, exc, i32_of, recv_str, s_of, str_array, utf16_len};
 use crate::members::{Member, P};
 use crate::types::{Cls, Exc, Hash, Ty};
@@ -52,15 +53,6 @@ fn obj(v: &Value) -> R<&Obj> {
         Value::Null => Err(Exception::null_ref().into()),
         _ => Err(exc(Exc::InvalidCastException, "unexpected value")),
     }
-}
-
-macro_rules! mfn {
-    ($name:ident, |$m:ident, $a:ident| $body:expr) => {
-        fn $name($m: &mut Machine<'_>, $a: &mut [Value]) -> R<Value> {
-            let _ = (&$m, &$a);
-            $body
-        }
-    };
 }
 
 // ------------------------------------------------------------------ Random
@@ -595,36 +587,20 @@ mfn!(hash_size, |m, a| match obj(&a[0])? {
     })),
     _ => Ok(Value::I32(0)),
 });
-static HASH_MD5: &[Member] = &[Member::stat(
-    "Create",
-    &[],
-    P::C(Cls::HashAlgo(Hash::Md5)),
-    create_md5,
-)];
-static HASH_SHA1: &[Member] = &[Member::stat(
-    "Create",
-    &[],
-    P::C(Cls::HashAlgo(Hash::Sha1)),
-    create_sha1,
-)];
-static HASH_SHA256: &[Member] = &[Member::stat(
-    "Create",
-    &[],
-    P::C(Cls::HashAlgo(Hash::Sha256)),
-    create_sha256,
-)];
-static HASH_SHA384: &[Member] = &[Member::stat(
-    "Create",
-    &[],
-    P::C(Cls::HashAlgo(Hash::Sha384)),
-    create_sha384,
-)];
-static HASH_SHA512: &[Member] = &[Member::stat(
-    "Create",
-    &[],
-    P::C(Cls::HashAlgo(Hash::Sha512)),
-    create_sha512,
-)];
+/// The algorithm classes (`MD5`, `SHA256` ...) have only their `Create()` factory.
+macro_rules! hash_classes {
+    ($($table:ident = $hash:ident, $create:ident;)*) => {
+        $(static $table: &[Member] =
+            &[Member::stat("Create", &[], P::C(Cls::HashAlgo(Hash::$hash)), $create)];)*
+    };
+}
+hash_classes! {
+    HASH_MD5 = Md5, create_md5;
+    HASH_SHA1 = Sha1, create_sha1;
+    HASH_SHA256 = Sha256, create_sha256;
+    HASH_SHA384 = Sha384, create_sha384;
+    HASH_SHA512 = Sha512, create_sha512;
+}
 static HASH: &[Member] = &[
     Member::prop("HashSize", P::I32, hash_size),
     Member::ctor(&[], hash_ctor),
@@ -1283,9 +1259,9 @@ static JWT: &[Member] = &[
     Member::prop("Id", P::Str, jwt_id),
     Member::prop("Issuer", P::Str, jwt_issuer),
     Member::prop("Subject", P::Str, jwt_subject),
-    Member::prop("ExpirationTime", P::Nul(&P::C(Cls::DateTime)), jwt_exp),
-    Member::prop("NotBefore", P::Nul(&P::C(Cls::DateTime)), jwt_nbf),
-    Member::prop("IssuedAt", P::Nul(&P::C(Cls::DateTime)), jwt_iat),
+    Member::prop("ExpirationTime", P::Nul(&P::DT), jwt_exp),
+    Member::prop("NotBefore", P::Nul(&P::DT), jwt_nbf),
+    Member::prop("IssuedAt", P::Nul(&P::DT), jwt_iat),
     Member::prop("Audiences", P::IEnum(&P::Str), jwt_audiences),
     Member::prop("Claims", P::Dyn(claims_ty), jwt_claims),
 ];
@@ -1895,43 +1871,18 @@ mfn!(xelem_to_string_opts, |m, a| {
 static XDOC: &[Member] = &[
     Member::ctor(&[P::Params(&P::Obj)], xdoc_new),
     Member::stat("Parse", &[P::Str], P::C(Cls::XDocument), xdoc_parse),
-    Member::prop("Root", P::C(Cls::XElement), xdoc_root),
+    Member::prop("Root", P::XELEMENT, xdoc_root),
 ];
 static XELEM: &[Member] = &[
     Member::ctor(&[P::Str], xelem_new),
     Member::ctor(&[P::Str, P::Params(&P::Obj)], xelem_new),
-    Member::stat("Parse", &[P::Str], P::C(Cls::XElement), xelem_parse),
-    Member::method("Element", &[P::Str], P::C(Cls::XElement), xelem_element),
-    Member::method(
-        "Element",
-        &[P::C(Cls::XName)],
-        P::C(Cls::XElement),
-        xelem_element,
-    ),
-    Member::method(
-        "Elements",
-        &[],
-        P::IEnum(&P::C(Cls::XElement)),
-        xelem_elements,
-    ),
-    Member::method(
-        "Elements",
-        &[P::Str],
-        P::IEnum(&P::C(Cls::XElement)),
-        xelem_elements,
-    ),
-    Member::method(
-        "Descendants",
-        &[],
-        P::IEnum(&P::C(Cls::XElement)),
-        xelem_descendants,
-    ),
-    Member::method(
-        "Descendants",
-        &[P::Str],
-        P::IEnum(&P::C(Cls::XElement)),
-        xelem_descendants,
-    ),
+    Member::stat("Parse", &[P::Str], P::XELEMENT, xelem_parse),
+    Member::method("Element", &[P::Str], P::XELEMENT, xelem_element),
+    Member::method("Element", &[P::C(Cls::XName)], P::XELEMENT, xelem_element),
+    Member::method("Elements", &[], P::XELEMENTS, xelem_elements),
+    Member::method("Elements", &[P::Str], P::XELEMENTS, xelem_elements),
+    Member::method("Descendants", &[], P::XELEMENTS, xelem_descendants),
+    Member::method("Descendants", &[P::Str], P::XELEMENTS, xelem_descendants),
     Member::method(
         "Attribute",
         &[P::Str],

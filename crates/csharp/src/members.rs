@@ -39,6 +39,20 @@ pub enum P {
     Dyn(fn(&Ty, &[Ty]) -> Ty),
 }
 
+/// Short names for the class types the member tables name most, so that each entry stays one line.
+impl P {
+    pub const DT: P = P::C(Cls::DateTime);
+    pub const TS: P = P::C(Cls::TimeSpan);
+    pub const DTO: P = P::C(Cls::DateTimeOffset);
+    pub const JTOKEN: P = P::C(Cls::JToken);
+    pub const CMP: P = P::C(Cls::StringComparison);
+    pub const COMPARER: P = P::C(Cls::StringComparer);
+    pub const XELEMENT: P = P::C(Cls::XElement);
+    pub const XELEMENTS: P = P::IEnum(&P::XELEMENT);
+    pub const ROUNDING: P = P::C(Cls::MidpointRounding);
+    pub const SPLIT: P = P::C(Cls::StringSplitOptions);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Method,
@@ -65,11 +79,19 @@ pub struct Member {
 }
 
 impl Member {
-    pub const fn method(name: &'static str, params: &'static [P], ret: P, f: NativeFn) -> Member {
+    /// The one place a member is put together; the named constructors below only choose the kind.
+    const fn base(
+        name: &'static str,
+        kind: Kind,
+        stat: bool,
+        params: &'static [P],
+        ret: P,
+        f: NativeFn,
+    ) -> Member {
         Member {
             name,
-            kind: Kind::Method,
-            stat: false,
+            kind,
+            stat,
             params,
             ret,
             targs: 0,
@@ -78,62 +100,21 @@ impl Member {
             names: &[],
             outs: 0,
         }
+    }
+    pub const fn method(name: &'static str, params: &'static [P], ret: P, f: NativeFn) -> Member {
+        Member::base(name, Kind::Method, false, params, ret, f)
     }
     pub const fn stat(name: &'static str, params: &'static [P], ret: P, f: NativeFn) -> Member {
-        Member {
-            name,
-            kind: Kind::Method,
-            stat: true,
-            params,
-            ret,
-            targs: 0,
-            f,
-            set: None,
-            names: &[],
-            outs: 0,
-        }
+        Member::base(name, Kind::Method, true, params, ret, f)
     }
     pub const fn prop(name: &'static str, ret: P, f: NativeFn) -> Member {
-        Member {
-            name,
-            kind: Kind::Prop,
-            stat: false,
-            params: &[],
-            ret,
-            targs: 0,
-            f,
-            set: None,
-            names: &[],
-            outs: 0,
-        }
+        Member::base(name, Kind::Prop, false, &[], ret, f)
     }
     pub const fn sprop(name: &'static str, ret: P, f: NativeFn) -> Member {
-        Member {
-            name,
-            kind: Kind::Prop,
-            stat: true,
-            params: &[],
-            ret,
-            targs: 0,
-            f,
-            set: None,
-            names: &[],
-            outs: 0,
-        }
+        Member::base(name, Kind::Prop, true, &[], ret, f)
     }
     pub const fn ctor(params: &'static [P], f: NativeFn) -> Member {
-        Member {
-            name: ".ctor",
-            kind: Kind::Ctor,
-            stat: true,
-            params,
-            ret: P::SelfTy,
-            targs: 0,
-            f,
-            set: None,
-            names: &[],
-            outs: 0,
-        }
+        Member::base(".ctor", Kind::Ctor, true, params, P::SelfTy, f)
     }
     pub const fn indexer(
         params: &'static [P],
@@ -141,18 +122,9 @@ impl Member {
         f: NativeFn,
         set: Option<NativeFn>,
     ) -> Member {
-        Member {
-            name: "this[]",
-            kind: Kind::Indexer,
-            stat: false,
-            params,
-            ret,
-            targs: 0,
-            f,
-            set,
-            names: &[],
-            outs: 0,
-        }
+        let mut m = Member::base("this[]", Kind::Indexer, false, params, ret, f);
+        m.set = set;
+        m
     }
     pub const fn generic(mut self, n: u8) -> Member {
         self.targs = n;

@@ -148,14 +148,15 @@ fn prescan(source: &str) -> R<usize> {
     Ok(max_depth + arrows)
 }
 
+fn too_deep(span: Span, what: &str) -> Diagnostic {
+    let msg = format!("{what} nested deeper than {MAX_TREE_DEPTH} levels");
+    Diagnostic::new("EMU0002", span, msg)
+}
+
 fn check_depth(root: &Root) -> R<()> {
     fn e(x: &Expr, d: usize) -> R<()> {
         if d > MAX_TREE_DEPTH {
-            return Err(Diagnostic::new(
-                "EMU0002",
-                x.span,
-                format!("expression is nested deeper than {MAX_TREE_DEPTH} levels"),
-            ));
+            return Err(too_deep(x.span, "expression is"));
         }
         let d = d + 1;
         match &x.kind {
@@ -223,11 +224,7 @@ fn check_depth(root: &Root) -> R<()> {
     }
     fn st(s: &Stmt, d: usize) -> R<()> {
         if d > MAX_TREE_DEPTH {
-            return Err(Diagnostic::new(
-                "EMU0002",
-                s.span,
-                format!("statements are nested deeper than {MAX_TREE_DEPTH} levels"),
-            ));
+            return Err(too_deep(s.span, "statements are"));
         }
         let d = d + 1;
         match &s.kind {
@@ -341,6 +338,11 @@ struct Builder<'a> {
     src: &'a str,
 }
 
+/// A part the grammar guarantees; its absence is an internal parser error (EMU0001).
+fn need<T>(part: Option<T>, span: Span, what: &'static str) -> R<T> {
+    part.ok_or_else(|| Diagnostic::new("EMU0001", span, what))
+}
+
 fn bad(p: &Pair<'_, Rule>, what: &str) -> Diagnostic {
     Diagnostic::new(
         "EMU0001",
@@ -358,9 +360,7 @@ impl<'a> Builder<'a> {
         match p.as_rule() {
             Rule::expr => {
                 let mut it = p.into_inner();
-                let first = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty expression"))?;
+                let first = need(it.next(), span, "empty expression")?;
                 if first.as_rule() == Rule::lambda {
                     return self.expr(first);
                 }
@@ -372,9 +372,7 @@ impl<'a> Builder<'a> {
                     ops.push(assign_op(op.as_str()));
                     items.push(self.expr(v)?);
                 }
-                let mut value = items
-                    .pop()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let mut value = need(items.pop(), span, "empty")?;
                 while let Some(target) = items.pop() {
                     let op = ops.pop().flatten();
                     let sp = target.span.to(value.span);
@@ -394,9 +392,7 @@ impl<'a> Builder<'a> {
                 if it.peek().is_some_and(|x| x.as_rule() == Rule::kw_delegate) {
                     it.next();
                 }
-                let params_p = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "lambda"))?;
+                let params_p = need(it.next(), span, "lambda")?;
                 let mut params = Vec::new();
                 for lp in params_p.into_inner() {
                     match lp.as_rule() {
@@ -407,9 +403,7 @@ impl<'a> Builder<'a> {
                         }),
                         Rule::lambda_param => {
                             let mut pi = lp.into_inner();
-                            let a = pi
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", span, "lambda"))?;
+                            let a = need(pi.next(), span, "lambda")?;
                             if let Some(b) = pi.next() {
                                 params.push(LambdaParam {
                                     ty: Some(self.type_ref(a)?),
@@ -427,9 +421,7 @@ impl<'a> Builder<'a> {
                         _ => return Err(bad(&lp, "lambda parameters")),
                     }
                 }
-                let body_p = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "lambda body"))?;
+                let body_p = need(it.next(), span, "lambda body")?;
                 let body = if body_p.as_rule() == Rule::block {
                     LambdaBody::Block(Box::new(self.stmt(body_p)?))
                 } else {
@@ -442,29 +434,19 @@ impl<'a> Builder<'a> {
             }
             Rule::non_assign => {
                 let mut it = p.into_inner();
-                let first = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let first = need(it.next(), span, "empty")?;
                 let mut conds = vec![self.expr(first)?];
                 let mut thens = Vec::new();
                 while let Some(_q) = it.next() {
-                    let t = it
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", span, "conditional"))?;
-                    let e = it
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", span, "conditional"))?;
+                    let t = need(it.next(), span, "conditional")?;
+                    let e = need(it.next(), span, "conditional")?;
                     thens.push(self.expr(t)?);
                     conds.push(self.expr(e)?);
                 }
                 // a ? b : c ? d : e  ==  a ? b : (c ? d : e)
-                let mut acc = conds
-                    .pop()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let mut acc = need(conds.pop(), span, "empty")?;
                 while let Some(t) = thens.pop() {
-                    let c = conds
-                        .pop()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", span, "conditional"))?;
+                    let c = need(conds.pop(), span, "conditional")?;
                     let sp = c.span.to(acc.span);
                     acc = Expr {
                         kind: ExprKind::Conditional(Box::new(c), Box::new(t), Box::new(acc)),
@@ -480,9 +462,7 @@ impl<'a> Builder<'a> {
                         items.push(self.expr(c)?);
                     }
                 }
-                let mut acc = items
-                    .pop()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let mut acc = need(items.pop(), span, "empty")?;
                 while let Some(l) = items.pop() {
                     let sp = l.span.to(acc.span);
                     acc = Expr {
@@ -502,9 +482,7 @@ impl<'a> Builder<'a> {
             | Rule::additive
             | Rule::multiplicative => {
                 let mut it = p.into_inner();
-                let first = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let first = need(it.next(), span, "empty")?;
                 let mut acc = self.expr(first)?;
                 while let Some(op) = it.next() {
                     let r = it.next().ok_or_else(|| bad(&op, "binary"))?;
@@ -520,19 +498,13 @@ impl<'a> Builder<'a> {
             }
             Rule::relational => {
                 let mut it = p.into_inner();
-                let first = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let first = need(it.next(), span, "empty")?;
                 let mut acc = self.expr(first)?;
                 for tail in it {
                     let tspan = span_of(&tail);
                     let mut ti = tail.into_inner();
-                    let op = ti
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", tspan, "relational"))?;
-                    let rhs = ti
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", tspan, "relational"))?;
+                    let op = need(ti.next(), tspan, "relational")?;
+                    let rhs = need(ti.next(), tspan, "relational")?;
                     let sp = acc.span.to(tspan);
                     acc = match op.as_rule() {
                         Rule::op_rel => {
@@ -545,9 +517,7 @@ impl<'a> Builder<'a> {
                         }
                         Rule::kw_is => {
                             let mut pi = rhs.into_inner();
-                            let first = pi
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", tspan, "is"))?;
+                            let first = need(pi.next(), tspan, "is")?;
                             if first.as_rule() == Rule::kw_null {
                                 Expr {
                                     kind: ExprKind::Is {
@@ -584,9 +554,7 @@ impl<'a> Builder<'a> {
             }
             Rule::unary => {
                 let mut prefixes: Vec<Pair<'a, Rule>> = p.into_inner().collect();
-                let prim = prefixes
-                    .pop()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let prim = need(prefixes.pop(), span, "empty")?;
                 let mut acc = self.expr(prim)?;
                 while let Some(pre) = prefixes.pop() {
                     let sp = span_of(&pre).to(acc.span);
@@ -606,10 +574,7 @@ impl<'a> Builder<'a> {
                             }
                         }
                         Rule::cast_prefix => {
-                            let t = pre
-                                .into_inner()
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", sp, "cast"))?;
+                            let t = need(pre.into_inner().next(), sp, "cast")?;
                             let ty = self.type_ref(t)?;
                             Expr {
                                 kind: ExprKind::Cast(ty, Box::new(acc)),
@@ -623,9 +588,7 @@ impl<'a> Builder<'a> {
             }
             Rule::primary => {
                 let mut it = p.into_inner();
-                let head = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let head = need(it.next(), span, "empty")?;
                 let mut acc = self.primary_head(head)?;
                 for post in it {
                     let psp = span_of(&post);
@@ -634,9 +597,7 @@ impl<'a> Builder<'a> {
                         Rule::member_access | Rule::cond_member => {
                             let conditional = post.as_rule() == Rule::cond_member;
                             let mut pi = post.into_inner();
-                            let id = pi
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", psp, "member"))?;
+                            let id = need(pi.next(), psp, "member")?;
                             let type_args = match pi.next() {
                                 Some(g) => self.type_args_of(g)?,
                                 None => Vec::new(),
@@ -694,10 +655,7 @@ impl<'a> Builder<'a> {
                 Ok(acc)
             }
             Rule::interp_align | Rule::for_cond => {
-                let inner = p
-                    .into_inner()
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "empty"))?;
+                let inner = need(p.into_inner().next(), span, "empty")?;
                 self.expr(inner)
             }
             _ => self.primary_head(p),
@@ -740,10 +698,7 @@ impl<'a> Builder<'a> {
                 ExprKind::Lit(Lit::Str(s[2..s.len() - 1].replace("\"\"", "\"")))
             }
             Rule::interp_string => {
-                let inner = p
-                    .into_inner()
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "string"))?;
+                let inner = need(p.into_inner().next(), span, "string")?;
 
                 let mut pieces = Vec::new();
                 for part in inner.into_inner() {
@@ -768,9 +723,7 @@ impl<'a> Builder<'a> {
                         }
                         Rule::interp_hole => {
                             let mut hi = part.into_inner();
-                            let e = hi
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", span, "hole"))?;
+                            let e = need(hi.next(), span, "hole")?;
                             let expr = self.expr(e)?;
                             let mut align = None;
                             let mut format = None;
@@ -793,19 +746,14 @@ impl<'a> Builder<'a> {
                 ExprKind::Interp(pieces)
             }
             Rule::paren_expr => {
-                let e = p
-                    .into_inner()
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "paren"))?;
+                let e = need(p.into_inner().next(), span, "paren")?;
                 let mut x = self.expr(e)?;
                 x.span = span;
                 return Ok(x);
             }
             Rule::simple_name => {
                 let mut it = p.into_inner();
-                let id = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "name"))?;
+                let id = need(it.next(), span, "name")?;
                 let targs = match it.next() {
                     Some(g) => self.type_args_of(g)?,
                     None => Vec::new(),
@@ -814,25 +762,16 @@ impl<'a> Builder<'a> {
             }
             Rule::predefined_type_expr => ExprKind::PredefType(p.as_str().trim().to_string()),
             Rule::typeof_expr => {
-                let t = p
-                    .into_inner()
-                    .nth(1)
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "typeof"))?;
+                let t = need(p.into_inner().nth(1), span, "typeof")?;
                 ExprKind::Typeof(self.type_ref(t)?)
             }
             Rule::default_expr => {
-                let t = p
-                    .into_inner()
-                    .nth(1)
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "default"))?;
+                let t = need(p.into_inner().nth(1), span, "default")?;
                 ExprKind::Default(self.type_ref(t)?)
             }
             Rule::checked_expr | Rule::unchecked_expr => {
                 let checked = p.as_rule() == Rule::checked_expr;
-                let e = p
-                    .into_inner()
-                    .nth(1)
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "checked"))?;
+                let e = need(p.into_inner().nth(1), span, "checked")?;
                 ExprKind::Checked(checked, Box::new(self.expr(e)?))
             }
             Rule::new_expr => return self.new_expr(p),
@@ -844,23 +783,16 @@ impl<'a> Builder<'a> {
 
     fn new_expr(&mut self, p: Pair<'a, Rule>) -> R<Expr> {
         let span = span_of(&p);
-        let body = p
-            .into_inner()
-            .nth(1)
-            .ok_or_else(|| Diagnostic::new("EMU0001", span, "new"))?;
+        let body = need(p.into_inner().nth(1), span, "new")?;
         let kind = match body.as_rule() {
             Rule::anon_object => {
                 let mut members = Vec::new();
                 for m in body.into_inner() {
                     let msp = span_of(&m);
                     let mut mi = m.into_inner();
-                    let a = mi
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", msp, "anonymous member"))?;
+                    let a = need(mi.next(), msp, "anonymous member")?;
                     if a.as_rule() == Rule::ident {
-                        let v = mi
-                            .nth(1)
-                            .ok_or_else(|| Diagnostic::new("EMU0001", msp, "anonymous member"))?;
+                        let v = need(mi.nth(1), msp, "anonymous member")?;
                         members.push((ident_text(&a), span_of(&a), self.expr(v)?));
                     } else {
                         let e = self.expr(a)?;
@@ -881,10 +813,7 @@ impl<'a> Builder<'a> {
                 ExprKind::NewAnon(members)
             }
             Rule::implicit_array => {
-                let init = body
-                    .into_inner()
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "array"))?;
+                let init = need(body.into_inner().next(), span, "array")?;
                 ExprKind::NewArray {
                     elem: None,
                     sizes: Vec::new(),
@@ -893,9 +822,7 @@ impl<'a> Builder<'a> {
             }
             Rule::array_creation => {
                 let mut it = body.into_inner();
-                let t = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "array"))?;
+                let t = need(it.next(), span, "array")?;
                 let mut elem = self.type_ref(t)?;
                 let mut sizes = Vec::new();
                 let mut init = None;
@@ -928,9 +855,7 @@ impl<'a> Builder<'a> {
             }
             Rule::object_creation => {
                 let mut it = body.into_inner();
-                let t = it
-                    .next()
-                    .ok_or_else(|| Diagnostic::new("EMU0001", span, "new"))?;
+                let t = need(it.next(), span, "new")?;
                 let ty = self.type_ref(t)?;
                 let mut args = Vec::new();
                 let mut init = None;
@@ -972,12 +897,8 @@ impl<'a> Builder<'a> {
             match x.as_rule() {
                 Rule::member_init => {
                     let mut it = x.into_inner();
-                    let id = it
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", sp, "initializer"))?;
-                    let v = it
-                        .nth(1)
-                        .ok_or_else(|| Diagnostic::new("EMU0001", sp, "initializer"))?;
+                    let id = need(it.next(), sp, "initializer")?;
+                    let v = need(it.nth(1), sp, "initializer")?;
                     if v.as_rule() == Rule::object_init {
                         return Err(Diagnostic::new(
                             "EMU0004",
@@ -993,13 +914,9 @@ impl<'a> Builder<'a> {
                 }
                 Rule::index_init => {
                     let mut it = x.into_inner();
-                    let a = it
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", sp, "initializer"))?;
+                    let a = need(it.next(), sp, "initializer")?;
                     let args = self.args(a)?;
-                    let v = it
-                        .nth(1)
-                        .ok_or_else(|| Diagnostic::new("EMU0001", sp, "initializer"))?;
+                    let v = need(it.nth(1), sp, "initializer")?;
                     if v.as_rule() == Rule::object_init {
                         return Err(Diagnostic::new(
                             "EMU0004",
@@ -1035,25 +952,15 @@ impl<'a> Builder<'a> {
                     Rule::expr => value = Some(self.expr(x)?),
                     Rule::ref_arg => {
                         kind = ArgKind::Ref;
-                        let e = x
-                            .into_inner()
-                            .nth(1)
-                            .ok_or_else(|| Diagnostic::new("EMU0001", span, "ref"))?;
+                        let e = need(x.into_inner().nth(1), span, "ref")?;
                         value = Some(self.expr(e)?);
                     }
                     Rule::out_arg => {
-                        let inner = x
-                            .into_inner()
-                            .nth(1)
-                            .ok_or_else(|| Diagnostic::new("EMU0001", span, "out"))?;
+                        let inner = need(x.into_inner().nth(1), span, "out")?;
                         if inner.as_rule() == Rule::out_decl {
                             let mut it = inner.into_inner();
-                            let t = it
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", span, "out"))?;
-                            let id = it
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", span, "out"))?;
+                            let t = need(it.next(), span, "out")?;
+                            let id = need(it.next(), span, "out")?;
                             let nm = ident_text(&id);
                             let isp = span_of(&id);
                             kind = ArgKind::OutDecl(self.type_ref(t)?, nm.clone());
@@ -1069,7 +976,7 @@ impl<'a> Builder<'a> {
                     _ => return Err(bad(&x, "argument")),
                 }
             }
-            let value = value.ok_or_else(|| Diagnostic::new("EMU0001", span, "argument"))?;
+            let value = need(value, span, "argument")?;
             out.push(Arg {
                 name,
                 kind,
@@ -1106,9 +1013,7 @@ impl<'a> Builder<'a> {
                     for (i, part) in x.into_inner().enumerate() {
                         let psp = span_of(&part);
                         let mut pi = part.into_inner();
-                        let id = pi
-                            .next()
-                            .ok_or_else(|| Diagnostic::new("EMU0001", psp, "type"))?;
+                        let id = need(pi.next(), psp, "type")?;
                         parts.push(ident_text(&id));
                         if let Some(ta) = pi.next() {
                             if i + 1 != n {
@@ -1176,9 +1081,7 @@ impl<'a> Builder<'a> {
                 for d in it {
                     let dsp = span_of(&d);
                     let mut di = d.into_inner();
-                    let id = di
-                        .next()
-                        .ok_or_else(|| Diagnostic::new("EMU0001", dsp, "declarator"))?;
+                    let id = need(di.next(), dsp, "declarator")?;
                     let init = match di.nth(1) {
                         Some(v) if v.as_rule() == Rule::array_init => {
                             let vsp = span_of(&v);
@@ -1229,10 +1132,7 @@ impl<'a> Builder<'a> {
                 for x in it {
                     match x.as_rule() {
                         Rule::for_init => {
-                            let i = x
-                                .into_inner()
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", span, "for"))?;
+                            let i = need(x.into_inner().next(), span, "for")?;
                             if i.as_rule() == Rule::local_decl {
                                 init.push(self.stmt(i)?);
                             } else {
@@ -1247,10 +1147,7 @@ impl<'a> Builder<'a> {
                         }
                         Rule::for_cond => cond = Some(self.expr(x)?),
                         Rule::for_iter => {
-                            let l = x
-                                .into_inner()
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", span, "for"))?;
+                            let l = need(x.into_inner().next(), span, "for")?;
                             for e in l.into_inner() {
                                 iter.push(self.expr(e)?);
                             }
@@ -1258,7 +1155,7 @@ impl<'a> Builder<'a> {
                         _ => body = Some(self.stmt(x)?),
                     }
                 }
-                let body = body.ok_or_else(|| Diagnostic::new("EMU0001", span, "for body"))?;
+                let body = need(body, span, "for body")?;
                 StmtKind::For {
                     init,
                     cond,
@@ -1292,15 +1189,11 @@ impl<'a> Builder<'a> {
                     for x in sec.into_inner() {
                         if x.as_rule() == Rule::switch_label {
                             let mut li = x.into_inner();
-                            let kw = li
-                                .next()
-                                .ok_or_else(|| Diagnostic::new("EMU0001", ssp, "label"))?;
+                            let kw = need(li.next(), ssp, "label")?;
                             if kw.as_rule() == Rule::kw_default {
                                 labels.push(None);
                             } else {
-                                let v = li
-                                    .next()
-                                    .ok_or_else(|| Diagnostic::new("EMU0001", ssp, "label"))?;
+                                let v = need(li.next(), ssp, "label")?;
                                 labels.push(Some(self.expr(v)?));
                             }
                         } else {
@@ -1337,10 +1230,7 @@ impl<'a> Builder<'a> {
                 for x in it {
                     let xsp = span_of(&x);
                     if x.as_rule() == Rule::finally_clause {
-                        let b = x
-                            .into_inner()
-                            .nth(1)
-                            .ok_or_else(|| Diagnostic::new("EMU0001", xsp, "finally"))?;
+                        let b = need(x.into_inner().nth(1), xsp, "finally")?;
                         finally = Some(Box::new(self.stmt(b)?));
                         continue;
                     }
@@ -1358,7 +1248,7 @@ impl<'a> Builder<'a> {
                             _ => return Err(bad(&c, "catch")),
                         }
                     }
-                    let cbody = cbody.ok_or_else(|| Diagnostic::new("EMU0001", xsp, "catch"))?;
+                    let cbody = need(cbody, xsp, "catch")?;
                     catches.push(CatchClause {
                         ty,
                         name,

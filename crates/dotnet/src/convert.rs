@@ -122,13 +122,7 @@ pub fn double_to_decimal(v: f64) -> DotNetResult<Decimal> {
     if !v.is_finite() || v.abs() >= 7.922_816_251_426_434e28 {
         return Err(overflow_for("Decimal"));
     }
-    if v == 0.0 {
-        return Ok(Decimal::ZERO);
-    }
-    let s = format!("{v:.14e}");
-    let d = crate::number::parse_decimal(&s, NumberStyles::FLOAT)
-        .map_err(|_| overflow_for("Decimal"))?;
-    Ok(d.normalize())
+    significant_to_decimal(v, 15)
 }
 
 /// `(decimal)float` / `Convert.ToDecimal(float)`: 7 significant digits.
@@ -136,10 +130,16 @@ pub fn single_to_decimal(v: f32) -> DotNetResult<Decimal> {
     if !v.is_finite() || v.abs() >= 7.922_816e28 {
         return Err(overflow_for("Decimal"));
     }
+    significant_to_decimal(v as f64, 7)
+}
+
+/// A finite value within decimal's range, rounded to `digits` significant digits (f32 → f64
+/// is exact, so a float rounds the same either way).
+fn significant_to_decimal(v: f64, digits: usize) -> DotNetResult<Decimal> {
     if v == 0.0 {
         return Ok(Decimal::ZERO);
     }
-    let s = format!("{v:.6e}");
+    let s = format!("{v:.*e}", digits - 1);
     let d = crate::number::parse_decimal(&s, NumberStyles::FLOAT)
         .map_err(|_| overflow_for("Decimal"))?;
     Ok(d.normalize())

@@ -623,6 +623,24 @@ fn validate_offset(offset: TimeSpan) -> DotNetResult<i16> {
     Ok((offset.ticks() / TICKS_PER_MINUTE) as i16)
 }
 
+/// `DateTimeOffset` members that read the clock time (`DateTime`) part.
+macro_rules! forward_to_clock {
+    ($($name:ident -> $ret:ty),* $(,)?) => {
+        $(pub fn $name(self) -> $ret {
+            self.date_time().$name()
+        })*
+    };
+}
+
+/// `DateTimeOffset` arithmetic: the clock time moves, the offset stays.
+macro_rules! shift_clock {
+    ($($name:ident($arg:ty)),* $(,)?) => {
+        $(pub fn $name(self, v: $arg) -> DotNetResult<DateTimeOffset> {
+            self.with_clock(self.date_time().$name(v)?)
+        })*
+    };
+}
+
 impl DateTimeOffset {
     pub const MIN_VALUE: DateTimeOffset = DateTimeOffset {
         clock_ticks: 0,
@@ -725,72 +743,20 @@ impl DateTimeOffset {
     fn with_clock(self, dt: DateTime) -> DotNetResult<DateTimeOffset> {
         Self::new(dt.with_kind(DateTimeKind::Unspecified), self.offset())
     }
-    pub fn year(self) -> i32 {
-        self.date_time().year()
+    // Parts and arithmetic work on the clock time; arithmetic keeps the offset.
+    forward_to_clock! {
+        year -> i32, month -> i32, day -> i32, hour -> i32, minute -> i32, second -> i32,
+        millisecond -> i32, day_of_week -> DayOfWeek, day_of_year -> i32, date -> DateTime,
+        time_of_day -> TimeSpan,
     }
-    pub fn month(self) -> i32 {
-        self.date_time().month()
-    }
-    pub fn day(self) -> i32 {
-        self.date_time().day()
-    }
-    pub fn hour(self) -> i32 {
-        self.date_time().hour()
-    }
-    pub fn minute(self) -> i32 {
-        self.date_time().minute()
-    }
-    pub fn second(self) -> i32 {
-        self.date_time().second()
-    }
-    pub fn millisecond(self) -> i32 {
-        self.date_time().millisecond()
-    }
-    pub fn day_of_week(self) -> DayOfWeek {
-        self.date_time().day_of_week()
-    }
-    pub fn day_of_year(self) -> i32 {
-        self.date_time().day_of_year()
-    }
-    pub fn date(self) -> DateTime {
-        self.date_time().date()
-    }
-    pub fn time_of_day(self) -> TimeSpan {
-        self.date_time().time_of_day()
-    }
-    pub fn add(self, span: TimeSpan) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add(span)?)
-    }
-    pub fn add_ticks(self, ticks: i64) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_ticks(ticks)?)
-    }
-    pub fn add_days(self, v: f64) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_days(v)?)
-    }
-    pub fn add_hours(self, v: f64) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_hours(v)?)
-    }
-    pub fn add_minutes(self, v: f64) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_minutes(v)?)
-    }
-    pub fn add_seconds(self, v: f64) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_seconds(v)?)
-    }
-    pub fn add_milliseconds(self, v: f64) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_milliseconds(v)?)
-    }
-    pub fn add_months(self, v: i32) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_months(v)?)
-    }
-    pub fn add_years(self, v: i32) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().add_years(v)?)
+    shift_clock! {
+        add(TimeSpan), add_ticks(i64), add_days(f64), add_hours(f64), add_minutes(f64),
+        add_seconds(f64), add_milliseconds(f64), add_months(i32), add_years(i32),
     }
     pub fn subtract_offset(self, other: DateTimeOffset) -> TimeSpan {
         TimeSpan::from_ticks(self.utc_ticks() - other.utc_ticks())
     }
-    pub fn subtract(self, span: TimeSpan) -> DotNetResult<DateTimeOffset> {
-        self.with_clock(self.date_time().subtract(span)?)
-    }
+    shift_clock! { subtract(TimeSpan) }
     pub fn to_unix_time_seconds(self) -> i64 {
         self.utc_ticks().div_euclid(TICKS_PER_SECOND) - UNIX_EPOCH_TICKS / TICKS_PER_SECOND
     }

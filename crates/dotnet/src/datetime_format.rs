@@ -204,23 +204,32 @@ fn build(
     Some(dt.ticks() + frac)
 }
 
+/// A date with the time read from the captures: hour, minute, second and fraction from group
+/// `at` on, then (when the pattern has one) the AM/PM group, then the zone group.
+fn with_time(
+    c: &fancy_regex::Captures<'_>,
+    (y, mo, d): (i64, i64, i64),
+    at: usize,
+    has_am_pm: bool,
+) -> Option<ParsedDateTime> {
+    let (am_pm, zone) = if has_am_pm {
+        (cap(c, at + 4), at + 5)
+    } else {
+        (None, at + 4)
+    };
+    let (h, mi, sec) = (num(cap(c, at)), num(cap(c, at + 1)), num(cap(c, at + 2)));
+    let ticks = build(y, mo, d, h, mi, sec, fraction_ticks(cap(c, at + 3)), am_pm)?;
+    Some(ParsedDateTime {
+        clock_ticks: ticks,
+        offset_minutes: zone_minutes(cap(c, zone)),
+    })
+}
+
 fn parse_any(s: &str) -> Option<ParsedDateTime> {
     let t = s.trim_matches(crate::string::is_dotnet_whitespace);
     if let Ok(Some(c)) = ISO.captures(t) {
-        let ticks = build(
-            num(cap(&c, 1)),
-            num(cap(&c, 2)),
-            num(cap(&c, 3)),
-            num(cap(&c, 4)),
-            num(cap(&c, 5)),
-            num(cap(&c, 6)),
-            fraction_ticks(cap(&c, 7)),
-            None,
-        )?;
-        return Some(ParsedDateTime {
-            clock_ticks: ticks,
-            offset_minutes: zone_minutes(cap(&c, 8)),
-        });
+        let date = (num(cap(&c, 1)), num(cap(&c, 2)), num(cap(&c, 3)));
+        return with_time(&c, date, 4, false);
     }
     if let Ok(Some(c)) = SLASHED.captures(t) {
         let (a, b, cc) = (cap(&c, 1)?, num(cap(&c, 2)), cap(&c, 3)?);
@@ -235,20 +244,7 @@ fn parse_any(s: &str) -> Option<ParsedDateTime> {
         } else {
             y
         };
-        let ticks = build(
-            y,
-            mo,
-            d,
-            num(cap(&c, 4)),
-            num(cap(&c, 5)),
-            num(cap(&c, 6)),
-            fraction_ticks(cap(&c, 7)),
-            cap(&c, 8),
-        )?;
-        return Some(ParsedDateTime {
-            clock_ticks: ticks,
-            offset_minutes: zone_minutes(cap(&c, 9)),
-        });
+        return with_time(&c, (y, mo, d), 4, true);
     }
     if let Ok(Some(c)) = MONTH_YEAR.captures(t) {
         let mo = month_from_name(cap(&c, 1)?)?;
@@ -281,29 +277,17 @@ fn parse_any(s: &str) -> Option<ParsedDateTime> {
                 num(cap(&c, 7)),
             )
         };
-        let ticks = build(
-            y,
-            mo,
-            d,
-            num(cap(&c, 8)),
-            num(cap(&c, 9)),
-            num(cap(&c, 10)),
-            fraction_ticks(cap(&c, 11)),
-            cap(&c, 12),
-        )?;
+        let parsed = with_time(&c, (y, mo, d), 8, true)?;
         // A day name must agree with the date, as .NET checks.
         if let Some(dow) = day_of_week
-            && DateTime::from_ticks(ticks, DateTimeKind::Unspecified)
+            && DateTime::from_ticks(parsed.clock_ticks, DateTimeKind::Unspecified)
                 .ok()?
                 .day_of_week() as usize
                 != dow
         {
             return None;
         }
-        return Some(ParsedDateTime {
-            clock_ticks: ticks,
-            offset_minutes: zone_minutes(cap(&c, 13)),
-        });
+        return Some(parsed);
     }
     None
 }
@@ -317,20 +301,7 @@ fn parse_time_only(s: &str, today: DateTime) -> Option<ParsedDateTime> {
     let t = s.trim_matches(crate::string::is_dotnet_whitespace);
     let c = TIME_ONLY.captures(t).ok()??;
     let (y, m, d) = today.ymd();
-    let ticks = build(
-        y as i64,
-        m as i64,
-        d as i64,
-        num(cap(&c, 1)),
-        num(cap(&c, 2)),
-        num(cap(&c, 3)),
-        fraction_ticks(cap(&c, 4)),
-        cap(&c, 5),
-    )?;
-    Some(ParsedDateTime {
-        clock_ticks: ticks,
-        offset_minutes: zone_minutes(cap(&c, 6)),
-    })
+    with_time(&c, (y as i64, m as i64, d as i64), 1, true)
 }
 
 /// `DateTime.Parse(s)` where a time without a date takes `today` (the host clock's date), as
@@ -601,6 +572,15 @@ fn push_offset(out: &mut String, minutes: i32, len: usize) {
     }
 }
 
+/// A one-letter specifier writes the number as is, a longer one with at least two digits.
+fn push_one_or_two(out: &mut String, v: i32, n: usize) {
+    if n == 1 {
+        out.push_str(&v.to_string());
+    } else {
+        out.push_str(&format!("{v:02}"));
+    }
+}
+
 /// Custom DateTime pattern over clock time; `offset` = Some(minutes) for DateTimeOffset.
 fn format_custom(dt: DateTime, offset: Option<i32>, format: &str) -> DotNetResult<String> {
     let f: Vec<char> = format.chars().collect();
@@ -647,30 +627,15 @@ fn format_custom(dt: DateTime, offset: Option<i32>, format: &str) -> DotNetResul
             }
             'h' => {
                 let h = dt.hour() % 12;
-                let h = if h == 0 { 12 } else { h };
-                out.push_str(&if n == 1 {
-                    h.to_string()
-                } else {
-                    format!("{h:02}")
-                });
+                push_one_or_two(&mut out, if h == 0 { 12 } else { h }, n);
                 i += n;
             }
             'H' => {
-                let h = dt.hour();
-                out.push_str(&if n == 1 {
-                    h.to_string()
-                } else {
-                    format!("{h:02}")
-                });
+                push_one_or_two(&mut out, dt.hour(), n);
                 i += n;
             }
             'm' => {
-                let m = dt.minute();
-                out.push_str(&if n == 1 {
-                    m.to_string()
-                } else {
-                    format!("{m:02}")
-                });
+                push_one_or_two(&mut out, dt.minute(), n);
                 i += n;
             }
             'M' => {
@@ -683,12 +648,7 @@ fn format_custom(dt: DateTime, offset: Option<i32>, format: &str) -> DotNetResul
                 i += n;
             }
             's' => {
-                let s = dt.second();
-                out.push_str(&if n == 1 {
-                    s.to_string()
-                } else {
-                    format!("{s:02}")
-                });
+                push_one_or_two(&mut out, dt.second(), n);
                 i += n;
             }
             't' => {
@@ -698,12 +658,7 @@ fn format_custom(dt: DateTime, offset: Option<i32>, format: &str) -> DotNetResul
             }
             'y' => {
                 if n <= 2 {
-                    let v = y % 100;
-                    out.push_str(&if n == 1 {
-                        v.to_string()
-                    } else {
-                        format!("{v:02}")
-                    });
+                    push_one_or_two(&mut out, y % 100, n);
                 } else {
                     out.push_str(&format!("{y:0n$}"));
                 }
@@ -872,11 +827,8 @@ pub fn format_timespan(t: TimeSpan, format: &str) -> DotNetResult<String> {
                     'm' => m,
                     _ => s,
                 };
-                out.push_str(&if n == 1 {
-                    v.to_string()
-                } else {
-                    format!("{v:02}")
-                });
+                // below 60: hours, minutes and seconds of the day
+                push_one_or_two(&mut out, v as i32, n);
                 i += n;
             }
             'f' | 'F' => {
@@ -997,22 +949,14 @@ mod format_tests {
             format_date_time_offset_default(o),
             "05/01/2024 12:00:00 +02:00"
         );
-        assert_eq!(
-            format_date_time_offset(o, "o").unwrap(),
-            "2024-05-01T12:00:00.0000000+02:00"
-        );
-        assert_eq!(
-            format_date_time_offset(o, "u").unwrap(),
-            "2024-05-01 10:00:00Z"
-        );
-        assert_eq!(
-            format_date_time_offset(o, "r").unwrap(),
-            "Wed, 01 May 2024 10:00:00 GMT"
-        );
-        assert_eq!(
-            format_date_time_offset(o, "yyyy zz K").unwrap(),
-            "2024 +02 +02:00"
-        );
+        for (format, formatted) in [
+            ("o", "2024-05-01T12:00:00.0000000+02:00"),
+            ("u", "2024-05-01 10:00:00Z"),
+            ("r", "Wed, 01 May 2024 10:00:00 GMT"),
+            ("yyyy zz K", "2024 +02 +02:00"),
+        ] {
+            assert_eq!(format_date_time_offset(o, format).unwrap(), formatted);
+        }
         assert!(format_date_time_offset(o, "U").is_err());
     }
 
@@ -1062,6 +1006,11 @@ struct ExactInput<'a> {
 }
 
 impl ExactInput<'_> {
+    /// A one-letter specifier reads one or two digits, a longer one exactly two.
+    fn one_or_two(&mut self, n: usize) -> Option<i64> {
+        self.digits(if n == 1 { 1 } else { 2 }, 2)
+    }
+
     fn digits(&mut self, min: usize, max: usize) -> Option<i64> {
         let mut v = 0i64;
         let mut n = 0;
@@ -1111,11 +1060,7 @@ impl ExactInput<'_> {
             _ => return None,
         };
         self.i += 1;
-        let h = if len == 1 {
-            self.digits(1, 2)?
-        } else {
-            self.digits(2, 2)?
-        };
+        let h = self.one_or_two(len)?;
         let mut m = 0;
         if len >= 3 {
             self.lit(':')?;
@@ -1139,7 +1084,7 @@ fn parse_by_format(s: &[char], format: &str) -> Option<ExactFields> {
         match c {
             'y' => {
                 let v = if n <= 2 {
-                    inp.digits(if n == 1 { 1 } else { 2 }, 2)?
+                    inp.one_or_two(n)?
                 } else {
                     inp.digits(n, n)?
                 };
@@ -1153,8 +1098,7 @@ fn parse_by_format(s: &[char], format: &str) -> Option<ExactFields> {
             }
             'M' => {
                 r.month = Some(match n {
-                    1 => inp.digits(1, 2)?,
-                    2 => inp.digits(2, 2)?,
+                    1 | 2 => inp.one_or_two(n)?,
                     3 => {
                         let abbrev: Vec<&str> = MONTHS.iter().map(|m| &m[..3]).collect();
                         inp.word(&abbrev)? as i64 + 1
@@ -1165,36 +1109,23 @@ fn parse_by_format(s: &[char], format: &str) -> Option<ExactFields> {
             }
             'd' => {
                 match n {
-                    1 => r.day = Some(inp.digits(1, 2)?),
-                    2 => r.day = Some(inp.digits(2, 2)?),
+                    1 | 2 => r.day = Some(inp.one_or_two(n)?),
                     3 => r.day_of_week = Some(inp.word(&ABBREV_DAYS)?),
                     _ => r.day_of_week = Some(inp.word(&DAYS)?),
                 }
                 i += n;
             }
             'h' | 'H' => {
-                r.hour = Some(if n == 1 {
-                    inp.digits(1, 2)?
-                } else {
-                    inp.digits(2, 2)?
-                });
+                r.hour = Some(inp.one_or_two(n)?);
                 r.hour12 = c == 'h';
                 i += n;
             }
             'm' => {
-                r.minute = if n == 1 {
-                    inp.digits(1, 2)?
-                } else {
-                    inp.digits(2, 2)?
-                };
+                r.minute = inp.one_or_two(n)?;
                 i += n;
             }
             's' => {
-                r.second = if n == 1 {
-                    inp.digits(1, 2)?
-                } else {
-                    inp.digits(2, 2)?
-                };
+                r.second = inp.one_or_two(n)?;
                 i += n;
             }
             'f' | 'F' => {
@@ -1340,22 +1271,34 @@ fn expand_exact_format(format: &str, offset_form: bool) -> DotNetResult<String> 
 /// matching format wins; a zone in the text converts to local time (UTC here, Kind Local).
 /// `today` supplies the date when the format has only time fields (from the host clock).
 pub fn parse_exact_date_time(s: &str, formats: &[&str], today: DateTime) -> DotNetResult<DateTime> {
+    let (ticks, offset) = match_exact(s, formats, today, false)?;
+    match offset {
+        None => DateTime::from_ticks(ticks, DateTimeKind::Unspecified),
+        Some(m) => {
+            let utc = ticks - m * TICKS_PER_MINUTE;
+            DateTime::from_ticks(utc, DateTimeKind::Local).map_err(|_| bad_date(s))
+        }
+    }
+}
+
+/// Clock ticks and zone offset (minutes) from the first of `formats` the text matches, in
+/// order, as ParseExact tries them; an empty format is a FormatException.
+fn match_exact(
+    s: &str,
+    formats: &[&str],
+    today: DateTime,
+    offset_form: bool,
+) -> DotNetResult<(i64, Option<i64>)> {
     let chars: Vec<char> = s.chars().collect();
     for f in formats {
         if f.is_empty() {
             return Err(DotNetException::format("Format specifier was invalid."));
         }
-        let pattern = expand_exact_format(f, false)?;
+        let pattern = expand_exact_format(f, offset_form)?;
         if let Some(r) = parse_by_format(&chars, &pattern)
-            && let Some((ticks, offset)) = exact_to_date(&r, today)
+            && let Some(found) = exact_to_date(&r, today)
         {
-            return match offset {
-                None => DateTime::from_ticks(ticks, DateTimeKind::Unspecified),
-                Some(m) => {
-                    let utc = ticks - m * TICKS_PER_MINUTE;
-                    DateTime::from_ticks(utc, DateTimeKind::Local).map_err(|_| bad_date(s))
-                }
-            };
+            return Ok(found);
         }
     }
     Err(bad_date(s))
@@ -1368,23 +1311,12 @@ pub fn parse_exact_date_time_offset(
     formats: &[&str],
     today: DateTime,
 ) -> DotNetResult<DateTimeOffset> {
-    let chars: Vec<char> = s.chars().collect();
-    for f in formats {
-        if f.is_empty() {
-            return Err(DotNetException::format("Format specifier was invalid."));
-        }
-        let pattern = expand_exact_format(f, true)?;
-        if let Some(r) = parse_by_format(&chars, &pattern)
-            && let Some((ticks, offset)) = exact_to_date(&r, today)
-        {
-            let clock = DateTime::from_ticks(ticks, DateTimeKind::Unspecified)?;
-            return DateTimeOffset::new(
-                clock,
-                TimeSpan::from_ticks(offset.unwrap_or(0) * TICKS_PER_MINUTE),
-            );
-        }
-    }
-    Err(bad_date(s))
+    let (ticks, offset) = match_exact(s, formats, today, true)?;
+    let clock = DateTime::from_ticks(ticks, DateTimeKind::Unspecified)?;
+    DateTimeOffset::new(
+        clock,
+        TimeSpan::from_ticks(offset.unwrap_or(0) * TICKS_PER_MINUTE),
+    )
 }
 
 #[cfg(test)]

@@ -205,10 +205,7 @@ pub fn pow(x: f64, y: f64) -> f64 {
 /// Integer division and remainder (`/`, `%`, `Math.DivRem`) with .NET's exceptions.
 pub fn div_i64(a: i64, b: i64) -> DotNetResult<i64> {
     if b == 0 {
-        return Err(DotNetException::new(
-            crate::error::ExceptionKind::DivideByZeroException,
-            "Attempted to divide by zero.",
-        ));
+        return Err(divide_by_zero());
     }
     a.checked_div(b)
         .ok_or_else(|| DotNetException::overflow("Arithmetic operation resulted in an overflow."))
@@ -216,10 +213,7 @@ pub fn div_i64(a: i64, b: i64) -> DotNetResult<i64> {
 
 pub fn rem_i64(a: i64, b: i64) -> DotNetResult<i64> {
     if b == 0 {
-        return Err(DotNetException::new(
-            crate::error::ExceptionKind::DivideByZeroException,
-            "Attempted to divide by zero.",
-        ));
+        return Err(divide_by_zero());
     }
     // .NET: long.MinValue % -1 throws OverflowException on x64.
     a.checked_rem(b)

@@ -73,24 +73,23 @@ pub(crate) fn general_layout(
     out
 }
 
+/// NaN, the infinities and the signed zeros, written the same for float and double.
+fn special_float(v: f64) -> Option<&'static str> {
+    if v.is_nan() {
+        Some("NaN")
+    } else if v.is_infinite() {
+        Some(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else if v == 0.0 {
+        Some(if v.is_sign_negative() { "-0" } else { "0" })
+    } else {
+        None
+    }
+}
+
 /// `double.ToString()` / `ToString("R")` (invariant culture, .NET Core 3.0+).
 pub fn format_double(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+    if let Some(text) = special_float(v) {
+        return text.into();
     }
     let (digits, scale) = shortest_digits_f64(v);
     let max = (digits.len() as i32).max(15);
@@ -99,22 +98,8 @@ pub fn format_double(v: f64) -> String {
 
 /// `float.ToString()` / `ToString("R")` (invariant culture, .NET Core 3.0+).
 pub fn format_single(v: f32) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+    if let Some(text) = special_float(v as f64) {
+        return text.into();
     }
     let (digits, scale) = shortest_digits_f32(v);
     let max = (digits.len() as i32).max(7);

@@ -184,20 +184,24 @@ fn push_exponent(
     out.push_str(&s);
 }
 
+/// The significant digit at `idx` (moving past it), or '0' once they are used up.
+fn next_digit(n: &Num, idx: &mut usize) -> char {
+    match n.digits.get(*idx) {
+        Some(&d) => {
+            *idx += 1;
+            d as char
+        }
+        None => '0',
+    }
+}
+
 fn format_fixed(out: &mut String, n: &Num, mut max_digits: i32, group: bool) {
     let mut idx = 0usize;
     let mut dig_pos = n.scale;
     if dig_pos > 0 {
         let mut int_part = String::new();
         loop {
-            int_part.push(if idx < n.digits.len() {
-                n.digits[idx] as char
-            } else {
-                '0'
-            });
-            if idx < n.digits.len() {
-                idx += 1;
-            }
+            int_part.push(next_digit(n, &mut idx));
             dig_pos -= 1;
             if dig_pos <= 0 {
                 break;
@@ -228,14 +232,7 @@ fn format_fixed(out: &mut String, n: &Num, mut max_digits: i32, group: bool) {
             max_digits -= zeros;
         }
         while max_digits > 0 {
-            out.push(if idx < n.digits.len() {
-                n.digits[idx] as char
-            } else {
-                '0'
-            });
-            if idx < n.digits.len() {
-                idx += 1;
-            }
+            out.push(next_digit(n, &mut idx));
             max_digits -= 1;
         }
     }
@@ -257,14 +254,7 @@ fn format_general(
     let mut idx = 0usize;
     if dig_pos > 0 {
         loop {
-            out.push(if idx < n.digits.len() {
-                n.digits[idx] as char
-            } else {
-                '0'
-            });
-            if idx < n.digits.len() {
-                idx += 1;
-            }
+            out.push(next_digit(n, &mut idx));
             dig_pos -= 1;
             if dig_pos <= 0 {
                 break;
@@ -303,14 +293,7 @@ fn format_scientific(out: &mut String, n: &Num, mut max_digits: i32, exp_char: c
         out.push('.');
     }
     while max_digits > 1 {
-        out.push(if idx < n.digits.len() {
-            n.digits[idx] as char
-        } else {
-            '0'
-        });
-        if idx < n.digits.len() {
-            idx += 1;
-        }
+        out.push(next_digit(n, &mut idx));
         max_digits -= 1;
     }
     let e = if n.digits.is_empty() { 0 } else { n.scale - 1 };
@@ -340,21 +323,14 @@ fn number_to_string(
                 out.push(')');
             }
         }
-        'F' => {
+        // fixed-point and number: the same but for group separators
+        upper @ ('F' | 'N') => {
             let p = precision.unwrap_or(2);
             n.round(n.scale + p);
             if n.negative {
                 out.push('-');
             }
-            format_fixed(&mut out, &n, p, false);
-        }
-        'N' => {
-            let p = precision.unwrap_or(2);
-            n.round(n.scale + p);
-            if n.negative {
-                out.push('-');
-            }
-            format_fixed(&mut out, &n, p, true);
+            format_fixed(&mut out, &n, p, upper == 'N');
         }
         'E' => {
             let p = precision.unwrap_or(6) + 1;
@@ -588,13 +564,7 @@ fn find_section(format: &[char], section: usize) -> usize {
         src += 1;
         match ch {
             '\'' | '"' => {
-                while src < format.len() {
-                    let c = format[src];
-                    src += 1;
-                    if c == ch {
-                        break;
-                    }
-                }
+                src = after_quoted(format, src, ch);
             }
             '\\' => {
                 if src < format.len() {
@@ -613,6 +583,17 @@ fn find_section(format: &[char], section: usize) -> usize {
             }
             _ => {}
         }
+    }
+}
+
+/// The index just past the quote that closes a literal opened by `quote` (or the end).
+fn after_quoted(format: &[char], start: usize, quote: char) -> usize {
+    match format[start.min(format.len())..]
+        .iter()
+        .position(|&c| c == quote)
+    {
+        Some(k) => start + k + 1,
+        None => format.len(),
     }
 }
 
@@ -679,13 +660,7 @@ fn custom_format(mut n: Num, format_str: &str) -> DotNetResult<String> {
                 '%' => scale_adjust += 2,
                 '\u{2030}' => scale_adjust += 3,
                 '\'' | '"' => {
-                    while src < format.len() {
-                        let c = format[src];
-                        src += 1;
-                        if c == ch {
-                            break;
-                        }
-                    }
+                    src = after_quoted(&format, src, ch);
                 }
                 '\\' => {
                     if src < format.len() {
@@ -768,6 +743,13 @@ fn custom_format(mut n: Num, format_str: &str) -> DotNetResult<String> {
         }
     }
     let mut sep_ctr: i32 = sep_positions.len() as i32 - 1;
+    // a group separator goes after the digit at this position
+    let sep_due = |dig_pos: i32, sep_ctr: i32| {
+        thousand_seps
+            && dig_pos > 1
+            && sep_ctr >= 0
+            && dig_pos == sep_positions[sep_ctr as usize] + 1
+    };
     let mut out = String::new();
     if n.negative && section == 0 && n.scale != 0 {
         out.push('-');
@@ -782,17 +764,8 @@ fn custom_format(mut n: Num, format_str: &str) -> DotNetResult<String> {
         }
         if adjust > 0 && matches!(ch, '#' | '0' | '.') {
             while adjust > 0 {
-                out.push(if cur < n.digits.len() {
-                    cur += 1;
-                    n.digits[cur - 1] as char
-                } else {
-                    '0'
-                });
-                if thousand_seps
-                    && dig_pos > 1
-                    && sep_ctr >= 0
-                    && dig_pos == sep_positions[sep_ctr as usize] + 1
-                {
+                out.push(next_digit(&n, &mut cur));
+                if sep_due(dig_pos, sep_ctr) {
                     out.push(',');
                     sep_ctr -= 1;
                 }
@@ -819,11 +792,7 @@ fn custom_format(mut n: Num, format_str: &str) -> DotNetResult<String> {
                 };
                 if let Some(c) = c {
                     out.push(c);
-                    if thousand_seps
-                        && dig_pos > 1
-                        && sep_ctr >= 0
-                        && dig_pos == sep_positions[sep_ctr as usize] + 1
-                    {
+                    if sep_due(dig_pos, sep_ctr) {
                         out.push(',');
                         sep_ctr -= 1;
                     }

@@ -43,6 +43,13 @@ pub struct Regex {
     groups: Arc<Vec<GroupInfo>>,
 }
 
+/// The name from `start` up to the `close` character and that character's index; `None`
+/// when the pattern ends first.
+fn name_until(p: &[char], start: usize, close: char) -> Option<(String, usize)> {
+    let len = p.get(start..)?.iter().position(|&c| c == close)?;
+    Some((p[start..start + len].iter().collect(), start + len))
+}
+
 fn parse_error(pattern: &str, reason: &str) -> DotNetException {
     DotNetException::argument(format!("parsing \"{pattern}\" - {reason}"))
 }
@@ -169,18 +176,12 @@ impl Translator<'_> {
                         ));
                     }
                 };
-                let mut j = *i + 1;
-                let mut name = String::new();
-                while j < p.len() && p[j] != close {
-                    name.push(p[j]);
-                    j += 1;
-                }
-                if j >= p.len() {
+                let Some((name, j)) = name_until(p, *i + 1, close) else {
                     return Err(parse_error(
                         self.pattern,
                         "Malformed \\k<...> named back reference.",
                     ));
-                }
+                };
                 *i = j + 1;
                 if let Ok(num) = name.parse::<usize>() {
                     let inner = self.number_to_inner.get(&num).copied().ok_or_else(|| {
@@ -229,26 +230,17 @@ impl Translator<'_> {
                 }
                 self.out.push_str(&format!("\\x{{{v:X}}}"));
             }
-            'u' => {
-                let hex: String = p.iter().skip(*i).take(4).collect();
-                if hex.len() != 4 || !hex.chars().all(|h| h.is_ascii_hexdigit()) {
+            // \uFFFF and \xFF: exactly four or two hex digits
+            'u' | 'x' => {
+                let width = if c == 'u' { 4 } else { 2 };
+                let hex: String = p.iter().skip(*i).take(width).collect();
+                if hex.len() != width || !hex.chars().all(|h| h.is_ascii_hexdigit()) {
                     return Err(parse_error(
                         self.pattern,
                         "Insufficient hexadecimal digits.",
                     ));
                 }
-                *i += 4;
-                self.out.push_str(&format!("\\x{{{hex}}}"));
-            }
-            'x' => {
-                let hex: String = p.iter().skip(*i).take(2).collect();
-                if hex.len() != 2 || !hex.chars().all(|h| h.is_ascii_hexdigit()) {
-                    return Err(parse_error(
-                        self.pattern,
-                        "Insufficient hexadecimal digits.",
-                    ));
-                }
-                *i += 2;
+                *i += width;
                 self.out.push_str(&format!("\\x{{{hex}}}"));
             }
             'e' => self.out.push_str("\\x1B"),
@@ -400,18 +392,12 @@ impl Translator<'_> {
                         }
                         Some('<') | Some('\'') => {
                             let close = if n == Some('<') { '>' } else { '\'' };
-                            let mut j = i + 3;
-                            let mut name = String::new();
-                            while j < p.len() && p[j] != close {
-                                name.push(p[j]);
-                                j += 1;
-                            }
-                            if j >= p.len() {
+                            let Some((name, j)) = name_until(p, i + 3, close) else {
                                 return Err(parse_error(
                                     self.pattern,
                                     "Unrecognized grouping construct.",
                                 ));
-                            }
+                            };
                             if name.contains('-') {
                                 return Err(parse_error(
                                     self.pattern,
@@ -1172,6 +1158,13 @@ mod tests {
         Regex::new(p, 0).unwrap()
     }
 
+    fn is_match_with(pattern: &str, options: u32, input: &str) -> bool {
+        Regex::new(pattern, options)
+            .unwrap()
+            .is_match(input)
+            .unwrap()
+    }
+
     #[test]
     fn named_groups_and_dotnet_numbering() {
         let r = re(r"(?<year>\d{4})-(\d{2})-(?'day'\d{2})");
@@ -1197,49 +1190,28 @@ mod tests {
         assert!(!re(r"foo(?!bar)").is_match("foobar").unwrap());
         assert!(re(r"(\w)\1").is_match("hello").unwrap());
         assert!(re(r"(?<c>\w)\k<c>").is_match("hello").unwrap());
-        assert!(
-            Regex::new("HELLO", options::IGNORE_CASE)
-                .unwrap()
-                .is_match("hello")
-                .unwrap()
-        );
+        assert!(is_match_with("HELLO", options::IGNORE_CASE, "hello"));
         assert!(re("(?i)HELLO").is_match("hello").unwrap());
         assert!(re("^abc$").is_match("abc\n").unwrap());
         assert!(!re("^abc$").is_match("abc\nx").unwrap());
-        assert!(
-            Regex::new("^b$", options::MULTILINE)
-                .unwrap()
-                .is_match("a\nb\nc")
-                .unwrap()
-        );
+        assert!(is_match_with("^b$", options::MULTILINE, "a\nb\nc"));
         assert!(re("(?m)^b$").is_match("a\nb\nc").unwrap());
         assert!(re("(?m:^b$)").is_match("a\nb\nc").unwrap());
         assert!(!re("(?m:x)^b$").is_match("a\nb\nc").unwrap());
         assert!(!re("a.c").is_match("a\nc").unwrap());
-        assert!(
-            Regex::new("a.c", options::SINGLELINE)
-                .unwrap()
-                .is_match("a\nc")
-                .unwrap()
-        );
-        assert!(
-            Regex::new("a b # comment", options::IGNORE_PATTERN_WHITESPACE)
-                .unwrap()
-                .is_match("ab")
-                .unwrap()
-        );
+        assert!(is_match_with("a.c", options::SINGLELINE, "a\nc"));
+        assert!(is_match_with(
+            "a b # comment",
+            options::IGNORE_PATTERN_WHITESPACE,
+            "ab"
+        ));
         assert!(re(r"[a-z-[aeiou]]+").match_first("xyz").unwrap().success());
         assert_eq!(
             re(r"[a-z-[aeiou]]+").match_first("aeb").unwrap().value(),
             "b"
         );
         assert!(re(r"\d").is_match("٣").unwrap());
-        assert!(
-            !Regex::new(r"\d", options::ECMA_SCRIPT)
-                .unwrap()
-                .is_match("٣")
-                .unwrap()
-        );
+        assert!(!is_match_with(r"\d", options::ECMA_SCRIPT, "٣"));
         let m = Regex::new(r"(a)(?<n>b)", options::EXPLICIT_CAPTURE)
             .unwrap()
             .match_first("ab")

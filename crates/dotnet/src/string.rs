@@ -7,22 +7,20 @@ pub fn is_dotnet_whitespace(c: char) -> bool {
 
 /// `ToUpperInvariant()`: simple (1:1) case mapping, as .NET does (no "ß" → "SS").
 pub fn to_upper_invariant(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let mut u = c.to_uppercase();
-            match (u.next(), u.next()) {
-                (Some(x), None) => x,
-                _ => c,
-            }
-        })
-        .collect()
+    map_simple_case(s, char::to_uppercase)
 }
 
 /// `ToLowerInvariant()`: simple (1:1) case mapping.
 pub fn to_lower_invariant(s: &str) -> String {
+    map_simple_case(s, char::to_lowercase)
+}
+
+/// A character whose case mapping is more than one character stays as it is.
+#[inline]
+fn map_simple_case<I: Iterator<Item = char>>(s: &str, map: impl Fn(char) -> I) -> String {
     s.chars()
         .map(|c| {
-            let mut u = c.to_lowercase();
+            let mut u = map(c);
             match (u.next(), u.next()) {
                 (Some(x), None) => x,
                 _ => c,
@@ -61,9 +59,8 @@ pub fn char_at(s: &str, index: i32) -> DotNetResult<u16> {
     Ok(u[index as usize])
 }
 
-/// `Substring(startIndex)`.
-pub fn substring(s: &str, start: i32) -> DotNetResult<String> {
-    let u = utf16(s);
+/// The checked `startIndex` of both Substring overloads.
+fn substring_start(u: &[u16], start: i32) -> DotNetResult<usize> {
     if start < 0 {
         return Err(DotNetException::out_of_range(
             "startIndex",
@@ -76,39 +73,33 @@ pub fn substring(s: &str, start: i32) -> DotNetResult<String> {
             "startIndex cannot be larger than length of string.",
         ));
     }
-    Ok(from_utf16(&u[start as usize..]))
+    Ok(start as usize)
+}
+
+/// `Substring(startIndex)`.
+pub fn substring(s: &str, start: i32) -> DotNetResult<String> {
+    let u = utf16(s);
+    let start = substring_start(&u, start)?;
+    Ok(from_utf16(&u[start..]))
 }
 
 /// `Substring(startIndex, length)`.
 pub fn substring_len(s: &str, start: i32, len: i32) -> DotNetResult<String> {
     let u = utf16(s);
-    if start < 0 {
-        return Err(DotNetException::out_of_range(
-            "startIndex",
-            "StartIndex cannot be less than zero.",
-        ));
-    }
-    if start as usize > u.len() {
-        return Err(DotNetException::out_of_range(
-            "startIndex",
-            "startIndex cannot be larger than length of string.",
-        ));
-    }
+    let start = substring_start(&u, start)?;
     if len < 0 {
         return Err(DotNetException::out_of_range(
             "length",
             "Length cannot be less than zero.",
         ));
     }
-    if start as usize + len as usize > u.len() {
+    if start + len as usize > u.len() {
         return Err(DotNetException::out_of_range(
             "length",
             "Index and length must refer to a location within the string.",
         ));
     }
-    Ok(from_utf16(
-        &u[start as usize..start as usize + len as usize],
-    ))
+    Ok(from_utf16(&u[start..start + len as usize]))
 }
 
 /// `System.StringComparison`.

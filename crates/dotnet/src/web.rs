@@ -400,26 +400,7 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 fn is_reserved(b: u8) -> bool {
-    matches!(
-        b,
-        b':' | b'/'
-            | b'?'
-            | b'#'
-            | b'['
-            | b']'
-            | b'@'
-            | b'!'
-            | b'$'
-            | b'&'
-            | b'\''
-            | b'('
-            | b')'
-            | b'*'
-            | b'+'
-            | b','
-            | b';'
-            | b'='
-    )
+    b":/?#[]@!$&'()*+,;=".contains(&b)
 }
 
 /// `Uri.EscapeDataString(s)`: everything but RFC 3986 unreserved characters.
@@ -546,26 +527,7 @@ pub fn remove_dot_segments(path: &str) -> String {
 
 fn escape_path(p: &str) -> String {
     // Keep what is legal in a path and already-escaped sequences.
-    escape_with(p, |b| {
-        is_unreserved(b)
-            || matches!(
-                b,
-                b'/' | b'%'
-                    | b':'
-                    | b'@'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-            )
-    })
+    escape_with(p, |b| is_unreserved(b) || b"/%:@!$&'()*+,;=".contains(&b))
 }
 
 fn escape_query(p: &str) -> String {

@@ -273,16 +273,9 @@ impl ElementSpec {
     }
 }
 
+/// A child element: no sections of its own.
 const fn el(kind: ElementKind, attrs: &'static [AttrSpec], content: ContentSpec) -> ElementSpec {
-    ElementSpec {
-        kind,
-        attrs,
-        one_of: &[],
-        content,
-        required_children: &[],
-        sections: 0,
-        scopes: ALL_SCOPES,
-    }
+    policy(kind, 0, attrs, content)
 }
 
 const fn policy(
@@ -620,24 +613,17 @@ static CACHE_REMOVE_VALUE: ElementSpec =
     policy(K::CacheRemoveValue, ALL, &[req("key"), CACHING_TYPE], Empty);
 
 // ---- rate limits and quotas ----
-static RATE_LIMIT_OPERATION: ElementSpec = el(
-    K::Operation,
-    &[
-        opt("name").lit(),
-        opt("id").lit(),
-        req("calls").lit(),
-        req("renewal-period").lit(),
-    ],
-    Empty,
-);
+/// `api` and `operation` under rate-limit: the same attributes.
+const RATE_LIMIT_TARGET: &[AttrSpec] = &[
+    opt("name").lit(),
+    opt("id").lit(),
+    req("calls").lit(),
+    req("renewal-period").lit(),
+];
+static RATE_LIMIT_OPERATION: ElementSpec = el(K::Operation, RATE_LIMIT_TARGET, Empty);
 static RATE_LIMIT_API: ElementSpec = el(
     K::Api,
-    &[
-        opt("name").lit(),
-        opt("id").lit(),
-        req("calls").lit(),
-        req("renewal-period").lit(),
-    ],
+    RATE_LIMIT_TARGET,
     Children(&[&RATE_LIMIT_OPERATION]),
 );
 static RATE_LIMIT: ElementSpec = policy(
@@ -672,28 +658,16 @@ static RATE_LIMIT_BY_KEY: ElementSpec = policy(
     ],
     Empty,
 );
-static QUOTA_OPERATION: ElementSpec = el(
-    K::Operation,
-    &[
-        opt("name").lit(),
-        opt("id").lit(),
-        opt("calls").lit(),
-        opt("bandwidth").lit(),
-        opt("renewal-period").lit(),
-    ],
-    Empty,
-);
-static QUOTA_API: ElementSpec = el(
-    K::Api,
-    &[
-        opt("name").lit(),
-        opt("id").lit(),
-        opt("calls").lit(),
-        opt("bandwidth").lit(),
-        opt("renewal-period").lit(),
-    ],
-    Children(&[&QUOTA_OPERATION]),
-);
+/// `api` and `operation` under quota: the same attributes.
+const QUOTA_TARGET: &[AttrSpec] = &[
+    opt("name").lit(),
+    opt("id").lit(),
+    opt("calls").lit(),
+    opt("bandwidth").lit(),
+    opt("renewal-period").lit(),
+];
+static QUOTA_OPERATION: ElementSpec = el(K::Operation, QUOTA_TARGET, Empty);
+static QUOTA_API: ElementSpec = el(K::Api, QUOTA_TARGET, Children(&[&QUOTA_OPERATION]));
 static QUOTA: ElementSpec = policy(
     K::Quota,
     I,

@@ -116,40 +116,84 @@ fn all<T>(e: &Element, kind: ElementKind, f: fn(&Element) -> T) -> Vec<T> {
     e.children_of(kind).map(f).collect()
 }
 
-// helpers for typed children (the macro takes function paths)
-fn whens(e: &Element) -> Vec<When> {
-    all(e, K::When, When::from_element)
+/// The `list` children's `item` children, read with `f` (`<required-claims><claim>` ...).
+fn nested_all<T>(
+    e: &Element,
+    list: ElementKind,
+    item: ElementKind,
+    f: fn(&Element) -> T,
+) -> Vec<T> {
+    e.children_of(list).flat_map(|l| all(l, item, f)).collect()
 }
-fn otherwise(e: &Element) -> Option<Vec<Policy>> {
-    child(e, K::Otherwise, policies_of)
+fn nested_texts(e: &Element, list: ElementKind, item: ElementKind) -> Vec<Value> {
+    e.children_of(list).flat_map(|l| texts(l, item)).collect()
 }
-fn dimensions(e: &Element) -> Vec<Dimension> {
-    all(e, K::Dimension, Dimension::from_element)
+/// The text of the first child of this kind, if any.
+fn first_text(e: &Element, kind: ElementKind) -> Option<Value> {
+    e.children_of(kind).next().and_then(opt_text)
 }
-fn vary_by_headers(e: &Element) -> Vec<Value> {
-    texts(e, K::VaryByHeader)
+
+/// Declares the content helpers `elements!` takes by path: `helper: reader(args) -> Type`
+/// becomes `fn helper(e) -> Type { reader(e, args) }`.
+macro_rules! content_readers {
+    ($( $helper:ident : $reader:ident ( $($arg:expr),* ) -> $ty:ty; )*) => {
+        $( fn $helper(e: &Element) -> $ty { $reader(e, $($arg),*) } )*
+    };
 }
-fn vary_by_query_parameters(e: &Element) -> Vec<Value> {
-    texts(e, K::VaryByQueryParameter)
+
+content_readers! {
+    whens: all(K::When, When::from_element) -> Vec<When>;
+    otherwise: child(K::Otherwise, policies_of) -> Option<Vec<Policy>>;
+    dimensions: all(K::Dimension, Dimension::from_element) -> Vec<Dimension>;
+    vary_by_headers: texts(K::VaryByHeader) -> Vec<Value>;
+    vary_by_query_parameters: texts(K::VaryByQueryParameter) -> Vec<Value>;
+    vary_by: texts(K::VaryBy) -> Vec<Value>;
+    set_status: child(K::SetStatus, SetStatus::from_element) -> Option<SetStatus>;
+    set_headers: all(K::SetHeader, SetHeader::from_element) -> Vec<SetHeader>;
+    set_body: child(K::SetBody, SetBody::from_element) -> Option<SetBody>;
+    set_url: first_text(K::SetUrl) -> Option<Value>;
+    set_method: first_text(K::SetMethod) -> Option<Value>;
+    proxy: child(K::Proxy, Proxy::from_element) -> Option<Proxy>;
+    limit_apis: all(K::Api, LimitApi::from_element) -> Vec<LimitApi>;
+    limit_operations: all(K::Operation, LimitOperation::from_element) -> Vec<LimitOperation>;
+    categories: child(K::Categories, Categories::from_element) -> Option<Categories>;
+    category_list: all(K::Category, Category::from_element) -> Vec<Category>;
+    blocklists: nested_texts(K::Blocklists, K::Id) -> Vec<Value>;
+    openid_configs: all(K::OpenidConfig, OpenidConfig::from_element) -> Vec<OpenidConfig>;
+    issuer_signing_keys: nested_all(K::IssuerSigningKeys, K::Key, Key::from_element) -> Vec<Key>;
+    decryption_keys: nested_all(K::DecryptionKeys, K::Key, Key::from_element) -> Vec<Key>;
+    audiences: nested_texts(K::Audiences, K::Audience) -> Vec<Value>;
+    issuers: nested_texts(K::Issuers, K::Issuer) -> Vec<Value>;
+    client_application_ids: nested_texts(K::ClientApplicationIds, K::ApplicationId) -> Vec<Value>;
+    backend_application_ids: nested_texts(K::BackendApplicationIds, K::ApplicationId) -> Vec<Value>;
+    required_claims: nested_all(K::RequiredClaims, K::Claim, Claim::from_element) -> Vec<Claim>;
+    identities: nested_all(K::Identities, K::Identity, CertificateIdentity::from_element)
+        -> Vec<CertificateIdentity>;
+    addresses: texts(K::Address) -> Vec<Value>;
+    address_ranges: all(K::AddressRange, AddressRange::from_element) -> Vec<AddressRange>;
+    allowed_origins: nested_texts(K::AllowedOrigins, K::Origin) -> Vec<Value>;
+    allowed_methods: child(K::AllowedMethods, AllowedMethods::from_element) -> Option<AllowedMethods>;
+    methods: texts(K::Method) -> Vec<Value>;
+    allowed_headers: nested_texts(K::AllowedHeaders, K::Header) -> Vec<Value>;
+    expose_headers: nested_texts(K::ExposeHeaders, K::Header) -> Vec<Value>;
+    content_type_map: child(K::ContentTypeMap, ContentTypeMap::from_element) -> Option<ContentTypeMap>;
+    content_type_mappings: all(K::Type, ContentTypeMapping::from_element) -> Vec<ContentTypeMapping>;
+    content_rules: all(K::Content, ContentRule::from_element) -> Vec<ContentRule>;
+    parameter_rules: all(K::Parameter, ParameterRule::from_element) -> Vec<ParameterRule>;
+    header_parameters: child(K::Headers, ParameterGroup::from_element) -> Option<ParameterGroup>;
+    query_parameters: child(K::Query, ParameterGroup::from_element) -> Option<ParameterGroup>;
+    path_parameters: child(K::Path, ParameterGroup::from_element) -> Option<ParameterGroup>;
+    header_rules: all(K::Header, HeaderRule::from_element) -> Vec<HeaderRule>;
+    status_code_rules: all(K::StatusCode, StatusCodeRule::from_element) -> Vec<StatusCodeRule>;
+    graphql_rules: nested_all(K::Authorize, K::Rule, GraphqlRule::from_element) -> Vec<GraphqlRule>;
+    trace_metadata: all(K::Metadata, TraceMetadata::from_element) -> Vec<TraceMetadata>;
+    dapr_metadata: nested_all(K::Metadata, K::Item, MetadataItem::from_element) -> Vec<MetadataItem>;
+    dapr_data: first_text(K::Data) -> Option<Value>;
+    message_properties: nested_all(K::MessageProperties, K::MessageProperty, MessageProperty::from_element)
+        -> Vec<MessageProperty>;
+    payload: first_text(K::Payload) -> Option<Value>;
 }
-fn vary_by(e: &Element) -> Vec<Value> {
-    texts(e, K::VaryBy)
-}
-fn set_status(e: &Element) -> Option<SetStatus> {
-    child(e, K::SetStatus, SetStatus::from_element)
-}
-fn set_headers(e: &Element) -> Vec<SetHeader> {
-    all(e, K::SetHeader, SetHeader::from_element)
-}
-fn set_body(e: &Element) -> Option<SetBody> {
-    child(e, K::SetBody, SetBody::from_element)
-}
-fn set_url(e: &Element) -> Option<Value> {
-    e.children_of(K::SetUrl).next().and_then(opt_text)
-}
-fn set_method(e: &Element) -> Option<Value> {
-    e.children_of(K::SetMethod).next().and_then(opt_text)
-}
+
 fn request_authentication(e: &Element) -> Vec<Policy> {
     e.children()
         .iter()
@@ -164,145 +208,11 @@ fn request_authentication(e: &Element) -> Vec<Policy> {
         .filter_map(Policy::from_element)
         .collect()
 }
-fn proxy(e: &Element) -> Option<Proxy> {
-    child(e, K::Proxy, Proxy::from_element)
-}
-fn limit_apis(e: &Element) -> Vec<LimitApi> {
-    all(e, K::Api, LimitApi::from_element)
-}
-fn limit_operations(e: &Element) -> Vec<LimitOperation> {
-    all(e, K::Operation, LimitOperation::from_element)
-}
-fn categories(e: &Element) -> Option<Categories> {
-    child(e, K::Categories, Categories::from_element)
-}
-fn category_list(e: &Element) -> Vec<Category> {
-    all(e, K::Category, Category::from_element)
-}
-fn blocklists(e: &Element) -> Vec<Value> {
-    e.children_of(K::Blocklists)
-        .flat_map(|b| texts(b, K::Id))
-        .collect()
-}
-fn openid_configs(e: &Element) -> Vec<OpenidConfig> {
-    all(e, K::OpenidConfig, OpenidConfig::from_element)
-}
-fn keys_in(e: &Element, kind: ElementKind) -> Vec<Key> {
-    e.children_of(kind)
-        .flat_map(|k| all(k, K::Key, Key::from_element))
-        .collect()
-}
-fn issuer_signing_keys(e: &Element) -> Vec<Key> {
-    keys_in(e, K::IssuerSigningKeys)
-}
-fn decryption_keys(e: &Element) -> Vec<Key> {
-    keys_in(e, K::DecryptionKeys)
-}
-fn nested_texts(e: &Element, list: ElementKind, item: ElementKind) -> Vec<Value> {
-    e.children_of(list).flat_map(|l| texts(l, item)).collect()
-}
-fn audiences(e: &Element) -> Vec<Value> {
-    nested_texts(e, K::Audiences, K::Audience)
-}
-fn issuers(e: &Element) -> Vec<Value> {
-    nested_texts(e, K::Issuers, K::Issuer)
-}
-fn client_application_ids(e: &Element) -> Vec<Value> {
-    nested_texts(e, K::ClientApplicationIds, K::ApplicationId)
-}
-fn backend_application_ids(e: &Element) -> Vec<Value> {
-    nested_texts(e, K::BackendApplicationIds, K::ApplicationId)
-}
-fn required_claims(e: &Element) -> Vec<Claim> {
-    e.children_of(K::RequiredClaims)
-        .flat_map(|r| all(r, K::Claim, Claim::from_element))
-        .collect()
-}
-fn identities(e: &Element) -> Vec<CertificateIdentity> {
-    e.children_of(K::Identities)
-        .flat_map(|r| all(r, K::Identity, CertificateIdentity::from_element))
-        .collect()
-}
-fn addresses(e: &Element) -> Vec<Value> {
-    texts(e, K::Address)
-}
-fn address_ranges(e: &Element) -> Vec<AddressRange> {
-    all(e, K::AddressRange, AddressRange::from_element)
-}
-fn allowed_origins(e: &Element) -> Vec<Value> {
-    nested_texts(e, K::AllowedOrigins, K::Origin)
-}
-fn allowed_methods(e: &Element) -> Option<AllowedMethods> {
-    child(e, K::AllowedMethods, AllowedMethods::from_element)
-}
-fn methods(e: &Element) -> Vec<Value> {
-    texts(e, K::Method)
-}
-fn allowed_headers(e: &Element) -> Vec<Value> {
-    nested_texts(e, K::AllowedHeaders, K::Header)
-}
-fn expose_headers(e: &Element) -> Vec<Value> {
-    nested_texts(e, K::ExposeHeaders, K::Header)
-}
-fn content_type_map(e: &Element) -> Option<ContentTypeMap> {
-    child(e, K::ContentTypeMap, ContentTypeMap::from_element)
-}
-fn content_type_mappings(e: &Element) -> Vec<ContentTypeMapping> {
-    all(e, K::Type, ContentTypeMapping::from_element)
-}
-fn content_rules(e: &Element) -> Vec<ContentRule> {
-    all(e, K::Content, ContentRule::from_element)
-}
-fn parameter_rules(e: &Element) -> Vec<ParameterRule> {
-    all(e, K::Parameter, ParameterRule::from_element)
-}
-fn parameter_group(e: &Element, kind: ElementKind) -> Option<ParameterGroup> {
-    e.children_of(kind).next().map(ParameterGroup::from_element)
-}
-fn header_parameters(e: &Element) -> Option<ParameterGroup> {
-    parameter_group(e, K::Headers)
-}
-fn query_parameters(e: &Element) -> Option<ParameterGroup> {
-    parameter_group(e, K::Query)
-}
-fn path_parameters(e: &Element) -> Option<ParameterGroup> {
-    parameter_group(e, K::Path)
-}
-fn header_rules(e: &Element) -> Vec<HeaderRule> {
-    all(e, K::Header, HeaderRule::from_element)
-}
-fn status_code_rules(e: &Element) -> Vec<StatusCodeRule> {
-    all(e, K::StatusCode, StatusCodeRule::from_element)
-}
-fn graphql_rules(e: &Element) -> Vec<GraphqlRule> {
-    e.children_of(K::Authorize)
-        .flat_map(|a| all(a, K::Rule, GraphqlRule::from_element))
-        .collect()
-}
 fn trace_message(e: &Element) -> Option<Value> {
     // the older syntax has the message as the element's text
     e.text()
         .cloned()
         .or_else(|| e.children_of(K::Message).next().and_then(opt_text))
-}
-fn trace_metadata(e: &Element) -> Vec<TraceMetadata> {
-    all(e, K::Metadata, TraceMetadata::from_element)
-}
-fn dapr_metadata(e: &Element) -> Vec<MetadataItem> {
-    e.children_of(K::Metadata)
-        .flat_map(|m| all(m, K::Item, MetadataItem::from_element))
-        .collect()
-}
-fn dapr_data(e: &Element) -> Option<Value> {
-    e.children_of(K::Data).next().and_then(opt_text)
-}
-fn message_properties(e: &Element) -> Vec<MessageProperty> {
-    e.children_of(K::MessageProperties)
-        .flat_map(|m| all(m, K::MessageProperty, MessageProperty::from_element))
-        .collect()
-}
-fn payload(e: &Element) -> Option<Value> {
-    e.children_of(K::Payload).next().and_then(opt_text)
 }
 
 elements! {
@@ -522,19 +432,6 @@ elements! {
         tokens_consumed_header_name: opt "tokens-consumed-header-name",
         tokens_consumed_variable_name: opt "tokens-consumed-variable-name"
     }
-    LlmTokenLimit {
-        counter_key: req "counter-key", tokens_per_minute: opt "tokens-per-minute",
-        token_quota: opt "token-quota", token_quota_period: opt "token-quota-period",
-        estimate_prompt_tokens: req "estimate-prompt-tokens",
-        retry_after_header_name: opt "retry-after-header-name",
-        retry_after_variable_name: opt "retry-after-variable-name",
-        remaining_quota_tokens_header_name: opt "remaining-quota-tokens-header-name",
-        remaining_quota_tokens_variable_name: opt "remaining-quota-tokens-variable-name",
-        remaining_tokens_header_name: opt "remaining-tokens-header-name",
-        remaining_tokens_variable_name: opt "remaining-tokens-variable-name",
-        tokens_consumed_header_name: opt "tokens-consumed-header-name",
-        tokens_consumed_variable_name: opt "tokens-consumed-variable-name"
-    }
     AzureOpenAiEmitTokenMetric { namespace: opt "namespace", value: opt "value"; + dimensions: Vec<Dimension> = dimensions }
     LlmEmitTokenMetric { namespace: opt "namespace"; + dimensions: Vec<Dimension> = dimensions }
     AzureOpenAiSemanticCacheLookup {
@@ -543,14 +440,7 @@ elements! {
         ignore_system_messages: opt "ignore-system-messages", max_message_count: opt "max-message-count";
         + vary_by: Vec<Value> = vary_by
     }
-    LlmSemanticCacheLookup {
-        score_threshold: req "score-threshold", embeddings_backend_id: req "embeddings-backend-id",
-        embeddings_backend_auth: req "embeddings-backend-auth",
-        ignore_system_messages: opt "ignore-system-messages", max_message_count: opt "max-message-count";
-        + vary_by: Vec<Value> = vary_by
-    }
     AzureOpenAiSemanticCacheStore { duration: req "duration" }
-    LlmSemanticCacheStore { duration: req "duration" }
     LlmContentSafety {
         backend_id: req "backend-id", shield_prompt: opt "shield-prompt",
         enforce_on_completions: opt "enforce-on-completions", window_size: opt "window-size",
@@ -719,6 +609,11 @@ policy_enum! {
     ValidateStatusCode, ValidateOdataRequest, ValidateGraphqlRequest, Trace, LogToEventhub,
     EmitMetric,
 }
+
+// The llm-* policies take the same attributes as their azure-openai-* forms.
+pub type LlmTokenLimit = AzureOpenAiTokenLimit;
+pub type LlmSemanticCacheLookup = AzureOpenAiSemanticCacheLookup;
+pub type LlmSemanticCacheStore = AzureOpenAiSemanticCacheStore;
 
 impl Section {
     /// The section's statements as typed policies.

@@ -582,13 +582,7 @@ impl JToken {
         let kind = self.token_type();
         match kind {
             JTokenType::Array => {
-                if item.is_property() {
-                    return Err(DotNetException::argument(
-                        "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray.",
-                    ));
-                }
-                let item = self.ensure_parent_token(item);
-                item.set_parent(Some(self));
+                let item = self.adopt_array_item(item)?;
                 if let Data::Array(v) = &mut *self.0.data.write() {
                     v.push(item);
                 }
@@ -621,6 +615,17 @@ impl JToken {
             ))),
         }
     }
+    /// An item entering this JArray: never a JProperty; it becomes (a copy as) a child here.
+    fn adopt_array_item(&self, item: JToken) -> DotNetResult<JToken> {
+        if item.is_property() {
+            return Err(DotNetException::argument(
+                "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray.",
+            ));
+        }
+        let item = self.ensure_parent_token(item);
+        item.set_parent(Some(self));
+        Ok(item)
+    }
     fn clr_type_name_full(&self) -> String {
         format!("Newtonsoft.Json.Linq.{}", self.clr_type_name())
     }
@@ -636,13 +641,7 @@ impl JToken {
                 "Index is equal to or greater than Count.",
             ));
         }
-        if item.is_property() {
-            return Err(DotNetException::argument(
-                "Can not add Newtonsoft.Json.Linq.JProperty to Newtonsoft.Json.Linq.JArray.",
-            ));
-        }
-        let item = self.ensure_parent_token(item);
-        item.set_parent(Some(self));
+        let item = self.adopt_array_item(item)?;
         if let Data::Array(v) = &mut *self.0.data.write() {
             v.insert(index as usize, item);
         }

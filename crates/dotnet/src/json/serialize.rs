@@ -252,6 +252,13 @@ pub fn deserialize_list(
     elem: ClrType,
     nullable: bool,
 ) -> DotNetResult<Option<Vec<ClrValue>>> {
+    deserialized_root(text)?
+        .map(|t| to_object_list(&t, elem, nullable))
+        .transpose()
+}
+
+/// The token `DeserializeObject` reads; `None` for empty text or JSON null.
+fn deserialized_root(text: &str) -> DotNetResult<Option<JToken>> {
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -259,7 +266,7 @@ pub fn deserialize_list(
     if t.token_type() == super::JTokenType::Null {
         return Ok(None);
     }
-    to_object_list(&t, elem, nullable).map(Some)
+    Ok(Some(t))
 }
 
 /// `JsonConvert.DeserializeObject<Dictionary<string, T>>(text)`; null for "null" or empty.
@@ -268,14 +275,9 @@ pub fn deserialize_dictionary(
     value: ClrType,
     nullable: bool,
 ) -> DotNetResult<Option<Vec<(String, ClrValue)>>> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let t = parse_root(text, RootKind::Token, LoadSettings::default())?;
-    if t.token_type() == super::JTokenType::Null {
-        return Ok(None);
-    }
-    to_object_dictionary(&t, value, nullable).map(Some)
+    deserialized_root(text)?
+        .map(|t| to_object_dictionary(&t, value, nullable))
+        .transpose()
 }
 
 #[cfg(test)]
