@@ -145,16 +145,27 @@ pub fn random_ids() -> IdSource {
         let mut h2 = keys.build_hasher();
         h2.write_u64(n);
         h2.write_u8(2);
-        let (a, b) = (h1.finish(), h2.finish());
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xffff,
-            b >> 48,
-            b & 0xffff_ffff_ffff
-        )
+        guid_text(h1.finish(), h2.finish())
     })
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` from 128 bits, without the formatting machinery.
+fn guid_text(a: u64, b: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut i = 0;
+    for (n, word) in [a, b].into_iter().enumerate() {
+        for k in (0..16).rev() {
+            if matches!(n * 16 + (15 - k), 8 | 12 | 16 | 20) {
+                out[i] = b'-';
+                i += 1;
+            }
+            out[i] = HEX[((word >> (k * 4)) & 0xf) as usize];
+            i += 1;
+        }
+    }
+    // Only ASCII hex digits and dashes were written.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -409,7 +420,7 @@ async fn run_worker(
                         Ok::<_, Infallible>(resp)
                     }
                 });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);
                 let open = open.clone();
                 tokio::spawn(async move {
@@ -834,4 +845,20 @@ fn too_large_response(limit: usize) -> apim_engine::http::Response {
         413,
         &format!("Request entity too large: the body is larger than {limit} bytes."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_guids() {
+        assert_eq!(
+            super::guid_text(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210),
+            "01234567-89ab-cdef-fedc-ba9876543210"
+        );
+        let ids = super::random_ids();
+        let (a, b) = (ids(), ids());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+    }
 }

@@ -10,12 +10,6 @@ use super::handler::TokenUsage;
 /// must not make the host buffer without bound).
 const MAX_EVENT_LINE: usize = 1024 * 1024;
 
-#[derive(Deserialize)]
-struct WithUsage {
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
 /// Chat completions and embeddings say `prompt_tokens`/`completion_tokens`; the Responses API
 /// says `input_tokens`/`output_tokens`.
 #[derive(Deserialize)]
@@ -48,21 +42,53 @@ impl Usage {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+/// Where the value of the top-level member `key` of a JSON object starts (after its `:`).
+/// Only nesting and strings are followed: the value itself is parsed by the caller.
+fn top_level_member(body: &[u8], key: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < body.len() && body[i] != b'"' {
+                    if body[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if i >= body.len() {
+                    return None;
+                }
+                if depth == 1 && &body[start..i] == key {
+                    let after = body[i + 1..]
+                        .iter()
+                        .position(|b| !b.is_ascii_whitespace())?;
+                    if body[i + 1 + after] == b':' {
+                        return Some(i + 2 + after);
+                    }
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.checked_sub(1)?,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `usage` of a JSON object body; `None` for anything else (not JSON, no usage, `"usage": null`).
+/// Only the `usage` value is parsed (the rest of a completion is skimmed for its nesting).
 pub(crate) fn from_json(body: &[u8]) -> Option<TokenUsage> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace())?;
-    // Cheap checks first: most bodies that are not completions are skipped without parsing.
-    if body[start] != b'{' || !contains(body, b"\"usage\"") {
+    if body[start] != b'{' {
         return None;
     }
-    serde_json::from_slice::<WithUsage>(body)
-        .ok()?
-        .usage?
-        .into_tokens()
+    let at = top_level_member(&body[start..], b"usage")?;
+    let mut de = serde_json::Deserializer::from_slice(&body[start + at..]);
+    Option::<Usage>::deserialize(&mut de).ok()??.into_tokens()
 }
 
 /// Reads a server-sent event stream as it passes, chunk by chunk, and keeps the last usage seen.
@@ -161,6 +187,15 @@ mod tests {
         assert_eq!(from_json(br#"{"usage":{}}"#), None);
         assert_eq!(from_json(br#"{"usage":"#), None);
         assert_eq!(from_json(br#"["usage"]"#), None);
+        // Only the object's own member counts, not one nested deeper or inside a string.
+        assert_eq!(
+            from_json(br#"{"choices":[{"usage":{"total_tokens":4}}],"note":"\"usage\":{}"}"#),
+            None
+        );
+        assert_eq!(
+            from_json(br#"{"a":{"usage":{"total_tokens":4}},"usage" : {"total_tokens":6}}"#),
+            t(0, 0, 6)
+        );
     }
 
     #[test]
