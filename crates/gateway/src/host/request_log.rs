@@ -86,20 +86,30 @@ pub(crate) fn write(sink: &RequestLogSink, f: &LineFields<'_>) {
         } else {
             "request (the response body did not reach its end: client gone or size limit)"
         };
-        let _ = writeln!(
-            line,
-            "{stamp}.{:06}Z  INFO apim_emu::request: {message} method={} path={} status={} api={:?} operation={:?} backend={:?} duration_ms={} tokens={:?} request_id={}",
-            now.subsec_micros(),
-            f.method,
-            f.path,
-            f.status,
-            f.api.unwrap_or("-"),
-            f.operation.unwrap_or("-"),
-            f.backend.unwrap_or("-"),
-            f.duration.as_secs_f64() * 1000.0,
-            f.tokens.as_deref().unwrap_or("-"),
-            f.request_id,
-        );
+        // Pieces pushed one by one: the general formatter costs more than the line's I/O.
+        line.push_str(stamp);
+        line.push('.');
+        push_padded(line, now.subsec_micros(), 6);
+        line.push_str("Z  INFO apim_emu::request: ");
+        line.push_str(message);
+        line.push_str(" method=");
+        line.push_str(f.method);
+        line.push_str(" path=");
+        line.push_str(f.path);
+        line.push_str(" status=");
+        push_padded(line, u32::from(f.status), 1);
+        line.push_str(" api=");
+        push_quoted(line, f.api.unwrap_or("-"));
+        line.push_str(" operation=");
+        push_quoted(line, f.operation.unwrap_or("-"));
+        line.push_str(" backend=");
+        push_quoted(line, f.backend.unwrap_or("-"));
+        let _ = write!(line, " duration_ms={}", f.duration.as_secs_f64() * 1000.0);
+        line.push_str(" tokens=");
+        push_quoted(line, f.tokens.as_deref().unwrap_or("-"));
+        line.push_str(" request_id=");
+        line.push_str(f.request_id);
+        line.push('\n');
         let gathered = PENDING.with(|p| {
             let Ok(mut p) = p.try_borrow_mut() else {
                 return false;
@@ -120,6 +130,40 @@ pub(crate) fn write(sink: &RequestLogSink, f: &LineFields<'_>) {
             sink(line);
         }
     })
+}
+
+/// `n` in decimal, zero-padded to `width` digits.
+fn push_padded(line: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len() - width.min(digits.len()));
+    for &d in &digits[start..] {
+        line.push(char::from(d));
+    }
+}
+
+/// `text` as tracing's text format writes a string field (Rust's `Debug` quoting); text that
+/// needs no escaping is copied as it is.
+fn push_quoted(line: &mut String, text: &str) {
+    if text
+        .bytes()
+        .all(|b| (b.is_ascii_graphic() || b == b' ') && b != b'"' && b != b'\\')
+    {
+        line.push('"');
+        line.push_str(text);
+        line.push('"');
+    } else {
+        let _ = write!(line, "{text:?}");
+    }
 }
 
 /// From now on, lines for `sink` written on this thread are gathered; the thread must call
@@ -183,6 +227,34 @@ mod tests {
             rest,
             "INFO apim_emu::request: request (the response body did not reach its end: client gone or size limit) method=POST path=/openai/chat status=429 api=\"azure-openai\" operation=\"Chat \\\"quoted\\\"\" backend=\"-\" duration_ms=2.15 tokens=\"9/12/21\" request_id=5f0c\n"
         );
+    }
+
+    #[test]
+    fn numbers_and_quoted_text_are_written_as_the_formatter_would() {
+        for (n, width) in [
+            (0, 1),
+            (7, 6),
+            (123_456, 6),
+            (999_999, 6),
+            (200, 1),
+            (65_535, 1),
+        ] {
+            let mut line = String::new();
+            push_padded(&mut line, n, width);
+            assert_eq!(line, format!("{n:0width$}"));
+        }
+        for text in [
+            "azure-openai",
+            "-",
+            "a \"b\"",
+            "tab\there",
+            "é ünïcode",
+            "back\\slash",
+        ] {
+            let mut line = String::new();
+            push_quoted(&mut line, text);
+            assert_eq!(line, format!("{text:?}"));
+        }
     }
 
     #[test]
