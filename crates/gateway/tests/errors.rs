@@ -134,6 +134,12 @@ case!(
     None,
     [UnknownReference]
 );
+case!(
+    unknown_logger,
+    config_case("unknown-logger"),
+    None,
+    [UnknownReference, UnknownReference]
+);
 
 fn apiops_case(name: &str) -> PathBuf {
     Path::new("../../fixtures/apiops-errors").join(name)
@@ -181,6 +187,13 @@ case!(
         Duplicate,
         Duplicate
     ]
+);
+// APIOps: the loggers are the extracted `loggers/` entities.
+case!(
+    apiops_unknown_logger,
+    apiops_case("unknown-logger"),
+    None,
+    [UnknownReference]
 );
 
 #[test]

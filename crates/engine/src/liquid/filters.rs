@@ -2,7 +2,7 @@
 //! compatibility level (2.0): `Capitalize` title-cases words, `Replace`/`ReplaceFirst` take a
 //! regular expression, `Plus` on a string concatenates, `Times` on a string repeats it.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::value::{LValue, double_to_decimal};
@@ -154,44 +154,6 @@ fn math(name: &str, input: &LValue, operand: &LValue) -> R {
     }
 }
 
-fn html_encode(t: &str) -> String {
-    let mut out = String::with_capacity(t.len());
-    for c in t.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\u{a0}'..='\u{ff}' => out.push_str(&format!("&#{};", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `WebUtility.UrlEncode`: space → `+`, unreserved `A-Za-z0-9-_.!*()` kept, others `%XX`.
-fn url_encode(t: &str) -> String {
-    let mut out = String::new();
-    for &b in t.as_bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'!'
-            | b'*'
-            | b'('
-            | b')' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 fn title_case(t: &str) -> String {
     let mut out = String::with_capacity(t.len());
     for (i, word) in t.split(' ').enumerate() {
@@ -252,143 +214,39 @@ fn parse_date(t: &str) -> Option<NaiveDateTime> {
     None
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
-
-/// .NET custom date format (invariant/en-US names), plus the standard one-letter formats
-/// `d D t T g G s u o O r R M y`.
-pub fn format_dotnet_date(d: &NaiveDateTime, format: &str) -> String {
-    let std_fmt = match format {
-        "d" => Some("M/d/yyyy"),
-        "D" => Some("dddd, MMMM d, yyyy"),
-        "t" => Some("h:mm tt"),
-        "T" => Some("h:mm:ss tt"),
-        "g" => Some("M/d/yyyy h:mm tt"),
-        "G" => Some("M/d/yyyy h:mm:ss tt"),
-        "f" => Some("dddd, MMMM d, yyyy h:mm tt"),
-        "F" => Some("dddd, MMMM d, yyyy h:mm:ss tt"),
-        "s" => Some("yyyy'-'MM'-'dd'T'HH':'mm':'ss"),
-        "u" => Some("yyyy'-'MM'-'dd HH':'mm':'ss'Z'"),
-        "o" | "O" => Some("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffff"),
-        "r" | "R" => Some("ddd, dd MMM yyyy HH':'mm':'ss 'GMT'"),
-        "M" | "m" => Some("MMMM d"),
-        "y" | "Y" => Some("MMMM yyyy"),
-        _ => None,
+/// `DateTime.ToString(format)` with en-US standard formats (DotLiquid formats with the
+/// current culture); custom patterns, and any other one-letter format, are .NET's own.
+pub fn format_dotnet_date(d: &NaiveDateTime, format: &str) -> Result<String, String> {
+    let pattern = match format {
+        "d" => "M/d/yyyy",
+        "D" => "dddd, MMMM d, yyyy",
+        "t" => "h:mm tt",
+        "T" => "h:mm:ss tt",
+        "g" => "M/d/yyyy h:mm tt",
+        "G" => "M/d/yyyy h:mm:ss tt",
+        "f" => "dddd, MMMM d, yyyy h:mm tt",
+        "F" => "dddd, MMMM d, yyyy h:mm:ss tt",
+        "U" => "dddd, MMMM d, yyyy h:mm:ss tt",
+        "s" => "yyyy'-'MM'-'dd'T'HH':'mm':'ss",
+        "u" => "yyyy'-'MM'-'dd HH':'mm':'ss'Z'",
+        "o" | "O" => "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffff",
+        "r" | "R" => "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'",
+        "M" | "m" => "MMMM d",
+        "y" | "Y" => "MMMM yyyy",
+        other => other,
     };
-    let f: Vec<char> = std_fmt.unwrap_or(format).chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < f.len() {
-        let c = f[i];
-        let mut n = 1;
-        while i + n < f.len() && f[i + n] == c {
-            n += 1;
-        }
-        let h12 = match d.hour() % 12 {
-            0 => 12,
-            h => h,
-        };
-        match c {
-            'y' => match n {
-                1 => out.push_str(&(d.year() % 100).to_string()),
-                2 => out.push_str(&format!("{:02}", d.year() % 100)),
-                _ => out.push_str(&format!("{:0width$}", d.year(), width = n)),
-            },
-            'M' => match n {
-                1 => out.push_str(&d.month().to_string()),
-                2 => out.push_str(&format!("{:02}", d.month())),
-                3 => out.push_str(&MONTHS[d.month0() as usize][..3]),
-                _ => out.push_str(MONTHS[d.month0() as usize]),
-            },
-            'd' => match n {
-                1 => out.push_str(&d.day().to_string()),
-                2 => out.push_str(&format!("{:02}", d.day())),
-                3 => out.push_str(&DAYS[d.weekday().num_days_from_sunday() as usize][..3]),
-                _ => out.push_str(DAYS[d.weekday().num_days_from_sunday() as usize]),
-            },
-            'H' => out.push_str(&if n == 1 {
-                d.hour().to_string()
-            } else {
-                format!("{:02}", d.hour())
-            }),
-            'h' => out.push_str(&if n == 1 {
-                h12.to_string()
-            } else {
-                format!("{h12:02}")
-            }),
-            'm' => out.push_str(&if n == 1 {
-                d.minute().to_string()
-            } else {
-                format!("{:02}", d.minute())
-            }),
-            's' => out.push_str(&if n == 1 {
-                d.second().to_string()
-            } else {
-                format!("{:02}", d.second())
-            }),
-            'f' | 'F' => {
-                let digits = format!("{:09}", d.nanosecond() % 1_000_000_000);
-                let part = &digits[..n.min(7)];
-                if c == 'F' {
-                    out.push_str(part.trim_end_matches('0'));
-                } else {
-                    out.push_str(part);
-                }
-            }
-            't' => {
-                let ampm = if d.hour() < 12 { "AM" } else { "PM" };
-                out.push_str(if n == 1 { &ampm[..1] } else { ampm });
-            }
-            'z' => out.push_str(match n {
-                1 => "+0",
-                2 => "+00",
-                _ => "+00:00",
-            }),
-            'K' => out.push('Z'),
-            '\'' | '"' => {
-                let mut j = i + 1;
-                while j < f.len() && f[j] != c {
-                    out.push(f[j]);
-                    j += 1;
-                }
-                i = j + 1;
-                continue;
-            }
-            '\\' if i + 1 < f.len() => {
-                out.push(f[i + 1]);
-                i += 2;
-                continue;
-            }
-            other => {
-                for _ in 0..n {
-                    out.push(other);
-                }
-            }
-        }
-        i += n;
-    }
-    out
+    // Ticks: 100 ns since 0001-01-01 (62135596800 s before the Unix epoch).
+    let utc = d.and_utc();
+    let ticks = (utc.timestamp() + 62_135_596_800)
+        .checked_mul(10_000_000)
+        .map(|t| t + i64::from(utc.timestamp_subsec_nanos() / 100));
+    let dt = ticks
+        .ok_or_else(|| "the date is out of range".to_string())
+        .and_then(|t| {
+            apim_dotnet::DateTime::from_ticks(t, apim_dotnet::DateTimeKind::Unspecified)
+                .map_err(|e| e.message)
+        })?;
+    apim_dotnet::datetime_format::format_date_time(dt, pattern).map_err(|e| e.message)
 }
 
 fn currency(v: &LValue) -> LValue {
@@ -425,9 +283,9 @@ pub fn apply(name: &str, input: LValue, args: &[LValue], now: DateTime<Utc>) -> 
         "Downcase" => str_or_nil(&input, |t| t.to_lowercase()),
         "Upcase" => str_or_nil(&input, |t| t.to_uppercase()),
         "Capitalize" => str_or_nil(&input, |t| title_case(&t)),
-        "Escape" | "H" => str_or_nil(&input, |t| html_encode(&t)),
-        "UrlEncode" => str_or_nil(&input, |t| url_encode(&t)),
-        "UrlDecode" => str_or_nil(&input, |t| crate::http::percent_decode(&t, true)),
+        "Escape" | "H" => str_or_nil(&input, |t| apim_dotnet::web::html_encode(&t)),
+        "UrlEncode" => str_or_nil(&input, |t| apim_dotnet::web::url_encode(&t)),
+        "UrlDecode" => str_or_nil(&input, |t| apim_dotnet::web::url_decode(&t)),
         "Strip" => str_or_nil(&input, |t| t.trim().to_string()),
         "Lstrip" => str_or_nil(&input, |t| t.trim_start().to_string()),
         "Rstrip" => str_or_nil(&input, |t| t.trim_end().to_string()),
@@ -737,11 +595,12 @@ pub fn apply(name: &str, input: LValue, args: &[LValue], now: DateTime<Utc>) -> 
                     None => return Ok(LValue::Str(value)),
                 }
             };
-            if format.trim().is_empty() {
-                LValue::Str(format_dotnet_date(&date, "G"))
+            let format = if format.trim().is_empty() {
+                "G"
             } else {
-                LValue::Str(format_dotnet_date(&date, &format))
-            }
+                &format
+            };
+            LValue::Str(format_dotnet_date(&date, format)?)
         }
         other => return Err(format!("unknown filter '{other}'")),
     })
@@ -912,5 +771,16 @@ mod tests {
             f("Date", st("now"), &[st("o")]),
             st("2024-03-05T17:08:09.1234567")
         );
+        // Standard formats in en-US, the default one `G`.
+        assert_eq!(
+            f("Date", st("2021-07-04T21:05:00Z"), &[st("d")]),
+            st("7/4/2021")
+        );
+        assert_eq!(
+            f("Date", st("2021-07-04T21:05:00Z"), &[]),
+            st("7/4/2021 9:05:00 PM")
+        );
+        // A one-letter format that is not a standard one is .NET's FormatException.
+        assert!(apply("Date", st("now"), &[st("h")], now()).is_err());
     }
 }

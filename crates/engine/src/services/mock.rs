@@ -299,8 +299,14 @@ fn reply_body(
     Body::from_stream(Box::pin(stream))
 }
 
-impl HttpClient for MockHttp {
-    fn send(&self, mut req: BackendRequest) -> BoxFuture<'static, Result<Response, HttpError>> {
+impl MockHttp {
+    /// Answers `req` from the routes only: `None` when no route matches (the call is recorded
+    /// with `route: None`), so a caller can hand it to another backend. A route's fault,
+    /// `ConnectionRefused` included, is an answer: `Some(Err(..))`.
+    pub fn try_send(
+        &self,
+        mut req: BackendRequest,
+    ) -> BoxFuture<'static, Option<Result<Response, HttpError>>> {
         let clock = self.clock.clone();
         let state = self.state.clone();
         Box::pin(async move {
@@ -344,53 +350,68 @@ impl HttpClient for MockHttp {
                 s.calls.push(call);
                 match chosen {
                     Some((r, _)) => r,
-                    None => {
-                        return Err(HttpError::ConnectionRefused(format!(
-                            "no mocked backend answers {} {}",
-                            req.method, req.url
-                        )));
-                    }
+                    None => return None,
                 }
             };
-            if !reply.latency.is_zero() {
-                clock.sleep(reply.latency).await;
-            }
-            let reset_after = match &reply.fault {
-                Some(MockFault::ConnectionRefused) => {
-                    return Err(HttpError::ConnectionRefused(format!(
-                        "connection refused by {}",
-                        req.url.host_header()
-                    )));
-                }
-                Some(MockFault::NoResponse) => {
-                    futures_util::future::pending::<()>().await;
-                    None
-                }
-                Some(MockFault::Tls) => {
-                    return Err(HttpError::Tls("the remote certificate is invalid".into()));
-                }
-                Some(MockFault::InvalidResponse) => {
-                    return Err(HttpError::InvalidResponse(
-                        "the server committed a protocol violation".into(),
-                    ));
-                }
-                Some(MockFault::ResetMidBody { after_bytes }) => Some(*after_bytes),
-                None => None,
-            };
-            let mut headers = HeaderMap::new();
-            for (n, v) in &reply.headers {
-                headers
-                    .push_line(n, v)
-                    .map_err(|e| HttpError::InvalidResponse(e.to_string()))?;
-            }
-            Ok(Response {
-                status: reply.status,
-                reason: reply
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| reason_phrase(reply.status).to_string()),
-                headers,
-                body: reply_body(clock, reply.chunks, reset_after),
+            Some(answer(clock, reply, &req.url).await)
+        })
+    }
+}
+
+/// The scripted reply, after its latency: a response or its fault.
+async fn answer(clock: Arc<dyn Clock>, reply: MockReply, url: &Url) -> Result<Response, HttpError> {
+    if !reply.latency.is_zero() {
+        clock.sleep(reply.latency).await;
+    }
+    let reset_after = match &reply.fault {
+        Some(MockFault::ConnectionRefused) => {
+            return Err(HttpError::ConnectionRefused(format!(
+                "connection refused by {}",
+                url.host_header()
+            )));
+        }
+        Some(MockFault::NoResponse) => {
+            futures_util::future::pending::<()>().await;
+            None
+        }
+        Some(MockFault::Tls) => {
+            return Err(HttpError::Tls("the remote certificate is invalid".into()));
+        }
+        Some(MockFault::InvalidResponse) => {
+            return Err(HttpError::InvalidResponse(
+                "the server committed a protocol violation".into(),
+            ));
+        }
+        Some(MockFault::ResetMidBody { after_bytes }) => Some(*after_bytes),
+        None => None,
+    };
+    let mut headers = HeaderMap::new();
+    for (n, v) in &reply.headers {
+        headers
+            .push_line(n, v)
+            .map_err(|e| HttpError::InvalidResponse(e.to_string()))?;
+    }
+    Ok(Response {
+        status: reply.status,
+        reason: reply
+            .reason
+            .clone()
+            .unwrap_or_else(|| reason_phrase(reply.status).to_string()),
+        headers,
+        body: reply_body(clock, reply.chunks, reset_after),
+    })
+}
+
+impl HttpClient for MockHttp {
+    /// A call no route matches fails as a refused connection.
+    fn send(&self, req: BackendRequest) -> BoxFuture<'static, Result<Response, HttpError>> {
+        let what = format!("{} {}", req.method, req.url);
+        let outcome = self.try_send(req);
+        Box::pin(async move {
+            outcome.await.unwrap_or_else(|| {
+                Err(HttpError::ConnectionRefused(format!(
+                    "no mocked backend answers {what}"
+                )))
             })
         })
     }
@@ -546,5 +567,34 @@ mod tests {
         let all = c.run(s.body.into_bytes(100)).await.unwrap();
         assert_eq!(all, "data: 1\n\ndata: 2\n\n");
         assert_eq!(c.monotonic() - before, Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn try_send_tells_no_route_from_a_mocked_refusal() {
+        let (c, m) = setup();
+        m.always(
+            MockMatch::host("refuse"),
+            MockReply::fault(MockFault::ConnectionRefused),
+        );
+        m.sequence(MockMatch::host("once"), vec![MockReply::status(201)]);
+        // A mocked refusal is an answer.
+        assert!(matches!(
+            c.run(m.try_send(get("http://refuse/"))).await,
+            Some(Err(HttpError::ConnectionRefused(_)))
+        ));
+        let first = c.run(m.try_send(get("http://once/"))).await;
+        assert_eq!(first.map(|r| r.map(|r| r.status)), Some(Ok(201)));
+        // The route is used up, and no route serves `other`: no answer, but the calls are logged.
+        assert!(c.run(m.try_send(get("http://once/"))).await.is_none());
+        assert!(c.run(m.try_send(get("http://other/"))).await.is_none());
+        let routes: Vec<Option<usize>> = m.calls().iter().map(|c| c.route).collect();
+        assert_eq!(routes, vec![Some(0), Some(1), None, None]);
+        // `send` turns no answer into a refused connection naming the call.
+        match c.run(m.send(get("http://other/x"))).await {
+            Err(HttpError::ConnectionRefused(msg)) => {
+                assert_eq!(msg, "no mocked backend answers GET http://other/x")
+            }
+            r => panic!("{r:?}"),
+        }
     }
 }

@@ -199,7 +199,22 @@ pub(crate) fn load(dir: &Path, options: &LoadOptions) -> Result<LoadedConfig, Co
     }
     let service = l.service();
     l.check_unused_overrides();
-    let Loader { ctx, root, .. } = l;
+    let Loader { mut ctx, root, .. } = l;
+    // The loggers APIM validates `logger-id` against: the extracted `loggers/` entities.
+    let mut loggers: Vec<String> = subdirs(&root.join("loggers"))
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for (_, ws) in subdirs(&root.join("workspaces")) {
+        loggers.extend(
+            subdirs(&ws.join("loggers"))
+                .into_iter()
+                .map(|(name, _)| name),
+        );
+    }
+    let ids: Vec<&str> = loggers.iter().map(String::as_str).collect();
+    ctx.errors
+        .extend(super::references::check_logger_ids(&service, &ids));
     ctx.finish(service, ConfigFormat::ApiOps, &root, &root, Vec::new())
 }
 

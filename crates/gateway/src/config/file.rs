@@ -792,13 +792,18 @@ pub(crate) fn load(path: &Path, options: &LoadOptions) -> Result<LoadedConfig, C
         );
     }
     let loggers = b.loggers(&cfg.loggers);
+    // Every declared id, also of a logger whose sink is in error (reported above).
+    let logger_ids: Vec<String> = cfg.loggers.iter().map(|(id, _)| id.value.clone()).collect();
     let certificates = b.certificates(&cfg.certificates);
     let service = b.service(cfg);
     let Build {
-        ctx,
+        mut ctx,
         dir,
         simulators,
     } = b;
+    let ids: Vec<&str> = logger_ids.iter().map(String::as_str).collect();
+    ctx.errors
+        .extend(super::references::check_logger_ids(&service, &ids));
     let mut loaded = ctx.finish(service, ConfigFormat::File, path, &dir, simulators)?;
     loaded.external_cache = redis.map(|r| r.value);
     loaded.loggers = loggers;

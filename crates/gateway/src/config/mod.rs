@@ -9,6 +9,7 @@ pub mod diag;
 pub mod file;
 pub mod node;
 pub mod openapi;
+pub mod references;
 pub mod vars;
 
 use std::path::{Path, PathBuf};
