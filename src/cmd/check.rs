@@ -101,6 +101,9 @@ pub fn run(args: Args) -> ExitCode {
         }
         results.push((f.display().to_string(), text, diagnostics));
     }
+    for config in configurations(&args.paths) {
+        add_configuration_diagnostics(&config, &mut results);
+    }
     let views: Vec<FileDiagnostics> = results
         .iter()
         .map(|(p, t, d)| FileDiagnostics {
@@ -129,6 +132,77 @@ pub fn run(args: Args) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The gateway configurations among `paths`: an `apim-emu.yaml` (`.yml`, `.json`), a folder
+/// holding one, or an APIOps extractor folder.
+fn configurations(paths: &[PathBuf]) -> Vec<PathBuf> {
+    use apim_gateway::config::{CONFIG_FILE_NAMES, apiops};
+    paths
+        .iter()
+        .filter(|p| {
+            if p.is_dir() {
+                CONFIG_FILE_NAMES.iter().any(|n| p.join(n).is_file())
+                    || apiops::looks_like_apiops(p)
+            } else {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| CONFIG_FILE_NAMES.contains(&n))
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+/// Loads a configuration as `serve` does and adds what stops it to `results` (code APIM0021),
+/// under the file each problem is in. Secrets missing from the environment are not reported:
+/// `check` runs where they are not set (CI).
+fn add_configuration_diagnostics(
+    config: &Path,
+    results: &mut Vec<(String, String, Vec<Diagnostic>)>,
+) {
+    use apim_gateway::config::{ErrorKind, LoadOptions, load};
+    let Err(e) = load(config, &LoadOptions::default()) else {
+        return;
+    };
+    for d in e
+        .diagnostics
+        .iter()
+        .filter(|d| d.kind != ErrorKind::MissingSecret)
+    {
+        let file = d.file.clone().unwrap_or_else(|| config.to_path_buf());
+        let path = file.display().to_string();
+        let at = match results.iter().position(|(p, _, _)| *p == path) {
+            Some(i) => i,
+            None => {
+                let text = std::fs::read(&file)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                results.push((path, text, Vec::new()));
+                results.len() - 1
+            }
+        };
+        let (_, text, diagnostics) = &mut results[at];
+        let span = if d.line > 0 {
+            let start = LineIndex::new(text).offset(text, d.line, d.col.max(1));
+            apim_policy::Span {
+                start,
+                end: start,
+                line: d.line,
+                col: d.col.max(1),
+            }
+        } else {
+            apim_policy::Span::NONE
+        };
+        diagnostics.push(Diagnostic {
+            code: diag::codes::CONFIGURATION,
+            severity: diag::Severity::Error,
+            message: d.message.clone(),
+            span,
+            notes: d.notes.clone(),
+        });
+        diagnostics.sort_by_key(|d| d.span.start);
     }
 }
 

@@ -67,6 +67,9 @@ pub mod codes {
     pub const REPEATED_POLICY: &str = "APIM0019";
     /// A policy at a scope where APIM does not allow it (checked when the scope is known).
     pub const NOT_ALLOWED_AT_SCOPE: &str = "APIM0020";
+    /// The gateway configuration (apim-emu.yaml or an APIOps folder) cannot be loaded: a bad
+    /// field, an unknown reference (backend, named value, logger ...), a missing file.
+    pub const CONFIGURATION: &str = "APIM0021";
 }
 
 /// One finding about a document, with the position it is about.
