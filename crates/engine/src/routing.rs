@@ -160,16 +160,7 @@ impl<V> RequestContext<'_, V> {
             None => self.backend_id = Some(id.to_string()),
         }
         self.backend_from_policy = true;
-        match (&mut self.backend, registry.get(id)) {
-            // Reuses the strings of the previous backend's info.
-            (Some(info), Some(b)) => {
-                info.id.clear();
-                info.id.push_str(&b.id);
-                info.backend_type = b.backend_type;
-                info.azure_region.clone_from(&b.azure_region);
-            }
-            (slot, _) => *slot = registry.info(id),
-        }
+        registry.fill_info(id, &mut self.backend);
         Ok(())
     }
 }

@@ -227,12 +227,23 @@ impl QueryMap {
 /// An absolute URL as APIM's `IUrl` exposes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
-    scheme: String,
-    host: String,
+    /// `http` and `https` are static: cloning a URL does not copy them.
+    scheme: std::borrow::Cow<'static, str>,
+    /// Shared: URLs composed from a base (every backend call) share its host.
+    host: std::sync::Arc<str>,
     port: u16,
     /// Encoded path, always starting with `/`.
     path: String,
     query: QueryMap,
+}
+
+/// A lower-case scheme, without an allocation for the usual ones.
+fn scheme_of(lower: &str) -> std::borrow::Cow<'static, str> {
+    match lower {
+        "https" => std::borrow::Cow::Borrowed("https"),
+        "http" => std::borrow::Cow::Borrowed("http"),
+        other => std::borrow::Cow::Owned(other.to_string()),
+    }
 }
 
 pub fn default_port(scheme: &str) -> Option<u16> {
@@ -269,7 +280,11 @@ impl Url {
         {
             return Err(UrlError::InvalidScheme(shorten(s)));
         }
-        let scheme = scheme.to_ascii_lowercase();
+        let scheme = if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            scheme_of(&scheme.to_ascii_lowercase())
+        } else {
+            scheme_of(scheme)
+        };
         let rest = rest.split('#').next().unwrap_or("");
         let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(auth_end);
@@ -329,7 +344,11 @@ impl Url {
         }
         Ok(Url {
             scheme,
-            host: host.to_ascii_lowercase(),
+            host: if host.bytes().any(|b| b.is_ascii_uppercase()) {
+                host.to_ascii_lowercase().into()
+            } else {
+                host.into()
+            },
             port,
             path: if path.is_empty() {
                 "/".into()
@@ -390,7 +409,7 @@ impl Url {
         {
             return Err(UrlError::InvalidScheme(shorten(scheme)));
         }
-        self.scheme = s;
+        self.scheme = scheme_of(&s);
         Ok(())
     }
 
@@ -431,7 +450,7 @@ impl Url {
     /// The `Host` header value for this URL.
     pub fn host_header(&self) -> String {
         if default_port(&self.scheme) == Some(self.port) {
-            self.host.clone()
+            self.host.to_string()
         } else {
             format!("{}:{}", self.host, self.port)
         }

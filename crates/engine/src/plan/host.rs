@@ -57,13 +57,34 @@ pub(crate) struct Info {
     pub workspace: Option<(String, String)>,
 }
 
+/// The shared cell of one evaluation and the `context` host object over it.
+pub(crate) struct Cell {
+    live: Arc<Mutex<Live>>,
+    host: Arc<ContextHost>,
+}
+
+impl Cell {
+    /// A host object of the evaluation outlived it (kept in a variable).
+    fn leaked(&self) -> bool {
+        Arc::strong_count(&self.host) > 1 || Arc::strong_count(&self.live) > 2
+    }
+}
+
 thread_local! {
     /// The cell of the last evaluation on this thread, when nothing else holds it (it keeps
     /// that evaluation's service alive until the next one).
-    static SPARE: RefCell<Option<Arc<Mutex<Live>>>> = const { RefCell::new(None) };
+    static SPARE: RefCell<Option<Cell>> = const { RefCell::new(None) };
 }
 
-fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Arc<Mutex<Live>> {
+fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Cell {
+    let live = new_live(ctx, service);
+    Cell {
+        host: Arc::new(ContextHost { live: live.clone() }),
+        live,
+    }
+}
+
+fn new_live(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Arc<Mutex<Live>> {
     Arc::new(Mutex::new(Live {
         request: Request::new("GET", ctx.request.original_url.clone()),
         response: Response::default(),
@@ -115,12 +136,12 @@ pub(crate) fn enter(
     ctx: &mut RequestContext<'_, Value>,
     service: &Arc<ServiceDefinition>,
     now_monotonic: Duration,
-) -> (Value, Arc<Mutex<Live>>) {
-    let live = SPARE
+) -> (Value, Cell) {
+    let cell = SPARE
         .with(|s| s.borrow_mut().take())
         .unwrap_or_else(|| new_cell(ctx, service));
     {
-        let mut g = live.lock();
+        let mut g = cell.live.lock();
         let g = &mut *g;
         std::mem::swap(&mut g.request, &mut ctx.request);
         std::mem::swap(&mut g.response, &mut ctx.response);
@@ -149,15 +170,16 @@ pub(crate) fn enter(
         std::mem::swap(&mut i.backend, &mut ctx.backend);
         i.workspace = ctx.workspace.map(|w| (w.id.clone(), w.name.clone()));
     }
-    let host = Value::Host(Arc::new(ContextHost { live: live.clone() }));
-    (host, live)
+    let host = Value::Host(cell.host.clone());
+    (host, cell)
 }
 
 /// Swaps the request, response, variables and facts back into `ctx`; returns the Trace()
 /// messages.
-pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live>>) -> Vec<String> {
+pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, cell: Cell) -> Vec<String> {
+    let leaked = cell.leaked();
     let traces = {
-        let mut g = live.lock();
+        let mut g = cell.live.lock();
         let g = &mut *g;
         std::mem::swap(&mut g.request, &mut ctx.request);
         std::mem::swap(&mut g.response, &mut ctx.response);
@@ -169,9 +191,11 @@ pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live
         std::mem::swap(&mut i.last_error, &mut ctx.last_error);
         std::mem::swap(&mut i.deployment, &mut ctx.deployment);
         std::mem::swap(&mut i.backend, &mut ctx.backend);
-        if Arc::strong_count(live) > 1 {
+        if leaked {
             // A host object of this evaluation was kept (in a variable): it goes on seeing
-            // the request's facts, as they were.
+            // the request's facts and variables, as they were.
+            g.variables.clone_from(&ctx.variables);
+            let i = &mut g.info;
             i.request_id.clone_from(&ctx.request_id);
             i.matched.clone_from(&ctx.matched_parameters);
             i.subscription_key.clone_from(&ctx.subscription_key);
@@ -181,8 +205,8 @@ pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live
         }
         std::mem::take(&mut g.traces)
     };
-    if Arc::strong_count(live) == 1 {
-        SPARE.with(|s| *s.borrow_mut() = Some(live.clone()));
+    if !leaked {
+        SPARE.with(|s| *s.borrow_mut() = Some(cell));
     }
     traces
 }
@@ -513,16 +537,9 @@ impl HostObject for ContextHost {
                 live: self.live.clone(),
                 request: false,
             })),
-            M::Variables => {
-                let g = self.live.lock();
-                dict(
-                    g.variables
-                        .iter()
-                        .map(|(n, v)| (n.to_string(), v.clone()))
-                        .collect(),
-                    false,
-                )
-            }
+            M::Variables => Value::HostDict(Arc::new(VariablesView {
+                live: self.live.clone(),
+            })),
             _ => {
                 let g = self.live.lock();
                 return context_member(&g.info, member);
@@ -541,6 +558,28 @@ impl HostObject for ContextHost {
             }
             other => Err(not_supported(other, Cls::Context)),
         }
+    }
+}
+
+/// `context.Variables`: read in place (names ordinal), not copied per access.
+struct VariablesView {
+    live: Arc<Mutex<Live>>,
+}
+
+impl apim_csharp::HostDictionary for VariablesView {
+    fn get(&self, key: &str) -> Option<Value> {
+        self.live.lock().variables.get(key).cloned()
+    }
+    fn keys(&self) -> Vec<Arc<str>> {
+        self.live
+            .lock()
+            .variables
+            .iter()
+            .map(|(n, _)| Arc::from(n))
+            .collect()
+    }
+    fn count(&self) -> usize {
+        self.live.lock().variables.len()
     }
 }
 

@@ -298,7 +298,7 @@ fn evaluate(
     };
     let r = prog.evaluate(&context, &environment);
     drop(context);
-    let traces = host::restore(ctx, &live);
+    let traces = host::restore(ctx, live);
     for t in traces {
         if ctx.trace.is_enabled() {
             let entry = TraceEntry {
