@@ -115,17 +115,15 @@ fn prepare_backend<V>(
     if let Some((id, reg, selection)) = selected {
         match selection {
             Ok(sel) => {
+                let origin;
                 let old_base = match &ctx.backend_base {
-                    Some(b) => b.clone(),
-                    None => Url::parse(&format!("{}/", url.authority_prefix())).map_err(|e| {
-                        Box::new(PipelineError::expression_failure(
-                            loc,
-                            e.to_string(),
-                            &ctx.request_id,
-                        ))
-                    })?,
+                    Some(b) => b,
+                    None => {
+                        origin = url.origin();
+                        &origin
+                    }
                 };
-                *url = url.rebase(&old_base, &sel.url).map_err(|e| {
+                *url = url.rebase(old_base, &sel.url).map_err(|e| {
                     Box::new(PipelineError::backend_failure(
                         loc,
                         &crate::services::HttpError::InvalidRequest(e.to_string()),

@@ -63,7 +63,8 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Valid UTF-8 (the usual case) keeps its buffer; only invalid bytes pay for a copy.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Characters kept as-is in a query name or value; everything else is `%XX`-encoded (UTF-8).
@@ -469,6 +470,15 @@ impl Url {
     /// followed by `rest` (the request path after the API URL suffix) and the request query.
     /// The base's own query parameters come first.
     pub fn compose(base: &Url, rest_path: &str, query: &QueryMap) -> Result<Url, UrlError> {
+        Url::compose_with(base, rest_path, query.iter())
+    }
+
+    /// [`Url::compose`] with the query parameters as they come (no intermediate map).
+    fn compose_with<'q>(
+        base: &Url,
+        rest_path: &str,
+        query: impl Iterator<Item = (&'q str, &'q [String])>,
+    ) -> Result<Url, UrlError> {
         let rest = rest_path.trim_start_matches('/');
         if !valid_path(rest) {
             return Err(UrlError::InvalidPath(shorten(rest_path)));
@@ -486,7 +496,7 @@ impl Url {
             path.push_str(rest);
         }
         let mut q = base.query.clone();
-        for (n, v) in query.iter() {
+        for (n, v) in query {
             q.append(n, v.to_vec());
         }
         Ok(Url {
@@ -507,14 +517,22 @@ impl Url {
             // The path was rewritten to something outside the old base: keep it whole.
             _ => self.path.as_str(),
         };
-        let mut query = QueryMap::new();
-        for (n, v) in self.query.iter() {
-            let from_old = old_base.query.get(n).is_some_and(|ov| ov == v);
-            if !from_old {
-                query.append(n, v.to_vec());
-            }
+        let query = self
+            .query
+            .iter()
+            .filter(|(n, v)| old_base.query.get(n).is_none_or(|ov| ov != *v));
+        Url::compose_with(new_base, rest, query)
+    }
+
+    /// `scheme://host[:port]/`: the base of a URL that has no API service URL.
+    pub fn origin(&self) -> Url {
+        Url {
+            scheme: self.scheme.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            path: "/".into(),
+            query: QueryMap::new(),
         }
-        Url::compose(new_base, rest, &query)
     }
 }
 

@@ -66,7 +66,13 @@ pub(crate) struct Cell {
 impl Cell {
     /// A host object of the evaluation outlived it (kept in a variable).
     fn leaked(&self) -> bool {
-        Arc::strong_count(&self.host) > 1 || Arc::strong_count(&self.live) > 2
+        let h = &self.host;
+        // The cell, the context host and its three members hold `live` when nothing leaked.
+        Arc::strong_count(h) > 1
+            || Arc::strong_count(&h.request) > 1
+            || Arc::strong_count(&h.response) > 1
+            || Arc::strong_count(&h.variables) > 1
+            || Arc::strong_count(&self.live) > 5
     }
 }
 
@@ -79,7 +85,18 @@ thread_local! {
 fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Cell {
     let live = new_live(ctx, service);
     Cell {
-        host: Arc::new(ContextHost { live: live.clone() }),
+        host: Arc::new(ContextHost {
+            live: live.clone(),
+            request: Arc::new(MessageHost {
+                live: live.clone(),
+                request: true,
+            }),
+            response: Arc::new(MessageHost {
+                live: live.clone(),
+                request: false,
+            }),
+            variables: Arc::new(VariablesView { live: live.clone() }),
+        }),
         live,
     }
 }
@@ -337,6 +354,10 @@ fn url_value(u: &Url) -> Value {
 
 struct ContextHost {
     live: Arc<Mutex<Live>>,
+    /// `context.Request`, `context.Response` and `context.Variables`, made once per cell.
+    request: Arc<MessageHost>,
+    response: Arc<MessageHost>,
+    variables: Arc<VariablesView>,
 }
 
 impl Info {
@@ -529,17 +550,9 @@ impl HostObject for ContextHost {
     }
     fn get(&self, member: M) -> Result<Value, Exception> {
         Ok(match member {
-            M::Request => Value::Host(Arc::new(MessageHost {
-                live: self.live.clone(),
-                request: true,
-            })),
-            M::Response => Value::Host(Arc::new(MessageHost {
-                live: self.live.clone(),
-                request: false,
-            })),
-            M::Variables => Value::HostDict(Arc::new(VariablesView {
-                live: self.live.clone(),
-            })),
+            M::Request => Value::Host(self.request.clone()),
+            M::Response => Value::Host(self.response.clone()),
+            M::Variables => Value::HostDict(self.variables.clone()),
             _ => {
                 let g = self.live.lock();
                 return context_member(&g.info, member);
@@ -824,6 +837,20 @@ pub(crate) fn response_from_value(h: &dyn HostObject) -> Option<Response> {
 
 /// cache-store-value keeps the value's type: a tag byte, then the text.
 pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
+    use std::io::Write;
+    // Integers (counters) are written straight into the buffer.
+    let mut out = Vec::with_capacity(12);
+    match v {
+        Value::I32(n) => {
+            let _ = write!(out, "i{n}");
+            return out;
+        }
+        Value::I64(n) => {
+            let _ = write!(out, "l{n}");
+            return out;
+        }
+        _ => {}
+    }
     let (tag, text) = match v {
         Value::Str(s) => (b's', s.to_string()),
         Value::Bool(b) => (b'b', b.to_string()),
@@ -834,7 +861,7 @@ pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
         Value::Null => (b'n', String::new()),
         other => (b's', apim_csharp::render::net_string(other)),
     };
-    let mut out = vec![tag];
+    out.push(tag);
     out.extend_from_slice(text.as_bytes());
     out
 }
@@ -842,7 +869,7 @@ pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
 /// The value [`encode_cached`] stored.
 pub(crate) fn decode_cached(bytes: &[u8]) -> Value {
     let (tag, rest) = match bytes.split_first() {
-        Some((t, r)) => (*t, String::from_utf8_lossy(r).into_owned()),
+        Some((t, r)) => (*t, String::from_utf8_lossy(r)),
         None => return Value::Null,
     };
     match tag {

@@ -348,6 +348,20 @@ pub(crate) fn text(
     }
 }
 
+/// [`text`] without copying a literal.
+pub(crate) fn text_cow<'v>(
+    v: &'v Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<std::borrow::Cow<'v, str>, PErr> {
+    match v {
+        Val::Lit(s) => Ok(std::borrow::Cow::Borrowed(s)),
+        Val::Expr(_) => text(v, service, ctx, env, loc).map(std::borrow::Cow::Owned),
+    }
+}
+
 pub(crate) fn boolean(
     v: &Val,
     service: &Arc<ServiceDefinition>,
@@ -384,7 +398,7 @@ pub(crate) fn integer(
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<i64, PErr> {
-    let t = text(v, service, ctx, env, loc)?;
+    let t = text_cow(v, service, ctx, env, loc)?;
     t.trim().parse::<i64>().map_err(|_| {
         expr_err(
             loc,
@@ -596,7 +610,7 @@ pub(crate) fn exec<'a>(
             default,
             caching,
         } => Box::pin(async move {
-            let k = text(key, service, ctx, env, loc)?;
+            let k = text_cow(key, service, ctx, env, loc)?;
             let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
             // An unreachable cache is a miss (docs/compat.md; the store logs the fault).
             let found = cache.get(&k).await.unwrap_or(None);
@@ -620,7 +634,7 @@ pub(crate) fn exec<'a>(
             duration,
             caching,
         } => Box::pin(async move {
-            let k = text(key, service, ctx, env, loc)?;
+            let k = text_cow(key, service, ctx, env, loc)?;
             let val = value(v, service, ctx, env, loc)?;
             let d = seconds(duration, service, ctx, env, loc)?;
             let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
@@ -928,8 +942,7 @@ pub(crate) fn exec_now(
                 UrlTemplate::parse(op_template).map_err(|e| expr_err(loc, ctx, e.to_string()))?;
             let base = match &ctx.backend_base {
                 Some(b) => b.clone(),
-                None => Url::parse(&format!("{}/", ctx.request.url.authority_prefix()))
-                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?,
+                None => ctx.request.url.origin(),
             };
             let url = crate::routing::rewrite_uri(
                 &base,
