@@ -191,6 +191,33 @@ pub(crate) fn enter(
     (host, cell)
 }
 
+/// Evaluates a program whose only use of `context` is `context.Variables`: just the variables
+/// are swapped into the cell (no trace messages can come from it).
+pub(crate) fn evaluate_on_variables(
+    program: &apim_csharp::Program,
+    ctx: &mut RequestContext<'_, Value>,
+    service: &Arc<ServiceDefinition>,
+    environment: &dyn Environment,
+) -> Result<Value, apim_csharp::EvalError> {
+    let cell = SPARE
+        .with(|s| s.borrow_mut().take())
+        .unwrap_or_else(|| new_cell(ctx, service));
+    std::mem::swap(&mut cell.live.lock().variables, &mut ctx.variables);
+    let r = program.evaluate(&Value::Host(cell.host.clone()), environment);
+    let leaked = cell.leaked();
+    {
+        let mut g = cell.live.lock();
+        std::mem::swap(&mut g.variables, &mut ctx.variables);
+        if leaked {
+            g.variables.clone_from(&ctx.variables);
+        }
+    }
+    if !leaked {
+        SPARE.with(|s| *s.borrow_mut() = Some(cell));
+    }
+    r
+}
+
 /// Swaps the request, response, variables and facts back into `ctx`; returns the Trace()
 /// messages.
 pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, cell: Cell) -> Vec<String> {
