@@ -33,8 +33,13 @@ pub struct Outcome {
 }
 
 /// Runs `request` (its `url` and `original_url` the client's URL) with tracing off.
-pub async fn run(plan: &Plan, request: Request, services: &Services) -> Outcome {
-    run_with(plan, request, services, false).await
+pub fn run<'a>(
+    plan: &'a Plan,
+    request: Request,
+    services: &'a Services,
+) -> impl std::future::Future<Output = Outcome> + Send + 'a {
+    // No async wrapper: the request's future is not copied into another one.
+    run_with(plan, request, services, false)
 }
 
 /// Runs `request`; `tracing` is what `context.Tracing` reports and whether the trace records.

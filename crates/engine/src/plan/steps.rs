@@ -427,6 +427,16 @@ pub(crate) fn boolean(
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<bool, PErr> {
+    if let Val::Lit(s) = v {
+        // A literal is parsed as the string value would be, without making one.
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("true") {
+            return Ok(true);
+        }
+        if t.eq_ignore_ascii_case("false") {
+            return Ok(false);
+        }
+    }
     match value(v, service, ctx, env, loc)? {
         Value::Bool(b) => Ok(b),
         Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
