@@ -70,32 +70,67 @@ pub async fn forward_request<V>(
     opts: &ForwardOptions,
     loc: &PolicyLocation,
 ) -> Result<(), Box<PipelineError>> {
-    let section = loc.section;
     let mut url = ctx.request.url.clone();
     let mut headers = ctx.request.headers.clone();
     let mut tls = TlsOptions::default();
+    // Taken out while the call is prepared (so `ctx` can change meanwhile), put back below.
+    let backend_id = ctx.backend_id.take();
+    let selected = match (backend_id.as_deref(), registry) {
+        (Some(id), Some(reg)) => Some((id, reg, reg.select(id, &services.rng))),
+        _ => None,
+    };
+    let prepared = prepare_backend(
+        ctx,
+        services,
+        selected,
+        &mut url,
+        &mut headers,
+        &mut tls,
+        loc,
+    );
+    ctx.backend_id = backend_id;
+    let chosen = prepared?;
+    finish_forward(
+        ctx, services, registry, opts, loc, url, headers, tls, chosen,
+    )
+    .await
+}
+
+/// The selected backend applied to the call: its URL, credentials and TLS options, and
+/// `context.Backend`. Returns the member chosen (for the breaker).
+fn prepare_backend<V>(
+    ctx: &mut RequestContext<'_, V>,
+    services: &Services,
+    selected: Option<(
+        &str,
+        &BackendRegistry,
+        Result<crate::backends::SelectedBackend, BackendError>,
+    )>,
+    url: &mut Url,
+    headers: &mut HeaderMap,
+    tls: &mut TlsOptions,
+    loc: &PolicyLocation,
+) -> Result<Option<String>, Box<PipelineError>> {
     let mut chosen: Option<String> = None;
-    if let (Some(id), Some(reg)) = (ctx.backend_id.clone(), registry) {
-        match reg.select(&id, &services.rng) {
+    if let Some((id, reg, selection)) = selected {
+        match selection {
             Ok(sel) => {
+                let origin;
                 let old_base = match &ctx.backend_base {
-                    Some(b) => b.clone(),
-                    None => Url::parse(&format!("{}/", url.authority_prefix())).map_err(|e| {
-                        Box::new(PipelineError::expression_failure(
-                            loc,
-                            e.to_string(),
-                            &ctx.request_id,
-                        ))
-                    })?,
+                    Some(b) => b,
+                    None => {
+                        origin = url.origin();
+                        &origin
+                    }
                 };
-                url = url.rebase(&old_base, &sel.url).map_err(|e| {
+                *url = url.rebase(old_base, &sel.url).map_err(|e| {
                     Box::new(PipelineError::backend_failure(
                         loc,
                         &crate::services::HttpError::InvalidRequest(e.to_string()),
                         &ctx.request_id,
                     ))
                 })?;
-                reg.apply_credentials(&sel.backend_id, &mut headers, &mut url)
+                reg.apply_credentials(&sel.backend_id, headers, url)
                     .map_err(|e| {
                         Box::new(PipelineError::backend_failure(
                             loc,
@@ -103,8 +138,8 @@ pub async fn forward_request<V>(
                             &ctx.request_id,
                         ))
                     })?;
-                tls = sel.tls;
-                ctx.backend = reg.info(&id);
+                *tls = sel.tls;
+                reg.fill_info(id, &mut ctx.backend);
                 if let Some(info) = ctx.backend.as_mut() {
                     if sel.pool_id.is_some() {
                         info.azure_region = sel.azure_region.clone();
@@ -115,10 +150,9 @@ pub async fn forward_request<V>(
             Err(BackendError::Unavailable(b)) => {
                 let message = format!("Backend '{b}' is unavailable: its circuit breaker is open.");
                 if ctx.trace.is_enabled() {
-                    trace(
-                        ctx,
-                        services,
-                        section,
+                    ctx.record_trace(
+                        services.clock.as_ref(),
+                        loc.section,
                         "forward-request",
                         json!({"messages": [message.clone()]}),
                     );
@@ -134,6 +168,22 @@ pub async fn forward_request<V>(
             }
         }
     }
+    Ok(chosen)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_forward<V>(
+    ctx: &mut RequestContext<'_, V>,
+    services: &Services,
+    registry: Option<&BackendRegistry>,
+    opts: &ForwardOptions,
+    loc: &PolicyLocation,
+    url: Url,
+    mut headers: HeaderMap,
+    tls: TlsOptions,
+    chosen: Option<String>,
+) -> Result<(), Box<PipelineError>> {
+    let section = loc.section;
     // The client's Host goes away so the backend's host is sent; a Host set by a policy stays.
     if headers
         .first("Host")

@@ -229,6 +229,19 @@ impl BackendRegistry {
         })
     }
 
+    /// `*slot = self.info(id)`, reusing the strings already in `slot`.
+    pub fn fill_info(&self, id: &str, slot: &mut Option<BackendInfo>) {
+        match (slot.as_mut(), self.get(id)) {
+            (Some(info), Some(b)) => {
+                info.id.clear();
+                info.id.push_str(&b.id);
+                info.backend_type = b.backend_type;
+                info.azure_region.clone_from(&b.azure_region);
+            }
+            _ => *slot = self.info(id),
+        }
+    }
+
     /// The Single backend whose URL is `url`'s base (APIM uses such a backend automatically).
     pub fn find_by_url(&self, service_url: &Url) -> Option<&str> {
         self.by_url

@@ -168,14 +168,30 @@ impl UrlTemplate {
 
     /// Matches a path (raw, after the API prefix, starting with `/` or empty) and query.
     pub fn matches(&self, path: &str, query: &QueryMap) -> Option<MatchedParameters> {
+        self.matches_segments(&path_segments(path), query)
+    }
+
+    /// [`UrlTemplate::matches`] on a path already split by [`path_segments`] (split once for
+    /// every operation of an API).
+    fn matches_segments(&self, segs: &[&str], query: &QueryMap) -> Option<MatchedParameters> {
+        // Literal segments decide most misses: check them before capturing anything.
+        if !self
+            .segments
+            .iter()
+            .any(|s| matches!(s, Segment::Wildcard(_)))
+            && self.segments.len() != segs.len()
+        {
+            return None;
+        }
+        for (seg, s) in self.segments.iter().zip(segs) {
+            if let Segment::Parts(parts) = seg
+                && let [Part::Literal(l)] = parts.as_slice()
+                && !s.eq_ignore_ascii_case(l)
+            {
+                return None;
+            }
+        }
         let mut params = MatchedParameters::default();
-        let trimmed = path.strip_prefix('/').unwrap_or(path);
-        let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-        let segs: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
         let mut i = 0;
         for seg in &self.segments {
             match seg {
@@ -210,7 +226,20 @@ impl UrlTemplate {
         }
         Some(params)
     }
+}
 
+/// The segments of a path after the API prefix (leading and trailing `/` dropped).
+fn path_segments(path: &str) -> Vec<&str> {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        Vec::new()
+    } else {
+        trimmed.split('/').collect()
+    }
+}
+
+impl UrlTemplate {
     /// Orders templates from most to least specific (literal beats mixed beats parameter beats
     /// wildcard, segment by segment; then more query conditions; then more segments).
     fn specificity_cmp(&self, other: &UrlTemplate) -> Ordering {
@@ -444,13 +473,14 @@ impl Router {
                 continue;
             };
             first_api.get_or_insert(api);
+            let segs = path_segments(rest);
             let mut best: Option<(&'a Operation, &UrlTemplate, MatchedParameters)> = None;
             for (op, tpl) in api.operations.iter().zip(&route.templates) {
                 if op.method != "*" && !op.method.eq_ignore_ascii_case(method) {
                     continue;
                 }
                 let Some(tpl) = tpl else { continue };
-                let Some(params) = tpl.matches(rest, url.query()) else {
+                let Some(params) = tpl.matches_segments(&segs, url.query()) else {
                     continue;
                 };
                 let better = match &best {
@@ -583,6 +613,24 @@ mod tests {
         url: &str,
     ) -> Result<RouteMatch<'a>, RouteError> {
         match_request(s, method, &Url::parse(url).unwrap(), &HeaderMap::new())
+    }
+
+    #[test]
+    fn literal_segments_and_wildcards_match_as_before() {
+        let q = QueryMap::new();
+        let t = UrlTemplate::parse("/a/{*rest}").unwrap();
+        // A wildcard may match nothing.
+        assert_eq!(t.matches("/a", &q).unwrap().get("rest"), Some(""));
+        assert_eq!(t.matches("/A/x/y", &q).unwrap().get("rest"), Some("x/y"));
+        assert!(t.matches("/b/x", &q).is_none());
+        let t = UrlTemplate::parse("/deployments/{id}/chat").unwrap();
+        assert_eq!(
+            t.matches("/Deployments/gpt/CHAT/", &q).unwrap().get("id"),
+            Some("gpt")
+        );
+        assert!(t.matches("/deployments/gpt", &q).is_none());
+        assert!(t.matches("/deployments/gpt/chat/x", &q).is_none());
+        assert!(t.matches("/deployments/gpt/embeddings", &q).is_none());
     }
 
     #[test]

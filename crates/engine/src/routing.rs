@@ -115,7 +115,7 @@ impl<V> RequestContext<'_, V> {
     pub fn set_backend_base_url(&mut self, new_base: Url) -> Result<(), RoutingError> {
         let old = match &self.backend_base {
             Some(b) => b.clone(),
-            None => Url::parse(&format!("{}/", self.request.url.authority_prefix()))?,
+            None => self.request.url.origin(),
         };
         self.request.url = self.request.url.rebase(&old, &new_base)?;
         self.backend_base = Some(new_base);
@@ -145,7 +145,7 @@ impl<V> RequestContext<'_, V> {
                 self.request.url = match &self.backend_base {
                     Some(old) => self.request.url.rebase(old, &new_base)?,
                     None => {
-                        let old = Url::parse(&format!("{}/", self.request.url.authority_prefix()))?;
+                        let old = self.request.url.origin();
                         self.request.url.rebase(&old, &new_base)?
                     }
                 };
@@ -160,16 +160,7 @@ impl<V> RequestContext<'_, V> {
             None => self.backend_id = Some(id.to_string()),
         }
         self.backend_from_policy = true;
-        match (&mut self.backend, registry.get(id)) {
-            // Reuses the strings of the previous backend's info.
-            (Some(info), Some(b)) => {
-                info.id.clear();
-                info.id.push_str(&b.id);
-                info.backend_type = b.backend_type;
-                info.azure_region.clone_from(&b.azure_region);
-            }
-            (slot, _) => *slot = registry.info(id),
-        }
+        registry.fill_info(id, &mut self.backend);
         Ok(())
     }
 }

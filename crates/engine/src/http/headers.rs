@@ -69,7 +69,8 @@ pub fn is_protected_header(name: &str) -> bool {
 
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct HeaderMap {
-    entries: Vec<(String, Vec<String>)>,
+    /// Names are shared: copying a header map (every backend call does) does not copy them.
+    entries: Vec<(std::sync::Arc<str>, Vec<String>)>,
 }
 
 impl fmt::Debug for HeaderMap {
@@ -134,7 +135,7 @@ impl HeaderMap {
         Self::check(name, &values)?;
         match self.position(name) {
             Some(i) => self.entries[i].1 = values,
-            None => self.entries.push((name.to_string(), values)),
+            None => self.entries.push((name.into(), values)),
         }
         Ok(())
     }
@@ -149,7 +150,7 @@ impl HeaderMap {
         Self::check(name, &values)?;
         match self.position(name) {
             Some(i) => self.entries[i].1.extend(values),
-            None => self.entries.push((name.to_string(), values)),
+            None => self.entries.push((name.into(), values)),
         }
         Ok(())
     }
@@ -174,11 +175,11 @@ impl HeaderMap {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+        self.entries.iter().map(|(n, v)| (&**n, v.as_slice()))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(n, _)| n.as_str())
+        self.entries.iter().map(|(n, _)| &**n)
     }
 
     pub fn len(&self) -> usize {
@@ -195,9 +196,9 @@ impl HeaderMap {
         let mut out = Vec::with_capacity(self.entries.len());
         for (name, values) in &self.entries {
             if is_repeated_line_header(name) {
-                out.extend(values.iter().map(|v| (name.clone(), v.clone())));
+                out.extend(values.iter().map(|v| (name.to_string(), v.clone())));
             } else {
-                out.push((name.clone(), values.join(",")));
+                out.push((name.to_string(), values.join(",")));
             }
         }
         out

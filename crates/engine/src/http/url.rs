@@ -63,7 +63,8 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Valid UTF-8 (the usual case) keeps its buffer; only invalid bytes pay for a copy.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Characters kept as-is in a query name or value; everything else is `%XX`-encoded (UTF-8).
@@ -227,12 +228,23 @@ impl QueryMap {
 /// An absolute URL as APIM's `IUrl` exposes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
-    scheme: String,
-    host: String,
+    /// `http` and `https` are static: cloning a URL does not copy them.
+    scheme: std::borrow::Cow<'static, str>,
+    /// Shared: URLs composed from a base (every backend call) share its host.
+    host: std::sync::Arc<str>,
     port: u16,
     /// Encoded path, always starting with `/`.
     path: String,
     query: QueryMap,
+}
+
+/// A lower-case scheme, without an allocation for the usual ones.
+fn scheme_of(lower: &str) -> std::borrow::Cow<'static, str> {
+    match lower {
+        "https" => std::borrow::Cow::Borrowed("https"),
+        "http" => std::borrow::Cow::Borrowed("http"),
+        other => std::borrow::Cow::Owned(other.to_string()),
+    }
 }
 
 pub fn default_port(scheme: &str) -> Option<u16> {
@@ -269,7 +281,11 @@ impl Url {
         {
             return Err(UrlError::InvalidScheme(shorten(s)));
         }
-        let scheme = scheme.to_ascii_lowercase();
+        let scheme = if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            scheme_of(&scheme.to_ascii_lowercase())
+        } else {
+            scheme_of(scheme)
+        };
         let rest = rest.split('#').next().unwrap_or("");
         let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(auth_end);
@@ -329,7 +345,11 @@ impl Url {
         }
         Ok(Url {
             scheme,
-            host: host.to_ascii_lowercase(),
+            host: if host.bytes().any(|b| b.is_ascii_uppercase()) {
+                host.to_ascii_lowercase().into()
+            } else {
+                host.into()
+            },
             port,
             path: if path.is_empty() {
                 "/".into()
@@ -390,7 +410,7 @@ impl Url {
         {
             return Err(UrlError::InvalidScheme(shorten(scheme)));
         }
-        self.scheme = s;
+        self.scheme = scheme_of(&s);
         Ok(())
     }
 
@@ -431,7 +451,7 @@ impl Url {
     /// The `Host` header value for this URL.
     pub fn host_header(&self) -> String {
         if default_port(&self.scheme) == Some(self.port) {
-            self.host.clone()
+            self.host.to_string()
         } else {
             format!("{}:{}", self.host, self.port)
         }
@@ -450,6 +470,15 @@ impl Url {
     /// followed by `rest` (the request path after the API URL suffix) and the request query.
     /// The base's own query parameters come first.
     pub fn compose(base: &Url, rest_path: &str, query: &QueryMap) -> Result<Url, UrlError> {
+        Url::compose_with(base, rest_path, query.iter())
+    }
+
+    /// [`Url::compose`] with the query parameters as they come (no intermediate map).
+    fn compose_with<'q>(
+        base: &Url,
+        rest_path: &str,
+        query: impl Iterator<Item = (&'q str, &'q [String])>,
+    ) -> Result<Url, UrlError> {
         let rest = rest_path.trim_start_matches('/');
         if !valid_path(rest) {
             return Err(UrlError::InvalidPath(shorten(rest_path)));
@@ -467,7 +496,7 @@ impl Url {
             path.push_str(rest);
         }
         let mut q = base.query.clone();
-        for (n, v) in query.iter() {
+        for (n, v) in query {
             q.append(n, v.to_vec());
         }
         Ok(Url {
@@ -488,14 +517,22 @@ impl Url {
             // The path was rewritten to something outside the old base: keep it whole.
             _ => self.path.as_str(),
         };
-        let mut query = QueryMap::new();
-        for (n, v) in self.query.iter() {
-            let from_old = old_base.query.get(n).is_some_and(|ov| ov == v);
-            if !from_old {
-                query.append(n, v.to_vec());
-            }
+        let query = self
+            .query
+            .iter()
+            .filter(|(n, v)| old_base.query.get(n).is_none_or(|ov| ov != *v));
+        Url::compose_with(new_base, rest, query)
+    }
+
+    /// `scheme://host[:port]/`: the base of a URL that has no API service URL.
+    pub fn origin(&self) -> Url {
+        Url {
+            scheme: self.scheme.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            path: "/".into(),
+            query: QueryMap::new(),
         }
-        Url::compose(new_base, rest, &query)
     }
 }
 

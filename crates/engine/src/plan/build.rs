@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apim_csharp::Program;
 use apim_policy::{
     AttrValue, Element, ElementKind, LineIndex, PolicyDocument, SectionKind, TemplatePart,
 };
@@ -127,7 +126,7 @@ struct Builder<'s> {
     service: Arc<ServiceDefinition>,
     named: NamedValues,
     fragments: &'s HashMap<String, Doc>,
-    programs: HashMap<String, Arc<Program>>,
+    programs: HashMap<String, Arc<super::steps::Expr>>,
     diags: Vec<PlanDiagnostic>,
     /// limit-concurrency slots, shared by every request of the plan.
     limiter: Arc<crate::limits::ConcurrencyLimiter>,
@@ -192,7 +191,7 @@ impl<'s> Builder<'s> {
         }
         match apim_csharp::compile(source) {
             Ok(p) => {
-                let p = Arc::new(p);
+                let p = Arc::new(super::steps::Expr::new(p, source));
                 self.programs.insert(source.to_string(), p.clone());
                 Some(Val::Expr(p))
             }

@@ -57,13 +57,51 @@ pub(crate) struct Info {
     pub workspace: Option<(String, String)>,
 }
 
+/// The shared cell of one evaluation and the `context` host object over it.
+pub(crate) struct Cell {
+    live: Arc<Mutex<Live>>,
+    host: Arc<ContextHost>,
+}
+
+impl Cell {
+    /// A host object of the evaluation outlived it (kept in a variable).
+    fn leaked(&self) -> bool {
+        let h = &self.host;
+        // The cell, the context host and its three members hold `live` when nothing leaked.
+        Arc::strong_count(h) > 1
+            || Arc::strong_count(&h.request) > 1
+            || Arc::strong_count(&h.response) > 1
+            || Arc::strong_count(&h.variables) > 1
+            || Arc::strong_count(&self.live) > 5
+    }
+}
+
 thread_local! {
     /// The cell of the last evaluation on this thread, when nothing else holds it (it keeps
     /// that evaluation's service alive until the next one).
-    static SPARE: RefCell<Option<Arc<Mutex<Live>>>> = const { RefCell::new(None) };
+    static SPARE: RefCell<Option<Cell>> = const { RefCell::new(None) };
 }
 
-fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Arc<Mutex<Live>> {
+fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Cell {
+    let live = new_live(ctx, service);
+    Cell {
+        host: Arc::new(ContextHost {
+            live: live.clone(),
+            request: Arc::new(MessageHost {
+                live: live.clone(),
+                request: true,
+            }),
+            response: Arc::new(MessageHost {
+                live: live.clone(),
+                request: false,
+            }),
+            variables: Arc::new(VariablesView { live: live.clone() }),
+        }),
+        live,
+    }
+}
+
+fn new_live(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Arc<Mutex<Live>> {
     Arc::new(Mutex::new(Live {
         request: Request::new("GET", ctx.request.original_url.clone()),
         response: Response::default(),
@@ -115,12 +153,12 @@ pub(crate) fn enter(
     ctx: &mut RequestContext<'_, Value>,
     service: &Arc<ServiceDefinition>,
     now_monotonic: Duration,
-) -> (Value, Arc<Mutex<Live>>) {
-    let live = SPARE
+) -> (Value, Cell) {
+    let cell = SPARE
         .with(|s| s.borrow_mut().take())
         .unwrap_or_else(|| new_cell(ctx, service));
     {
-        let mut g = live.lock();
+        let mut g = cell.live.lock();
         let g = &mut *g;
         std::mem::swap(&mut g.request, &mut ctx.request);
         std::mem::swap(&mut g.response, &mut ctx.response);
@@ -149,15 +187,43 @@ pub(crate) fn enter(
         std::mem::swap(&mut i.backend, &mut ctx.backend);
         i.workspace = ctx.workspace.map(|w| (w.id.clone(), w.name.clone()));
     }
-    let host = Value::Host(Arc::new(ContextHost { live: live.clone() }));
-    (host, live)
+    let host = Value::Host(cell.host.clone());
+    (host, cell)
+}
+
+/// Evaluates a program whose only use of `context` is `context.Variables`: just the variables
+/// are swapped into the cell (no trace messages can come from it).
+pub(crate) fn evaluate_on_variables(
+    program: &apim_csharp::Program,
+    ctx: &mut RequestContext<'_, Value>,
+    service: &Arc<ServiceDefinition>,
+    environment: &dyn Environment,
+) -> Result<Value, apim_csharp::EvalError> {
+    let cell = SPARE
+        .with(|s| s.borrow_mut().take())
+        .unwrap_or_else(|| new_cell(ctx, service));
+    std::mem::swap(&mut cell.live.lock().variables, &mut ctx.variables);
+    let r = program.evaluate(&Value::Host(cell.host.clone()), environment);
+    let leaked = cell.leaked();
+    {
+        let mut g = cell.live.lock();
+        std::mem::swap(&mut g.variables, &mut ctx.variables);
+        if leaked {
+            g.variables.clone_from(&ctx.variables);
+        }
+    }
+    if !leaked {
+        SPARE.with(|s| *s.borrow_mut() = Some(cell));
+    }
+    r
 }
 
 /// Swaps the request, response, variables and facts back into `ctx`; returns the Trace()
 /// messages.
-pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live>>) -> Vec<String> {
+pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, cell: Cell) -> Vec<String> {
+    let leaked = cell.leaked();
     let traces = {
-        let mut g = live.lock();
+        let mut g = cell.live.lock();
         let g = &mut *g;
         std::mem::swap(&mut g.request, &mut ctx.request);
         std::mem::swap(&mut g.response, &mut ctx.response);
@@ -169,9 +235,11 @@ pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live
         std::mem::swap(&mut i.last_error, &mut ctx.last_error);
         std::mem::swap(&mut i.deployment, &mut ctx.deployment);
         std::mem::swap(&mut i.backend, &mut ctx.backend);
-        if Arc::strong_count(live) > 1 {
+        if leaked {
             // A host object of this evaluation was kept (in a variable): it goes on seeing
-            // the request's facts, as they were.
+            // the request's facts and variables, as they were.
+            g.variables.clone_from(&ctx.variables);
+            let i = &mut g.info;
             i.request_id.clone_from(&ctx.request_id);
             i.matched.clone_from(&ctx.matched_parameters);
             i.subscription_key.clone_from(&ctx.subscription_key);
@@ -181,8 +249,8 @@ pub(crate) fn restore(ctx: &mut RequestContext<'_, Value>, live: &Arc<Mutex<Live
         }
         std::mem::take(&mut g.traces)
     };
-    if Arc::strong_count(live) == 1 {
-        SPARE.with(|s| *s.borrow_mut() = Some(live.clone()));
+    if !leaked {
+        SPARE.with(|s| *s.borrow_mut() = Some(cell));
     }
     traces
 }
@@ -313,6 +381,10 @@ fn url_value(u: &Url) -> Value {
 
 struct ContextHost {
     live: Arc<Mutex<Live>>,
+    /// `context.Request`, `context.Response` and `context.Variables`, made once per cell.
+    request: Arc<MessageHost>,
+    response: Arc<MessageHost>,
+    variables: Arc<VariablesView>,
 }
 
 impl Info {
@@ -505,24 +577,9 @@ impl HostObject for ContextHost {
     }
     fn get(&self, member: M) -> Result<Value, Exception> {
         Ok(match member {
-            M::Request => Value::Host(Arc::new(MessageHost {
-                live: self.live.clone(),
-                request: true,
-            })),
-            M::Response => Value::Host(Arc::new(MessageHost {
-                live: self.live.clone(),
-                request: false,
-            })),
-            M::Variables => {
-                let g = self.live.lock();
-                dict(
-                    g.variables
-                        .iter()
-                        .map(|(n, v)| (n.to_string(), v.clone()))
-                        .collect(),
-                    false,
-                )
-            }
+            M::Request => Value::Host(self.request.clone()),
+            M::Response => Value::Host(self.response.clone()),
+            M::Variables => Value::HostDict(self.variables.clone()),
             _ => {
                 let g = self.live.lock();
                 return context_member(&g.info, member);
@@ -541,6 +598,28 @@ impl HostObject for ContextHost {
             }
             other => Err(not_supported(other, Cls::Context)),
         }
+    }
+}
+
+/// `context.Variables`: read in place (names ordinal), not copied per access.
+struct VariablesView {
+    live: Arc<Mutex<Live>>,
+}
+
+impl apim_csharp::HostDictionary for VariablesView {
+    fn get(&self, key: &str) -> Option<Value> {
+        self.live.lock().variables.get(key).cloned()
+    }
+    fn keys(&self) -> Vec<Arc<str>> {
+        self.live
+            .lock()
+            .variables
+            .iter()
+            .map(|(n, _)| Arc::from(n))
+            .collect()
+    }
+    fn count(&self) -> usize {
+        self.live.lock().variables.len()
     }
 }
 
@@ -785,6 +864,20 @@ pub(crate) fn response_from_value(h: &dyn HostObject) -> Option<Response> {
 
 /// cache-store-value keeps the value's type: a tag byte, then the text.
 pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
+    use std::io::Write;
+    // Integers (counters) are written straight into the buffer.
+    let mut out = Vec::with_capacity(12);
+    match v {
+        Value::I32(n) => {
+            let _ = write!(out, "i{n}");
+            return out;
+        }
+        Value::I64(n) => {
+            let _ = write!(out, "l{n}");
+            return out;
+        }
+        _ => {}
+    }
     let (tag, text) = match v {
         Value::Str(s) => (b's', s.to_string()),
         Value::Bool(b) => (b'b', b.to_string()),
@@ -795,7 +888,7 @@ pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
         Value::Null => (b'n', String::new()),
         other => (b's', apim_csharp::render::net_string(other)),
     };
-    let mut out = vec![tag];
+    out.push(tag);
     out.extend_from_slice(text.as_bytes());
     out
 }
@@ -803,7 +896,7 @@ pub(crate) fn encode_cached(v: &Value) -> Vec<u8> {
 /// The value [`encode_cached`] stored.
 pub(crate) fn decode_cached(bytes: &[u8]) -> Value {
     let (tag, rest) = match bytes.split_first() {
-        Some((t, r)) => (*t, String::from_utf8_lossy(r).into_owned()),
+        Some((t, r)) => (*t, String::from_utf8_lossy(r)),
         None => return Value::Null,
     };
     match tag {

@@ -33,8 +33,13 @@ pub struct Outcome {
 }
 
 /// Runs `request` (its `url` and `original_url` the client's URL) with tracing off.
-pub async fn run(plan: &Plan, request: Request, services: &Services) -> Outcome {
-    run_with(plan, request, services, false).await
+pub fn run<'a>(
+    plan: &'a Plan,
+    request: Request,
+    services: &'a Services,
+) -> impl std::future::Future<Output = Outcome> + Send + 'a {
+    // No async wrapper: the request's future is not copied into another one.
+    run_with(plan, request, services, false)
 }
 
 /// Runs `request`; `tracing` is what `context.Tracing` reports and whether the trace records.
@@ -86,30 +91,29 @@ pub async fn run_with(
                     if e.reads_request_body && ctx.request.body.is_stream() {
                         // A body too large to buffer stays a stream; reading it then fails in
                         // the expression that tries.
-                        let _ = ctx
-                            .request
-                            .body
-                            .buffer(crate::http::DEFAULT_BUFFER_LIMIT)
-                            .await;
+                        let _ =
+                            Box::pin(ctx.request.body.buffer(crate::http::DEFAULT_BUFFER_LIMIT))
+                                .await;
                     }
                     let summary = match (&e.cache, &e.semantic) {
                         (Some(c), _) => {
-                            run_cached(&e.sections, c, &inner.service, &mut ctx, env).await
+                            Box::pin(run_cached(&e.sections, c, &inner.service, &mut ctx, env))
+                                .await
                         }
                         (None, Some(s)) => {
-                            super::steps::semantic::run_semantic(
+                            Box::pin(super::steps::semantic::run_semantic(
                                 &e.sections,
                                 s,
                                 &inner.service,
                                 &mut ctx,
                                 env,
-                            )
+                            ))
                             .await
                         }
                         (None, None) => crate::pipeline::run(&e.sections, &mut ctx, env).await,
                     };
                     if let Some(l) = &e.limits {
-                        super::limits::finish(l, &inner.service, &mut ctx, env).await;
+                        Box::pin(super::limits::finish(l, &inner.service, &mut ctx, env)).await;
                     }
                     for (n, v) in cors_headers {
                         let _ = ctx.response.headers.set_one(&n, v);
@@ -164,7 +168,7 @@ pub async fn run_with(
                 .or(fallback)
                 .or_else(|| inner.effective_for(None, None, None));
             let summary = match sections {
-                Some(s) => run_on_error(&s.sections.on_error, &mut ctx, env, err).await,
+                Some(s) => Box::pin(run_on_error(&s.sections.on_error, &mut ctx, env, err)).await,
                 None => {
                     ctx.last_error = Some(err.last_error.clone());
                     ctx.response = err.response;

@@ -26,7 +26,53 @@ pub(crate) mod semantic;
 #[derive(Debug, Clone)]
 pub(crate) enum Val {
     Lit(String),
-    Expr(Arc<Program>),
+    Expr(Arc<Expr>),
+}
+
+/// A compiled expression and what of `context` it can reach.
+#[derive(Debug)]
+pub(crate) struct Expr {
+    pub program: Program,
+    /// Every `context` in the source is `context.Variables`: only the variables are handed
+    /// to the evaluation (the rest of the request is not swapped in).
+    pub variables_only: bool,
+}
+
+impl Expr {
+    pub fn new(program: Program, source: &str) -> Self {
+        Expr {
+            program,
+            variables_only: only_variables(source),
+        }
+    }
+}
+
+impl std::ops::Deref for Expr {
+    type Target = Program;
+    fn deref(&self) -> &Program {
+        &self.program
+    }
+}
+
+/// True when each occurrence of the identifier `context` in `source` is followed by
+/// `.Variables` (conservative: a `context` in a string literal counts as any other).
+fn only_variables(source: &str) -> bool {
+    let b = source.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut from = 0;
+    while let Some(i) = source[from..].find("context").map(|i| i + from) {
+        let end = i + "context".len();
+        let standalone = (i == 0 || !ident(b[i - 1])) && b.get(end).is_none_or(|c| !ident(*c));
+        if standalone && !source[end..].starts_with(".Variables") {
+            return false;
+        }
+        let after = end + ".Variables".len();
+        if standalone && b.get(after).is_some_and(|c| ident(*c)) {
+            return false;
+        }
+        from = end;
+    }
+    true
 }
 
 /// One compiled policy statement and where it sits (for `context.LastError`).
@@ -285,12 +331,20 @@ pub(crate) fn trace(
 
 /// Evaluates an expression over the context.
 fn evaluate(
-    prog: &Program,
+    prog: &Expr,
     service: &Arc<ServiceDefinition>,
     ctx: &mut RequestContext<'_, Value>,
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<Value, PErr> {
+    if prog.variables_only {
+        let environment = host::EngineEnvironment {
+            now: env.services.clock.now(),
+            rng: &env.services.rng,
+        };
+        return host::evaluate_on_variables(&prog.program, ctx, service, &environment)
+            .map_err(|e| eval_err(e, loc, ctx));
+    }
     let (context, live) = host::enter(ctx, service, env.services.clock.monotonic());
     let environment = host::EngineEnvironment {
         now: env.services.clock.now(),
@@ -298,7 +352,7 @@ fn evaluate(
     };
     let r = prog.evaluate(&context, &environment);
     drop(context);
-    let traces = host::restore(ctx, &live);
+    let traces = host::restore(ctx, live);
     for t in traces {
         if ctx.trace.is_enabled() {
             let entry = TraceEntry {
@@ -310,10 +364,14 @@ fn evaluate(
             ctx.trace.record(loc.section, entry);
         }
     }
-    r.map_err(|e| match e {
+    r.map_err(|e| eval_err(e, loc, ctx))
+}
+
+fn eval_err(e: EvalError, loc: &PolicyLocation, ctx: &RequestContext<'_, Value>) -> PErr {
+    match e {
         EvalError::Exception(x) => expr_err(loc, ctx, x.message),
         EvalError::StepBudget(_) => expr_err(loc, ctx, e.to_string()),
-    })
+    }
 }
 
 pub(super) fn value(
@@ -348,6 +406,20 @@ pub(crate) fn text(
     }
 }
 
+/// [`text`] without copying a literal.
+pub(crate) fn text_cow<'v>(
+    v: &'v Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<std::borrow::Cow<'v, str>, PErr> {
+    match v {
+        Val::Lit(s) => Ok(std::borrow::Cow::Borrowed(s)),
+        Val::Expr(_) => text(v, service, ctx, env, loc).map(std::borrow::Cow::Owned),
+    }
+}
+
 pub(crate) fn boolean(
     v: &Val,
     service: &Arc<ServiceDefinition>,
@@ -355,6 +427,16 @@ pub(crate) fn boolean(
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<bool, PErr> {
+    if let Val::Lit(s) = v {
+        // A literal is parsed as the string value would be, without making one.
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("true") {
+            return Ok(true);
+        }
+        if t.eq_ignore_ascii_case("false") {
+            return Ok(false);
+        }
+    }
     match value(v, service, ctx, env, loc)? {
         Value::Bool(b) => Ok(b),
         Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -384,7 +466,7 @@ pub(crate) fn integer(
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<i64, PErr> {
-    let t = text(v, service, ctx, env, loc)?;
+    let t = text_cow(v, service, ctx, env, loc)?;
     t.trim().parse::<i64>().map_err(|_| {
         expr_err(
             loc,
@@ -596,7 +678,7 @@ pub(crate) fn exec<'a>(
             default,
             caching,
         } => Box::pin(async move {
-            let k = text(key, service, ctx, env, loc)?;
+            let k = text_cow(key, service, ctx, env, loc)?;
             let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
             // An unreachable cache is a miss (docs/compat.md; the store logs the fault).
             let found = cache.get(&k).await.unwrap_or(None);
@@ -620,7 +702,7 @@ pub(crate) fn exec<'a>(
             duration,
             caching,
         } => Box::pin(async move {
-            let k = text(key, service, ctx, env, loc)?;
+            let k = text_cow(key, service, ctx, env, loc)?;
             let val = value(v, service, ctx, env, loc)?;
             let d = seconds(duration, service, ctx, env, loc)?;
             let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
@@ -928,8 +1010,7 @@ pub(crate) fn exec_now(
                 UrlTemplate::parse(op_template).map_err(|e| expr_err(loc, ctx, e.to_string()))?;
             let base = match &ctx.backend_base {
                 Some(b) => b.clone(),
-                None => Url::parse(&format!("{}/", ctx.request.url.authority_prefix()))
-                    .map_err(|e| expr_err(loc, ctx, e.to_string()))?,
+                None => ctx.request.url.origin(),
             };
             let url = crate::routing::rewrite_uri(
                 &base,
@@ -1700,4 +1781,32 @@ async fn token_settle(
         usage.remaining_quota,
     );
     Ok(Flow::Continue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::only_variables;
+
+    #[test]
+    fn only_expressions_reaching_nothing_but_variables_take_the_light_path() {
+        for light in [
+            r#"@((int)context.Variables["n"] == 0)"#,
+            r#"@(((int)context.Variables["a"] + 1) % 2)"#,
+            "@(1)",
+            "@(DateTime.UtcNow.Second)",
+            r#"@(mycontext + context.Variables.Count)"#,
+        ] {
+            assert!(only_variables(light), "{light}");
+        }
+        for full in [
+            "@(context.Response.StatusCode == 429)",
+            r#"@{ var c = context; return c.Variables["a"]; }"#,
+            r#"@(context.Variables["a"] + context.Request.Method)"#,
+            r#"@(context.Trace("x"))"#,
+            r#"@("context" + context.Variables.Count)"#,
+            "@(context)",
+        ] {
+            assert!(!only_variables(full), "{full}");
+        }
+    }
 }
