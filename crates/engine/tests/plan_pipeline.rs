@@ -1209,3 +1209,30 @@ async fn outcome_names_the_matched_api_operation_and_the_backend_called() {
     assert_eq!(o.response.status, 404);
     assert_eq!((o.api_id, o.operation_id, o.backend), (None, None, None));
 }
+
+#[tokio::test]
+async fn a_served_run_answers_the_same_without_rendering_variables() {
+    let policy = r#"<policies>
+        <inbound><base /><set-variable name="n" value="@(41 + 1)" /></inbound>
+        <backend><base /></backend>
+        <outbound><base /><set-header name="x-n" exists-action="override"><value>@(context.Variables["n"].ToString())</value></set-header></outbound>
+        <on-error><base /></on-error>
+    </policies>"#;
+    let s = service(Some(policy));
+    let (plan, services, h) = setup(&s);
+    h.http
+        .always(MockMatch::default(), MockReply::json(200, "{}"));
+    let rendered = go(&plan, &services, &h, chat_request()).await;
+    let served = h
+        .clock
+        .run(plan::run_served(&plan, chat_request(), &services, false))
+        .await;
+    assert_eq!(
+        rendered.variables,
+        vec![("n".to_string(), "42".to_string())]
+    );
+    assert!(served.variables.is_empty());
+    assert_eq!(served.response.status, 200);
+    assert_eq!(served.response.headers.first("x-n"), Some("42"));
+    assert_eq!(served.api_id, rendered.api_id);
+}

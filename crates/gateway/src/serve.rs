@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_with};
+use apim_engine::plan::{Plan, PlanDiagnostic, compile, run_served};
 use apim_engine::services::{RedisOptions, ReqwestClient, Services};
 use apim_simulator::Simulator;
 
@@ -232,7 +232,7 @@ fn plan_handler(plan: Plan, services: Services) -> Arc<dyn RequestHandler> {
     handler_fn(move |req, info| {
         let (plan, services) = (plan.clone(), services.clone());
         Box::pin(async move {
-            let mut o = run_with(&plan, req, &services, info.trace).await;
+            let mut o = run_served(&plan, req, &services, info.trace).await;
             // Served traces never show secret named values (keys in forwarded headers).
             if info.trace {
                 o.trace.mask_strings(&|s| plan.mask(s));

@@ -49,7 +49,7 @@ use crate::pipeline::Sections;
 use crate::service::ServiceDefinition;
 use crate::services::Services;
 
-pub use run::{Outcome, run, run_with};
+pub use run::{Outcome, run, run_served, run_with};
 
 /// A problem found while compiling the policies of a service: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]

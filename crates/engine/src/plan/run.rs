@@ -43,11 +43,39 @@ pub fn run<'a>(
 }
 
 /// Runs `request`; `tracing` is what `context.Tracing` reports and whether the trace records.
-pub async fn run_with(
+pub fn run_with<'a>(
+    plan: &'a Plan,
+    request: Request,
+    services: &'a Services,
+    tracing: bool,
+) -> impl std::future::Future<Output = Outcome> + Send + 'a {
+    run_request(plan, request, services, tracing, Variables::Rendered)
+}
+
+/// As [`run_with`], for a host that only sends the response: [`Outcome::variables`] is left
+/// empty (rendering every variable as text costs time nobody would see).
+pub fn run_served<'a>(
+    plan: &'a Plan,
+    request: Request,
+    services: &'a Services,
+    tracing: bool,
+) -> impl std::future::Future<Output = Outcome> + Send + 'a {
+    run_request(plan, request, services, tracing, Variables::Dropped)
+}
+
+/// Whether [`Outcome::variables`] is filled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variables {
+    Rendered,
+    Dropped,
+}
+
+async fn run_request(
     plan: &Plan,
     request: Request,
     services: &Services,
     tracing: bool,
+    variables: Variables,
 ) -> Outcome {
     let inner = &plan.inner;
     let service = &*inner.service;
@@ -82,7 +110,7 @@ pub async fn run_with(
                                     returned_in: Some(crate::errors::Section::Inbound),
                                     on_error_failed: false,
                                 };
-                                return finish(ctx, summary);
+                                return finish(ctx, summary, variables);
                             }
                             CorsOutcome::Continue(h) => cors_headers = h,
                             CorsOutcome::NotCors | CorsOutcome::Unmatched => {}
@@ -136,7 +164,7 @@ pub async fn run_with(
                     }
                 }
             };
-            finish(ctx, summary)
+            finish(ctx, summary, variables)
         }
         Err(rejection) => {
             let api_id = rejection.api.map(|a| a.id.as_str());
@@ -160,7 +188,7 @@ pub async fn run_with(
                     returned_in: Some(crate::errors::Section::Inbound),
                     on_error_failed: false,
                 };
-                return finish(ctx, summary);
+                return finish(ctx, summary, variables);
             }
             let (mut ctx, err) =
                 RequestContext::from_rejection(service, *rejection, started, tracing);
@@ -179,17 +207,24 @@ pub async fn run_with(
                     }
                 }
             };
-            finish(ctx, summary)
+            finish(ctx, summary, variables)
         }
     }
 }
 
-fn finish(mut ctx: RequestContext<'_, apim_csharp::Value>, summary: RunSummary) -> Outcome {
-    let variables = ctx
-        .variables
-        .iter()
-        .map(|(n, v)| (n.to_string(), apim_csharp::render::net_string(v)))
-        .collect();
+fn finish(
+    mut ctx: RequestContext<'_, apim_csharp::Value>,
+    summary: RunSummary,
+    keep: Variables,
+) -> Outcome {
+    let variables = match keep {
+        Variables::Rendered => ctx
+            .variables
+            .iter()
+            .map(|(n, v)| (n.to_string(), apim_csharp::render::net_string(v)))
+            .collect(),
+        Variables::Dropped => Vec::new(),
+    };
     Outcome {
         response: std::mem::take(&mut ctx.response),
         trace: std::mem::replace(&mut ctx.trace, Trace::new(false)),
