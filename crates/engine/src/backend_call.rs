@@ -187,7 +187,7 @@ async fn finish_forward<V>(
     // The client's Host goes away so the backend's host is sent; a Host set by a policy stays.
     if headers
         .first("Host")
-        .is_some_and(|h| h.eq_ignore_ascii_case(&ctx.request.original_url.host_header()))
+        .is_some_and(|h| ctx.request.original_url.is_host_header(h))
     {
         headers.remove("Host");
     }

@@ -174,6 +174,24 @@ impl HeaderMap {
         self.append(name, vec![value.to_string()])
     }
 
+    /// Adds one header line an HTTP parser has already checked (a valid name, a value without
+    /// CR, LF or NUL, within the parser's size limits): what [`HeaderMap::push_line`] does,
+    /// without checking again.
+    pub fn push_parsed_line(&mut self, name: &str, value: String) {
+        debug_assert!(Self::check(name, std::slice::from_ref(&value)).is_ok());
+        match self.position(name) {
+            Some(i) => self.entries[i].1.push(value),
+            None => self.entries.push((name.into(), vec![value])),
+        }
+    }
+
+    /// An empty map with room for `n` headers.
+    pub fn with_capacity(n: usize) -> Self {
+        HeaderMap {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.entries.iter().map(|(n, v)| (&**n, v.as_slice()))
     }
@@ -314,13 +332,24 @@ impl HeaderMap {
     /// From the `http` crate's map (hosts): repeated lines become several values; bytes that
     /// are not UTF-8 are read as Latin-1, as .NET's HTTP stack does.
     pub fn from_http(h: &http::HeaderMap) -> Result<Self, HeaderError> {
-        let mut m = HeaderMap::new();
+        let mut m = HeaderMap::with_capacity(h.keys_len());
         for (n, v) in h {
             let value = match v.to_str() {
                 Ok(s) => s.to_string(),
                 Err(_) => v.as_bytes().iter().map(|&b| b as char).collect(),
             };
-            m.push_line(n.as_str(), &value)?;
+            if value.len() > MAX_HEADER_BYTES {
+                return Err(HeaderError::TooLarge {
+                    name: n.as_str().to_string(),
+                });
+            }
+            if !is_valid_value(&value) {
+                return Err(HeaderError::InvalidValue {
+                    name: n.as_str().to_string(),
+                });
+            }
+            // The `http` crate's names are valid tokens already.
+            m.push_parsed_line(n.as_str(), value);
         }
         Ok(m)
     }

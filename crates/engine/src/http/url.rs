@@ -79,14 +79,21 @@ fn path_keep(c: u8) -> bool {
 
 fn encode_with(s: &str, keep: fn(u8) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
+    encode_into(&mut out, s, keep);
+    out
+}
+
+fn encode_into(out: &mut String, s: &str, keep: fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &c in s.as_bytes() {
         if keep(c) {
             out.push(c as char);
         } else {
-            out.push_str(&format!("%{c:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(c >> 4)]));
+            out.push(char::from(HEX[usize::from(c & 0xf)]));
         }
     }
-    out
 }
 
 /// Encodes a query-string name or value.
@@ -184,17 +191,24 @@ impl QueryMap {
     /// Encoded form without `?`; several values give repeated `name=v` pairs.
     pub fn encode(&self) -> String {
         let mut out = String::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// [`QueryMap::encode`] appended to `out`.
+    pub fn encode_into(&self, out: &mut String) {
+        let mut first = true;
         for (n, vs) in &self.entries {
             for v in vs {
-                if !out.is_empty() {
+                if !first {
                     out.push('&');
                 }
-                out.push_str(&encode_query_component(n));
+                first = false;
+                encode_into(out, n, query_keep);
                 out.push('=');
-                out.push_str(&encode_query_component(v));
+                encode_into(out, v, query_keep);
             }
         }
-        out
     }
 }
 
@@ -397,8 +411,27 @@ impl Url {
 
     /// `IUrl.QueryString`: `?a=b` or empty.
     pub fn query_string(&self) -> String {
-        let q = self.query.encode();
-        if q.is_empty() { q } else { format!("?{q}") }
+        let mut out = String::new();
+        self.push_query_string(&mut out);
+        out
+    }
+
+    /// [`Url::query_string`] appended to `out`.
+    pub fn push_query_string(&self, out: &mut String) {
+        let mark = out.len();
+        out.push('?');
+        self.query.encode_into(out);
+        if out.len() == mark + 1 {
+            out.truncate(mark);
+        }
+    }
+
+    /// The path and query string as sent on a request line (`/a/b?x=1`).
+    pub fn request_target(&self) -> String {
+        let mut out = String::with_capacity(self.path.len() + 32);
+        out.push_str(&self.path);
+        self.push_query_string(&mut out);
+        out
     }
 
     pub fn set_scheme(&mut self, scheme: &str) -> Result<(), UrlError> {
@@ -446,6 +479,20 @@ impl Url {
             use std::fmt::Write;
             let _ = write!(out, ":{}", self.port);
         }
+    }
+
+    /// Whether `value` is this URL's `Host` header value (compared case-insensitively).
+    pub fn is_host_header(&self, value: &str) -> bool {
+        if default_port(&self.scheme) == Some(self.port) {
+            return value.eq_ignore_ascii_case(&self.host);
+        }
+        // The port as `host_header` writes it: decimal, no sign, no leading zero.
+        value.rsplit_once(':').is_some_and(|(h, p)| {
+            h.eq_ignore_ascii_case(&self.host)
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p == "0" || !p.starts_with('0'))
+                && p.parse::<u16>() == Ok(self.port)
+        })
     }
 
     /// The `Host` header value for this URL.
@@ -559,6 +606,35 @@ impl std::str::FromStr for Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_target_and_host_header_checks_match_their_text_forms() {
+        for text in [
+            "http://a.example.com/x/y?b=2&a=1%202&c",
+            "http://a.example.com:8080/",
+            "https://A.example.com:443/p%2Fq?x=%C3%A9",
+        ] {
+            let u = Url::parse(text).unwrap();
+            assert_eq!(
+                u.request_target(),
+                format!("{}{}", u.path(), u.query_string())
+            );
+            let host = u.host_header();
+            assert!(u.is_host_header(&host));
+            assert!(u.is_host_header(&host.to_ascii_uppercase()));
+            assert!(!u.is_host_header("other.example.com"));
+            assert!(!u.is_host_header(&format!("{host}0")));
+        }
+        let u = Url::parse("http://a.example.com:8080/").unwrap();
+        assert!(!u.is_host_header("a.example.com:08080"));
+        assert!(!u.is_host_header("a.example.com"));
+        let mut q = QueryMap::new();
+        q.set("empty", Vec::new());
+        let mut u = Url::parse("http://a.example.com/p").unwrap();
+        u.set_query(q);
+        assert_eq!(u.query_string(), "");
+        assert_eq!(u.request_target(), "/p");
+    }
 
     #[test]
     fn parses_iurl_members() {

@@ -144,10 +144,7 @@ async fn connect(address: &str) -> Result<SendRequest<MessageBody>, HttpError> {
 fn request_head(req: &mut BackendRequest) -> Result<http::Request<MessageBody>, HttpError> {
     let method = http::Method::from_bytes(req.method.as_bytes())
         .map_err(|_| HttpError::InvalidRequest(format!("invalid method '{}'", req.method)))?;
-    let mut target = String::with_capacity(req.url.path().len() + 32);
-    target.push_str(req.url.path());
-    target.push_str(&req.url.query_string());
-    let uri = http::Uri::try_from(target)
+    let uri = http::Uri::try_from(req.url.request_target())
         .map_err(|e| HttpError::InvalidRequest(format!("request target: {e}")))?;
     let mut headers = http::HeaderMap::with_capacity(req.headers.len() + 1);
     let mut has_host = false;
@@ -245,14 +242,12 @@ fn response(
             .unwrap_or_else(|| reason_phrase(status))
             .to_string(),
     };
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(parts.headers.keys_len());
     for (name, value) in &parts.headers {
-        // hyper has checked the line; a value .NET cannot hold (bytes past Latin-1) is kept as
-        // text the way the former client kept it.
-        let value = String::from_utf8_lossy(value.as_bytes());
-        if headers.push_line(name.as_str(), &value).is_err() {
-            tracing::debug!(target: "apim_emu::upstream", header = %name, "backend header dropped");
-        }
+        // hyper has checked the line; a value that is not UTF-8 is kept as text the way the
+        // former client kept it.
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers.push_parsed_line(name.as_str(), value);
     }
     let mut body = IncomingStream {
         incoming,
