@@ -269,13 +269,14 @@ fn timespan(d: Duration) -> TimeSpan {
 
 /// The expression environment: the engine clock and seeded randomness.
 pub(crate) struct EngineEnvironment<'a> {
-    pub now: chrono::DateTime<chrono::Utc>,
+    /// Read only when an expression asks for the time (`DateTime.UtcNow`).
+    pub clock: &'a dyn crate::services::Clock,
     pub rng: &'a Rng,
 }
 
 impl Environment for EngineEnvironment<'_> {
     fn utc_now(&self) -> DateTime {
-        dotnet_time(self.now)
+        dotnet_time(self.clock.now())
     }
     fn new_guid(&self) -> Guid {
         Guid::from_bytes(self.rng.guid_v4())

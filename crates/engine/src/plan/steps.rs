@@ -339,7 +339,7 @@ fn evaluate(
 ) -> Result<Value, PErr> {
     if prog.variables_only {
         let environment = host::EngineEnvironment {
-            now: env.services.clock.now(),
+            clock: &*env.services.clock,
             rng: &env.services.rng,
         };
         return host::evaluate_on_variables(&prog.program, ctx, service, &environment)
@@ -347,7 +347,7 @@ fn evaluate(
     }
     let (context, live) = host::enter(ctx, service, env.services.clock.monotonic());
     let environment = host::EngineEnvironment {
-        now: env.services.clock.now(),
+        clock: &*env.services.clock,
         rng: &env.services.rng,
     };
     let r = prog.evaluate(&context, &environment);
