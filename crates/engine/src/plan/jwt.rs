@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, jwk::Jwk};
 use parking_lot::Mutex;
 use serde_json::Value as Json;
 
-use super::steps::{Val, boolean, integer, text, trace};
+use super::steps::{Val, boolean, integer, text, trace_policy};
 use crate::context::RequestContext;
 use crate::errors::{PipelineError, PolicyLocation};
 use crate::pipeline::{Env, Flow, StepResult};
@@ -224,15 +224,12 @@ pub(crate) async fn validate(
                 let jwt = apim_csharp::lib_misc::as_jwt(&token).unwrap_or(Value::Null);
                 ctx.variables.set(var.clone(), jwt);
             }
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    &loc.policy,
-                    serde_json::json!({"message": "JWT validated."}),
-                );
-            }
+            trace_policy(
+                ctx,
+                env,
+                loc,
+                || serde_json::json!({"message": "JWT validated."}),
+            );
             Ok(Flow::Continue)
         }
         Err(f) => {
@@ -257,15 +254,12 @@ pub(crate) async fn validate(
                 None if f.reason == NOT_PRESENT => "JWT not present.".into(),
                 None => "Invalid JWT.".into(),
             };
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    &loc.policy,
-                    serde_json::json!({"reason": f.reason, "message": f.message}),
-                );
-            }
+            trace_policy(
+                ctx,
+                env,
+                loc,
+                || serde_json::json!({"reason": f.reason, "message": f.message}),
+            );
             Err(Box::new(PipelineError::policy(
                 loc,
                 f.reason,

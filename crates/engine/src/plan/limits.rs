@@ -334,15 +334,12 @@ fn scoped<L>(
 }
 
 fn skipped(p: &LimitPolicy, ctx: &mut RequestContext<'_, Value>, env: Env<'_>) -> StepResult {
-    if ctx.trace.is_enabled() {
-        steps::trace(
-            ctx,
-            env,
-            p.loc.section,
-            &p.loc.policy,
-            serde_json::json!({"message": "No subscription: the policy does not apply."}),
-        );
-    }
+    steps::trace_policy(
+        ctx,
+        env,
+        &p.loc,
+        || serde_json::json!({"message": "No subscription: the policy does not apply."}),
+    );
     Ok(Flow::Continue)
 }
 
@@ -430,15 +427,12 @@ fn rate_admitted(
         p.ledgers
             .with(&ctx.request_id, |r| r.headers.extend(headers));
     }
-    if ctx.trace.is_enabled() {
-        steps::trace(
-            ctx,
-            env,
-            p.loc.section,
-            &p.loc.policy,
-            serde_json::json!({"remainingCalls": left, "totalCalls": total}),
-        );
-    }
+    steps::trace_policy(
+        ctx,
+        env,
+        &p.loc,
+        || serde_json::json!({"remainingCalls": left, "totalCalls": total}),
+    );
 }
 
 /// 429 "Rate limit is exceeded. Try again in N seconds." with Retry-After (or the policy's
@@ -495,15 +489,12 @@ async fn quota(
         }
         return Err(quota_exceeded(d, loc));
     }
-    if ctx.trace.is_enabled() {
-        steps::trace(
-            ctx,
-            env,
-            p.loc.section,
-            &p.loc.policy,
-            serde_json::json!({"message": "Within quota."}),
-        );
-    }
+    steps::trace_policy(
+        ctx,
+        env,
+        &p.loc,
+        || serde_json::json!({"message": "Within quota."}),
+    );
     Ok(Flow::Continue)
 }
 
@@ -535,15 +526,12 @@ async fn quota_one(
     match d {
         QuotaDecision::Allowed(u) => {
             note_bandwidth(p, &key, spec, ctx);
-            if ctx.trace.is_enabled() {
-                steps::trace(
-                    ctx,
-                    env,
-                    p.loc.section,
-                    &p.loc.policy,
-                    serde_json::json!({"callsUsed": u.calls_used, "bandwidthUsedBytes": u.bandwidth_used_bytes}),
-                );
-            }
+            steps::trace_policy(
+                ctx,
+                env,
+                &p.loc,
+                || serde_json::json!({"callsUsed": u.calls_used, "bandwidthUsedBytes": u.bandwidth_used_bytes}),
+            );
             Ok(Flow::Continue)
         }
         d => Err(quota_exceeded(d, loc)),
@@ -700,15 +688,12 @@ fn deferred_count(
         Err(e) => {
             let message = e.last_error.message.clone();
             tracing::warn!(policy = %loc.policy, error = %message, "increment not counted");
-            if ctx.trace.is_enabled() {
-                steps::trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    &loc.policy,
-                    serde_json::json!({"message": "increment not counted", "error": message}),
-                );
-            }
+            steps::trace_policy(
+                ctx,
+                env,
+                loc,
+                || serde_json::json!({"message": "increment not counted", "error": message}),
+            );
             None
         }
     }

@@ -329,6 +329,19 @@ pub(crate) fn trace(
     ctx.trace.record(section, entry);
 }
 
+/// A trace entry from the policy at `loc`; `data` is built only when the request is traced.
+pub(crate) fn trace_policy(
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+    data: impl FnOnce() -> serde_json::Value,
+) {
+    if ctx.trace.is_enabled() {
+        let data = data();
+        trace(ctx, env, loc.section, &loc.policy, data);
+    }
+}
+
 /// Evaluates an expression over the context.
 fn evaluate(
     prog: &Expr,
@@ -1644,20 +1657,14 @@ async fn token_check(
             serde_json::json!({"tokenQuotaExceeded": {"retryAfterSeconds": retry_after.as_secs_f64().ceil()}})
         }
     };
-    if ctx.trace.is_enabled() {
-        trace(
-            ctx,
-            env,
-            loc.section,
-            &loc.policy,
-            serde_json::json!({
-                "counterKey": key,
-                "tokensPerMinute": tokens_per_minute,
-                "estimatedPromptTokens": estimate,
-                "decision": outcome,
-            }),
-        );
-    }
+    trace_policy(ctx, env, loc, || {
+        serde_json::json!({
+            "counterKey": key,
+            "tokensPerMinute": tokens_per_minute,
+            "estimatedPromptTokens": estimate,
+            "decision": outcome,
+        })
+    });
     match decision {
         TokenDecision::Allowed(ticket) => {
             // In backend the consumed variable holds the estimate (0 without estimation).

@@ -19,7 +19,7 @@ pub use clock::{Clock, VirtualClock, WallClock};
 pub use event_sinks::{EventRouter, JsonLinesFileSink, StdoutEventSink, event_json_line};
 pub use http_client::{
     BackendRequest, ClientCertificate, HttpClient, HttpError, HttpVersion, ProxyOptions,
-    ReqwestClient, SharedHttp, TlsOptions, send_with_timeout,
+    ReqwestClient, SharedHttp, TlsOptions, error_chain, send_with_timeout,
 };
 pub use mock::{MockFault, MockHttp, MockMatch, MockReply, RecordedCall};
 pub use moka_store::{DEFAULT_CACHE_BYTES, MokaCacheStore};

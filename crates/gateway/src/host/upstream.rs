@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use apim_engine::http::{
     Body, BodyError, HeaderMap, Response, is_repeated_line_header, reason_phrase,
 };
-use apim_engine::services::{BackendRequest, HttpClient, HttpError, HttpVersion};
+use apim_engine::services::{BackendRequest, HttpClient, HttpError, HttpVersion, error_chain};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -214,17 +214,6 @@ fn classify(address: &str, e: hyper::Error) -> HttpError {
     } else {
         HttpError::ConnectionReset(format!("{address}: {text}"))
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(inner) = cur {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        cur = inner.source();
-    }
-    s
 }
 
 fn response(

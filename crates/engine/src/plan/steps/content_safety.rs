@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use apim_csharp::Value;
 
-use super::{PErr, Val, ai_backend, boolean, integer, text, trace};
+use super::{PErr, Val, ai_backend, boolean, integer, text, trace_policy};
 use crate::context::RequestContext;
 use crate::errors::{PipelineError, PolicyLocation, Section, error_response};
 use crate::pipeline::{Env, Flow, StepResult};
@@ -148,15 +148,12 @@ pub(crate) async fn run(
         ctx.request.body.peek()
     };
     let Some(content) = body.and_then(|b| content_of(b, response)) else {
-        if ctx.trace.is_enabled() {
-            trace(
-                ctx,
-                env,
-                loc.section,
-                &loc.policy,
-                serde_json::json!({"checked": false, "reason": "no text content"}),
-            );
-        }
+        trace_policy(
+            ctx,
+            env,
+            loc,
+            || serde_json::json!({"checked": false, "reason": "no text content"}),
+        );
         return Ok(Flow::Continue);
     };
     let backend_id = text(&spec.backend_id, service, ctx, env, loc)?;
@@ -253,15 +250,12 @@ pub(crate) async fn run(
                     .and_then(|a| a.get("severity"))
                     .and_then(|s| s.as_i64())
                     .unwrap_or(0);
-                if ctx.trace.is_enabled() {
-                    trace(
-                        ctx,
-                        env,
-                        loc.section,
-                        &loc.policy,
-                        serde_json::json!({"category": name, "severity": severity, "threshold": threshold}),
-                    );
-                }
+                trace_policy(
+                    ctx,
+                    env,
+                    loc,
+                    || serde_json::json!({"category": name, "severity": severity, "threshold": threshold}),
+                );
                 if severity >= *threshold {
                     return Err(blocked(
                         loc,
@@ -288,15 +282,12 @@ pub(crate) async fn run(
                     d.iter()
                         .any(|a| a.get("attackDetected").and_then(|x| x.as_bool()) == Some(true))
                 });
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    &loc.policy,
-                    serde_json::json!({"shieldPrompt": {"attackDetected": user || documents}}),
-                );
-            }
+            trace_policy(
+                ctx,
+                env,
+                loc,
+                || serde_json::json!({"shieldPrompt": {"attackDetected": user || documents}}),
+            );
             if user || documents {
                 return Err(blocked(loc, "a prompt attack was detected".into()));
             }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use apim_csharp::Value;
 use parking_lot::Mutex;
 
-use super::{Val, ai_backend, text, trace};
+use super::{Val, ai_backend, text, trace_policy};
 use crate::context::RequestContext;
 use crate::errors::PolicyLocation;
 use crate::http::{HeaderMap, Response};
@@ -199,15 +199,12 @@ async fn lookup(
     let text_to_embed = match prompt {
         Prompt::Text(t) => t,
         Prompt::NotCacheable(why) => {
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    &loc.policy,
-                    serde_json::json!({"cached": false, "reason": why}),
-                );
-            }
+            trace_policy(
+                ctx,
+                env,
+                loc,
+                || serde_json::json!({"cached": false, "reason": why}),
+            );
             return Ok(None);
         }
     };
@@ -221,15 +218,12 @@ async fn lookup(
         Err(e) => {
             // The request goes on to the backend uncached (docs/compat.md).
             tracing::warn!(policy = %loc.policy, error = %e, "semantic cache: embeddings call failed; treated as a miss");
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    &loc.policy,
-                    serde_json::json!({"hit": false, "embeddingsError": e.to_string()}),
-                );
-            }
+            trace_policy(
+                ctx,
+                env,
+                loc,
+                || serde_json::json!({"hit": false, "embeddingsError": e.to_string()}),
+            );
             return Ok(None);
         }
     };
@@ -239,19 +233,13 @@ async fn lookup(
         .as_ref()
         .filter(|(d, _)| *d <= l.score_threshold)
         .map(|(_, r)| r.clone());
-    if ctx.trace.is_enabled() {
-        trace(
-            ctx,
-            env,
-            loc.section,
-            &loc.policy,
-            serde_json::json!({
-                "hit": hit.is_some(),
-                "distance": found.as_ref().map(|(d, _)| *d),
-                "scoreThreshold": l.score_threshold,
-            }),
-        );
-    }
+    trace_policy(ctx, env, loc, || {
+        serde_json::json!({
+            "hit": hit.is_some(),
+            "distance": found.as_ref().map(|(d, _)| *d),
+            "scoreThreshold": l.score_threshold,
+        })
+    });
     match hit {
         Some(r) => {
             let mut resp = Response::new(r.status);
