@@ -567,58 +567,13 @@ pub(crate) fn exec<'a>(
             Box::pin(async move { super::observe::run(o, service, ctx, env, loc).await })
         }
         Kind::Choose { whens, otherwise } => Box::pin(async move {
-            for (i, (cond, body)) in whens.iter().enumerate() {
-                if boolean(cond, service, ctx, env, loc)? {
-                    if ctx.trace.is_enabled() {
-                        trace(
-                            ctx,
-                            env,
-                            loc.section,
-                            "choose",
-                            serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
-                        );
-                    }
-                    return exec_all(body, service, ctx, env).await;
-                }
-            }
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    "choose",
-                    serde_json::json!({"path": loc.path, "taken": "otherwise"}),
-                );
-            }
-            exec_all(otherwise, service, ctx, env).await
+            let branch = choose_branch(whens, otherwise, service, ctx, env, loc)?;
+            exec_all(branch, service, ctx, env).await
         }),
         Kind::ReturnResponse { variable, children } => Box::pin(async move {
-            // Children build on a new response (or the one kept in `variable`); the pending
-            // one is kept aside meanwhile.
-            let start = match variable.as_deref().and_then(|v| ctx.variables.get(v)) {
-                Some(Value::Host(h)) => {
-                    host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
-                }
-                _ => Response::new(200),
-            };
-            let previous = std::mem::replace(&mut ctx.response, start);
-            match exec_all(children, service, ctx, env).await {
-                Ok(_) => {}
-                Err(e) => {
-                    ctx.response = previous;
-                    return Err(e);
-                }
-            }
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    "return-response",
-                    serde_json::json!({"status": ctx.response.status}),
-                );
-            }
-            Ok(Flow::Return)
+            let previous = begin_return_response(variable.as_deref(), ctx);
+            let children = exec_all(children, service, ctx, env).await;
+            end_return_response(children, previous, ctx, env, loc)
         }),
         Kind::ForwardRequest { opts } => Box::pin(async move {
             forward_request(ctx, env.services, env.backends, opts, loc).await?;
@@ -787,6 +742,77 @@ pub(crate) fn exec<'a>(
 }
 
 /// Whether a statement (and every statement inside it) runs without awaiting anything.
+/// The statements of the first `when` whose condition holds, else `otherwise`.
+fn choose_branch<'n>(
+    whens: &'n [(Val, Vec<Node>)],
+    otherwise: &'n [Node],
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<&'n [Node], PErr> {
+    for (i, (cond, body)) in whens.iter().enumerate() {
+        if boolean(cond, service, ctx, env, loc)? {
+            if ctx.trace.is_enabled() {
+                trace(
+                    ctx,
+                    env,
+                    loc.section,
+                    "choose",
+                    serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
+                );
+            }
+            return Ok(body);
+        }
+    }
+    if ctx.trace.is_enabled() {
+        trace(
+            ctx,
+            env,
+            loc.section,
+            "choose",
+            serde_json::json!({"path": loc.path, "taken": "otherwise"}),
+        );
+    }
+    Ok(otherwise)
+}
+
+/// return-response: its children build on a new response (or the one kept in `variable`);
+/// the pending one is kept aside meanwhile and returned here.
+fn begin_return_response(variable: Option<&str>, ctx: &mut RequestContext<'_, Value>) -> Response {
+    let start = match variable.and_then(|v| ctx.variables.get(v)) {
+        Some(Value::Host(h)) => {
+            host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
+        }
+        _ => Response::new(200),
+    };
+    std::mem::replace(&mut ctx.response, start)
+}
+
+/// return-response after its children ran: an error puts the pending response back.
+fn end_return_response(
+    children: StepResult,
+    previous: Response,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> StepResult {
+    if let Err(e) = children {
+        ctx.response = previous;
+        return Err(e);
+    }
+    if ctx.trace.is_enabled() {
+        trace(
+            ctx,
+            env,
+            loc.section,
+            "return-response",
+            serde_json::json!({"status": ctx.response.status}),
+        );
+    }
+    Ok(Flow::Return)
+}
+
 pub(crate) fn is_sync(kind: &Kind) -> bool {
     match kind {
         Kind::Choose { whens, otherwise } => {
@@ -845,58 +871,13 @@ pub(crate) fn exec_now(
     let loc = &node.loc;
     match &node.kind {
         Kind::Choose { whens, otherwise } => {
-            for (i, (cond, body)) in whens.iter().enumerate() {
-                if boolean(cond, service, ctx, env, loc)? {
-                    if ctx.trace.is_enabled() {
-                        trace(
-                            ctx,
-                            env,
-                            loc.section,
-                            "choose",
-                            serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
-                        );
-                    }
-                    return exec_all_now(body, service, ctx, env);
-                }
-            }
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    "choose",
-                    serde_json::json!({"path": loc.path, "taken": "otherwise"}),
-                );
-            }
-            exec_all_now(otherwise, service, ctx, env)
+            let branch = choose_branch(whens, otherwise, service, ctx, env, loc)?;
+            exec_all_now(branch, service, ctx, env)
         }
         Kind::ReturnResponse { variable, children } => {
-            // Children build on a new response (or the one kept in `variable`); the pending
-            // one is kept aside meanwhile.
-            let start = match variable.as_deref().and_then(|v| ctx.variables.get(v)) {
-                Some(Value::Host(h)) => {
-                    host::response_from_value(h.as_ref()).unwrap_or_else(|| Response::new(200))
-                }
-                _ => Response::new(200),
-            };
-            let previous = std::mem::replace(&mut ctx.response, start);
-            match exec_all_now(children, service, ctx, env) {
-                Ok(_) => {}
-                Err(e) => {
-                    ctx.response = previous;
-                    return Err(e);
-                }
-            }
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    "return-response",
-                    serde_json::json!({"status": ctx.response.status}),
-                );
-            }
-            Ok(Flow::Return)
+            let previous = begin_return_response(variable.as_deref(), ctx);
+            let children = exec_all_now(children, service, ctx, env);
+            end_return_response(children, previous, ctx, env, loc)
         }
         Kind::AuthenticationCertificate(spec) => {
             let cert = super::proxy::certificate(spec, service, ctx, env, loc)?;
