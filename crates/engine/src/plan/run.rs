@@ -252,11 +252,38 @@ async fn steps(
     Ok(crate::pipeline::Flow::Continue)
 }
 
-/// The section runner with `cache-lookup` / `cache-store` at their positions: a hit answers
-/// from the cache and continues with the outbound policies after `cache-store`.
-async fn run_cached(
+/// A cache whose lookup runs at a point of inbound and whose store at a point of outbound:
+/// cache-lookup / cache-store, and the semantic-cache pair.
+pub(crate) trait CachePoints {
+    /// What a missed lookup hands to the store (the response cache's key).
+    type Miss: Send;
+    /// Index in the effective inbound steps: the lookup runs before that step.
+    fn lookup_at(&self) -> usize;
+    /// Index in the effective outbound steps where the store runs; `None`: no store.
+    fn store_at(&self) -> Option<usize>;
+    /// A hit, or what the store needs.
+    fn lookup(
+        &self,
+        service: &std::sync::Arc<crate::service::ServiceDefinition>,
+        ctx: &mut RequestContext<'_, apim_csharp::Value>,
+        env: Env<'_>,
+    ) -> impl std::future::Future<
+        Output = Result<Result<Response, Self::Miss>, Box<crate::errors::PipelineError>>,
+    > + Send;
+    fn store(
+        &self,
+        miss: Self::Miss,
+        service: &std::sync::Arc<crate::service::ServiceDefinition>,
+        ctx: &mut RequestContext<'_, apim_csharp::Value>,
+        env: Env<'_>,
+    ) -> impl std::future::Future<Output = crate::pipeline::StepResult> + Send;
+}
+
+/// The section runner with a cache's lookup and store at their positions: a hit answers from
+/// the cache and continues with the outbound policies after the store.
+pub(crate) async fn run_cached<C: CachePoints + Sync>(
     sections: &crate::pipeline::Sections<apim_csharp::Value>,
-    c: &super::cache::ResponseCache,
+    c: &C,
     service: &std::sync::Arc<crate::service::ServiceDefinition>,
     ctx: &mut RequestContext<'_, apim_csharp::Value>,
     env: Env<'_>,
@@ -273,11 +300,8 @@ async fn run_cached(
         returned_in: None,
         on_error_failed: false,
     };
-    let split_in = c.lookup_at.min(sections.inbound.len());
-    let (store_at, store) = match &c.store {
-        Some((i, s)) => ((*i).min(sections.outbound.len()), Some(s)),
-        None => (sections.outbound.len(), None),
-    };
+    let split_in = c.lookup_at().min(sections.inbound.len());
+    let store_at = c.store_at().map(|i| i.min(sections.outbound.len()));
     macro_rules! go {
         ($list:expr, $section:expr) => {
             match steps($list, ctx, env).await {
@@ -288,37 +312,83 @@ async fn run_cached(
         };
     }
     go!(&sections.inbound[..split_in], Section::Inbound);
-    let key = super::cache::key(&c.lookup, ctx);
-    if let Some(k) = &key {
-        if let Some(hit) =
-            super::cache::lookup(env, k, c.lookup.caching, c.lookup.downstream.as_ref()).await
-        {
+    let miss = match c.lookup(service, ctx, env).await {
+        Ok(Ok(hit)) => {
             ctx.response = hit;
-            let after = if store.is_some() { store_at } else { 0 };
-            go!(&sections.outbound[after..], Section::Outbound);
+            go!(
+                &sections.outbound[store_at.unwrap_or(0)..],
+                Section::Outbound
+            );
             return done;
         }
-        super::cache::strip_conditional_headers(ctx);
-    }
+        Ok(Err(miss)) => miss,
+        Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
+    };
     go!(&sections.inbound[split_in..], Section::Inbound);
     go!(&sections.backend, Section::Backend);
-    go!(&sections.outbound[..store_at], Section::Outbound);
-    if let (Some(s), Some(k)) = (store, &key) {
-        match super::cache::store(
-            s,
-            k,
-            c.lookup.caching,
-            c.lookup.downstream.as_ref(),
-            service,
-            ctx,
-            env,
-        )
-        .await
-        {
-            Ok(_) => {}
-            Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
+    let split_out = store_at.unwrap_or(sections.outbound.len());
+    go!(&sections.outbound[..split_out], Section::Outbound);
+    if store_at.is_some() {
+        if let Err(e) = c.store(miss, service, ctx, env).await {
+            return run_on_error(&sections.on_error, ctx, env, *e).await;
         }
     }
-    go!(&sections.outbound[store_at..], Section::Outbound);
+    go!(&sections.outbound[split_out..], Section::Outbound);
     done
+}
+
+impl CachePoints for super::cache::ResponseCache {
+    /// The cache key (`None`: the request is not cached).
+    type Miss = Option<String>;
+
+    fn lookup_at(&self) -> usize {
+        self.lookup_at
+    }
+
+    fn store_at(&self) -> Option<usize> {
+        self.store.as_ref().map(|(i, _)| *i)
+    }
+
+    async fn lookup(
+        &self,
+        _service: &std::sync::Arc<crate::service::ServiceDefinition>,
+        ctx: &mut RequestContext<'_, apim_csharp::Value>,
+        env: Env<'_>,
+    ) -> Result<Result<Response, Option<String>>, Box<crate::errors::PipelineError>> {
+        let key = super::cache::key(&self.lookup, ctx);
+        if let Some(k) = &key {
+            let caching = self.lookup.caching;
+            if let Some(hit) =
+                super::cache::lookup(env, k, caching, self.lookup.downstream.as_ref()).await
+            {
+                return Ok(Ok(hit));
+            }
+            super::cache::strip_conditional_headers(ctx);
+        }
+        Ok(Err(key))
+    }
+
+    async fn store(
+        &self,
+        key: Option<String>,
+        service: &std::sync::Arc<crate::service::ServiceDefinition>,
+        ctx: &mut RequestContext<'_, apim_csharp::Value>,
+        env: Env<'_>,
+    ) -> crate::pipeline::StepResult {
+        match (&self.store, key) {
+            (Some((_, s)), Some(k)) => {
+                super::cache::store(
+                    s,
+                    &k,
+                    self.lookup.caching,
+                    self.lookup.downstream.as_ref(),
+                    service,
+                    ctx,
+                    env,
+                )
+                .await
+            }
+            _ => Ok(crate::pipeline::Flow::Continue),
+        }
+    }
 }

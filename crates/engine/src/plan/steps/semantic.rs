@@ -15,7 +15,7 @@ use super::{Val, ai_backend, text, trace_policy};
 use crate::context::RequestContext;
 use crate::errors::PolicyLocation;
 use crate::http::{HeaderMap, Response};
-use crate::pipeline::{Env, Flow, RunSummary, StepResult, run_on_error};
+use crate::pipeline::{Env, Flow, RunSummary, StepResult};
 use crate::service::ServiceDefinition;
 
 /// The api-version of the embeddings call when the backend URL names none.
@@ -323,17 +323,6 @@ async fn store(
     Ok(Flow::Continue)
 }
 
-type Steps = [Box<dyn crate::pipeline::Step<Value>>];
-
-async fn steps(list: &Steps, ctx: &mut RequestContext<'_, Value>, env: Env<'_>) -> StepResult {
-    for s in list {
-        if crate::pipeline::run_step(s.as_ref(), ctx, env).await? == Flow::Return {
-            return Ok(Flow::Return);
-        }
-    }
-    Ok(Flow::Continue)
-}
-
 /// The section runner with the semantic lookup and store at their positions: a hit answers
 /// from the cache and continues with the outbound policies after the store.
 pub(crate) async fn run_semantic(
@@ -343,64 +332,43 @@ pub(crate) async fn run_semantic(
     ctx: &mut RequestContext<'_, Value>,
     env: Env<'_>,
 ) -> RunSummary {
-    let summary = run_sections(sections, c, service, ctx, env).await;
+    let summary = crate::plan::run::run_cached(sections, c, service, ctx, env).await;
     c.index.pending.lock().remove(&ctx.request_id);
     summary
 }
 
-async fn run_sections(
-    sections: &crate::pipeline::Sections<Value>,
-    c: &SemanticCache,
-    service: &Arc<ServiceDefinition>,
-    ctx: &mut RequestContext<'_, Value>,
-    env: Env<'_>,
-) -> RunSummary {
-    use crate::errors::Section;
-    let returned = |section| RunSummary {
-        error: None,
-        returned_in: Some(section),
-        on_error_failed: false,
-    };
-    let done = RunSummary {
-        error: None,
-        returned_in: None,
-        on_error_failed: false,
-    };
-    let split_in = c.lookup_at.min(sections.inbound.len());
-    let (store_at, store_spec) = match &c.store {
-        Some((i, s)) => ((*i).min(sections.outbound.len()), Some(s)),
-        None => (sections.outbound.len(), None),
-    };
-    macro_rules! go {
-        ($list:expr, $section:expr) => {
-            match steps($list, ctx, env).await {
-                Ok(Flow::Continue) => {}
-                Ok(Flow::Return) => return returned($section),
-                Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
-            }
-        };
+impl crate::plan::run::CachePoints for SemanticCache {
+    type Miss = ();
+
+    fn lookup_at(&self) -> usize {
+        self.lookup_at
     }
-    go!(&sections.inbound[..split_in], Section::Inbound);
-    match lookup(c, service, ctx, env).await {
-        Ok(Some(hit)) => {
-            ctx.response = hit;
-            let after = if store_spec.is_some() { store_at } else { 0 };
-            go!(&sections.outbound[after..], Section::Outbound);
-            return done;
+
+    fn store_at(&self) -> Option<usize> {
+        self.store.as_ref().map(|(i, _)| *i)
+    }
+
+    async fn lookup(
+        &self,
+        service: &Arc<ServiceDefinition>,
+        ctx: &mut RequestContext<'_, Value>,
+        env: Env<'_>,
+    ) -> Result<Result<Response, ()>, Box<crate::errors::PipelineError>> {
+        Ok(lookup(self, service, ctx, env).await?.ok_or(()))
+    }
+
+    async fn store(
+        &self,
+        _miss: (),
+        service: &Arc<ServiceDefinition>,
+        ctx: &mut RequestContext<'_, Value>,
+        env: Env<'_>,
+    ) -> StepResult {
+        match &self.store {
+            Some((_, s)) => store(self, s, service, ctx, env).await,
+            None => Ok(Flow::Continue),
         }
-        Ok(None) => {}
-        Err(e) => return run_on_error(&sections.on_error, ctx, env, *e).await,
     }
-    go!(&sections.inbound[split_in..], Section::Inbound);
-    go!(&sections.backend, Section::Backend);
-    go!(&sections.outbound[..store_at], Section::Outbound);
-    if let Some(s) = store_spec
-        && let Err(e) = store(c, s, service, ctx, env).await
-    {
-        return run_on_error(&sections.on_error, ctx, env, *e).await;
-    }
-    go!(&sections.outbound[store_at..], Section::Outbound);
-    done
 }
 
 #[cfg(test)]
