@@ -1231,25 +1231,22 @@ pub(crate) fn exec_now(
             consider_accept,
             opts,
         } => {
-            if !should_convert(
+            let how = Conversion {
+                from: "json",
+                to: "xml",
+                content_type: "application/xml",
+                response: *response,
+            };
+            convert_body(
+                how,
                 apply,
                 consider_accept,
-                "json",
-                "xml",
-                *response,
                 service,
                 ctx,
                 env,
                 loc,
-            )? {
-                return Ok(Flow::Continue);
-            }
-            let text =
-                take_text(ctx, *response).map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
-            let out = crate::convert::json_to_xml(&text, opts)
-                .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
-            put_text(ctx, *response, out, "application/xml");
-            Ok(Flow::Continue)
+                |text| crate::convert::json_to_xml(text, opts),
+            )
         }
         Kind::XmlToJson {
             response,
@@ -1257,25 +1254,22 @@ pub(crate) fn exec_now(
             consider_accept,
             opts,
         } => {
-            if !should_convert(
+            let how = Conversion {
+                from: "xml",
+                to: "json",
+                content_type: "application/json",
+                response: *response,
+            };
+            convert_body(
+                how,
                 apply,
                 consider_accept,
-                "xml",
-                "json",
-                *response,
                 service,
                 ctx,
                 env,
                 loc,
-            )? {
-                return Ok(Flow::Continue);
-            }
-            let text =
-                take_text(ctx, *response).map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
-            let out = crate::convert::xml_to_json(&text, opts)
-                .map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
-            put_text(ctx, *response, out, "application/json");
-            Ok(Flow::Continue)
+                |text| crate::convert::xml_to_json(text, opts),
+            )
         }
         _ => Err(policy_err(
             loc,
@@ -1303,6 +1297,46 @@ fn put_text(ctx: &mut RequestContext<'_, Value>, response: bool, text: String, c
     };
     body.set(text.into_bytes());
     let _ = headers.set_one("Content-Type", content_type);
+}
+
+/// What json-to-xml / xml-to-json convert: formats, the new `Content-Type`, which message.
+struct Conversion {
+    from: &'static str,
+    to: &'static str,
+    content_type: &'static str,
+    response: bool,
+}
+
+/// json-to-xml / xml-to-json: converts the message body with `convert` when `apply` (and the
+/// `Accept` header, with `consider-accept-header`) say so.
+#[allow(clippy::too_many_arguments)]
+fn convert_body(
+    how: Conversion,
+    apply: &Val,
+    consider_accept: &Option<Val>,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+    convert: impl FnOnce(&str) -> Result<String, crate::convert::ConvertError>,
+) -> StepResult {
+    if !should_convert(
+        apply,
+        consider_accept,
+        how.from,
+        how.to,
+        how.response,
+        service,
+        ctx,
+        env,
+        loc,
+    )? {
+        return Ok(Flow::Continue);
+    }
+    let text = take_text(ctx, how.response).map_err(|e| policy_err(loc, ctx, "PolicyError", e))?;
+    let out = convert(&text).map_err(|e| policy_err(loc, ctx, "PolicyError", e.to_string()))?;
+    put_text(ctx, how.response, out, how.content_type);
+    Ok(Flow::Continue)
 }
 
 /// json-to-xml / xml-to-json `apply` and `consider-accept-header`.
