@@ -186,27 +186,12 @@ fn bench(c: &mut Criterion) {
             "aoai-westus.openai.azure.com"
         ]
     );
-    report_cpu("examples/round-robin policy + retry", 20_000, || {
-        rt.block_on(
-            handles
-                .clock
-                .run(plan::run(&plan, request(&url), &services)),
-        );
-        handles.http.clear_calls();
-    });
-    c.bench_function(
+    measure(
+        c,
+        &rt,
+        (&plan, &services, &handles, &url),
+        "examples/round-robin policy + retry",
         "plan: examples/round-robin policy + retry on 429, one request (MockHttp)",
-        |b| {
-            b.iter(|| {
-                let o = rt.block_on(
-                    handles
-                        .clock
-                        .run(plan::run(&plan, request(&url), &services)),
-                );
-                handles.http.clear_calls();
-                o.response.status
-            })
-        },
     );
 
     let (plan, services, handles) = setup(POOL_POLICY);
@@ -223,28 +208,32 @@ fn bench(c: &mut Criterion) {
             .run(plan::run(&plan, request(&url), &services)),
     );
     assert_eq!((o.response.status, handles.http.call_count()), (200, 2));
-    report_cpu("pool round-robin + retry", 20_000, || {
-        rt.block_on(
-            handles
-                .clock
-                .run(plan::run(&plan, request(&url), &services)),
-        );
-        handles.http.clear_calls();
-    });
-    c.bench_function(
+    measure(
+        c,
+        &rt,
+        (&plan, &services, &handles, &url),
+        "pool round-robin + retry",
         "plan: pool round-robin + retry on 429, one request (MockHttp, no 429)",
-        |b| {
-            b.iter(|| {
-                let o = rt.block_on(
-                    handles
-                        .clock
-                        .run(plan::run(&plan, request(&url), &services)),
-                );
-                handles.http.clear_calls();
-                o.response.status
-            })
-        },
     );
+}
+
+/// Thread CPU time per request, then criterion's figures, for one plan.
+fn measure(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    (plan, services, handles, url): (&Plan, &Services, &TestHandles, &Url),
+    cpu_name: &str,
+    bench_name: &str,
+) {
+    let once = || {
+        let o = rt.block_on(handles.clock.run(plan::run(plan, request(url), services)));
+        handles.http.clear_calls();
+        o.response.status
+    };
+    report_cpu(cpu_name, 20_000, || {
+        once();
+    });
+    c.bench_function(bench_name, |b| b.iter(once));
 }
 
 criterion_group!(benches, bench);
