@@ -336,9 +336,20 @@ pub(crate) fn trace_policy(
     loc: &PolicyLocation,
     data: impl FnOnce() -> serde_json::Value,
 ) {
+    trace_with(ctx, env, loc.section, &loc.policy, data);
+}
+
+/// A trace entry whose `data` is built only when the request is traced.
+pub(crate) fn trace_with(
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    section: crate::errors::Section,
+    source: &str,
+    data: impl FnOnce() -> serde_json::Value,
+) {
     if ctx.trace.is_enabled() {
         let data = data();
-        trace(ctx, env, loc.section, &loc.policy, data);
+        trace(ctx, env, section, source, data);
     }
 }
 
@@ -626,15 +637,13 @@ pub(crate) fn exec<'a>(
                         None => Ok(Flow::Continue),
                     };
                 };
-                if ctx.trace.is_enabled() {
-                    trace(
-                        ctx,
-                        env,
-                        loc.section,
-                        "retry",
-                        serde_json::json!({"retry": schedule.retries(), "waitMs": wait.as_millis() as u64}),
-                    );
-                }
+                trace_with(
+                    ctx,
+                    env,
+                    loc.section,
+                    "retry",
+                    || serde_json::json!({"retry": schedule.retries(), "waitMs": wait.as_millis() as u64}),
+                );
                 if !wait.is_zero() {
                     env.services.clock.sleep(wait).await;
                 }
@@ -753,27 +762,23 @@ fn choose_branch<'n>(
 ) -> Result<&'n [Node], PErr> {
     for (i, (cond, body)) in whens.iter().enumerate() {
         if boolean(cond, service, ctx, env, loc)? {
-            if ctx.trace.is_enabled() {
-                trace(
-                    ctx,
-                    env,
-                    loc.section,
-                    "choose",
-                    serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
-                );
-            }
+            trace_with(
+                ctx,
+                env,
+                loc.section,
+                "choose",
+                || serde_json::json!({"path": loc.path, "taken": format!("when[{}]", i + 1)}),
+            );
             return Ok(body);
         }
     }
-    if ctx.trace.is_enabled() {
-        trace(
-            ctx,
-            env,
-            loc.section,
-            "choose",
-            serde_json::json!({"path": loc.path, "taken": "otherwise"}),
-        );
-    }
+    trace_with(
+        ctx,
+        env,
+        loc.section,
+        "choose",
+        || serde_json::json!({"path": loc.path, "taken": "otherwise"}),
+    );
     Ok(otherwise)
 }
 
@@ -801,15 +806,14 @@ fn end_return_response(
         ctx.response = previous;
         return Err(e);
     }
-    if ctx.trace.is_enabled() {
-        trace(
-            ctx,
-            env,
-            loc.section,
-            "return-response",
-            serde_json::json!({"status": ctx.response.status}),
-        );
-    }
+    let status = ctx.response.status;
+    trace_with(
+        ctx,
+        env,
+        loc.section,
+        "return-response",
+        || serde_json::json!({"status": status}),
+    );
     Ok(Flow::Return)
 }
 
