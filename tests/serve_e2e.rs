@@ -295,8 +295,8 @@ fn chat_completions_alternate_between_the_two_backends() {
 
 #[test]
 fn a_policy_error_stops_the_start_with_file_line_col() {
-    let dir = std::env::temp_dir().join(format!("apim-emu-serve-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir_guard = temp_dir("policy-error");
+    let dir = dir_guard.path();
     std::fs::write(
         dir.join("apim-emu.yaml"),
         "apis:\n  echo:\n    path: echo\n    serviceUrl: http://127.0.0.1:9\n    subscriptionRequired: false\n    policy: policy.xml\n    operations:\n      get:\n        method: GET\n        urlTemplate: /\n",
@@ -309,11 +309,10 @@ fn a_policy_error_stops_the_start_with_file_line_col() {
     .expect("write policy");
     let out = bin()
         .arg("serve")
-        .arg(&dir)
+        .arg(dir)
         .args(["--listen", "127.0.0.1:0"])
         .output()
         .expect("run apim-emu");
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -362,14 +361,13 @@ fn chat(gw: &Gateway) -> Reply {
 
 #[test]
 fn watch_keeps_the_last_good_plan_on_a_bad_edit_and_reloads_a_good_one() {
-    let dir = std::env::temp_dir().join(format!("apim-emu-serve-watch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir_guard = temp_dir("watch");
+    let dir = dir_guard.path();
     for f in ["apim-emu.yaml", "policy.xml"] {
         std::fs::copy(round_robin().join(f), dir.join(f)).expect("copy example");
     }
     let good = std::fs::read_to_string(dir.join("policy.xml")).expect("policy");
-    let gw = start_with(&dir, &["--watch"]);
+    let gw = start_with(dir, &["--watch"]);
     assert_eq!(chat(&gw).status, 200);
 
     // A bad edit: printed with file:line:col, and the old plan keeps serving.
@@ -398,7 +396,6 @@ fn watch_keeps_the_last_good_plan_on_a_bad_edit_and_reloads_a_good_one() {
     wait_for_stderr(&gw, "configuration reloaded");
     assert_eq!(chat(&gw).status, 418);
     drop(gw);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A local HTTP backend on a free port: each connection carries one request, answered by
@@ -468,11 +465,12 @@ fn json_answer(conn: &mut TcpStream, body: &str) {
     );
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apim-emu-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A scratch folder, removed when the guard drops (also when the test fails).
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("apim-emu-e2e-{name}-"))
+        .tempdir()
+        .expect("temp dir")
 }
 
 const OPENAPI: &str = r#"openapi: 3.0.1
@@ -544,7 +542,8 @@ fn openapi_operations_match_and_streamed_events_pass_one_by_one() {
               data: [DONE]\n\n",
         );
     });
-    let dir = temp_dir("openapi");
+    let dir_guard = temp_dir("openapi");
+    let dir = dir_guard.path();
     std::fs::write(
         dir.join("apim-emu.yaml"),
         format!(
@@ -555,7 +554,7 @@ fn openapi_operations_match_and_streamed_events_pass_one_by_one() {
     .expect("write config");
     std::fs::write(dir.join("openapi.yaml"), OPENAPI).expect("write spec");
     std::fs::write(dir.join("api.xml"), API_POLICY).expect("write policy");
-    let gw = spawn(&dir, &[], &[], true);
+    let gw = spawn(dir, &[], &[], true);
     assert!(
         gw.startup_line.contains("chat (/ai)"),
         "{}",
@@ -667,7 +666,6 @@ fn openapi_operations_match_and_streamed_events_pass_one_by_one() {
         assert!(line.contains(part), "{part} missing in {line}");
     }
     drop(gw);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

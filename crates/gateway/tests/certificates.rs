@@ -9,10 +9,14 @@ use std::process::Command;
 use apim_gateway::config::LoadOptions;
 use apim_gateway::serve::{ServeOptions, start};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("apim-emu-certs-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("certs")).unwrap();
+/// A scratch folder with a `certs/` folder, removed when the guard drops (also when the test
+/// fails).
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix(&format!("apim-emu-certs-{name}-"))
+        .tempdir()
+        .expect("temp dir");
+    std::fs::create_dir_all(d.path().join("certs")).unwrap();
     d
 }
 
@@ -132,11 +136,12 @@ fn write_config(dir: &Path, certificates: &str) -> PathBuf {
 
 #[test]
 fn certificates_load_from_pem_files_and_bad_files_are_errors_at_their_line() {
-    let dir = temp_dir("load");
-    if !make_certificate(&dir) {
+    let dir_guard = temp_dir("load");
+    let dir = dir_guard.path();
+    if !make_certificate(dir) {
         return;
     }
-    let path = write_config(&dir, "  jwt-signer: certs/signer.pem\n");
+    let path = write_config(dir, "  jwt-signer: certs/signer.pem\n");
     let loaded = apim_gateway::load(&path, &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{}", e.render()));
     assert_eq!(loaded.certificates.len(), 1);
@@ -159,21 +164,21 @@ fn certificates_load_from_pem_files_and_bad_files_are_errors_at_their_line() {
             "apim-emu.yaml:2:6: error: certificate `b`: `certs/empty.pem` is not a PEM certificate",
         ),
     ] {
-        let path = write_config(&dir, entry);
+        let path = write_config(dir, entry);
         let err = apim_gateway::load(&path, &LoadOptions::default()).unwrap_err();
         let text = err.render();
         assert!(text.contains(expected), "{expected} not in:\n{text}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_jwt_uses_a_configured_certificate() {
-    let dir = temp_dir("serve");
-    if !make_certificate(&dir) {
+    let dir_guard = temp_dir("serve");
+    let dir = dir_guard.path();
+    if !make_certificate(dir) {
         return;
     }
-    let path = write_config(&dir, "  jwt-signer: certs/signer.pem\n");
+    let path = write_config(dir, "  jwt-signer: certs/signer.pem\n");
     let options = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..ServeOptions::default()
@@ -186,9 +191,9 @@ async fn validate_jwt_uses_a_configured_certificate() {
     let task = tokio::spawn(gw.serve(async {
         let _ = rx.await;
     }));
-    let good = signed_jwt(&dir, r#"{"sub":"alice","exp":4102444800}"#);
+    let good = signed_jwt(dir, r#"{"sub":"alice","exp":4102444800}"#);
     // The same claims with another signature: the certificate's key did not sign it.
-    let other = signed_jwt(&dir, r#"{"sub":"mallory","exp":4102444800}"#);
+    let other = signed_jwt(dir, r#"{"sub":"mallory","exp":4102444800}"#);
     let forged = format!(
         "{}.{}",
         good.rsplit_once('.').unwrap().0,
@@ -211,5 +216,4 @@ async fn validate_jwt_uses_a_configured_certificate() {
     assert_eq!(bad.status(), 401);
     let _ = tx.send(());
     let _ = task.await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

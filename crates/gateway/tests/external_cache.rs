@@ -10,13 +10,15 @@ use std::path::{Path, PathBuf};
 use apim_gateway::config::LoadOptions;
 use apim_gateway::serve::{ServeOptions, start};
 
-fn temp_config(name: &str, yaml: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("apim-emu-xcache-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    let f = d.join("apim-emu.yaml");
+/// A folder holding `apim-emu.yaml` (removed when the guard drops) and the file's path.
+fn temp_config(yaml: &str) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::Builder::new()
+        .prefix("apim-emu-xcache-")
+        .tempdir()
+        .unwrap();
+    let f = d.path().join("apim-emu.yaml");
     std::fs::write(&f, yaml).unwrap();
-    f
+    (d, f)
 }
 
 fn config(redis: &str) -> String {
@@ -52,12 +54,12 @@ const POLICY: &str = r#"<policies>
 
 #[test]
 fn external_cache_is_read_and_checked() {
-    let ok = temp_config("ok", &config("redis://127.0.0.1:6379"));
+    let (_ok_dir, ok) = temp_config(&config("redis://127.0.0.1:6379"));
     std::fs::write(ok.with_file_name("policy.xml"), POLICY).unwrap();
     let l = load(&ok).unwrap();
     assert_eq!(l.external_cache.as_deref(), Some("redis://127.0.0.1:6379"));
 
-    let bad = temp_config("bad", &config("http://127.0.0.1:6379"));
+    let (_bad_dir, bad) = temp_config(&config("http://127.0.0.1:6379"));
     std::fs::write(bad.with_file_name("policy.xml"), POLICY).unwrap();
     let e = load(&bad).unwrap_err();
     assert!(
@@ -65,11 +67,11 @@ fn external_cache_is_read_and_checked() {
         "{e}"
     );
 
-    let unknown = temp_config("unknown", "externalCache:\n  host: 127.0.0.1\napis: {}\n");
+    let (_unknown_dir, unknown) = temp_config("externalCache:\n  host: 127.0.0.1\napis: {}\n");
     let e = load(&unknown).unwrap_err();
     assert!(e.contains("host"), "{e}");
 
-    let none = temp_config("none", "apis: {}\n");
+    let (_none_dir, none) = temp_config("apis: {}\n");
     assert_eq!(load(&none).unwrap().external_cache, None);
 }
 
@@ -78,7 +80,7 @@ async fn two_gateways_share_rate_limit_counters_through_the_external_cache() {
     let Some(server) = support::start_redis("serve externalCache two gateways") else {
         return;
     };
-    let path = temp_config("serve", &config(&server.url));
+    let (_serve_dir, path) = temp_config(&config(&server.url));
     std::fs::write(path.with_file_name("policy.xml"), POLICY).unwrap();
     let mut urls = Vec::new();
     let mut stops = Vec::new();

@@ -9,11 +9,12 @@ use apim_engine::services::{EventRecord, EventSink, VirtualClock};
 use apim_gateway::config::{LoadOptions, Logger, LoggerSink, load};
 use apim_gateway::loggers::LoggerSinks;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apim-emu-loggers-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch folder, removed when the guard drops (also when the test fails).
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("apim-emu-loggers-{name}-"))
+        .tempdir()
+        .expect("temp dir")
 }
 
 fn write_config(dir: &Path, loggers: &str) -> PathBuf {
@@ -39,10 +40,11 @@ fn event(logger: &str, message: &str) -> EventRecord {
 
 #[tokio::test]
 async fn loggers_load_and_each_sink_writes_its_events() {
-    let dir = temp_dir("ok");
+    let dir_guard = temp_dir("ok");
+    let dir = dir_guard.path();
     std::fs::create_dir_all(dir.join("logs")).unwrap();
     let path = write_config(
-        &dir,
+        dir,
         "loggers:\n  usage-hub: {file: logs/usage.jsonl}\n  audit: stdout\n  tests: memory\n",
     );
     let loaded = load(&path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{}", e.render()));
@@ -96,12 +98,12 @@ async fn loggers_load_and_each_sink_writes_its_events() {
     again.write(event("usage-hub", "third")).await.unwrap();
     let text = std::fs::read_to_string(dir.join("logs/usage.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 3);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_bad_sink_or_a_missing_folder_is_an_error_at_its_line() {
-    let dir = temp_dir("bad");
+    let dir_guard = temp_dir("bad");
+    let dir = dir_guard.path();
     for (loggers, expected) in [
         (
             "loggers:\n  a: eventhub\n",
@@ -113,10 +115,9 @@ fn a_bad_sink_or_a_missing_folder_is_an_error_at_its_line() {
         ),
         ("loggers:\n  c: {path: x}\n", "apim-emu.yaml:9:"),
     ] {
-        let path = write_config(&dir, loggers);
+        let path = write_config(dir, loggers);
         let err = load(&path, &LoadOptions::default()).unwrap_err();
         let text = err.render();
         assert!(text.contains(expected), "{expected} not in:\n{text}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
