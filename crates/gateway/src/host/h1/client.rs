@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use apim_engine::http::{
@@ -110,11 +110,12 @@ impl Conn {
     /// arrived while it sat in the pool. Costs no system call unless the readiness left by the
     /// last read was kept (see [`release`]).
     fn is_quiet(&self) -> bool {
-        let mut cx = Context::from_waker(Waker::noop());
-        match self.io.poll_read_ready(&mut cx) {
-            Poll::Pending => true,
-            Poll::Ready(Err(_)) => false,
-            Poll::Ready(Ok(())) => {
+        // `try_io` looks at the readiness tokio holds without a system call and, unlike
+        // `poll_read_ready`, without spending the task's cooperative budget (an exhausted
+        // budget would read as "nothing arrived").
+        match self.io.try_io(Interest::READABLE, || Ok(())) {
+            Err(_) => true,
+            Ok(()) => {
                 let mut probe = [0u8; 1];
                 matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
             }
