@@ -27,6 +27,8 @@ use super::chunked::{ChunkedDecoder, Decoded, LAST_CHUNK, chunk_header, encode_c
 
 /// Idle connections kept per backend (`host:port`) and thread.
 const MAX_IDLE_PER_HOST: usize = 128;
+/// Backends (`host:port`) a thread's pool keeps slots for.
+const MAX_BACKENDS: usize = 256;
 /// An idle connection older than this is closed rather than reused (reqwest's default).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// A response head (status line and header fields) larger than this is refused.
@@ -168,6 +170,14 @@ fn slot_host(host: &str, port: u16) -> Arc<str> {
         let mut pool = pool.borrow_mut();
         if let Some(s) = pool.iter().find(|s| s.port == port && &*s.host == host) {
             return s.host.clone();
+        }
+        if pool.len() >= MAX_BACKENDS {
+            // Many backends (hosts made by expressions): forget those with no idle connection;
+            // their connections in use then close when done instead of coming back.
+            pool.retain(|s| !s.idle.is_empty());
+            if pool.len() >= MAX_BACKENDS {
+                pool.remove(0);
+            }
         }
         let shared: Arc<str> = Arc::from(host);
         pool.push(Slot {
