@@ -469,9 +469,9 @@ async fn write_request(conn: &mut Conn, body: &mut Outgoing) -> Result<(), Write
     Ok(())
 }
 
-/// Writes a streamed body in the chunked coding after the head already in `conn.wbuf`. Chunks
-/// that are ready together go in one write; the head waits for the first chunk only when it is
-/// ready at once.
+/// Writes a streamed body in the chunked coding after the head already in `conn.wbuf`. The head
+/// and the chunks ready with it go in one write, and so do chunks that are ready together later;
+/// each chunk is passed on without waiting for the next.
 async fn write_chunked(conn: &mut Conn, stream: &mut BodyStream) -> Result<(), WriteError> {
     loop {
         // Gather what the stream has ready now.
