@@ -2,3 +2,4 @@
 //! host to plain-`http` backends. Pieces both sides share live here.
 
 pub mod chunked;
+pub mod client;
