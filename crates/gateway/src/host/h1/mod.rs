@@ -2,3 +2,6 @@
 //! host to plain-`http` backends. Pieces both sides share live here.
 
 pub mod chunked;
+pub mod date;
+pub mod rewind;
+pub mod server;
