@@ -837,9 +837,9 @@ pub(crate) async fn serve_connection(
                     }
                 } else {
                     match parse_head(&rd.buf, &state, &conn.peer_ip) {
-                        Ok(Some(parsed)) => break parsed,
+                        Ok(Some(parsed)) if parsed.0 <= max_head => break parsed,
                         Ok(None) if rd.buf.len() < max_head => {}
-                        Ok(None) | Err(Refusal::TooManyHeaders) => {
+                        Ok(_) | Err(Refusal::TooManyHeaders) => {
                             conn.wr.refuse(431).await;
                             return close(conn.wr, Some(rd)).await;
                         }
@@ -852,7 +852,7 @@ pub(crate) async fn serve_connection(
             }
             let idle = rd.buf.is_empty();
             if idle && stop.has_changed().unwrap_or(true) {
-                return close(conn.wr, Some(rd)).await;
+                return close(conn.wr, None).await;
             }
             if !armed {
                 conn.deadline.arm(state.config.header_read_timeout);
@@ -860,12 +860,13 @@ pub(crate) async fn serve_connection(
             }
             match read_more(&mut rd, &mut conn.deadline, idle.then_some(&mut stop)).await {
                 Waited::Read => {}
-                Waited::Closed | Waited::Stopped => return close(conn.wr, Some(rd)).await,
+                // Between requests nothing is left unread: no need to linger.
+                Waited::Closed => return,
+                Waited::Stopped => return close(conn.wr, None).await,
+                Waited::TimedOut if idle => return close(conn.wr, None).await,
                 Waited::TimedOut => {
                     // A head that started and never finished (slowloris) is told so.
-                    if !idle {
-                        conn.wr.refuse(408).await;
-                    }
+                    conn.wr.refuse(408).await;
                     return close(conn.wr, Some(rd)).await;
                 }
             }
