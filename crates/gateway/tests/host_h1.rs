@@ -346,3 +346,29 @@ async fn a_body_the_handler_did_not_read_is_skipped_before_the_next_request() {
     assert_eq!(bodies(&text), ["/one", "/two", "/three"], "{text}");
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_streamed_body_that_stops_arriving_gets_408_and_a_closed_connection() {
+    let mut cfg = config();
+    cfg.body_read_timeout = std::time::Duration::from_millis(100);
+    let host = start(cfg, echo()).await;
+    for head in [
+        "POST /slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+        "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nhel",
+    ] {
+        let mut s = TcpStream::connect(host.addr).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        // The rest never comes.
+        let text = read_to_close(&mut s).await;
+        assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
+        assert!(
+            text.to_ascii_lowercase().contains("connection: close"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("the client stopped sending the request body.\" }"),
+            "{text}"
+        );
+    }
+    host.shutdown().await;
+}
