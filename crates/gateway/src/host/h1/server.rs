@@ -95,17 +95,17 @@ enum Waited {
 }
 
 /// Reads more into the buffer; gives up when the deadline passes or, with `stop`, when the
-/// host stops.
-async fn read_more(
+/// host stops (`stop` lives as long as the connection: it is registered once, not per wait).
+async fn read_more<F: Future>(
     rd: &mut Reader,
     deadline: &mut Deadline,
-    stop: Option<&mut watch::Receiver<bool>>,
+    stop: Option<Pin<&mut F>>,
 ) -> Waited {
     rd.buf.reserve(READ_SIZE);
     let stopped = async {
         match stop {
             Some(s) => {
-                let _ = s.changed().await;
+                s.await;
             }
             None => std::future::pending().await,
         }
@@ -119,6 +119,11 @@ async fn read_more(
         () = deadline.passed() => Waited::TimedOut,
         () = stopped => Waited::Stopped,
     }
+}
+
+/// [`read_more`] whatever the host does (a request in progress finishes).
+async fn read_body_more(rd: &mut Reader, deadline: &mut Deadline) -> Waited {
+    read_more(rd, deadline, None::<Pin<&mut std::future::Pending<()>>>).await
 }
 
 /// How a request body is delimited.
@@ -527,7 +532,7 @@ async fn drain(body: &mut BodyReader, deadline: &mut Deadline, idle: Duration) -
             },
             Step::NeedMore => {
                 deadline.arm(idle);
-                if !matches!(read_more(&mut body.rd, deadline, None).await, Waited::Read) {
+                if !matches!(read_body_more(&mut body.rd, deadline).await, Waited::Read) {
                     return false;
                 }
             }
@@ -803,7 +808,7 @@ pub(crate) async fn serve_connection(
     peer: SocketAddr,
     state: Arc<HostState>,
     emu: axum::Router,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let (io_r, io_w) = stream.into_split();
     let mut held = Reader {
@@ -821,6 +826,9 @@ pub(crate) async fn serve_connection(
     };
     let max_head = state.config.max_header_bytes.max(8192);
     let mut first = true;
+    // Idle connections close when the host stops.
+    let mut stop_wait = stop.clone();
+    let mut stopped = std::pin::pin!(stop_wait.changed());
     loop {
         let mut rd = held;
         // A whole head; the deadline runs from the first wait for it.
@@ -858,7 +866,13 @@ pub(crate) async fn serve_connection(
                 conn.deadline.arm(state.config.header_read_timeout);
                 armed = true;
             }
-            match read_more(&mut rd, &mut conn.deadline, idle.then_some(&mut stop)).await {
+            match read_more(
+                &mut rd,
+                &mut conn.deadline,
+                idle.then_some(stopped.as_mut()),
+            )
+            .await
+            {
                 Waited::Read => {}
                 // Between requests nothing is left unread: no need to linger.
                 Waited::Closed => return,
@@ -945,7 +959,7 @@ impl Conn {
                     while whole.is_ok() && rd.buf.len() < n {
                         rd.buf.reserve(n - rd.buf.len());
                         self.deadline.arm(config.body_read_timeout);
-                        whole = match read_more(&mut rd, &mut self.deadline, None).await {
+                        whole = match read_body_more(&mut rd, &mut self.deadline).await {
                             Waited::Read => Ok(()),
                             Waited::TimedOut => Err(true),
                             Waited::Closed | Waited::Stopped => Err(false),
