@@ -1301,6 +1301,40 @@ mod tests {
         }
     }
 
+    #[test]
+    fn hostile_heads_never_panic() {
+        // Deterministic mutations of a valid head: bytes replaced, cut, duplicated.
+        let base = b"POST http://h:1/a?b=c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive, close\r\nOcp-Apim-Trace: true\r\nExpect: 100-continue\r\n\r\n";
+        let state = crate::host::HostState::for_tests(crate::host::HostConfig::default());
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        const INTERESTING: &[u8] = b"\r\n:, \t\x00\x7f\xff\xe9/?%#;\"0123456789abcdefHTPhttp";
+        for _ in 0..20_000 {
+            let mut input = base.to_vec();
+            for _ in 0..(next() % 6 + 1) {
+                let at = (next() as usize) % input.len().max(1);
+                match next() % 4 {
+                    0 => input[at] = INTERESTING[(next() as usize) % INTERESTING.len()],
+                    1 => input.truncate(at),
+                    2 => {
+                        let piece = input[at..].to_vec();
+                        input.splice(at..at, piece);
+                    }
+                    _ => input.insert(at, next() as u8),
+                }
+                if input.is_empty() {
+                    input.push(b'G');
+                }
+            }
+            let _ = parse_head(&input, &state, "127.0.0.1");
+        }
+    }
+
     fn head_text(resp: &Response, framed: Framed, close: bool) -> Result<String, String> {
         let mut out = BytesMut::new();
         encode_head(&mut out, resp, framed, close, false)?;
