@@ -901,7 +901,7 @@ impl LogLine {
                 operation: log.operation.as_deref(),
                 backend: log.backend.as_deref(),
                 duration: self.start.elapsed(),
-                tokens: log.tokens.or(tokens).map(|t| t.to_string()),
+                tokens: log.tokens.or(tokens),
                 request_id: &self.request_id,
                 complete,
             },
