@@ -1,4 +1,5 @@
-//! hyper ↔ engine conversions. Bodies stay streams in both directions.
+//! hyper ↔ engine conversions (HTTP/2 requests; HTTP/1.1 has its own server in `h1`). Bodies
+//! stay streams in both directions.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -118,6 +119,8 @@ pub(crate) const FAULT_NONE: u8 = 0;
 pub(crate) const FAULT_TOO_LARGE: u8 = 1;
 /// The client stopped sending the body (slow body).
 pub(crate) const FAULT_TIMED_OUT: u8 = 2;
+/// The body's framing was broken (a malformed chunk): the request cannot be read.
+pub(crate) const FAULT_BAD_FRAMING: u8 = 3;
 
 fn limited(
     body: Incoming,

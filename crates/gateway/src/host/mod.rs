@@ -6,8 +6,6 @@
 
 mod backends;
 mod convert;
-// The server and client that use it are being written (issue 6).
-#[allow(dead_code)]
 mod h1;
 mod handler;
 mod metrics;
@@ -17,6 +15,7 @@ mod upstream;
 mod usage;
 mod watch;
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,7 +23,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apim_engine::errors::{error_body, error_response, internal_error_response};
@@ -32,8 +31,6 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use futures_util::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -182,12 +179,29 @@ pub enum HostError {
     Io(#[from] std::io::Error),
 }
 
-struct HostState {
+pub(crate) struct HostState {
     handler: HandlerCell,
     traces: TraceStore,
     host_metrics: HostMetrics,
     config: HostConfig,
     local_addr: SocketAddr,
+}
+
+#[cfg(test)]
+impl HostState {
+    /// A state for unit tests of the wire code: a handler that answers 204.
+    pub(crate) fn for_tests(config: HostConfig) -> HostState {
+        let handler = handler_fn(|_req, _info| {
+            Box::pin(async { HandledResponse::new(apim_engine::http::Response::new(204)) })
+        });
+        HostState {
+            handler: HandlerCell::new(handler),
+            traces: TraceStore::new(config.trace_capacity),
+            host_metrics: HostMetrics::default(),
+            local_addr: config.listen,
+            config,
+        }
+    }
 }
 
 /// A bound, not yet serving, gateway host.
@@ -354,19 +368,13 @@ impl Worker {
     }
 }
 
-fn connection_builder(config: &HostConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
-        .max_buf_size(config.max_header_bytes.max(8192))
-        .max_headers(config.max_headers);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX));
-    builder
+/// Decrements a worker's count of open connections when a connection task ends.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 async fn run_worker(
@@ -375,9 +383,7 @@ async fn run_worker(
     mut stop: tokio::sync::watch::Receiver<bool>,
     open: Arc<AtomicUsize>,
 ) {
-    let builder = connection_builder(&state.config);
     let emu = emu_router(state.clone());
-    let graceful = GracefulShutdown::new();
     let flusher = state.config.request_log.clone().map(|sink| {
         request_log::gather_on_this_thread(sink);
         tokio::spawn(async {
@@ -389,55 +395,35 @@ async fn run_worker(
             }
         })
     });
+    // Each connection task holds a sender: when all are gone, every connection has closed.
+    let (alive, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
     loop {
         tokio::select! {
             next = incoming.recv() => {
                 let Some((stream, peer)) = next else { break };
+                let counted = OpenConnection(open.clone());
                 let stream = match tokio::net::TcpStream::from_std(stream) {
                     Ok(s) => s,
                     Err(e) => {
-                        open.fetch_sub(1, Ordering::Relaxed);
                         tracing::warn!(target: "apim_emu::host", error = %e, "connection lost");
                         continue;
                     }
                 };
                 // Responses are written whole or chunk by chunk as they come: never held back.
                 let _ = stream.set_nodelay(true);
-                let (state, emu) = (state.clone(), emu.clone());
-                let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let (state, emu) = (state.clone(), emu.clone());
-                    async move {
-                        let path = req.uri().path();
-                        let resp = if path == "/_emu" || path.starts_with("/_emu/") {
-                            let resp = match emu.oneshot(req.map(axum::body::Body::new)).await {
-                                Ok(r) => r,
-                                Err(never) => match never {},
-                            };
-                            // The emulator's own answers are small documents, whole.
-                            let (parts, body) = resp.into_parts();
-                            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-                            http::Response::from_parts(parts, convert::MessageBody::Full(Some(body)))
-                        } else {
-                            gateway(state, peer, req).await
-                        };
-                        Ok::<_, Infallible>(resp)
-                    }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                let open = open.clone();
+                let (state, emu, stop, alive) = (state.clone(), emu.clone(), stop.clone(), alive.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(target: "apim_emu::host", error = %e, "connection ended with an error");
-                    }
-                    open.fetch_sub(1, Ordering::Relaxed);
+                    h1::server::serve_connection(stream, peer, state, emu, stop).await;
+                    drop(alive);
+                    drop(counted);
                 });
             }
             _ = stop.changed() => break,
         }
     }
+    drop(alive);
     let grace = state.config.shutdown_grace;
-    if tokio::time::timeout(grace, graceful.shutdown())
+    if tokio::time::timeout(grace, all_closed.recv())
         .await
         .is_err()
     {
@@ -447,6 +433,97 @@ async fn run_worker(
         f.abort();
     }
     request_log::flush_this_thread();
+}
+
+/// A connection whose first bytes were the HTTP/2 preface: hyper's HTTP/2 server, with the
+/// bytes already read replayed. On stop it finishes the streams in flight and closes.
+pub(crate) async fn serve_h2(
+    stream: tokio::net::TcpStream,
+    read: bytes::Bytes,
+    peer: SocketAddr,
+    state: Arc<HostState>,
+    emu: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(state.config.max_header_bytes).unwrap_or(u32::MAX));
+    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let (state, emu) = (state.clone(), emu.clone());
+        async move {
+            let path = req.uri().path();
+            let resp = if is_emu_path(path) {
+                let resp = match emu.oneshot(req.map(axum::body::Body::new)).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                // The emulator's own answers are small documents, whole.
+                let (parts, body) = resp.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                http::Response::from_parts(parts, convert::MessageBody::Full(Some(body)))
+            } else {
+                gateway_h2(state, peer, req).await
+            };
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let conn =
+        builder.serve_connection(TokioIo::new(h1::rewind::Rewind::new(stream, read)), service);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(target: "apim_emu::host", error = %e, "connection ended with an error");
+    }
+}
+
+/// `/_emu` and the paths under it belong to the emulator.
+pub(crate) fn is_emu_path(path: &str) -> bool {
+    path == "/_emu" || path.starts_with("/_emu/")
+}
+
+/// An HTTP/1.1 request for the emulator's own endpoints (rare: the only place an `http`
+/// request is built on that path); the answer comes back whole.
+pub(crate) async fn emu_h1(
+    emu: &axum::Router,
+    method: &str,
+    target: &str,
+    body: apim_engine::http::Body,
+) -> apim_engine::http::Response {
+    let body = match body.peek() {
+        Some(b) => axum::body::Body::from(b.clone()),
+        None if body.is_stream() => axum::body::Body::from_stream(body.into_stream()),
+        None => axum::body::Body::empty(),
+    };
+    let mut req = http::Request::new(body);
+    *req.method_mut() = http::Method::from_bytes(method.as_bytes()).unwrap_or(http::Method::GET);
+    *req.uri_mut() = match target.parse() {
+        Ok(u) => u,
+        Err(_) => return error_response(400, "Bad Request"),
+    };
+    let resp = match emu.clone().oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let (parts, body) = resp.into_parts();
+    let mut out = apim_engine::http::Response::new(parts.status.as_u16());
+    if let Ok(h) = apim_engine::http::HeaderMap::from_http(&parts.headers) {
+        out.headers = h;
+    }
+    out.body = apim_engine::http::Body::from_bytes(
+        axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default(),
+    );
+    out
 }
 
 /// The emulator's own endpoints (`/_emu/...`); gateway requests never reach this router.
@@ -502,82 +579,155 @@ fn wants_trace(headers: &http::HeaderMap, name: &str) -> bool {
     })
 }
 
-/// One gateway request: convert, run the current handler, store the trace, log, convert back.
-async fn gateway(
-    state: Arc<HostState>,
+/// A method as the log line shows it: the common ones without an allocation.
+pub(crate) fn method_text(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    match KNOWN.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_string()),
+    }
+}
+
+/// What the host keeps of a request head besides the engine request (log line, traces).
+pub(crate) struct RequestMeta {
+    pub(crate) method: Cow<'static, str>,
+    /// The path for the log line; only when lines are written.
+    pub(crate) path: Option<String>,
+    /// `apim-emu-trace: true` or `Ocp-Apim-Trace: true`.
+    pub(crate) trace: bool,
+    /// `Ocp-Apim-Trace: true` (the answer then carries the trace URL).
+    pub(crate) legacy_trace: bool,
+    /// The `Host` header, read only for the legacy trace URL.
+    pub(crate) host: Option<String>,
+}
+
+/// A request as the wire side hands it over.
+// Moved once per request: boxing the request would cost an allocation each time.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Prepared {
+    /// For the handler; `fault` records what went wrong with a streamed body.
+    Request {
+        request: apim_engine::http::Request,
+        fault: Option<Arc<AtomicU8>>,
+    },
+    /// Answered without the handler (400, 413, 414).
+    Answer(apim_engine::http::Response),
+    /// The client stopped sending its body.
+    SlowBody,
+}
+
+/// The answer to one request, and what is left to do once its head is on the wire.
+pub(crate) struct Answer {
+    pub(crate) response: apim_engine::http::Response,
+    /// The connection cannot carry another request (its body is in an unknown state).
+    pub(crate) close: bool,
+    pub(crate) done: Done,
+}
+
+/// The metrics and the log line of a request, recorded once the status actually sent is known.
+pub(crate) struct Done {
+    start: Instant,
+    method: Cow<'static, str>,
+    path: Option<String>,
+    log: RequestLog,
+    request_id: String,
+    /// Where a streamed response's line waits for the end of the body.
+    slot: Option<LogSlot>,
+    buffered_tokens: Option<TokenUsage>,
+}
+
+impl Done {
+    pub(crate) fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Records the request: `status` is what went on the wire; `replaced` when that is not the
+    /// answer's own response (it could not be sent and a 500 went instead).
+    pub(crate) fn sent(self, state: &HostState, status: u16, replaced: bool) {
+        state
+            .host_metrics
+            .observe(status, self.log.api.as_deref(), self.start.elapsed());
+        if let Some(sink) = &state.config.request_log {
+            let line = LogLine {
+                sink: sink.clone(),
+                method: self.method,
+                path: self.path.unwrap_or_default(),
+                status,
+                log: self.log,
+                request_id: self.request_id,
+                start: self.start,
+            };
+            match self.slot {
+                Some(slot) if !replaced => *slot.lock() = Some(line),
+                _ => line.emit(self.buffered_tokens, true),
+            }
+        }
+    }
+}
+
+/// One gateway request, whatever the protocol: run the current handler, apply the body faults
+/// and the response size limit, store the trace and prepare the log line.
+pub(crate) async fn answer(
+    state: &HostState,
     peer: SocketAddr,
-    req: http::Request<hyper::body::Incoming>,
-) -> http::Response<convert::MessageBody> {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let host_header = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let legacy_trace = wants_trace(req.headers(), LEGACY_TRACE_HEADER);
-    let trace = legacy_trace || wants_trace(req.headers(), TRACE_HEADER);
+    meta: RequestMeta,
+    prepared: Prepared,
+    start: Instant,
+) -> Answer {
     let request_id = (state.config.ids)();
     let limit = state.config.max_request_body;
-
-    let declared_len = req
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse::<u64>().ok());
     let mut log = RequestLog::default();
     let mut trace_doc = None;
     let mut close = false;
-    let response = if declared_len.is_some_and(|n| n > limit as u64) {
-        too_large_response(limit)
-    } else {
-        match convert::to_engine_request(
-            req,
-            peer,
-            state.local_addr,
-            limit,
-            state.config.body_read_timeout,
-        )
-        .await
-        {
-            Err(convert::Rejected::Answer(r)) => r,
-            Err(convert::Rejected::SlowBody) => {
-                close = true;
-                slow_body_response()
-            }
-            Ok((engine_req, fault)) => {
-                let handler = state.handler.load();
-                let info = RequestInfo {
-                    client_addr: peer,
-                    trace,
-                    request_id: request_id.clone(),
-                };
-                match AssertUnwindSafe(handler.handle(engine_req, info))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(handled) => {
-                        log = handled.log;
-                        trace_doc = handled.trace;
-                        match fault.map_or(convert::FAULT_NONE, |f| f.load(Ordering::SeqCst)) {
-                            convert::FAULT_TOO_LARGE => too_large_response(limit),
-                            convert::FAULT_TIMED_OUT => {
-                                close = true;
-                                slow_body_response()
-                            }
-                            _ => handled.response,
+    let mut response = match prepared {
+        Prepared::Answer(r) => r,
+        Prepared::SlowBody => {
+            close = true;
+            slow_body_response()
+        }
+        Prepared::Request {
+            request: engine_req,
+            fault,
+        } => {
+            let handler = state.handler.load();
+            let info = RequestInfo {
+                client_addr: peer,
+                trace: meta.trace,
+                request_id: request_id.clone(),
+            };
+            match AssertUnwindSafe(handler.handle(engine_req, info))
+                .catch_unwind()
+                .await
+            {
+                Ok(handled) => {
+                    log = handled.log;
+                    trace_doc = handled.trace;
+                    match fault.map_or(convert::FAULT_NONE, |f| f.load(Ordering::SeqCst)) {
+                        convert::FAULT_TOO_LARGE => {
+                            close = true;
+                            too_large_response(limit)
                         }
+                        convert::FAULT_TIMED_OUT => {
+                            close = true;
+                            slow_body_response()
+                        }
+                        convert::FAULT_BAD_FRAMING => {
+                            close = true;
+                            error_response(400, "Bad Request")
+                        }
+                        _ => handled.response,
                     }
-                    Err(panic) => {
-                        let what = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default();
-                        tracing::error!(target: "apim_emu::host", request_id = %request_id, panic = %what, "request handler panicked");
-                        internal_error_response(&request_id)
-                    }
+                }
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(target: "apim_emu::host", request_id = %request_id, panic = %what, "request handler panicked");
+                    internal_error_response(&request_id)
                 }
             }
         }
@@ -585,7 +735,6 @@ async fn gateway(
 
     // A streamed body is logged when it ends (its usage event comes last); the line waits in
     // `slot` until the status is known.
-    let mut response = response;
     let max_response = state.config.max_response_body;
     if let Some(max) = max_response {
         if response.body.peek().is_some_and(|b| b.len() > max) {
@@ -593,11 +742,7 @@ async fn gateway(
         }
     }
     let logging = state.config.request_log.is_some();
-    let slot = if response.body.is_present()
-        && !response.body.is_consumed()
-        && response.body.peek().is_none()
-        && (logging || max_response.is_some())
-    {
+    let slot = if response.body.is_stream() && (logging || max_response.is_some()) {
         let scan = if logging {
             BodyScan::for_content_type(
                 response
@@ -630,70 +775,104 @@ async fn gateway(
         None
     };
 
-    let (mut out, slot) = match convert::to_hyper_response(response) {
-        Ok(r) => (r, slot),
+    if meta.trace {
+        if let Some(t) = trace_doc {
+            let doc = t.to_json(&request_id).to_string();
+            state.traces.insert(request_id.clone(), doc);
+            let _ = response
+                .headers
+                .set_one(TRACE_ID_HEADER, request_id.as_str());
+            if meta.legacy_trace {
+                let host = meta.host.unwrap_or_else(|| state.local_addr.to_string());
+                let url = format!("http://{host}/_emu/traces/{request_id}");
+                let _ = response.headers.set_one(TRACE_LOCATION_HEADER, url);
+            }
+        }
+    }
+
+    Answer {
+        response,
+        close,
+        done: Done {
+            start,
+            method: meta.method,
+            path: meta.path,
+            log,
+            request_id,
+            slot,
+            buffered_tokens,
+        },
+    }
+}
+
+/// One HTTP/2 request (hyper's server): convert, answer, convert back.
+async fn gateway_h2(
+    state: Arc<HostState>,
+    peer: SocketAddr,
+    req: http::Request<hyper::body::Incoming>,
+) -> http::Response<convert::MessageBody> {
+    let start = Instant::now();
+    let legacy_trace = wants_trace(req.headers(), LEGACY_TRACE_HEADER);
+    let meta = RequestMeta {
+        method: method_text(req.method().as_str()),
+        path: state
+            .config
+            .request_log
+            .is_some()
+            .then(|| req.uri().path().to_string()),
+        trace: legacy_trace || wants_trace(req.headers(), TRACE_HEADER),
+        legacy_trace,
+        host: req
+            .uri()
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| {
+                req.headers()
+                    .get(http::header::HOST)
+                    .and_then(|v| v.to_str().ok())
+            })
+            .map(str::to_string),
+    };
+    let limit = state.config.max_request_body;
+    let declared_len = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    let prepared = if declared_len.is_some_and(|n| n > limit as u64) {
+        Prepared::Answer(too_large_response(limit))
+    } else {
+        match convert::to_engine_request(
+            req,
+            peer,
+            state.local_addr,
+            limit,
+            state.config.body_read_timeout,
+        )
+        .await
+        {
+            Err(convert::Rejected::Answer(r)) => Prepared::Answer(r),
+            Err(convert::Rejected::SlowBody) => Prepared::SlowBody,
+            Ok((request, fault)) => Prepared::Request { request, fault },
+        }
+    };
+    let answer = answer(&state, peer, meta, prepared, start).await;
+    let (out, replaced) = match convert::to_hyper_response(answer.response) {
+        Ok(r) => (r, false),
         Err(why) => {
-            tracing::error!(target: "apim_emu::host", request_id = %request_id, error = %why, "response cannot be sent");
-            let r = convert::to_hyper_response(internal_error_response(&request_id))
+            tracing::error!(target: "apim_emu::host", request_id = %answer.done.request_id(), error = %why, "response cannot be sent");
+            let r = convert::to_hyper_response(internal_error_response(answer.done.request_id()))
                 .unwrap_or_else(|_| {
                     let mut r = http::Response::new(convert::MessageBody::Full(Some(
                         error_body(500, "Internal server error").into(),
                     )));
                     *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                    r.headers_mut().insert(
-                        http::header::CONTENT_TYPE,
-                        http::HeaderValue::from_static("application/json"),
-                    );
                     r
                 });
-            (r, None)
+            (r, true)
         }
     };
-    // The status actually sent (a response that could not be sent became a 500).
-    let status = out.status().as_u16();
-    if close {
-        // What is left of a body that stopped arriving cannot be told from the next request.
-        out.headers_mut().insert(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static("close"),
-        );
-    }
-
-    if trace {
-        if let Some(t) = trace_doc {
-            let doc = t.to_json(&request_id).to_string();
-            state.traces.insert(request_id.clone(), doc);
-            if let Ok(v) = http::HeaderValue::from_str(&request_id) {
-                out.headers_mut().insert(TRACE_ID_HEADER, v);
-            }
-            if legacy_trace {
-                let host = host_header.unwrap_or_else(|| state.local_addr.to_string());
-                let url = format!("http://{host}/_emu/traces/{request_id}");
-                if let Ok(v) = http::HeaderValue::from_str(&url) {
-                    out.headers_mut().insert(TRACE_LOCATION_HEADER, v);
-                }
-            }
-        }
-    }
-
-    state
-        .host_metrics
-        .observe(status, log.api.as_deref(), start.elapsed());
-    if let Some(sink) = &state.config.request_log {
-        let line = LogLine {
-            sink: sink.clone(),
-            method,
-            path,
-            status,
-            log,
-            request_id,
-            start,
-        };
-        match slot {
-            Some(slot) => *slot.lock() = Some(line),
-            None => line.emit(buffered_tokens, true),
-        }
-    }
+    answer.done.sent(&state, out.status().as_u16(), replaced);
     out
 }
 
@@ -701,7 +880,7 @@ async fn gateway(
 /// connection (or the client went away).
 struct LogLine {
     sink: RequestLogSink,
-    method: http::Method,
+    method: Cow<'static, str>,
     path: String,
     status: u16,
     log: RequestLog,
@@ -715,14 +894,14 @@ impl LogLine {
         request_log::write(
             &self.sink,
             &request_log::LineFields {
-                method: self.method.as_str(),
+                method: &self.method,
                 path: &self.path,
                 status: self.status,
                 api: log.api.as_deref(),
                 operation: log.operation.as_deref(),
                 backend: log.backend.as_deref(),
                 duration: self.start.elapsed(),
-                tokens: log.tokens.or(tokens).map(|t| t.to_string()),
+                tokens: log.tokens.or(tokens),
                 request_id: &self.request_id,
                 complete,
             },
@@ -827,7 +1006,7 @@ impl Drop for LoggedStream {
 }
 
 /// 408 when the client stopped sending its body (the emulator's wording; see docs/compat.md).
-fn slow_body_response() -> apim_engine::http::Response {
+pub(crate) fn slow_body_response() -> apim_engine::http::Response {
     error_response(
         408,
         "Request timeout: the client stopped sending the request body.",
@@ -843,7 +1022,7 @@ fn response_too_large(limit: usize) -> apim_engine::http::Response {
 }
 
 /// 413 in APIM's error body shape (the message is the emulator's; see docs/compat.md).
-fn too_large_response(limit: usize) -> apim_engine::http::Response {
+pub(crate) fn too_large_response(limit: usize) -> apim_engine::http::Response {
     error_response(
         413,
         &format!("Request entity too large: the body is larger than {limit} bytes."),

@@ -16,6 +16,8 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::handler::TokenUsage;
+
 /// How long a line may wait on a worker thread before it is written.
 pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
@@ -41,7 +43,7 @@ pub(crate) struct LineFields<'a> {
     pub operation: Option<&'a str>,
     pub backend: Option<&'a str>,
     pub duration: Duration,
-    pub tokens: Option<String>,
+    pub tokens: Option<TokenUsage>,
     pub request_id: &'a str,
     pub complete: bool,
 }
@@ -106,7 +108,19 @@ pub(crate) fn write(sink: &RequestLogSink, f: &LineFields<'_>) {
         push_quoted(line, f.backend.unwrap_or("-"));
         let _ = write!(line, " duration_ms={}", f.duration.as_secs_f64() * 1000.0);
         line.push_str(" tokens=");
-        push_quoted(line, f.tokens.as_deref().unwrap_or("-"));
+        match f.tokens {
+            // `prompt/completion/total` without the formatter (it showed up under load).
+            Some(t) => {
+                line.push('"');
+                push_u64(line, t.prompt);
+                line.push('/');
+                push_u64(line, t.completion);
+                line.push('/');
+                push_u64(line, t.total);
+                line.push('"');
+            }
+            None => line.push_str("\"-\""),
+        }
         line.push_str(" request_id=");
         line.push_str(f.request_id);
         line.push('\n');
@@ -147,6 +161,24 @@ fn push_padded(line: &mut String, n: u32, width: usize) {
     }
     let start = i.min(digits.len() - width.min(digits.len()));
     for &d in &digits[start..] {
+        line.push(char::from(d));
+    }
+}
+
+/// `n` in decimal.
+fn push_u64(line: &mut String, n: u64) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
         line.push(char::from(d));
     }
 }
@@ -196,6 +228,16 @@ mod tests {
     use parking_lot::Mutex;
 
     #[test]
+    fn numbers_are_written_whole() {
+        let mut line = String::new();
+        for n in [0, 7, 10, 1532, u64::MAX] {
+            line.clear();
+            push_u64(&mut line, n);
+            assert_eq!(line, n.to_string());
+        }
+    }
+
+    #[test]
     fn a_line_has_every_field_in_tracings_text_shape() {
         let seen = Arc::new(Mutex::new(Vec::<String>::new()));
         let s = seen.clone();
@@ -210,7 +252,11 @@ mod tests {
                 operation: Some("Chat \"quoted\""),
                 backend: None,
                 duration: Duration::from_micros(2150),
-                tokens: Some("9/12/21".into()),
+                tokens: Some(TokenUsage {
+                    prompt: 9,
+                    completion: 12,
+                    total: 21,
+                }),
                 request_id: "5f0c",
                 complete: false,
             },

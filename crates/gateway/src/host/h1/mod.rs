@@ -3,3 +3,6 @@
 
 pub mod chunked;
 pub mod client;
+pub mod date;
+pub mod rewind;
+pub mod server;
