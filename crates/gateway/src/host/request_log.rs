@@ -148,39 +148,15 @@ pub(crate) fn write(sink: &RequestLogSink, f: &LineFields<'_>) {
 
 /// `n` in decimal, zero-padded to `width` digits.
 fn push_padded(line: &mut String, n: u32, width: usize) {
-    let mut digits = [b'0'; 10];
-    let mut i = digits.len();
-    let mut rest = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let start = i.min(digits.len() - width.min(digits.len()));
-    for &d in &digits[start..] {
-        line.push(char::from(d));
-    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n);
+    line.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    line.push_str(digits);
 }
 
 /// `n` in decimal.
 fn push_u64(line: &mut String, n: u64) {
-    let mut digits = [b'0'; 20];
-    let mut i = digits.len();
-    let mut rest = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        line.push(char::from(d));
-    }
+    line.push_str(itoa::Buffer::new().format(n));
 }
 
 /// `text` as tracing's text format writes a string field (Rust's `Debug` quoting); text that
