@@ -158,6 +158,8 @@ pub(crate) struct PlanInner {
     pub backends: BackendRegistry,
     pub effective: HashMap<PlanKey, Effective>,
     pub named: crate::named_values::NamedValues,
+    /// `context.Deployment`, built once: every request shares it.
+    pub deployment: Arc<crate::context::Deployment>,
 }
 
 /// An immutable, compiled policy set; cheap to clone and share between requests.
@@ -258,6 +260,7 @@ pub fn compile(
     Ok(Plan {
         inner: Arc::new(PlanInner {
             router: Router::new(&service),
+            deployment: Arc::new(crate::context::Deployment::managed(&service)),
             named,
             service,
             backends,

@@ -22,6 +22,11 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn monotonic(&self) -> Duration;
     /// Resolves once `d` has passed on this clock.
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()>;
+    /// True when [`Clock::sleep`] is tokio's timer on the real clock, so a caller may use
+    /// `tokio::time` directly (no boxed timer).
+    fn is_tokio_wall_clock(&self) -> bool {
+        false
+    }
 }
 
 /// The real clock.
@@ -53,6 +58,9 @@ impl Clock for WallClock {
     }
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(d))
+    }
+    fn is_tokio_wall_clock(&self) -> bool {
+        true
     }
 }
 
