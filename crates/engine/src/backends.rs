@@ -159,7 +159,7 @@ pub struct BackendInfo {
 /// Runtime state of every backend of one service. Shared by all requests (`Arc`).
 #[derive(Debug)]
 pub struct BackendRegistry {
-    backends: HashMap<String, Runtime>,
+    backends: crate::fast_hash::FastMap<String, Runtime>,
     /// Single backends' URLs, by id (for `find_by_url`).
     by_url: Vec<(Url, String)>,
     clock: Arc<dyn Clock>,
@@ -169,7 +169,7 @@ impl BackendRegistry {
     /// Builds the runtime view; URLs must parse (run `ServiceDefinition::validate` first for
     /// the full list of problems).
     pub fn new(service: &ServiceDefinition, clock: Arc<dyn Clock>) -> Result<Self, BackendError> {
-        let mut backends = HashMap::new();
+        let mut backends = crate::fast_hash::FastMap::default();
         for b in &service.backends {
             let url = match (&b.backend_type, &b.url) {
                 (BackendType::Single, Some(u)) => {
@@ -260,11 +260,14 @@ impl BackendRegistry {
 
     /// True while the backend's circuit breaker is open.
     pub fn is_tripped(&self, id: &str) -> bool {
-        let now = self.clock.monotonic();
+        // The clock is read only for a backend that has a breaker.
         self.backends
             .get(id)
             .and_then(|r| r.breaker.as_ref())
-            .is_some_and(|b| b.lock().is_open(now))
+            .is_some_and(|b| {
+                let now = self.clock.monotonic();
+                b.lock().is_open(now)
+            })
     }
 
     /// Time left before the breaker closes.
@@ -372,13 +375,9 @@ impl BackendRegistry {
     /// Feeds a call's outcome to the backend's circuit breaker. Returns the trip duration when
     /// this call tripped it. The call itself still gets its response.
     pub fn record(&self, backend_id: &str, outcome: &CallOutcome) -> Option<Duration> {
+        let breaker = self.backends.get(backend_id)?.breaker.as_ref()?;
         let now = self.clock.monotonic();
-        self.backends
-            .get(backend_id)?
-            .breaker
-            .as_ref()?
-            .lock()
-            .record(now, outcome)
+        breaker.lock().record(now, outcome)
     }
 
     /// Convenience: records a response, reading `Retry-After` from its headers.
@@ -388,6 +387,8 @@ impl BackendRegistry {
         status: u16,
         headers: &HeaderMap,
     ) -> Option<Duration> {
+        // Without a breaker there is nothing to feed (and no header to parse).
+        self.backends.get(backend_id)?.breaker.as_ref()?;
         let retry_after = headers
             .first("Retry-After")
             .and_then(|v| parse_retry_after(v, self.clock.now()));

@@ -37,7 +37,6 @@ mod run;
 mod steps;
 mod usage;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -156,7 +155,7 @@ pub(crate) struct PlanInner {
     pub service: Arc<ServiceDefinition>,
     pub router: Router,
     pub backends: BackendRegistry,
-    pub effective: HashMap<PlanKey, Effective>,
+    pub effective: crate::fast_hash::FastMap<PlanKey, Effective>,
     pub named: crate::named_values::NamedValues,
     /// `context.Deployment`, built once: every request shares it.
     pub deployment: Arc<crate::context::Deployment>,
@@ -264,7 +263,7 @@ pub fn compile(
             named,
             service,
             backends,
-            effective,
+            effective: effective.into_iter().collect(),
         }),
     })
 }
