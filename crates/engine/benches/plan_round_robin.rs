@@ -167,11 +167,22 @@ fn request(url: &Url) -> Request {
     req
 }
 
-/// CPU time of the calling thread (ns), from /proc/thread-self/schedstat: on a machine shared
-/// with parallel builds the wall time per iteration overstates the cost.
+/// CPU time of the calling thread (ns), from `CLOCK_THREAD_CPUTIME_ID`: on a machine shared
+/// with parallel builds the wall time per iteration overstates the cost (schedstat's figure
+/// moves in scheduler ticks, too coarse for batches of a few milliseconds).
 fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return None;
+    }
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u64::try_from(ts.tv_nsec).ok()?;
+    Some(secs * 1_000_000_000 + nanos)
 }
 
 /// Prints the CPU time and heap allocations per call of `f`: the median of 7 batches of `n`
