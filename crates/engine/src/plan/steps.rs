@@ -372,13 +372,12 @@ fn evaluate(
         return host::evaluate_on_variables(&prog.program, ctx, service, &environment)
             .map_err(|e| eval_err(e, loc, ctx));
     }
-    let (context, live) = host::enter(ctx, service, env.services.clock.monotonic());
+    let live = host::enter(ctx, service, env.services.clock.monotonic());
     let environment = host::EngineEnvironment {
         clock: &*env.services.clock,
         rng: &env.services.rng,
     };
-    let r = prog.evaluate(&context, &environment);
-    drop(context);
+    let r = prog.evaluate(live.context(), &environment);
     let traces = host::restore(ctx, live);
     for t in traces {
         if ctx.trace.is_enabled() {
