@@ -98,20 +98,20 @@ pub async fn forward_request<V>(
 
 /// The selected backend applied to the call: its URL, credentials and TLS options, and
 /// `context.Backend`. Returns the member chosen (for the breaker).
-fn prepare_backend<V>(
+fn prepare_backend<'r, V>(
     ctx: &mut RequestContext<'_, V>,
     services: &Services,
     selected: Option<(
         &str,
-        &BackendRegistry,
-        Result<crate::backends::SelectedBackend, BackendError>,
+        &'r BackendRegistry,
+        Result<crate::backends::SelectedBackend<'r>, BackendError>,
     )>,
     url: &mut Url,
     headers: &mut HeaderMap,
     tls: &mut TlsOptions,
     loc: &PolicyLocation,
-) -> Result<Option<String>, Box<PipelineError>> {
-    let mut chosen: Option<String> = None;
+) -> Result<Option<&'r str>, Box<PipelineError>> {
+    let mut chosen: Option<&'r str> = None;
     if let Some((id, reg, selection)) = selected {
         match selection {
             Ok(sel) => {
@@ -123,14 +123,14 @@ fn prepare_backend<V>(
                         &origin
                     }
                 };
-                *url = url.rebase(old_base, &sel.url).map_err(|e| {
+                *url = url.rebase(old_base, sel.url).map_err(|e| {
                     Box::new(PipelineError::backend_failure(
                         loc,
                         &crate::services::HttpError::InvalidRequest(e.to_string()),
                         &ctx.request_id,
                     ))
                 })?;
-                reg.apply_credentials(&sel.backend_id, headers, url)
+                reg.apply_credentials(sel.backend_id, headers, url)
                     .map_err(|e| {
                         Box::new(PipelineError::backend_failure(
                             loc,
@@ -142,7 +142,7 @@ fn prepare_backend<V>(
                 reg.fill_info(id, &mut ctx.backend);
                 if let Some(info) = ctx.backend.as_mut() {
                     if sel.pool_id.is_some() {
-                        info.azure_region = sel.azure_region.clone();
+                        info.azure_region = sel.azure_region.map(str::to_string);
                     }
                 }
                 chosen = Some(sel.backend_id);
@@ -181,7 +181,7 @@ async fn finish_forward<V>(
     url: Url,
     mut headers: HeaderMap,
     tls: TlsOptions,
-    chosen: Option<String>,
+    chosen: Option<&str>,
 ) -> Result<(), Box<PipelineError>> {
     let section = loc.section;
     // The client's Host goes away so the backend's host is sent; a Host set by a policy stays.
@@ -189,7 +189,7 @@ async fn finish_forward<V>(
         .first("Host")
         .is_some_and(|h| ctx.request.original_url.is_host_header(h))
     {
-        headers.remove("Host");
+        headers.delete("Host");
     }
     let xff = match headers.get_joined("X-Forwarded-For") {
         Some(prev) if !prev.is_empty() => format!("{prev}, {}", ctx.request.ip_address),
@@ -220,7 +220,9 @@ async fn finish_forward<V>(
             }),
         );
     }
-    let called = ctx.called_backend.get_or_insert_with(String::new);
+    let called = ctx
+        .called_backend
+        .get_or_insert_with(|| String::with_capacity(url.scheme().len() + url.host().len() + 9));
     called.clear();
     url.push_authority_prefix(called);
     let req = BackendRequest {
@@ -243,7 +245,7 @@ async fn finish_forward<V>(
     .await
     {
         Err(e) => {
-            if let (Some(b), Some(reg)) = (&chosen, registry) {
+            if let (Some(b), Some(reg)) = (chosen, registry) {
                 reg.record(
                     b,
                     &CallOutcome::Failure {
@@ -267,7 +269,7 @@ async fn finish_forward<V>(
             )))
         }
         Ok(resp) => {
-            if let (Some(b), Some(reg)) = (&chosen, registry) {
+            if let (Some(b), Some(reg)) = (chosen, registry) {
                 reg.record_response(b, resp.status, &resp.headers);
             }
             if ctx.trace.is_enabled() {

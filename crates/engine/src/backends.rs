@@ -131,19 +131,21 @@ struct Runtime {
     breaker: Option<Mutex<Breaker>>,
     /// Round-robin position per priority group (pools).
     round_robin: Mutex<HashMap<u32, u64>>,
+    /// The credential headers (then `Authorization`), shared with every call's header map.
+    credential_headers: Vec<(String, Arc<[String]>)>,
 }
 
-/// The backend chosen for one call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SelectedBackend {
+/// The backend chosen for one call (borrowed from the registry: choosing copies nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectedBackend<'a> {
     /// The Single backend that will receive the call.
-    pub backend_id: String,
+    pub backend_id: &'a str,
     /// The pool it was chosen from, when the policy named a pool.
-    pub pool_id: Option<String>,
-    pub url: Url,
+    pub pool_id: Option<&'a str>,
+    pub url: &'a Url,
     pub tls: TlsOptions,
     /// `context.Backend.AzureRegion`.
-    pub azure_region: Option<String>,
+    pub azure_region: Option<&'a str>,
 }
 
 /// `context.Backend` as expressions see it.
@@ -157,7 +159,7 @@ pub struct BackendInfo {
 /// Runtime state of every backend of one service. Shared by all requests (`Arc`).
 #[derive(Debug)]
 pub struct BackendRegistry {
-    backends: HashMap<String, Runtime>,
+    backends: crate::fast_hash::FastMap<String, Runtime>,
     /// Single backends' URLs, by id (for `find_by_url`).
     by_url: Vec<(Url, String)>,
     clock: Arc<dyn Clock>,
@@ -167,7 +169,7 @@ impl BackendRegistry {
     /// Builds the runtime view; URLs must parse (run `ServiceDefinition::validate` first for
     /// the full list of problems).
     pub fn new(service: &ServiceDefinition, clock: Arc<dyn Clock>) -> Result<Self, BackendError> {
-        let mut backends = HashMap::new();
+        let mut backends = crate::fast_hash::FastMap::default();
         for b in &service.backends {
             let url = match (&b.backend_type, &b.url) {
                 (BackendType::Single, Some(u)) => {
@@ -196,6 +198,7 @@ impl BackendRegistry {
                     url,
                     breaker,
                     round_robin: Mutex::new(HashMap::new()),
+                    credential_headers: credential_headers(&b.credentials),
                 },
             );
         }
@@ -257,11 +260,14 @@ impl BackendRegistry {
 
     /// True while the backend's circuit breaker is open.
     pub fn is_tripped(&self, id: &str) -> bool {
-        let now = self.clock.monotonic();
+        // The clock is read only for a backend that has a breaker.
         self.backends
             .get(id)
             .and_then(|r| r.breaker.as_ref())
-            .is_some_and(|b| b.lock().is_open(now))
+            .is_some_and(|b| {
+                let now = self.clock.monotonic();
+                b.lock().is_open(now)
+            })
     }
 
     /// Time left before the breaker closes.
@@ -276,31 +282,35 @@ impl BackendRegistry {
         }
     }
 
-    fn single(&self, id: &str, pool: Option<&str>) -> Result<SelectedBackend, BackendError> {
+    fn single<'a>(
+        &'a self,
+        id: &str,
+        pool: Option<&'a str>,
+    ) -> Result<SelectedBackend<'a>, BackendError> {
         let r = self
             .backends
             .get(id)
             .ok_or_else(|| BackendError::NotFound(id.to_string()))?;
         let url = r
             .url
-            .clone()
+            .as_ref()
             .ok_or_else(|| BackendError::NotFound(id.to_string()))?;
         Ok(SelectedBackend {
-            backend_id: id.to_string(),
-            pool_id: pool.map(str::to_string),
+            backend_id: &r.def.id,
+            pool_id: pool,
             url,
             tls: TlsOptions {
                 validate_certificate_chain: r.def.tls.validate_certificate_chain,
                 validate_certificate_name: r.def.tls.validate_certificate_name,
             },
-            azure_region: r.def.azure_region.clone(),
+            azure_region: r.def.azure_region.as_deref(),
         })
     }
 
     /// Chooses where one backend call goes (each forward-request execution chooses again).
     /// A Single backend with an open breaker, or a pool whose members are all tripped, is
     /// [`BackendError::Unavailable`] (the 503 outcome).
-    pub fn select(&self, id: &str, rng: &Rng) -> Result<SelectedBackend, BackendError> {
+    pub fn select<'a>(&'a self, id: &str, rng: &Rng) -> Result<SelectedBackend<'a>, BackendError> {
         let r = self
             .backends
             .get(id)
@@ -357,7 +367,7 @@ impl BackendRegistry {
                     *n = n.wrapping_add(1);
                     group[idx]
                 };
-                self.single(chosen.backend_id(), Some(id))
+                self.single(chosen.backend_id(), Some(&r.def.id))
             }
         }
     }
@@ -365,13 +375,9 @@ impl BackendRegistry {
     /// Feeds a call's outcome to the backend's circuit breaker. Returns the trip duration when
     /// this call tripped it. The call itself still gets its response.
     pub fn record(&self, backend_id: &str, outcome: &CallOutcome) -> Option<Duration> {
+        let breaker = self.backends.get(backend_id)?.breaker.as_ref()?;
         let now = self.clock.monotonic();
-        self.backends
-            .get(backend_id)?
-            .breaker
-            .as_ref()?
-            .lock()
-            .record(now, outcome)
+        breaker.lock().record(now, outcome)
     }
 
     /// Convenience: records a response, reading `Retry-After` from its headers.
@@ -381,6 +387,8 @@ impl BackendRegistry {
         status: u16,
         headers: &HeaderMap,
     ) -> Option<Duration> {
+        // Without a breaker there is nothing to feed (and no header to parse).
+        self.backends.get(backend_id)?.breaker.as_ref()?;
         let retry_after = headers
             .first("Retry-After")
             .and_then(|v| parse_retry_after(v, self.clock.now()));
@@ -410,22 +418,39 @@ impl BackendRegistry {
             backend: backend_id.to_string(),
             error,
         };
-        for (name, values) in &c.header {
-            headers.set(name, values.clone()).map_err(bad)?;
+        let (header_lines, authorization) = r
+            .credential_headers
+            .split_at(r.credential_headers.len() - usize::from(c.authorization.is_some()));
+        for (name, values) in header_lines {
+            headers.set_shared(name, values.clone()).map_err(bad)?;
         }
         for (name, values) in &c.query {
             url.query_mut().set(name, values.clone());
         }
-        if let Some(a) = &c.authorization {
-            let value = if a.parameter.is_empty() {
-                a.scheme.clone()
-            } else {
-                format!("{} {}", a.scheme, a.parameter)
-            };
-            headers.set_one("Authorization", value).map_err(bad)?;
+        for (name, values) in authorization {
+            headers.set_shared(name, values.clone()).map_err(bad)?;
         }
         Ok(())
     }
+}
+
+/// A backend's credential headers in the order they are applied, `Authorization: <scheme>
+/// <parameter>` last.
+fn credential_headers(c: &crate::service::BackendCredentials) -> Vec<(String, Arc<[String]>)> {
+    let mut out: Vec<(String, Arc<[String]>)> = c
+        .header
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_slice().into()))
+        .collect();
+    if let Some(a) = &c.authorization {
+        let value = if a.parameter.is_empty() {
+            a.scheme.clone()
+        } else {
+            format!("{} {}", a.scheme, a.parameter)
+        };
+        out.push(("Authorization".to_string(), Arc::from([value])));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -514,13 +539,13 @@ mod tests {
             ),
         ]);
         let rng = Rng::seeded(1);
-        let picks: Vec<String> = (0..6)
+        let picks: Vec<&str> = (0..6)
             .map(|_| reg.select("p", &rng).unwrap().backend_id)
             .collect();
         assert_eq!(picks, ["a", "b", "c", "a", "b", "c"]);
         let s = reg.select("p", &rng).unwrap();
         assert_eq!(
-            (s.pool_id.as_deref(), s.url.to_string().as_str()),
+            (s.pool_id, s.url.to_string().as_str()),
             (Some("p"), "https://a.example.com/openai")
         );
     }
@@ -541,7 +566,7 @@ mod tests {
             ),
         ]);
         let rng = Rng::seeded(20240101);
-        let mut counts: HashMap<String, u32> = HashMap::new();
+        let mut counts: HashMap<&str, u32> = HashMap::new();
         for _ in 0..10_000 {
             *counts
                 .entry(reg.select("p", &rng).unwrap().backend_id)
@@ -572,7 +597,7 @@ mod tests {
             ),
         ]);
         let rng = Rng::seeded(1);
-        let ids: Vec<String> = (0..4)
+        let ids: Vec<&str> = (0..4)
             .map(|_| reg.select("pool", &rng).unwrap().backend_id)
             .collect();
         assert_eq!(ids, ["p1a", "p1b", "p1a", "p1b"]);
@@ -591,7 +616,7 @@ mod tests {
             Err(BackendError::Unavailable("pool".into()))
         );
         clock.advance(Duration::from_secs(30));
-        assert!(["p1a", "p1b"].contains(&reg.select("pool", &rng).unwrap().backend_id.as_str()));
+        assert!(["p1a", "p1b"].contains(&reg.select("pool", &rng).unwrap().backend_id));
     }
 
     #[test]
@@ -756,10 +781,7 @@ mod tests {
         let info = reg.info("p").unwrap();
         assert_eq!(info.backend_type, BackendType::Pool);
         assert_eq!(
-            reg.select("a", &Rng::seeded(0))
-                .unwrap()
-                .azure_region
-                .as_deref(),
+            reg.select("a", &Rng::seeded(0)).unwrap().azure_region,
             Some("swedencentral")
         );
         assert_eq!(

@@ -36,12 +36,11 @@ impl<V> Variables<V> {
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
-    /// Sets (or overwrites) a variable.
-    pub fn set(&mut self, name: impl Into<String>, value: V) {
-        let name = name.into();
-        match self.entries.iter_mut().find(|(n, _)| *n == name) {
+    /// Sets (or overwrites) a variable; the name is copied only for a new variable.
+    pub fn set(&mut self, name: impl AsRef<str> + Into<String>, value: V) {
+        match self.entries.iter_mut().find(|(n, _)| n == name.as_ref()) {
             Some(e) => e.1 = value,
-            None => self.entries.push((name, value)),
+            None => self.entries.push((name.into(), value)),
         }
     }
     pub fn remove(&mut self, name: &str) -> Option<V> {
@@ -158,6 +157,23 @@ impl<'a, V> RequestContext<'a, V> {
         started: Duration,
         tracing: bool,
     ) -> Self {
+        Self::with_deployment(
+            service,
+            admission,
+            started,
+            tracing,
+            Deployment::managed_shared(service),
+        )
+    }
+
+    /// [`RequestContext::new`] with `context.Deployment` already built (a plan builds it once).
+    pub fn with_deployment(
+        service: &'a ServiceDefinition,
+        admission: Admission<'a>,
+        started: Duration,
+        tracing: bool,
+        deployment: std::sync::Arc<Deployment>,
+    ) -> Self {
         let workspace = admission
             .route
             .api
@@ -180,7 +196,7 @@ impl<'a, V> RequestContext<'a, V> {
             subscription_key: admission.caller.key,
             user: admission.caller.user,
             workspace,
-            deployment: Deployment::managed_shared(service),
+            deployment,
             backend_base: admission.backend_base,
             backend_id: admission.backend_id,
             backend: None,

@@ -35,6 +35,7 @@ pub mod convert;
 pub mod cors;
 pub mod counters;
 pub mod errors;
+mod fast_hash;
 pub mod http;
 pub mod limits;
 pub mod liquid;

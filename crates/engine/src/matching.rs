@@ -26,19 +26,20 @@ pub enum TemplateError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(String),
-    Param(String),
+    /// Shared with every match's MatchedParameters.
+    Param(std::sync::Arc<str>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Parts(Vec<Part>),
     /// `{*name}` (named) or `*` (unnamed): the rest of the path.
-    Wildcard(Option<String>),
+    Wildcard(Option<std::sync::Arc<str>>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum QueryPart {
-    Param(String),
+    Param(std::sync::Arc<str>),
     Literal(String),
 }
 
@@ -69,7 +70,7 @@ fn parse_parts(seg: &str, full: &str, names: &mut Vec<String>) -> Result<Vec<Par
                 return Err(TemplateError::DuplicateParameter(full.into(), name.into()));
             }
             names.push(name.to_string());
-            parts.push(Part::Param(name.to_string()));
+            parts.push(Part::Param(name.into()));
             rest = &after[close + 1..];
         } else {
             let end = rest.find('{').unwrap_or(rest.len());
@@ -103,7 +104,7 @@ impl UrlTemplate {
                     return Err(TemplateError::BadParameter(text.into()));
                 }
                 names.push(n.to_string());
-                Some(Some(n.to_string()))
+                Some(Some(n.into()))
             } else {
                 None
             };
@@ -123,7 +124,7 @@ impl UrlTemplate {
                         return Err(TemplateError::DuplicateParameter(text.into(), p.into()));
                     }
                     names.push(p.to_string());
-                    QueryPart::Param(p.to_string())
+                    QueryPart::Param(p.into())
                 }
                 _ if v.contains(['{', '}']) => return Err(TemplateError::Unbalanced(text.into())),
                 _ => QueryPart::Literal(percent_decode(v, true)),
@@ -152,15 +153,15 @@ impl UrlTemplate {
         for s in &self.segments {
             match s {
                 Segment::Parts(ps) => v.extend(ps.iter().filter_map(|p| match p {
-                    Part::Param(n) => Some(n.as_str()),
+                    Part::Param(n) => Some(&**n),
                     _ => None,
                 })),
-                Segment::Wildcard(Some(n)) => v.push(n.as_str()),
+                Segment::Wildcard(Some(n)) => v.push(&**n),
                 Segment::Wildcard(None) => {}
             }
         }
         v.extend(self.query.iter().filter_map(|(_, p)| match p {
-            QueryPart::Param(n) => Some(n.as_str()),
+            QueryPart::Param(n) => Some(&**n),
             _ => None,
         }));
         v
@@ -216,7 +217,7 @@ impl UrlTemplate {
             let values = query.get(name)?;
             let first = values.first()?;
             match part {
-                QueryPart::Param(p) => params.push_decoded(p, first.clone(), first.clone()),
+                QueryPart::Param(p) => params.push_decoded(p, first.clone(), None),
                 QueryPart::Literal(l) => {
                     if !values.iter().any(|v| v == l) {
                         return None;
@@ -302,15 +303,18 @@ fn match_parts(parts: &[Part], seg: &str, params: &mut MatchedParameters) -> Opt
 /// `context.Request.MatchedParameters`: template parameter values (decoded), in template order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MatchedParameters {
-    entries: Vec<(String, String, String)>,
+    /// Name (shared with the template), decoded value, and the raw value when it differs.
+    entries: Vec<(std::sync::Arc<str>, String, Option<String>)>,
 }
 
 impl MatchedParameters {
-    fn push(&mut self, name: &str, raw: &str) {
-        self.push_decoded(name, percent_decode(raw, false), raw.to_string());
+    fn push(&mut self, name: &std::sync::Arc<str>, raw: &str) {
+        let value = percent_decode(raw, false);
+        let raw = (value != raw).then(|| raw.to_string());
+        self.push_decoded(name, value, raw);
     }
-    fn push_decoded(&mut self, name: &str, value: String, raw: String) {
-        self.entries.push((name.to_string(), value, raw));
+    fn push_decoded(&mut self, name: &std::sync::Arc<str>, value: String, raw: Option<String>) {
+        self.entries.push((name.clone(), value, raw));
     }
     /// Decoded value; names compare case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -324,12 +328,10 @@ impl MatchedParameters {
         self.entries
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, _, r)| r.as_str())
+            .map(|(_, v, r)| r.as_deref().unwrap_or(v))
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries
-            .iter()
-            .map(|(n, v, _)| (n.as_str(), v.as_str()))
+        self.entries.iter().map(|(n, v, _)| (&**n, v.as_str()))
     }
     pub fn len(&self) -> usize {
         self.entries.len()

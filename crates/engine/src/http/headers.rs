@@ -67,10 +67,88 @@ pub fn is_protected_header(name: &str) -> bool {
         .any(|h| h.eq_ignore_ascii_case(name))
 }
 
+/// A header name as stored: the usual names are static (no allocation when a header is added),
+/// others shared (copying a map does not copy them).
+#[derive(Clone)]
+enum Name {
+    Static(&'static str),
+    Shared(std::sync::Arc<str>),
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, o: &Self) -> bool {
+        **self == **o
+    }
+}
+impl Eq for Name {}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl From<&str> for Name {
+    /// The name exactly as given (case kept): static when it is one of the usual spellings.
+    fn from(n: &str) -> Self {
+        let known = match n {
+            "Content-Type" => "Content-Type",
+            "content-type" => "content-type",
+            "Content-Length" => "Content-Length",
+            "content-length" => "content-length",
+            "Host" => "Host",
+            "host" => "host",
+            "Accept" => "Accept",
+            "accept" => "accept",
+            "Accept-Encoding" => "Accept-Encoding",
+            "accept-encoding" => "accept-encoding",
+            "User-Agent" => "User-Agent",
+            "user-agent" => "user-agent",
+            "Authorization" => "Authorization",
+            "authorization" => "authorization",
+            "api-key" => "api-key",
+            "Ocp-Apim-Subscription-Key" => "Ocp-Apim-Subscription-Key",
+            "ocp-apim-subscription-key" => "ocp-apim-subscription-key",
+            "X-Forwarded-For" => "X-Forwarded-For",
+            "x-forwarded-for" => "x-forwarded-for",
+            "Connection" => "Connection",
+            "connection" => "connection",
+            "Date" => "Date",
+            "date" => "date",
+            "Server" => "Server",
+            "server" => "server",
+            "Retry-After" => "Retry-After",
+            "retry-after" => "retry-after",
+            "Cache-Control" => "Cache-Control",
+            "cache-control" => "cache-control",
+            "Transfer-Encoding" => "Transfer-Encoding",
+            "transfer-encoding" => "transfer-encoding",
+            "apim-request-id" => "apim-request-id",
+            "x-request-id" => "x-request-id",
+            "x-ms-region" => "x-ms-region",
+            _ => return Name::Shared(n.into()),
+        };
+        Name::Static(known)
+    }
+}
+
+/// A header's values. Shared: copying a map (every backend call does) does not copy them; a
+/// change replaces them.
+type Values = std::sync::Arc<[String]>;
+
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct HeaderMap {
-    /// Names are shared: copying a header map (every backend call does) does not copy them.
-    entries: Vec<(std::sync::Arc<str>, Vec<String>)>,
+    entries: Vec<(Name, Values)>,
 }
 
 impl fmt::Debug for HeaderMap {
@@ -113,7 +191,7 @@ impl HeaderMap {
 
     /// All values of a header, or `None` when absent.
     pub fn get(&self, name: &str) -> Option<&[String]> {
-        self.position(name).map(|i| self.entries[i].1.as_slice())
+        self.position(name).map(|i| &*self.entries[i].1)
     }
 
     /// First value of a header.
@@ -133,26 +211,52 @@ impl HeaderMap {
     /// Replaces the header's values (exists-action="override"); keeps its position if present.
     pub fn set(&mut self, name: &str, values: Vec<String>) -> Result<(), HeaderError> {
         Self::check(name, &values)?;
+        self.put(name, values.into());
+        Ok(())
+    }
+
+    /// [`HeaderMap::set`] with values already shared (a backend's credentials): nothing is
+    /// copied.
+    pub fn set_shared(
+        &mut self,
+        name: &str,
+        values: std::sync::Arc<[String]>,
+    ) -> Result<(), HeaderError> {
+        Self::check(name, &values)?;
+        self.put(name, values);
+        Ok(())
+    }
+
+    fn put(&mut self, name: &str, values: Values) {
         match self.position(name) {
             Some(i) => self.entries[i].1 = values,
             None => self.entries.push((name.into(), values)),
         }
-        Ok(())
     }
 
     /// Sets a single value.
     pub fn set_one(&mut self, name: &str, value: impl Into<String>) -> Result<(), HeaderError> {
-        self.set(name, vec![value.into()])
+        let value = value.into();
+        Self::check(name, std::slice::from_ref(&value))?;
+        self.put(name, std::sync::Arc::from([value]));
+        Ok(())
     }
 
     /// Adds values after the existing ones (exists-action="append").
     pub fn append(&mut self, name: &str, values: Vec<String>) -> Result<(), HeaderError> {
         Self::check(name, &values)?;
-        match self.position(name) {
-            Some(i) => self.entries[i].1.extend(values),
-            None => self.entries.push((name.into(), values)),
-        }
+        self.add(name, values);
         Ok(())
+    }
+
+    fn add(&mut self, name: &str, values: Vec<String>) {
+        match self.position(name) {
+            Some(i) => {
+                let e = &mut self.entries[i].1;
+                *e = e.iter().cloned().chain(values).collect();
+            }
+            None => self.entries.push((name.into(), values.into())),
+        }
     }
 
     /// Sets the header only when absent (exists-action="skip"). Returns whether it was set.
@@ -166,22 +270,38 @@ impl HeaderMap {
 
     /// Removes the header; returns its values.
     pub fn remove(&mut self, name: &str) -> Option<Vec<String>> {
-        self.position(name).map(|i| self.entries.remove(i).1)
+        self.position(name)
+            .map(|i| self.entries.remove(i).1.to_vec())
+    }
+
+    /// Removes the header without returning its values.
+    pub fn delete(&mut self, name: &str) -> bool {
+        match self.position(name) {
+            Some(i) => {
+                self.entries.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Adds one received header line (repeated lines become several values).
     pub fn push_line(&mut self, name: &str, value: &str) -> Result<(), HeaderError> {
-        self.append(name, vec![value.to_string()])
+        let value = value.to_string();
+        Self::check(name, std::slice::from_ref(&value))?;
+        self.push_parsed_line(name, value);
+        Ok(())
     }
 
     /// Adds one header line an HTTP parser has already checked (a valid name, a value without
     /// CR, LF or NUL, within the parser's size limits): what [`HeaderMap::push_line`] does,
     /// without checking again.
     pub fn push_parsed_line(&mut self, name: &str, value: String) {
-        debug_assert!(Self::check(name, std::slice::from_ref(&value)).is_ok());
         match self.position(name) {
-            Some(i) => self.entries[i].1.push(value),
-            None => self.entries.push((name.into(), vec![value])),
+            Some(_) => self.add(name, vec![value]),
+            None => self
+                .entries
+                .push((name.into(), std::sync::Arc::from([value]))),
         }
     }
 
@@ -193,7 +313,7 @@ impl HeaderMap {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries.iter().map(|(n, v)| (&**n, v.as_slice()))
+        self.entries.iter().map(|(n, v)| (&**n, &**v))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

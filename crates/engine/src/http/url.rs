@@ -106,15 +106,42 @@ pub fn encode_path_segment(s: &str) -> String {
     encode_with(s, path_keep)
 }
 
+type QueryEntry = (String, Vec<String>);
+
 /// Ordered multi-map of query parameters with case-insensitive names; values are decoded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct QueryMap {
-    entries: Vec<(String, Vec<String>)>,
+    /// Shared until changed: a URL composed from the request's URL (every backend call) and
+    /// copies of it do not copy the query. `None`: empty.
+    entries: Option<std::sync::Arc<Vec<QueryEntry>>>,
 }
+
+impl fmt::Debug for QueryMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryMap")
+            .field("entries", &self.entries())
+            .finish()
+    }
+}
+
+impl PartialEq for QueryMap {
+    fn eq(&self, o: &Self) -> bool {
+        self.entries() == o.entries()
+    }
+}
+impl Eq for QueryMap {}
 
 impl QueryMap {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn entries(&self) -> &[QueryEntry] {
+        self.entries.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    fn entries_mut(&mut self) -> &mut Vec<QueryEntry> {
+        std::sync::Arc::make_mut(self.entries.get_or_insert_with(Default::default))
     }
 
     /// Parses a query string (with or without the leading `?`).
@@ -132,13 +159,13 @@ impl QueryMap {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.entries
+        self.entries()
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     pub fn get(&self, name: &str) -> Option<&[String]> {
-        self.position(name).map(|i| self.entries[i].1.as_slice())
+        self.position(name).map(|i| self.entries()[i].1.as_slice())
     }
 
     /// Values joined with `,` (`Query.GetValueOrDefault`).
@@ -152,15 +179,15 @@ impl QueryMap {
 
     pub fn set(&mut self, name: &str, values: Vec<String>) {
         match self.position(name) {
-            Some(i) => self.entries[i].1 = values,
-            None => self.entries.push((name.to_string(), values)),
+            Some(i) => self.entries_mut()[i].1 = values,
+            None => self.entries_mut().push((name.to_string(), values)),
         }
     }
 
     pub fn append(&mut self, name: &str, values: Vec<String>) {
         match self.position(name) {
-            Some(i) => self.entries[i].1.extend(values),
-            None => self.entries.push((name.to_string(), values)),
+            Some(i) => self.entries_mut()[i].1.extend(values),
+            None => self.entries_mut().push((name.to_string(), values)),
         }
     }
 
@@ -173,19 +200,22 @@ impl QueryMap {
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Vec<String>> {
-        self.position(name).map(|i| self.entries.remove(i).1)
+        let i = self.position(name)?;
+        Some(self.entries_mut().remove(i).1)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+        self.entries()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     /// Encoded form without `?`; several values give repeated `name=v` pairs.
@@ -198,7 +228,7 @@ impl QueryMap {
     /// [`QueryMap::encode`] appended to `out`.
     pub fn encode_into(&self, out: &mut String) {
         let mut first = true;
-        for (n, vs) in &self.entries {
+        for (n, vs) in self.entries() {
             for v in vs {
                 if !first {
                     out.push('&');
@@ -247,9 +277,42 @@ pub struct Url {
     /// Shared: URLs composed from a base (every backend call) share its host.
     host: std::sync::Arc<str>,
     port: u16,
-    /// Encoded path, always starting with `/`.
-    path: String,
+    /// Encoded path, always starting with `/`. Shared: copies of a URL, and a backend URL
+    /// whose path did not change with its base, do not copy it.
+    path: std::sync::Arc<str>,
     query: QueryMap,
+}
+
+thread_local! {
+    /// Where composed paths are written before they are shared (one allocation per path).
+    static PATH_BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static ROOT_PATH: std::sync::Arc<str> = std::sync::Arc::from("/");
+}
+
+/// `/`, shared.
+fn root_path() -> std::sync::Arc<str> {
+    ROOT_PATH.with(std::sync::Arc::clone)
+}
+
+/// `base`'s path followed by `rest_path` (APIM's composition), written to `out`.
+fn compose_path(out: &mut String, base: &Url, rest_path: &str) -> Result<(), UrlError> {
+    let rest = rest_path.trim_start_matches('/');
+    if !valid_path(rest) {
+        return Err(UrlError::InvalidPath(shorten(rest_path)));
+    }
+    let base_path = base.path.trim_end_matches('/');
+    out.clear();
+    if base_path.is_empty() || !base_path.starts_with('/') {
+        out.push('/');
+    }
+    out.push_str(base_path);
+    if !(rest.is_empty() && rest_path.is_empty() && !base_path.is_empty()) {
+        if !out.ends_with('/') {
+            out.push('/');
+        }
+        out.push_str(rest);
+    }
+    Ok(())
 }
 
 /// A lower-case scheme, without an allocation for the usual ones.
@@ -366,9 +429,9 @@ impl Url {
             },
             port,
             path: if path.is_empty() {
-                "/".into()
+                root_path()
             } else {
-                path.to_string()
+                path.into()
             },
             query: QueryMap::parse(query),
         })
@@ -453,9 +516,9 @@ impl Url {
             return Err(UrlError::InvalidPath(shorten(path)));
         }
         self.path = if path.starts_with('/') {
-            path.to_string()
+            path.into()
         } else {
-            format!("/{path}")
+            format!("/{path}").into()
         };
         Ok(())
     }
@@ -517,42 +580,30 @@ impl Url {
     /// followed by `rest` (the request path after the API URL suffix) and the request query.
     /// The base's own query parameters come first.
     pub fn compose(base: &Url, rest_path: &str, query: &QueryMap) -> Result<Url, UrlError> {
-        Url::compose_with(base, rest_path, query.iter())
+        let path = PATH_BUFFER.with_borrow_mut(|buf| {
+            compose_path(buf, base, rest_path).map(|()| std::sync::Arc::from(buf.as_str()))
+        })?;
+        let query = if base.query.is_empty() {
+            // Appending every parameter to an empty map gives the same map: share it.
+            query.clone()
+        } else {
+            let mut q = base.query.clone();
+            for (n, v) in query.iter() {
+                q.append(n, v.to_vec());
+            }
+            q
+        };
+        Ok(base.with_path_and_query(path, query))
     }
 
-    /// [`Url::compose`] with the query parameters as they come (no intermediate map).
-    fn compose_with<'q>(
-        base: &Url,
-        rest_path: &str,
-        query: impl Iterator<Item = (&'q str, &'q [String])>,
-    ) -> Result<Url, UrlError> {
-        let rest = rest_path.trim_start_matches('/');
-        if !valid_path(rest) {
-            return Err(UrlError::InvalidPath(shorten(rest_path)));
-        }
-        let base_path = base.path.trim_end_matches('/');
-        let mut path = String::with_capacity(base_path.len() + rest.len() + 2);
-        if base_path.is_empty() || !base_path.starts_with('/') {
-            path.push('/');
-        }
-        path.push_str(base_path);
-        if !(rest.is_empty() && rest_path.is_empty() && !base_path.is_empty()) {
-            if !path.ends_with('/') {
-                path.push('/');
-            }
-            path.push_str(rest);
-        }
-        let mut q = base.query.clone();
-        for (n, v) in query {
-            q.append(n, v.to_vec());
-        }
-        Ok(Url {
-            scheme: base.scheme.clone(),
-            host: base.host.clone(),
-            port: base.port,
+    fn with_path_and_query(&self, path: std::sync::Arc<str>, query: QueryMap) -> Url {
+        Url {
+            scheme: self.scheme.clone(),
+            host: self.host.clone(),
+            port: self.port,
             path,
-            query: q,
-        })
+            query,
+        }
     }
 
     /// `set-backend-service base-url`: replaces `old_base` (the base this URL was composed from)
@@ -562,13 +613,31 @@ impl Url {
         let rest = match self.path.strip_prefix(old_path) {
             Some(r) if r.is_empty() || r.starts_with('/') => r,
             // The path was rewritten to something outside the old base: keep it whole.
-            _ => self.path.as_str(),
+            _ => &*self.path,
         };
-        let query = self
-            .query
-            .iter()
-            .filter(|(n, v)| old_base.query.get(n).is_none_or(|ov| ov != *v));
-        Url::compose_with(new_base, rest, query)
+        let path = PATH_BUFFER.with_borrow_mut(|buf| {
+            compose_path(buf, new_base, rest).map(|()| {
+                if *buf == *self.path {
+                    // The same path under another host (bases without a path): shared.
+                    self.path.clone()
+                } else {
+                    std::sync::Arc::from(buf.as_str())
+                }
+            })
+        })?;
+        let query = if old_base.query.is_empty() && new_base.query.is_empty() {
+            // Nothing to drop, nothing to add: the same parameters, shared.
+            self.query.clone()
+        } else {
+            let mut q = new_base.query.clone();
+            for (n, v) in self.query.iter() {
+                if old_base.query.get(n).is_none_or(|ov| ov != v) {
+                    q.append(n, v.to_vec());
+                }
+            }
+            q
+        };
+        Ok(new_base.with_path_and_query(path, query))
     }
 
     /// `scheme://host[:port]/`: the base of a URL that has no API service URL.
@@ -577,7 +646,7 @@ impl Url {
             scheme: self.scheme.clone(),
             host: self.host.clone(),
             port: self.port,
-            path: "/".into(),
+            path: root_path(),
             query: QueryMap::new(),
         }
     }

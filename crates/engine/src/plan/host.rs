@@ -61,14 +61,22 @@ pub(crate) struct Info {
 pub(crate) struct Cell {
     live: Arc<Mutex<Live>>,
     host: Arc<ContextHost>,
+    /// `Value::Host(host)`, kept: evaluations borrow it (no reference count change each time).
+    context: Value,
 }
 
 impl Cell {
+    /// The `context` value expressions evaluate against.
+    pub(crate) fn context(&self) -> &Value {
+        &self.context
+    }
+
     /// A host object of the evaluation outlived it (kept in a variable).
     fn leaked(&self) -> bool {
         let h = &self.host;
-        // The cell, the context host and its three members hold `live` when nothing leaked.
-        Arc::strong_count(h) > 1
+        // The cell, the context host and its three members hold `live` when nothing leaked;
+        // the cell and its `context` value hold the host.
+        Arc::strong_count(h) > 2
             || Arc::strong_count(&h.request) > 1
             || Arc::strong_count(&h.response) > 1
             || Arc::strong_count(&h.variables) > 1
@@ -84,19 +92,21 @@ thread_local! {
 
 fn new_cell(ctx: &RequestContext<'_, Value>, service: &Arc<ServiceDefinition>) -> Cell {
     let live = new_live(ctx, service);
-    Cell {
-        host: Arc::new(ContextHost {
+    let host = Arc::new(ContextHost {
+        live: live.clone(),
+        request: Arc::new(MessageHost {
             live: live.clone(),
-            request: Arc::new(MessageHost {
-                live: live.clone(),
-                request: true,
-            }),
-            response: Arc::new(MessageHost {
-                live: live.clone(),
-                request: false,
-            }),
-            variables: Arc::new(VariablesView { live: live.clone() }),
+            request: true,
         }),
+        response: Arc::new(MessageHost {
+            live: live.clone(),
+            request: false,
+        }),
+        variables: Arc::new(VariablesView { live: live.clone() }),
+    });
+    Cell {
+        context: Value::Host(host.clone()),
+        host,
         live,
     }
 }
@@ -153,7 +163,7 @@ pub(crate) fn enter(
     ctx: &mut RequestContext<'_, Value>,
     service: &Arc<ServiceDefinition>,
     now_monotonic: Duration,
-) -> (Value, Cell) {
+) -> Cell {
     let cell = SPARE
         .with(|s| s.borrow_mut().take())
         .unwrap_or_else(|| new_cell(ctx, service));
@@ -187,8 +197,7 @@ pub(crate) fn enter(
         std::mem::swap(&mut i.backend, &mut ctx.backend);
         i.workspace = ctx.workspace.map(|w| (w.id.clone(), w.name.clone()));
     }
-    let host = Value::Host(cell.host.clone());
-    (host, cell)
+    cell
 }
 
 /// Evaluates a program whose only use of `context` is `context.Variables`: just the variables
@@ -203,7 +212,7 @@ pub(crate) fn evaluate_on_variables(
         .with(|s| s.borrow_mut().take())
         .unwrap_or_else(|| new_cell(ctx, service));
     std::mem::swap(&mut cell.live.lock().variables, &mut ctx.variables);
-    let r = program.evaluate(&Value::Host(cell.host.clone()), environment);
+    let r = program.evaluate(cell.context(), environment);
     let leaked = cell.leaked();
     {
         let mut g = cell.live.lock();

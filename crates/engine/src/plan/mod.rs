@@ -37,7 +37,6 @@ mod run;
 mod steps;
 mod usage;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -156,8 +155,10 @@ pub(crate) struct PlanInner {
     pub service: Arc<ServiceDefinition>,
     pub router: Router,
     pub backends: BackendRegistry,
-    pub effective: HashMap<PlanKey, Effective>,
+    pub effective: crate::fast_hash::FastMap<PlanKey, Effective>,
     pub named: crate::named_values::NamedValues,
+    /// `context.Deployment`, built once: every request shares it.
+    pub deployment: Arc<crate::context::Deployment>,
 }
 
 /// An immutable, compiled policy set; cheap to clone and share between requests.
@@ -258,10 +259,11 @@ pub fn compile(
     Ok(Plan {
         inner: Arc::new(PlanInner {
             router: Router::new(&service),
+            deployment: Arc::new(crate::context::Deployment::managed(&service)),
             named,
             service,
             backends,
-            effective,
+            effective: effective.into_iter().collect(),
         }),
     })
 }

@@ -97,7 +97,13 @@ async fn run_request(
                 Some(adm.route.operation.id.as_str()),
                 adm.caller.product.map(|p| p.id.as_str()),
             );
-            let mut ctx = RequestContext::new(service, adm, started, tracing);
+            let mut ctx = RequestContext::with_deployment(
+                service,
+                adm,
+                started,
+                tracing,
+                inner.deployment.clone(),
+            );
             let mut cors_headers = Vec::new();
             let summary = match effective {
                 Some(e) => {
@@ -226,7 +232,16 @@ fn finish(
         Variables::Dropped => Vec::new(),
     };
     Outcome {
-        response: std::mem::take(&mut ctx.response),
+        // The context ends here: what is left in its place is never read.
+        response: std::mem::replace(
+            &mut ctx.response,
+            Response {
+                status: 0,
+                reason: String::new(),
+                headers: crate::http::HeaderMap::new(),
+                body: crate::http::Body::none(),
+            },
+        ),
         trace: std::mem::replace(&mut ctx.trace, Trace::new(false)),
         request_id: std::mem::take(&mut ctx.request_id),
         summary,

@@ -296,7 +296,10 @@ impl Step<Value> for PlanStep {
         exec(&self.node, &self.service, ctx, env)
     }
     fn run_now(&self, ctx: &mut RequestContext<'_, Value>, env: Env<'_>) -> Option<StepResult> {
-        is_sync(&self.node.kind).then(|| exec_now(&self.node, &self.service, ctx, env))
+        if is_sync(&self.node.kind) {
+            return Some(exec_now(&self.node, &self.service, ctx, env));
+        }
+        exec_cache_value_now(&self.node, &self.service, ctx, env)
     }
 }
 
@@ -369,13 +372,12 @@ fn evaluate(
         return host::evaluate_on_variables(&prog.program, ctx, service, &environment)
             .map_err(|e| eval_err(e, loc, ctx));
     }
-    let (context, live) = host::enter(ctx, service, env.services.clock.monotonic());
+    let live = host::enter(ctx, service, env.services.clock.monotonic());
     let environment = host::EngineEnvironment {
         clock: &*env.services.clock,
         rng: &env.services.rng,
     };
-    let r = prog.evaluate(&context, &environment);
-    drop(context);
+    let r = prog.evaluate(live.context(), &environment);
     let traces = host::restore(ctx, live);
     for t in traces {
         if ctx.trace.is_enabled() {
@@ -817,6 +819,67 @@ fn end_return_response(
     Ok(Flow::Return)
 }
 
+/// cache-lookup-value and cache-store-value over a cache that answers at once (the internal
+/// one): run without a future, as their async form would. `None` (nothing done) otherwise.
+fn exec_cache_value_now(
+    node: &Node,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+) -> Option<StepResult> {
+    let loc = &node.loc;
+    let immediate = |caching: &crate::counters::CachingType| {
+        env.services
+            .cache_for(*caching)
+            .ok()
+            .and_then(|c| c.immediate())
+    };
+    match &node.kind {
+        Kind::CacheLookupValue {
+            key,
+            variable,
+            default,
+            caching,
+        } => {
+            let cache = immediate(caching)?;
+            Some((|| {
+                let k = text_cow(key, service, ctx, env, loc)?;
+                // An unreachable cache is a miss (docs/compat.md).
+                match cache.lookup_now(&k).unwrap_or(None) {
+                    Some(bytes) => {
+                        ctx.variables
+                            .set(variable.as_str(), host::decode_cached(&bytes));
+                    }
+                    None => {
+                        if let Some(d) = default {
+                            let v = value(d, service, ctx, env, loc)?;
+                            ctx.variables.set(variable.as_str(), v);
+                        }
+                    }
+                }
+                Ok(Flow::Continue)
+            })())
+        }
+        Kind::CacheStoreValue {
+            key,
+            value: v,
+            duration,
+            caching,
+        } => {
+            let cache = immediate(caching)?;
+            Some((|| {
+                let k = text_cow(key, service, ctx, env, loc)?;
+                let val = value(v, service, ctx, env, loc)?;
+                let d = seconds(duration, service, ctx, env, loc)?;
+                // An unreachable cache skips the store (docs/compat.md).
+                let _ = cache.store_now(&k, host::encode_cached(&val).into(), d);
+                Ok(Flow::Continue)
+            })())
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn is_sync(kind: &Kind) -> bool {
     match kind {
         Kind::Choose { whens, otherwise } => {
@@ -894,7 +957,7 @@ pub(crate) fn exec_now(
         }
         Kind::SetVariable { name, value: v } => {
             let val = value(v, service, ctx, env, loc)?;
-            ctx.variables.set(name.clone(), val);
+            ctx.variables.set(name.as_str(), val);
             Ok(Flow::Continue)
         }
         Kind::SetHeader {

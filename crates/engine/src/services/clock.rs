@@ -22,6 +22,11 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn monotonic(&self) -> Duration;
     /// Resolves once `d` has passed on this clock.
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()>;
+    /// True when [`Clock::sleep`] is tokio's timer on the real clock, so a caller may use
+    /// `tokio::time` directly (no boxed timer).
+    fn is_tokio_wall_clock(&self) -> bool {
+        false
+    }
 }
 
 /// The real clock.
@@ -53,6 +58,9 @@ impl Clock for WallClock {
     }
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(d))
+    }
+    fn is_tokio_wall_clock(&self) -> bool {
+        true
     }
 }
 
@@ -100,7 +108,14 @@ struct VirtualState {
 #[derive(Clone)]
 pub struct VirtualClock {
     state: Arc<Mutex<VirtualState>>,
+    /// `elapsed` in nanoseconds, for reads without the lock (every request reads the clock
+    /// several times); [`ELAPSED_UNDER_LOCK`] when it does not fit.
+    elapsed_ns: Arc<std::sync::atomic::AtomicU64>,
+    start: DateTime<Utc>,
 }
+
+/// `elapsed_ns` of a clock advanced beyond u64 nanoseconds: read `elapsed` under the lock.
+const ELAPSED_UNDER_LOCK: u64 = u64::MAX;
 
 impl fmt::Debug for VirtualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -122,6 +137,15 @@ impl VirtualClock {
                 seq: 0,
                 sleepers: BinaryHeap::new(),
             })),
+            elapsed_ns: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            start,
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        match self.elapsed_ns.load(Ordering::Acquire) {
+            ELAPSED_UNDER_LOCK => self.state.lock().elapsed,
+            ns => Duration::from_nanos(ns),
         }
     }
 
@@ -146,6 +170,11 @@ impl VirtualClock {
             let mut s = self.state.lock();
             if target > s.elapsed {
                 s.elapsed = target;
+                let ns = u64::try_from(target.as_nanos())
+                    .ok()
+                    .filter(|n| *n != ELAPSED_UNDER_LOCK)
+                    .unwrap_or(ELAPSED_UNDER_LOCK);
+                self.elapsed_ns.store(ns, Ordering::Release);
             }
             while s
                 .sleepers
@@ -314,11 +343,10 @@ impl Drop for VirtualSleep {
 
 impl Clock for VirtualClock {
     fn now(&self) -> DateTime<Utc> {
-        let s = self.state.lock();
-        s.start + s.elapsed
+        self.start + self.elapsed()
     }
     fn monotonic(&self) -> Duration {
-        self.state.lock().elapsed
+        self.elapsed()
     }
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
         let state = Arc::new(SleepState {

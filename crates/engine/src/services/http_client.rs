@@ -191,17 +191,39 @@ pub trait HttpClient: Send + Sync + std::fmt::Debug {
 
 /// Sends with APIM's timeout rule: status line and headers must arrive within `timeout`
 /// measured on `clock` (so a virtual clock times mocked backends out deterministically).
-pub async fn send_with_timeout(
+///
+/// The request is handed to `http` at once; the future holds only the call and its timer (it
+/// is part of every forward-request's future, so its size counts).
+pub fn send_with_timeout<'c>(
     http: &dyn HttpClient,
-    clock: &dyn Clock,
+    clock: &'c dyn Clock,
     req: BackendRequest,
     timeout: Duration,
-) -> Result<Response, HttpError> {
-    let call = http.send(req);
-    let timer = clock.sleep(timeout);
-    match futures_util::future::select(call, timer).await {
-        Either::Left((r, _)) => r,
-        Either::Right(_) => Err(HttpError::Timeout),
+) -> impl std::future::Future<Output = Result<Response, HttpError>> + Send + 'c {
+    let mut call = http.send(req);
+    async move {
+        if clock.is_tokio_wall_clock() {
+            // tokio's own timeout: no boxed timer, and no timer at all for an answer that is
+            // ready at once.
+            return tokio::time::timeout(timeout, call)
+                .await
+                .unwrap_or(Err(HttpError::Timeout));
+        }
+        // An in-process backend (a mock) usually answers at once: no timer for it. The timer
+        // starts after that first poll: other clocks (the virtual one) do not move during a
+        // poll.
+        let first = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(call.as_mut(), cx))
+        })
+        .await;
+        if let std::task::Poll::Ready(r) = first {
+            return r;
+        }
+        let timer = clock.sleep(timeout);
+        match futures_util::future::select(call, timer).await {
+            Either::Left((r, _)) => r,
+            Either::Right(_) => Err(HttpError::Timeout),
+        }
     }
 }
 

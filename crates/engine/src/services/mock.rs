@@ -154,7 +154,8 @@ impl MockMatch {
 #[derive(Debug)]
 struct Route {
     matcher: MockMatch,
-    replies: VecDeque<MockReply>,
+    /// Shared: a reply repeated forever is not copied for each call.
+    replies: VecDeque<Arc<MockReply>>,
     /// Repeat the last reply forever instead of running out.
     repeat_last: bool,
 }
@@ -211,7 +212,7 @@ impl MockHttp {
         let mut s = self.state.lock();
         s.routes.push(Route {
             matcher,
-            replies: replies.into(),
+            replies: replies.into_iter().map(Arc::new).collect(),
             repeat_last,
         });
         s.routes.len() - 1
@@ -243,7 +244,7 @@ impl MockHttp {
 
 fn reply_body(
     clock: Arc<dyn Clock>,
-    chunks: Vec<(Duration, Bytes)>,
+    chunks: &[(Duration, Bytes)],
     reset_after: Option<usize>,
 ) -> Body {
     if reset_after.is_none() && chunks.iter().all(|(d, _)| d.is_zero()) {
@@ -257,7 +258,7 @@ fn reply_body(
         return Body::from_bytes(all);
     }
     let stream = futures_util::stream::unfold(
-        (chunks.into_iter(), 0usize, false),
+        (Vec::from(chunks).into_iter(), 0usize, false),
         move |(mut it, sent, done)| {
             let clock = clock.clone();
             async move {
@@ -305,11 +306,22 @@ impl MockHttp {
     /// `ConnectionRefused` included, is an answer: `Some(Err(..))`.
     pub fn try_send(
         &self,
-        mut req: BackendRequest,
+        req: BackendRequest,
     ) -> BoxFuture<'static, Option<Result<Response, HttpError>>> {
+        let call = self.call(req);
+        Box::pin(async move { call.await.ok() })
+    }
+
+    /// The answer of the first matching route; `Err("METHOD url")` when no route matches. The
+    /// call is recorded either way.
+    fn call(
+        &self,
+        mut req: BackendRequest,
+    ) -> impl std::future::Future<Output = Result<Result<Response, HttpError>, String>> + Send + 'static
+    {
         let clock = self.clock.clone();
         let state = self.state.clone();
-        Box::pin(async move {
+        async move {
             let body = req
                 .body
                 .take()
@@ -334,32 +346,39 @@ impl MockHttp {
                     chosen = Some((reply, i));
                     break;
                 }
+                let unanswered = chosen
+                    .is_none()
+                    .then(|| format!("{} {}", req.method, req.url));
                 let call = RecordedCall {
-                    method: req.method.clone(),
+                    method: std::mem::take(&mut req.method),
                     url: req.url.clone(),
-                    headers: req.headers.clone(),
-                    body: body.clone(),
+                    headers: std::mem::take(&mut req.headers),
+                    body,
                     at: clock.now(),
                     route: chosen.as_ref().map(|c| c.1),
-                    proxy: req.proxy.clone(),
+                    proxy: req.proxy.take(),
                     client_certificate: req
                         .client_certificate
                         .as_ref()
                         .map(|c| c.thumbprint.clone()),
                 };
                 s.calls.push(call);
-                match chosen {
-                    Some((r, _)) => r,
-                    None => return None,
+                match (chosen, unanswered) {
+                    (Some((r, _)), _) => r,
+                    (None, what) => return Err(what.unwrap_or_default()),
                 }
             };
-            Some(answer(clock, reply, &req.url).await)
-        })
+            Ok(answer(clock, &reply, &req.url).await)
+        }
     }
 }
 
 /// The scripted reply, after its latency: a response or its fault.
-async fn answer(clock: Arc<dyn Clock>, reply: MockReply, url: &Url) -> Result<Response, HttpError> {
+async fn answer(
+    clock: Arc<dyn Clock>,
+    reply: &MockReply,
+    url: &Url,
+) -> Result<Response, HttpError> {
     if !reply.latency.is_zero() {
         clock.sleep(reply.latency).await;
     }
@@ -398,17 +417,16 @@ async fn answer(clock: Arc<dyn Clock>, reply: MockReply, url: &Url) -> Result<Re
             .clone()
             .unwrap_or_else(|| reason_phrase(reply.status).to_string()),
         headers,
-        body: reply_body(clock, reply.chunks, reset_after),
+        body: reply_body(clock, &reply.chunks, reset_after),
     })
 }
 
 impl HttpClient for MockHttp {
     /// A call no route matches fails as a refused connection.
     fn send(&self, req: BackendRequest) -> BoxFuture<'static, Result<Response, HttpError>> {
-        let what = format!("{} {}", req.method, req.url);
-        let outcome = self.try_send(req);
+        let call = self.call(req);
         Box::pin(async move {
-            outcome.await.unwrap_or_else(|| {
+            call.await.unwrap_or_else(|what| {
                 Err(HttpError::ConnectionRefused(format!(
                     "no mocked backend answers {what}"
                 )))

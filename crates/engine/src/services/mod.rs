@@ -26,8 +26,8 @@ pub use moka_store::{DEFAULT_CACHE_BYTES, MokaCacheStore};
 pub use redis_store::{RedisOptions, RedisStore};
 pub use rng::{Rng, format_guid};
 pub use store::{
-    CacheStore, CounterStore, EventRecord, EventSink, MemoryCacheStore, MemoryCounterStore,
-    MemoryEventSink, MemoryMetricSink, MetricRecord, MetricSink, StoreError,
+    CacheStore, CounterStore, EventRecord, EventSink, ImmediateCacheStore, MemoryCacheStore,
+    MemoryCounterStore, MemoryEventSink, MemoryMetricSink, MetricRecord, MetricSink, StoreError,
 };
 pub use tokens::{
     AccessToken, LocalIssuerConfig, LocalTokenIssuer, TokenClaims, TokenError, TokenProvider,

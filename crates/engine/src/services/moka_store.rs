@@ -113,6 +113,19 @@ impl CacheStore for MokaCacheStore {
         self.cache.invalidate(key);
         ready(Ok(()))
     }
+    fn immediate(&self) -> Option<&dyn super::store::ImmediateCacheStore> {
+        Some(self)
+    }
+}
+
+impl super::store::ImmediateCacheStore for MokaCacheStore {
+    fn lookup_now(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        Ok(self.get_now(key))
+    }
+    fn store_now(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), StoreError> {
+        self.set_now(key, value, ttl);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

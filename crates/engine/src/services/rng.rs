@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Xoshiro([u64; 4]);
 
 fn splitmix(x: &mut u64) -> u64 {
@@ -41,35 +41,56 @@ impl Xoshiro {
     }
 }
 
-/// Shared random source. Clones share one sequence.
+/// Shared random source. A seeded source is one sequence that clones share (deterministic
+/// tests); the live gateway's draws from a generator of each thread, seeded from entropy (no
+/// lock taken per request id).
 #[derive(Debug, Clone)]
 pub struct Rng {
-    state: Arc<Mutex<Xoshiro>>,
+    /// `None`: the calling thread's own generator.
+    state: Option<Arc<Mutex<Xoshiro>>>,
+}
+
+/// A seed from the OS's per-process hash keys, the time and the thread.
+fn entropy_seed() -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    std::thread::current().id().hash(&mut h);
+    h.finish()
+}
+
+thread_local! {
+    static THREAD_RNG: std::cell::Cell<Xoshiro> = std::cell::Cell::new(Xoshiro::seeded(entropy_seed()));
 }
 
 impl Rng {
     /// Deterministic sequence for a seed.
     pub fn seeded(seed: u64) -> Self {
         Rng {
-            state: Arc::new(Mutex::new(Xoshiro::seeded(seed))),
+            state: Some(Arc::new(Mutex::new(Xoshiro::seeded(seed)))),
         }
     }
 
-    /// Seeded from the OS's per-process hash keys and the time (for the live gateway).
+    /// Seeded from entropy, per thread (for the live gateway).
     pub fn from_entropy() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        Rng::seeded(h.finish())
+        Rng { state: None }
     }
 
     pub fn next_u64(&self) -> u64 {
-        self.state.lock().next()
+        match &self.state {
+            Some(shared) => shared.lock().next(),
+            None => THREAD_RNG.with(|r| {
+                let mut x = r.get();
+                let v = x.next();
+                r.set(x);
+                v
+            }),
+        }
     }
 
     /// Uniform in [0, 1).
@@ -172,6 +193,18 @@ mod tests {
             ]),
             "12345678-9abc-4def-8001-0203040506ff"
         );
+    }
+
+    #[test]
+    fn entropy_sources_differ_between_threads() {
+        let r = Rng::from_entropy();
+        let here: Vec<u64> = (0..4).map(|_| r.next_u64()).collect();
+        let r2 = r.clone();
+        let there = std::thread::spawn(move || (0..4).map(|_| r2.next_u64()).collect::<Vec<_>>())
+            .join()
+            .unwrap();
+        assert_ne!(here, there);
+        assert_ne!(here[0], here[1]);
     }
 
     #[test]

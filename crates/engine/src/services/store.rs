@@ -38,6 +38,17 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<Bytes>, StoreError>>;
     fn set(&self, key: &str, value: Bytes, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>>;
     fn remove(&self, key: &str) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The same store answering without a future, when it never waits (in-process caches):
+    /// a policy step then runs at once.
+    fn immediate(&self) -> Option<&dyn ImmediateCacheStore> {
+        None
+    }
+}
+
+/// A [`CacheStore`] whose answers are there at once (same results as its async methods).
+pub trait ImmediateCacheStore {
+    fn lookup_now(&self, key: &str) -> Result<Option<Bytes>, StoreError>;
+    fn store_now(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), StoreError>;
 }
 
 #[derive(Debug)]
@@ -123,30 +134,46 @@ impl MemoryCacheStore {
     }
 }
 
-impl CacheStore for MemoryCacheStore {
-    fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<Bytes>, StoreError>> {
+impl ImmediateCacheStore for MemoryCacheStore {
+    fn lookup_now(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
         let now = self.clock.monotonic();
         let mut m = self.map.lock();
-        let v = match m.get(key) {
+        Ok(match m.get(key) {
             Some(e) if e.expires > now => Some(e.value.clone()),
             Some(_) => {
                 m.remove(key);
                 None
             }
             None => None,
-        };
-        ready(Ok(v))
+        })
+    }
+    fn store_now(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), StoreError> {
+        let expires = self.clock.monotonic() + ttl;
+        let mut m = self.map.lock();
+        // An existing key keeps its string (no copy of the key per store).
+        match m.get_mut(key) {
+            Some(e) => *e = Entry { value, expires },
+            None => {
+                m.insert(key.to_string(), Entry { value, expires });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CacheStore for MemoryCacheStore {
+    fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<Bytes>, StoreError>> {
+        ready(self.lookup_now(key))
     }
     fn set(&self, key: &str, value: Bytes, ttl: Duration) -> BoxFuture<'_, Result<(), StoreError>> {
-        let expires = self.clock.monotonic() + ttl;
-        self.map
-            .lock()
-            .insert(key.to_string(), Entry { value, expires });
-        ready(Ok(()))
+        ready(self.store_now(key, value, ttl))
     }
     fn remove(&self, key: &str) -> BoxFuture<'_, Result<(), StoreError>> {
         self.map.lock().remove(key);
         ready(Ok(()))
+    }
+    fn immediate(&self) -> Option<&dyn ImmediateCacheStore> {
+        Some(self)
     }
 }
 

@@ -76,7 +76,7 @@ pub(crate) fn backend_url(
         url.query_mut()
             .set("api-version", vec![api_version.to_string()]);
     }
-    Ok((selected.backend_id, url))
+    Ok((selected.backend_id.to_string(), url))
 }
 
 /// POSTs `body` as JSON to `url` with a managed-identity token and the credentials of
