@@ -200,23 +200,34 @@ pub(crate) fn enter(
     cell
 }
 
-/// Evaluates a program whose only use of `context` is `context.Variables`: just the variables
-/// are swapped into the cell (no trace messages can come from it).
+/// Evaluates a program whose only uses of `context` are `context.Variables` (and, with
+/// `response`, `context.Response`): just those are swapped into the cell (no trace messages
+/// can come from it; the objects it can reach read nothing else of the cell).
 pub(crate) fn evaluate_on_variables(
     program: &apim_csharp::Program,
     ctx: &mut RequestContext<'_, Value>,
     service: &Arc<ServiceDefinition>,
     environment: &dyn Environment,
+    response: bool,
 ) -> Result<Value, apim_csharp::EvalError> {
     let cell = SPARE
         .with(|s| s.borrow_mut().take())
         .unwrap_or_else(|| new_cell(ctx, service));
-    std::mem::swap(&mut cell.live.lock().variables, &mut ctx.variables);
+    {
+        let mut g = cell.live.lock();
+        std::mem::swap(&mut g.variables, &mut ctx.variables);
+        if response {
+            std::mem::swap(&mut g.response, &mut ctx.response);
+        }
+    }
     let r = program.evaluate(cell.context(), environment);
     let leaked = cell.leaked();
     {
         let mut g = cell.live.lock();
         std::mem::swap(&mut g.variables, &mut ctx.variables);
+        if response {
+            std::mem::swap(&mut g.response, &mut ctx.response);
+        }
         if leaked {
             g.variables.clone_from(&ctx.variables);
         }

@@ -33,16 +33,25 @@ pub(crate) enum Val {
 #[derive(Debug)]
 pub(crate) struct Expr {
     pub program: Program,
-    /// Every `context` in the source is `context.Variables`: only the variables are handed
-    /// to the evaluation (the rest of the request is not swapped in).
-    pub variables_only: bool,
+    /// What of `context` the source reaches: with only `context.Variables` (and
+    /// `context.Response`), only those are handed to the evaluation (the rest of the request
+    /// is not swapped in).
+    pub reach: Reach,
+}
+
+/// What of `context` an expression's source can reach, judged on its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    Variables,
+    VariablesAndResponse,
+    All,
 }
 
 impl Expr {
     pub fn new(program: Program, source: &str) -> Self {
         Expr {
             program,
-            variables_only: only_variables(source),
+            reach: reach(source),
         }
     }
 }
@@ -56,23 +65,41 @@ impl std::ops::Deref for Expr {
 
 /// True when each occurrence of the identifier `context` in `source` is followed by
 /// `.Variables` (conservative: a `context` in a string literal counts as any other).
+#[cfg(test)]
 fn only_variables(source: &str) -> bool {
+    reach(source) == Reach::Variables
+}
+
+/// [`Reach::Variables`] when each occurrence of the identifier `context` in `source` is
+/// followed by `.Variables`, [`Reach::VariablesAndResponse`] when some are `.Response` instead,
+/// else [`Reach::All`] (conservative: a `context` in a string literal counts as any other).
+fn reach(source: &str) -> Reach {
     let b = source.as_bytes();
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut response = false;
     let mut from = 0;
     while let Some(i) = source[from..].find("context").map(|i| i + from) {
         let end = i + "context".len();
-        let standalone = (i == 0 || !ident(b[i - 1])) && b.get(end).is_none_or(|c| !ident(*c));
-        if standalone && !source[end..].starts_with(".Variables") {
-            return false;
-        }
-        let after = end + ".Variables".len();
-        if standalone && b.get(after).is_some_and(|c| ident(*c)) {
-            return false;
-        }
         from = end;
+        let standalone = (i == 0 || !ident(b[i - 1])) && b.get(end).is_none_or(|c| !ident(*c));
+        if !standalone {
+            continue;
+        }
+        let member = [".Variables", ".Response"]
+            .into_iter()
+            .find(|m| source[end..].starts_with(m));
+        match member {
+            Some(m) if b.get(end + m.len()).is_none_or(|c| !ident(*c)) => {
+                response |= m == ".Response";
+            }
+            _ => return Reach::All,
+        }
     }
-    true
+    if response {
+        Reach::VariablesAndResponse
+    } else {
+        Reach::Variables
+    }
 }
 
 /// One compiled policy statement and where it sits (for `context.LastError`).
@@ -364,12 +391,13 @@ fn evaluate(
     env: Env<'_>,
     loc: &PolicyLocation,
 ) -> Result<Value, PErr> {
-    if prog.variables_only {
+    if prog.reach != Reach::All {
         let environment = host::EngineEnvironment {
             clock: &*env.services.clock,
             rng: &env.services.rng,
         };
-        return host::evaluate_on_variables(&prog.program, ctx, service, &environment)
+        let response = prog.reach == Reach::VariablesAndResponse;
+        return host::evaluate_on_variables(&prog.program, ctx, service, &environment, response)
             .map_err(|e| eval_err(e, loc, ctx));
     }
     let live = host::enter(ctx, service, env.services.clock.monotonic());
@@ -1874,7 +1902,7 @@ async fn token_settle(
 
 #[cfg(test)]
 mod tests {
-    use super::only_variables;
+    use super::{Reach, only_variables, reach};
 
     #[test]
     fn only_expressions_reaching_nothing_but_variables_take_the_light_path() {
@@ -1887,8 +1915,16 @@ mod tests {
         ] {
             assert!(only_variables(light), "{light}");
         }
-        for full in [
+        for response in [
             "@(context.Response.StatusCode == 429)",
+            r#"@(context.Response.StatusCode == 429 && (int)context.Variables["n"] < 3)"#,
+            r#"@(context.Response.Headers.GetValueOrDefault("Retry-After", ""))"#,
+        ] {
+            assert_eq!(reach(response), Reach::VariablesAndResponse, "{response}");
+        }
+        for full in [
+            r#"@(context.ResponseX)"#,
+            r#"@(context.Response.StatusCode + context.Request.Method)"#,
             r#"@{ var c = context; return c.Variables["a"]; }"#,
             r#"@(context.Variables["a"] + context.Request.Method)"#,
             r#"@(context.Trace("x"))"#,
