@@ -16,6 +16,10 @@ use apim_engine::services::{
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::thread_cpu_ns;
+
 const BASE: &str = r#"<policies>
   <inbound><base /></inbound>
   <backend><forward-request /></backend>
@@ -162,23 +166,6 @@ impl Setup {
         )));
         o.response.status
     }
-}
-
-/// Time this thread has run on a CPU (`CLOCK_THREAD_CPUTIME_ID`): unlike wall time it does not
-/// grow when other builds share the cores.
-fn thread_cpu_ns() -> Option<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return None;
-    }
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u64::try_from(ts.tv_nsec).ok()?;
-    Some(secs * 1_000_000_000 + nanos)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -16,6 +16,10 @@ use apim_engine::service::{
 use apim_engine::services::{MockMatch, MockReply, Services, TestHandles, VirtualClock};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::thread_cpu_ns;
+
 /// Counts heap allocations (malloc/free are a tenth of the gateway's time under load, so the
 /// count per request is a figure of its own). Per thread, without atomics: counting must not
 /// cost what it measures.
@@ -165,24 +169,6 @@ fn request(url: &Url) -> Request {
     let _ = req.headers.set_one("Content-Type", "application/json");
     req.body = Body::from("{\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}");
     req
-}
-
-/// CPU time of the calling thread (ns), from `CLOCK_THREAD_CPUTIME_ID`: on a machine shared
-/// with parallel builds the wall time per iteration overstates the cost (schedstat's figure
-/// moves in scheduler ticks, too coarse for batches of a few milliseconds).
-fn thread_cpu_ns() -> Option<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return None;
-    }
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u64::try_from(ts.tv_nsec).ok()?;
-    Some(secs * 1_000_000_000 + nanos)
 }
 
 /// Prints the CPU time and heap allocations per call of `f`: the median of 7 batches of `n`

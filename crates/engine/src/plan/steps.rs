@@ -689,19 +689,7 @@ pub(crate) fn exec<'a>(
             let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
             // An unreachable cache is a miss (docs/compat.md; the store logs the fault).
             let found = cache.get(&k).await.unwrap_or(None);
-            match found {
-                Some(bytes) => {
-                    ctx.variables
-                        .set(variable.clone(), host::decode_cached(&bytes));
-                }
-                None => {
-                    if let Some(d) = default {
-                        let v = value(d, service, ctx, env, loc)?;
-                        ctx.variables.set(variable.clone(), v);
-                    }
-                }
-            }
-            Ok(Flow::Continue)
+            set_looked_up(found, variable, default.as_ref(), service, ctx, env, loc)
         }),
         Kind::CacheStoreValue {
             key,
@@ -847,6 +835,29 @@ fn end_return_response(
     Ok(Flow::Return)
 }
 
+/// cache-lookup-value's outcome: the cached value in the variable, else its default (when
+/// the policy names one); with neither the variable is left as it was.
+fn set_looked_up(
+    found: Option<bytes::Bytes>,
+    variable: &str,
+    default: Option<&Val>,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> StepResult {
+    match found {
+        Some(bytes) => ctx.variables.set(variable, host::decode_cached(&bytes)),
+        None => {
+            if let Some(d) = default {
+                let v = value(d, service, ctx, env, loc)?;
+                ctx.variables.set(variable, v);
+            }
+        }
+    }
+    Ok(Flow::Continue)
+}
+
 /// cache-lookup-value and cache-store-value over a cache that answers at once (the internal
 /// one): run without a future, as their async form would. `None` (nothing done) otherwise.
 fn exec_cache_value_now(
@@ -873,19 +884,8 @@ fn exec_cache_value_now(
             Some((|| {
                 let k = text_cow(key, service, ctx, env, loc)?;
                 // An unreachable cache is a miss (docs/compat.md).
-                match cache.lookup_now(&k).unwrap_or(None) {
-                    Some(bytes) => {
-                        ctx.variables
-                            .set(variable.as_str(), host::decode_cached(&bytes));
-                    }
-                    None => {
-                        if let Some(d) = default {
-                            let v = value(d, service, ctx, env, loc)?;
-                            ctx.variables.set(variable.as_str(), v);
-                        }
-                    }
-                }
-                Ok(Flow::Continue)
+                let found = cache.lookup_now(&k).unwrap_or(None);
+                set_looked_up(found, variable, default.as_ref(), service, ctx, env, loc)
             })())
         }
         Kind::CacheStoreValue {
