@@ -366,13 +366,22 @@ impl Url {
         let rest = rest.split('#').next().unwrap_or("");
         let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(auth_end);
+        Url::from_authority(scheme, authority, tail, &|| shorten(s))
+    }
+
+    /// A URL from its scheme, authority (`host[:port]`) and the rest (`/path?query`, or
+    /// empty); `text` gives the URL as written, for error messages only.
+    fn from_authority(
+        scheme: std::borrow::Cow<'static, str>,
+        authority: &str,
+        tail: &str,
+        text: &dyn Fn() -> String,
+    ) -> Result<Url, UrlError> {
         if authority.contains('@') {
-            return Err(UrlError::InvalidHost(shorten(s)));
+            return Err(UrlError::InvalidHost(text()));
         }
         let (host, port_str) = if let Some(r) = authority.strip_prefix('[') {
-            let close = r
-                .find(']')
-                .ok_or_else(|| UrlError::InvalidHost(shorten(s)))?;
+            let close = r.find(']').ok_or_else(|| UrlError::InvalidHost(text()))?;
             let host = &authority[..close + 2];
             let after = &r[close + 1..];
             if !r[..close]
@@ -380,12 +389,12 @@ impl Url {
                 .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
                 || close == 0
             {
-                return Err(UrlError::InvalidHost(shorten(s)));
+                return Err(UrlError::InvalidHost(text()));
             }
             match after.strip_prefix(':') {
                 Some(p) => (host, Some(p)),
                 None if after.is_empty() => (host, None),
-                None => return Err(UrlError::InvalidHost(shorten(s))),
+                None => return Err(UrlError::InvalidHost(text())),
             }
         } else {
             match authority.rsplit_once(':') {
@@ -394,20 +403,20 @@ impl Url {
             }
         };
         if host.is_empty() {
-            return Err(UrlError::MissingHost(shorten(s)));
+            return Err(UrlError::MissingHost(text()));
         }
         if !host.starts_with('[')
             && !host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b))
         {
-            return Err(UrlError::InvalidHost(shorten(s)));
+            return Err(UrlError::InvalidHost(text()));
         }
         let port = match port_str {
             Some(p) if !p.is_empty() => p
                 .parse::<u16>()
-                .map_err(|_| UrlError::InvalidPort(shorten(s)))?,
-            _ => default_port(&scheme).ok_or_else(|| UrlError::InvalidPort(shorten(s)))?,
+                .map_err(|_| UrlError::InvalidPort(text()))?,
+            _ => default_port(&scheme).ok_or_else(|| UrlError::InvalidPort(text()))?,
         };
         let (path, query) = match tail.split_once('?') {
             Some((p, q)) => (p, q),
@@ -418,7 +427,7 @@ impl Url {
                 .bytes()
                 .any(|b| b <= 0x20 || b == 0x7f || !b.is_ascii())
         {
-            return Err(UrlError::InvalidCharacter(shorten(s)));
+            return Err(UrlError::InvalidCharacter(text()));
         }
         Ok(Url {
             scheme,
@@ -449,7 +458,20 @@ impl Url {
         if !target.starts_with('/') {
             return Err(UrlError::InvalidPath(shorten(target)));
         }
-        Url::parse(&format!("{scheme}://{host_header}{target}"))
+        let lowered = if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            scheme_of(&scheme.to_ascii_lowercase())
+        } else {
+            scheme_of(scheme)
+        };
+        let host_header = host_header.trim();
+        if scheme.len() + 3 + host_header.len() + target.len() > MAX_URL_BYTES {
+            return Err(UrlError::TooLong);
+        }
+        let tail = target.split('#').next().unwrap_or("");
+        // No URL text is put together unless it goes into an error.
+        Url::from_authority(lowered, host_header, tail, &|| {
+            shorten(&format!("{scheme}://{host_header}{target}"))
+        })
     }
 
     pub fn scheme(&self) -> &str {
@@ -755,6 +777,37 @@ mod tests {
         );
         assert!(Url::from_request_target("http", "h", "nopath").is_err());
         assert_eq!(percent_decode("%ff%fe%zz%", false), "\u{fffd}\u{fffd}%zz%");
+    }
+
+    #[test]
+    fn a_request_target_and_host_header_make_the_url_a_full_url_would() {
+        for (host, target) in [
+            (
+                "gw.local:8080",
+                "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+            ),
+            ("GW.Local", "/a/b?x=1&x=2&y=a%20b"),
+            (" spaced:81 ", "/"),
+            ("[::1]:8080", "/p#fragment"),
+        ] {
+            assert_eq!(
+                Url::from_request_target("http", host, target),
+                Url::parse(&format!("http://{}{target}", host.trim())),
+                "{host} {target}"
+            );
+        }
+        // A Host header cannot smuggle a path, query or fragment into the URL.
+        for host in ["h/evil", "h?x=1", "h#f", "user@h", "h:port", ""] {
+            assert!(
+                Url::from_request_target("http", host, "/p").is_err(),
+                "{host:?} should fail"
+            );
+        }
+        let long_host = "h".repeat(MAX_URL_BYTES);
+        assert_eq!(
+            Url::from_request_target("http", &long_host, "/p"),
+            Err(UrlError::TooLong)
+        );
     }
 
     #[test]
