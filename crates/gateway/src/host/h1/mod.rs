@@ -4,5 +4,6 @@
 pub mod chunked;
 pub mod client;
 pub mod date;
+pub mod fields;
 pub mod rewind;
 pub mod server;

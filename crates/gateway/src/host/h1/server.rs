@@ -31,6 +31,7 @@ use tokio::time::Sleep;
 
 use super::chunked::{ChunkedDecoder, Decoded, LAST_CHUNK, chunk_header, encode_chunk};
 use super::date;
+use super::fields::{field_text, parse_length, push_value};
 use crate::host::{
     HostState, LEGACY_TRACE_HEADER, Prepared, RequestMeta, TRACE_HEADER, answer, convert, emu_h1,
     is_emu_path, method_text, serve_h2, slow_body_response, too_large_response,
@@ -241,7 +242,7 @@ fn parse_head(
         if value.len() > MAX_HEADER_BYTES {
             return Err(Refusal::Malformed);
         }
-        headers.push_parsed_line(name, latin1(value));
+        headers.push_parsed_line(name, field_text(value));
     }
     let framing = if transfer_encoding {
         // RFC 9112 §6.1/§6.3: with Content-Length too, in HTTP/1.0, or not ending in chunked,
@@ -259,7 +260,7 @@ fn parse_head(
     // origin-form (`/path?query`) with the Host header, or absolute-form.
     let (authority, path_and_query) = match split_absolute(target) {
         Some((a, p)) => (Some(a.to_string()), p),
-        None => (host.map(latin1), target),
+        None => (host.map(field_text), target),
     };
     let path = path_and_query
         .split_once('?')
@@ -329,26 +330,6 @@ fn trimmed(mut v: &[u8]) -> &[u8] {
         v = rest;
     }
     v
-}
-
-/// A `Content-Length` value: decimal digits only.
-fn parse_length(v: &[u8]) -> Option<u64> {
-    if v.is_empty() || v.len() > 19 {
-        return None;
-    }
-    v.iter().try_fold(0u64, |n, b| {
-        b.is_ascii_digit()
-            .then(|| n.checked_mul(10)?.checked_add(u64::from(b - b'0')))
-            .flatten()
-    })
-}
-
-/// A header value as text: UTF-8 when it is, else Latin-1 (as .NET's HTTP stack reads it).
-fn latin1(v: &[u8]) -> String {
-    match std::str::from_utf8(v) {
-        Ok(s) => s.to_string(),
-        Err(_) => v.iter().map(|&b| b as char).collect(),
-    }
 }
 
 /// A request body that streams from the connection to the handler.
@@ -651,27 +632,6 @@ fn encode_head(
 fn push_line_start(out: &mut BytesMut, name: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
-}
-
-/// A value on the wire: the engine's text is Latin-1 (as .NET's headers are); a character past
-/// it, or a control character other than tab, cannot be sent.
-fn push_value(out: &mut BytesMut, value: &str) -> Result<(), ()> {
-    let allowed = |b: u8| b == b'\t' || (b >= 0x20 && b != 0x7f);
-    if value.is_ascii() {
-        if !value.bytes().all(allowed) {
-            return Err(());
-        }
-        out.extend_from_slice(value.as_bytes());
-        return Ok(());
-    }
-    for c in value.chars() {
-        let b = u8::try_from(u32::from(c)).map_err(|_| ())?;
-        if !allowed(b) {
-            return Err(());
-        }
-        out.extend_from_slice(&[b]);
-    }
-    Ok(())
 }
 
 fn push_decimal(out: &mut BytesMut, n: u64) {
