@@ -697,12 +697,10 @@ pub(crate) fn exec<'a>(
             duration,
             caching,
         } => Box::pin(async move {
-            let k = text_cow(key, service, ctx, env, loc)?;
-            let val = value(v, service, ctx, env, loc)?;
-            let d = seconds(duration, service, ctx, env, loc)?;
+            let (k, bytes, d) = store_inputs(key, v, duration, service, ctx, env, loc)?;
             let cache = super::limits::cache_of(env, *caching, loc, ctx)?;
             // An unreachable cache skips the store (docs/compat.md).
-            let _ = cache.set(&k, host::encode_cached(&val).into(), d).await;
+            let _ = cache.set(&k, bytes, d).await;
             Ok(Flow::Continue)
         }),
         Kind::SendRequest(spec) => {
@@ -835,6 +833,22 @@ fn end_return_response(
     Ok(Flow::Return)
 }
 
+/// cache-store-value's key, stored form of the value and duration, evaluated in that order.
+fn store_inputs<'v>(
+    key: &'v Val,
+    v: &Val,
+    duration: &Val,
+    service: &Arc<ServiceDefinition>,
+    ctx: &mut RequestContext<'_, Value>,
+    env: Env<'_>,
+    loc: &PolicyLocation,
+) -> Result<(std::borrow::Cow<'v, str>, bytes::Bytes, std::time::Duration), PErr> {
+    let k = text_cow(key, service, ctx, env, loc)?;
+    let val = value(v, service, ctx, env, loc)?;
+    let d = seconds(duration, service, ctx, env, loc)?;
+    Ok((k, host::encode_cached(&val).into(), d))
+}
+
 /// cache-lookup-value's outcome: the cached value in the variable, else its default (when
 /// the policy names one); with neither the variable is left as it was.
 fn set_looked_up(
@@ -896,11 +910,9 @@ fn exec_cache_value_now(
         } => {
             let cache = immediate(caching)?;
             Some((|| {
-                let k = text_cow(key, service, ctx, env, loc)?;
-                let val = value(v, service, ctx, env, loc)?;
-                let d = seconds(duration, service, ctx, env, loc)?;
+                let (k, bytes, d) = store_inputs(key, v, duration, service, ctx, env, loc)?;
                 // An unreachable cache skips the store (docs/compat.md).
-                let _ = cache.store_now(&k, host::encode_cached(&val).into(), d);
+                let _ = cache.store_now(&k, bytes, d);
                 Ok(Flow::Continue)
             })())
         }
